@@ -1,0 +1,185 @@
+"""Plain data types shared by every layer; no I/O here."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+# New-style ids (0704.0001 onwards) and old-style ids (hep-th/9901001, math.GT/0309136).
+ARXIV_ID_RE = re.compile(
+    r"^(?:arxiv:)?(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$",
+    re.IGNORECASE,
+)
+_URL_ID_RE = re.compile(
+    r"arxiv\.org/(?:abs|pdf|html)/(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?",
+    re.IGNORECASE,
+)
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """Split 'arXiv:2401.01234v3' or an arxiv.org URL into ('2401.01234', 3); None if not an arXiv id."""
+    text = (text or "").strip()
+    m = ARXIV_ID_RE.match(text) or _URL_ID_RE.search(text)
+    if not m:
+        return None
+    ident = m.group("id")
+    if "/" in ident:  # old-style archive names are lower case, subject class upper
+        archive, num = ident.split("/")
+        ident = f"{archive.lower()}/{num}" if "." not in archive else f"{archive.split('.')[0].lower()}.{archive.split('.')[1].upper()}/{num}"
+    return ident, int(m.group("v")) if m.group("v") else None
+
+
+def normalize_title(title: str) -> str:
+    """Case-, accent- and punctuation-insensitive key used to match one paper across sources."""
+    t = unicodedata.normalize("NFKD", title or "")
+    t = "".join(ch for ch in t if not unicodedata.combining(ch)).lower()
+    return " ".join(re.findall(r"[^\W_]+", t))
+
+
+def author_key(name: str) -> str:
+    """Family-name key of an author ('Hinton, Geoffrey' and 'Geoffrey E. Hinton' both give 'hinton')."""
+    name = (name or "").strip()
+    if "," in name:
+        family = name.split(",")[0]
+    else:
+        parts = name.split()
+        family = parts[-1] if parts else ""
+    return normalize_title(family)
+
+
+@dataclass(slots=True)
+class Paper:
+    """One paper as a source describes it; the store merges papers from several sources into one row."""
+
+    title: str
+    abstract: str = ""
+    authors: list[str] = field(default_factory=list)  # in byline order
+    categories: list[str] = field(default_factory=list)  # primary first
+    arxiv_id: str | None = None  # without version
+    version: int | None = None  # latest version seen
+    published: date | None = None  # first version
+    updated: date | None = None  # latest version
+    listed: date | None = None  # date it appeared in a daily listing / HF daily papers
+    comment: str | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    abs_url: str | None = None
+    pdf_url: str | None = None
+    code_url: str | None = None  # e.g. GitHub repository
+    project_url: str | None = None
+    upvotes: int | None = None  # Hugging Face community upvotes, when the source has them
+    submitted_by: str | None = None
+    github_stars: int | None = None
+    source: str = ""  # name of the source module that produced it
+    source_ref: str | None = None  # where in that source: file:line, URL, BibTeX key
+    id: str | None = None  # assigned by `paper_id()` when stored
+
+    @property
+    def title_key(self) -> str:
+        return normalize_title(self.title)
+
+    @property
+    def first_author_key(self) -> str:
+        return author_key(self.authors[0]) if self.authors else ""
+
+    def paper_id(self) -> str:
+        """Stable id: the arXiv id when there is one, else a hash of title and first author."""
+        if self.arxiv_id:
+            return self.arxiv_id
+        digest = hashlib.sha1(f"{self.title_key}|{self.first_author_key}".encode()).hexdigest()[:16]
+        return f"pb-{digest}"
+
+    def with_defaults(self) -> "Paper":
+        """Fill arXiv links from the id where the source left them out."""
+        if not self.arxiv_id:
+            return self
+        return replace(
+            self,
+            abs_url=self.abs_url or f"https://arxiv.org/abs/{self.arxiv_id}",
+            pdf_url=self.pdf_url or f"https://arxiv.org/pdf/{self.arxiv_id}",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v.isoformat() if isinstance(v, date) else v
+        out["id"] = self.id or self.paper_id()
+        return out
+
+
+@dataclass(slots=True, frozen=True)
+class Rejected:
+    """A record a parser could not turn into a Paper, with where it was and why."""
+
+    location: str  # e.g. "papers.jsonl.gz:1234" or "refs.bib:entry smith2020"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+class SourceError(Exception):
+    """A whole input could not be read (not the claimed format, truncated, unreadable)."""
+
+
+@dataclass(slots=True)
+class Hits:
+    """Ranked result of any retriever: ids best first, with their scores."""
+
+    ids: list[str]
+    scores: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.scores = np.asarray(self.scores, dtype=np.float32)
+        if len(self.ids) != len(self.scores):
+            raise ValueError("ids and scores differ in length")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def empty(cls) -> "Hits":
+        return cls([], np.zeros(0, dtype=np.float32))
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ingest run did."""
+
+    source: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    duplicates: int = 0  # records whose id repeated inside the same input
+    errors: list[str] = field(default_factory=list)  # first few rejection/abort messages
+    aborted: str | None = None  # why the input stopped early, if it did
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(slots=True, frozen=True)
+class SearchFilters:
+    """Restrictions every search mode honours."""
+
+    categories: tuple[str, ...] = ()  # any of these (e.g. "cs.CL"); a prefix like "cs" matches "cs.*"
+    authors: tuple[str, ...] = ()  # every one of these names must be on the paper
+    since: date | None = None  # inclusive, on the paper's date (published, else listed)
+    until: date | None = None  # inclusive
+
+    def is_empty(self) -> bool:
+        return not (self.categories or self.authors or self.since or self.until)
+
+    def paper_date_ok(self, d: date | None) -> bool:
+        if d is None:
+            return self.since is None and self.until is None
+        return (self.since is None or d >= self.since) and (self.until is None or d <= self.until)

@@ -1,0 +1,60 @@
+"""The store: the single source of truth. Only this package speaks SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from paperboy.models import IngestReport, Paper
+from paperboy.store import papers as _papers
+from paperboy.store import runs as _runs
+from paperboy.store.db import create_engine, migrate
+from paperboy.store.papers import BatchOutcome
+
+
+class Store:
+    """Papers and ingest runs in one SQL database (SQLite file or PostgreSQL)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_engine(url)
+        migrate(self.engine)
+
+    def upsert(self, batch: Sequence[tuple[Paper, bool]]) -> BatchOutcome:
+        """Merge one batch in one transaction: all of it lands or none of it does."""
+        with self.engine.begin() as conn:
+            return _papers.upsert_batch(conn, batch)
+
+    def get(self, key: str) -> Paper | None:
+        with self.engine.connect() as conn:
+            return _papers.get_paper(conn, key)
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Paper]:
+        with self.engine.connect() as conn:
+            return _papers.get_papers(conn, ids)
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return _papers.count_papers(conn)
+
+    def max_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return _papers.max_seq(conn)
+
+    def iter_papers(self, since_seq: int = 0) -> Iterator[tuple[int, Paper]]:
+        return _papers.iter_papers(self.engine, since_seq)
+
+    def stats(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            out = _papers.stats(conn)
+            out["runs"] = _runs.recent_runs(conn, 5)
+        return out
+
+    def start_run(self, source: str, inputs: str) -> int:
+        return _runs.start_run(self.engine, source, inputs)
+
+    def finish_run(self, run_id: int, report: IngestReport, status: str) -> None:
+        _runs.finish_run(self.engine, run_id, report, status)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,248 @@
+"""Reading and writing papers: batched idempotent upsert, lookups and streaming reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from paperboy.models import Paper, author_key, normalize_title, parse_arxiv_id
+from paperboy.store.merge import ROW_FIELDS, derived, merge, paper_from_row, row_from_paper
+from paperboy.store.schema import paper_authors, paper_categories, paper_sources, papers
+
+
+@dataclass(slots=True)
+class _State:
+    id: str
+    row: dict[str, Any]
+    orig_hash: str | None  # None for a paper this batch creates
+    counted: bool = False  # touched by a record that is not an in-input duplicate
+    sources: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changed_ids: list[str] = field(default_factory=list)
+
+
+def _rows_matching(conn: sa.Connection, batch: Sequence[Paper]) -> list[Any]:
+    arxiv_ids = sorted({p.arxiv_id for p in batch if p.arxiv_id})
+    title_keys = sorted({p.title_key for p in batch})
+    cols = [papers.c.id, papers.c.content_hash, papers.c.title_key, papers.c.first_author_key,
+            *[papers.c[f] for f in ROW_FIELDS]]
+    found: dict[str, Any] = {}
+    for chunk_start in range(0, max(len(arxiv_ids), len(title_keys)), 500):
+        a = arxiv_ids[chunk_start:chunk_start + 500]
+        t = title_keys[chunk_start:chunk_start + 500]
+        cond = sa.or_(papers.c.arxiv_id.in_(a), papers.c.title_key.in_(t))
+        for r in conn.execute(sa.select(*cols).where(cond)):
+            found[r.id] = r
+    return list(found.values())
+
+
+def _compatible(state: _State, p: Paper) -> bool:
+    """Same paper by title + first author, and not two different arXiv papers sharing a title."""
+    row = state.row
+    if row.get("arxiv_id") and p.arxiv_id and row["arxiv_id"] != p.arxiv_id:
+        return False
+    a = author_key(row["authors"][0]) if row.get("authors") else ""
+    b = p.first_author_key
+    return not a or not b or a == b
+
+
+def upsert_batch(conn: sa.Connection, batch: Sequence[tuple[Paper, bool]]) -> BatchOutcome:
+    """Merge `(paper, is_duplicate)` records into the store inside the caller's transaction.
+
+    Matching is on arXiv id, else normalized title + first author. Papers whose merged content
+    is unchanged are not written, so re-ingesting an input changes nothing.
+    """
+    papers_only = [p for p, _ in batch]
+    by_arxiv: dict[str, _State] = {}
+    by_title: dict[str, list[_State]] = {}
+    states: dict[str, _State] = {}
+
+    def register(st: _State) -> None:
+        states[st.id] = st
+        if st.row.get("arxiv_id"):
+            by_arxiv[st.row["arxiv_id"]] = st
+        by_title.setdefault(normalize_title(st.row["title"]), []).append(st)
+
+    for r in _rows_matching(conn, papers_only):
+        register(_State(r.id, {f: r._mapping[f] for f in ROW_FIELDS}, r.content_hash))
+
+    for p, is_dup in batch:
+        st = by_arxiv.get(p.arxiv_id) if p.arxiv_id else None
+        if st is None:
+            st = next((c for c in by_title.get(p.title_key, ()) if _compatible(c, p)), None)
+        if st is None:
+            st = _State(p.paper_id(), row_from_paper(p), None)
+            register(st)
+        else:
+            had_arxiv = st.row.get("arxiv_id")
+            st.row = merge(st.row, p)
+            if not had_arxiv and st.row.get("arxiv_id"):
+                by_arxiv[st.row["arxiv_id"]] = st
+        st.counted = st.counted or not is_dup
+        st.sources.setdefault(p.source, p.source_ref)
+
+    return _write(conn, states)
+
+
+def _write(conn: sa.Connection, states: dict[str, _State]) -> BatchOutcome:
+    now = datetime.now(timezone.utc)
+    out = BatchOutcome()
+    inserts, updates = [], []
+    for st in states.values():
+        full = {**st.row, **derived(st.row)}
+        if st.orig_hash is None:
+            inserts.append({"id": st.id, **full})
+            out.added += st.counted
+        elif full["content_hash"] != st.orig_hash:
+            updates.append({"b_id": st.id, **full})
+            out.updated += st.counted
+        else:
+            out.unchanged += st.counted
+    changed = [r["id"] for r in inserts] + [r["b_id"] for r in updates]
+    if changed:
+        seq = (conn.execute(sa.select(sa.func.max(papers.c.seq))).scalar() or 0) + 1
+        for r in inserts:
+            r.update(seq=seq, created_at=now, modified_at=now)
+        for r in updates:
+            r.update(seq=seq, modified_at=now)
+        if inserts:
+            conn.execute(papers.insert(), inserts)
+        if updates:
+            conn.execute(
+                papers.update().where(papers.c.id == sa.bindparam("b_id")),
+                updates,
+            )
+            upd_ids = [r["b_id"] for r in updates]
+            conn.execute(paper_authors.delete().where(paper_authors.c.paper_id.in_(upd_ids)))
+            conn.execute(paper_categories.delete().where(paper_categories.c.paper_id.in_(upd_ids)))
+        author_rows, cat_rows = [], []
+        for r in inserts + updates:
+            pid = r.get("id") or r["b_id"]
+            author_rows += [
+                {"paper_id": pid, "position": i, "name": n, "name_key": author_key(n)}
+                for i, n in enumerate(r["authors"])
+            ]
+            cat_rows += [{"paper_id": pid, "position": i, "category": c} for i, c in enumerate(r["categories"])]
+        if author_rows:
+            conn.execute(paper_authors.insert(), author_rows)
+        if cat_rows:
+            conn.execute(paper_categories.insert(), cat_rows)
+    out.changed_ids = changed
+    _record_sources(conn, states, now)
+    return out
+
+
+def _record_sources(conn: sa.Connection, states: dict[str, _State], now: datetime) -> None:
+    ids = list(states)
+    have: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), 500):
+        q = sa.select(paper_sources.c.paper_id, paper_sources.c.source).where(
+            paper_sources.c.paper_id.in_(ids[i:i + 500])
+        )
+        have.update((r.paper_id, r.source) for r in conn.execute(q))
+    rows = [
+        {"paper_id": st.id, "source": src, "source_ref": ref, "first_seen": now}
+        for st in states.values()
+        for src, ref in st.sources.items()
+        if (st.id, src) not in have
+    ]
+    if rows:
+        conn.execute(paper_sources.insert(), rows)
+
+
+def get_paper(conn: sa.Connection, key: str) -> Paper | None:
+    """A paper by its id, its arXiv id (any version suffix) or an arxiv.org URL."""
+    key = (key or "").strip()
+    parsed = parse_arxiv_id(key)
+    cond = papers.c.id == key
+    if parsed:
+        cond = sa.or_(cond, papers.c.arxiv_id == parsed[0])
+    row = conn.execute(sa.select(papers).where(cond).limit(1)).first()
+    if row is None:
+        return None
+    paper = paper_from_row(row)
+    paper.source = ",".join(sources_of(conn, paper.id))
+    return paper
+
+
+def sources_of(conn: sa.Connection, paper_id: str) -> list[str]:
+    q = sa.select(paper_sources.c.source).where(paper_sources.c.paper_id == paper_id).order_by(
+        paper_sources.c.first_seen, paper_sources.c.source
+    )
+    return [r.source for r in conn.execute(q)]
+
+
+def get_papers(conn: sa.Connection, ids: Sequence[str]) -> dict[str, Paper]:
+    """Papers by id, for hydrating search hits."""
+    out: dict[str, Paper] = {}
+    for i in range(0, len(ids), 500):
+        for row in conn.execute(sa.select(papers).where(papers.c.id.in_(list(ids[i:i + 500])))):
+            out[row.id] = paper_from_row(row)
+    return out
+
+
+def count_papers(conn: sa.Connection) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one()
+
+
+def max_seq(conn: sa.Connection) -> int:
+    return conn.execute(sa.select(sa.func.max(papers.c.seq))).scalar() or 0
+
+
+def iter_papers(engine: sa.Engine, since_seq: int = 0, page: int = 2000) -> Iterator[tuple[int, Paper]]:
+    """(seq, paper) for every paper changed after `since_seq`, oldest change first, in short read transactions."""
+    cond = papers.c.seq > since_seq
+    while True:
+        q = sa.select(papers).where(cond).order_by(papers.c.seq, papers.c.id).limit(page)
+        with engine.connect() as conn:
+            rows = conn.execute(q).fetchall()
+        if not rows:
+            return
+        for r in rows:
+            yield r.seq, paper_from_row(r)
+        s, i = rows[-1].seq, rows[-1].id
+        cond = sa.or_(papers.c.seq > s, sa.and_(papers.c.seq == s, papers.c.id > i))
+
+
+def stats(conn: sa.Connection) -> dict[str, Any]:
+    """Counts a person or a script wants at a glance."""
+    by_source = dict(
+        conn.execute(
+            sa.select(paper_sources.c.source, sa.func.count()).group_by(paper_sources.c.source)
+        ).all()
+    )
+    top_cats = conn.execute(
+        sa.select(papers.c.primary_category, sa.func.count().label("n"))
+        .where(papers.c.primary_category.is_not(None))
+        .group_by(papers.c.primary_category)
+        .order_by(sa.desc("n"))
+        .limit(10)
+    ).all()
+    lo, hi = conn.execute(
+        sa.select(
+            sa.func.min(sa.func.coalesce(papers.c.published, papers.c.listed)),
+            sa.func.max(sa.func.coalesce(papers.c.published, papers.c.listed)),
+        )
+    ).one()
+    return {
+        "papers": count_papers(conn),
+        "with_arxiv_id": conn.execute(
+            sa.select(sa.func.count()).select_from(papers).where(papers.c.arxiv_id.is_not(None))
+        ).scalar_one(),
+        "authors": conn.execute(sa.select(sa.func.count(sa.distinct(paper_authors.c.name_key)))).scalar_one(),
+        "by_source": by_source,
+        "top_categories": {c: n for c, n in top_cats},
+        "earliest": str(lo) if lo else None,
+        "latest": str(hi) if hi else None,
+        "seq": max_seq(conn),
+    }

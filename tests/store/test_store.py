@@ -1,0 +1,142 @@
+"""The store on real SQLite files: schema, migrations, idempotent merge-upsert."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from paperboy.models import Paper
+from paperboy.store import Store
+from paperboy.store.schema import metadata, paper_authors, paper_sources
+
+
+def _paper(**kw) -> Paper:
+    base = dict(
+        title="Attention Is All You Need",
+        abstract="The dominant sequence transduction models are based on recurrent networks.",
+        authors=["Ashish Vaswani", "Noam Shazeer"],
+        categories=["cs.CL", "cs.LG"],
+        arxiv_id="1706.03762",
+        version=1,
+        source="arxiv-jsonl",
+        source_ref="x.jsonl:1",
+    )
+    base.update(kw)
+    return Paper(**base)
+
+
+def _store(tmp_path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'p.db'}")
+
+
+def test_migrations_build_exactly_the_declared_schema(tmp_path):
+    st = _store(tmp_path)
+    with st.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diffs == []
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    st = _store(tmp_path)
+    with st.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_reopening_an_existing_store_keeps_its_papers(tmp_path):
+    _store(tmp_path).upsert([(_paper(), False)])
+    assert _store(tmp_path).count() == 1
+
+
+def test_same_input_twice_changes_nothing(tmp_path):
+    st = _store(tmp_path)
+    first = st.upsert([(_paper(), False)])
+    seq = st.max_seq()
+    second = st.upsert([(_paper(), False)])
+    assert (first.added, first.updated) == (1, 0)
+    assert (second.added, second.updated, second.unchanged) == (0, 0, 1)
+    assert st.max_seq() == seq  # nothing rewritten, so indexes have nothing to catch up on
+
+
+def test_newer_version_updates_and_older_does_not_regress(tmp_path):
+    st = _store(tmp_path)
+    st.upsert([(_paper(version=2, title="Attention Is All You Need (v2)"), False)])
+    older = st.upsert([(_paper(version=1, title="Old title"), False)])
+    assert older.updated == 0 and st.get("1706.03762").title == "Attention Is All You Need (v2)"
+    newer = st.upsert([(_paper(version=5, title="Attention Is All You Need (v5)"), False)])
+    p = st.get("1706.03762v5")
+    assert newer.updated == 1 and p.version == 5 and p.title.endswith("(v5)")
+
+
+def test_same_paper_from_two_sources_is_one_row(tmp_path):
+    st = _store(tmp_path)
+    # An HF page dump knows only title + abstract; arXiv knows the id; HF daily adds upvotes.
+    st.upsert([(Paper(title="Attention is all you need!", abstract="short", source="hf-page"), False)])
+    st.upsert([(_paper(), False)])
+    st.upsert([(_paper(upvotes=42, source="hf-daily", code_url="https://github.com/t/t"), False)])
+    assert st.count() == 1
+    p = st.get("1706.03762")
+    assert p.upvotes == 42 and p.code_url == "https://github.com/t/t"
+    assert p.abstract.startswith("The dominant")  # arXiv text outranks the page dump
+    assert set(p.source.split(",")) == {"hf-page", "arxiv-jsonl", "hf-daily"}
+    # Re-ingesting the low-priority page dump does not flip the text back.
+    again = st.upsert([(Paper(title="Attention is all you need!", abstract="short", source="hf-page"), False)])
+    assert again.updated == 0
+
+
+def test_match_on_title_needs_a_compatible_first_author(tmp_path):
+    st = _store(tmp_path)
+    st.upsert([(Paper(title="Deep Learning", authors=["Yann LeCun"], source="bibtex"), False)])
+    st.upsert([(Paper(title="Deep learning", authors=["Ian Goodfellow"], source="bibtex"), False)])
+    st.upsert([(Paper(title="DEEP LEARNING.", authors=["LeCun, Yann"], source="bibtex"), False)])
+    assert st.count() == 2
+
+
+def test_two_arxiv_papers_with_the_same_title_stay_apart(tmp_path):
+    st = _store(tmp_path)
+    st.upsert([(_paper(arxiv_id="2401.00001"), False), (_paper(arxiv_id="2401.00002"), False)])
+    assert st.count() == 2
+
+
+def test_papers_without_arxiv_id_get_a_stable_id(tmp_path):
+    p = Paper(title="A Survey of Things", authors=["Jane Roe"], source="bibtex")
+    assert p.paper_id() == Paper(title="a survey of THINGS", authors=["Roe, Jane"]).paper_id()
+    assert p.paper_id().startswith("pb-")
+    st = _store(tmp_path)
+    st.upsert([(p, False)])
+    assert st.get(p.paper_id()).title == "A Survey of Things"
+
+
+def test_authors_keep_their_order_and_sources_are_recorded(tmp_path):
+    st = _store(tmp_path)
+    st.upsert([(_paper(authors=["Zed Z", "Amy A", "Mid M"]), False)])
+    with st.engine.connect() as conn:
+        names = [r.name for r in conn.execute(sa.select(paper_authors).order_by(paper_authors.c.position))]
+        srcs = conn.execute(sa.select(paper_sources.c.source)).scalars().all()
+    assert names == ["Zed Z", "Amy A", "Mid M"]
+    assert st.get("1706.03762").authors == ["Zed Z", "Amy A", "Mid M"]
+    assert srcs == ["arxiv-jsonl"]
+
+
+def test_a_failed_batch_leaves_nothing_half_written(tmp_path):
+    st = _store(tmp_path)
+    st.upsert([(_paper(), False)])
+    bad = _paper(arxiv_id="2401.99999", title=None)  # NOT NULL violation inside the batch
+    good = _paper(arxiv_id="2401.11111")
+    try:
+        st.upsert([(good, False), (bad, False)])
+    except Exception:
+        pass
+    assert st.count() == 1 and st.get("2401.11111") is None
+
+
+def test_iter_papers_resumes_after_a_high_water_mark(tmp_path):
+    st = _store(tmp_path)
+    st.upsert([(_paper(arxiv_id=f"2401.{i:05d}", title=f"Paper {i}"), False) for i in range(5)])
+    mark = st.max_seq()
+    st.upsert([(_paper(arxiv_id="2402.00001", title="Later", listed=date(2024, 2, 1)), False)])
+    assert [p.arxiv_id for _s, p in st.iter_papers(0)][:5] == [f"2401.{i:05d}" for i in range(5)]
+    assert [p.arxiv_id for _s, p in st.iter_papers(mark)] == ["2402.00001"]
