@@ -183,3 +183,23 @@ class SearchFilters:
         if d is None:
             return self.since is None and self.until is None
         return (self.since is None or d >= self.since) and (self.until is None or d <= self.until)
+
+
+@dataclass(slots=True)
+class SearchHit:
+    """One search result: the paper, its score and which retrievers found it."""
+
+    paper: Paper
+    score: float
+    matched_by: tuple[str, ...] = ()  # e.g. ("lexical", "dense")
+
+
+@dataclass(slots=True)
+class SearchPage:
+    """A page of search results plus what a surface needs to paginate and explain them."""
+
+    hits: list[SearchHit]
+    total: int  # matches available to page through (capped by the retrievers' depth)
+    mode: str  # mode actually used: lexical | dense | hybrid | filter | id
+    warnings: list[str] = field(default_factory=list)
+    query: str = ""
