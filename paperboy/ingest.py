@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import gzip
 import io
+import multiprocessing as mp
+import os
+import queue
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from tqdm import tqdm
 
 from paperboy.models import IngestReport, Paper, Rejected, SourceError
-from paperboy.sources import FORMATS, detect_format
+from paperboy.sources import FORMATS, detect_format, read_head
 from paperboy.store import Store
 
 MAX_REPORTED = 20  # problems kept in the report; all are passed to on_problem
 GZIP_MAGIC = b"\x1f\x8b"
+PARALLEL_MIN_BYTES = 8 << 20  # below this, starting a parser process costs more than it saves
 
 Problem = Callable[[str], None]
 
@@ -72,24 +77,6 @@ class _Tracked(io.RawIOBase):
         return iter(self.readline, b"")
 
 
-def read_head(path: Path, size: int = 65536) -> bytes:
-    """First `size` bytes of the (gunzipped) content; a truncated gzip yields what could be read."""
-    with open(path, "rb") as f:
-        data = f.read(size if not _is_gzip(path) else 4 << 20)
-    if data[:2] != GZIP_MAGIC:
-        return data[:size]
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        return d.decompress(data, size)
-    except zlib.error:
-        return b""
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == GZIP_MAGIC
-
-
 class Ingester:
     """Feeds parsed records into a Store in batches, counting what happened."""
 
@@ -107,6 +94,9 @@ class Ingester:
         """Store `records`; a record-level problem is reported and skipped, the rest goes in."""
         batch: list[tuple[Paper, bool]] = []
         for rec in records:
+            if isinstance(rec, _Abort):
+                report.aborted = rec.message
+                break
             if isinstance(rec, Rejected):
                 report.rejected += 1
                 self._problem(report, str(rec))
@@ -131,41 +121,120 @@ class Ingester:
         report.updated += out.updated
         report.unchanged += out.unchanged
 
+    def ingest_files(self, paths: Iterable[Path], fmt: str = "auto", progress: bool = False) -> list[IngestReport]:
+        """Ingest files one after another, one run and report each; never raises for bad content.
+
+        Large inputs are parsed in a second process while this one writes to the store, which
+        roughly doubles throughput on a 2-core machine (parsing and SQL each take about half).
+        """
+        jobs: list[tuple[Path, str]] = []
+        reports: list[IngestReport] = []
+        for path in map(Path, paths):
+            report = IngestReport(source=fmt)
+            try:
+                if not path.is_file():
+                    raise IngestError(f"{path}: no such file")
+                name = detect_format(read_head(path), path.name) if fmt == "auto" else fmt
+                if name not in FORMATS:
+                    raise IngestError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
+                report.source = name
+                jobs.append((path, name))
+            except (IngestError, SourceError, OSError) as e:
+                report.aborted = str(e)
+                self._problem(report, report.aborted)
+            reports.append(report)
+        pending = iter([r for r in reports if not r.aborted])
+        big = sum(p.stat().st_size for p, _ in jobs) >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
+        reader = _read_in_child(jobs, progress) if big else _read_all(jobs, progress)
+        for path, stream in reader:
+            report = next(pending)
+            run = self.store.start_run(report.source, str(path))
+            started = time.perf_counter()
+            self.feed(stream, report, {})
+            if report.aborted:
+                self._problem(report, report.aborted)
+            report.seconds = time.perf_counter() - started
+            self.store.finish_run(run, report, status_of(report))
+        return reports
+
     def ingest_file(self, path: Path, fmt: str = "auto", progress: bool = False) -> IngestReport:
-        """Ingest one file; never raises for bad content, the report says what went wrong."""
-        path = Path(path)
-        report = IngestReport(source=fmt)
-        started = time.perf_counter()
-        try:
-            if not path.is_file():
-                raise IngestError(f"{path}: no such file")
-            if fmt == "auto":
-                fmt = detect_format(read_head(path), path.name)
-            if fmt not in FORMATS:
-                raise IngestError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
-            report.source = fmt
-        except (IngestError, SourceError, OSError) as e:
-            report.aborted = str(e)
-            self._problem(report, report.aborted)
-            return report
-        run = self.store.start_run(fmt, str(path))
-        seen: dict[str, str] = {}
-        try:
-            with _open(path, progress) as stream:
-                self.feed(FORMATS[fmt].parse(stream, path.name), report, seen)
-        except SourceError as e:
-            report.aborted = f"{path.name}: {e}"
-        except (EOFError, gzip.BadGzipFile, zlib.error) as e:
-            report.aborted = f"{path.name}: compressed data is truncated or corrupt ({e}); everything before it was stored"
-        except UnicodeDecodeError as e:
-            report.aborted = f"{path.name}: not valid UTF-8 text ({e.reason} at byte {e.start})"
-        except OSError as e:
-            report.aborted = f"{path.name}: read failed: {e}"
-        if report.aborted:
-            self._problem(report, report.aborted)
-        report.seconds = time.perf_counter() - started
-        self.store.finish_run(run, report, status_of(report))
-        return report
+        """Ingest one file (see ingest_files)."""
+        return self.ingest_files([path], fmt, progress)[0]
+
+
+@dataclass(slots=True, frozen=True)
+class _Abort:
+    """Last item of a record stream whose input stopped early."""
+
+    message: str
+
+
+def _read_records(path: Path, fmt: str, progress: bool) -> Iterator[Paper | Rejected | _Abort]:
+    """Parsed records of one file, ending with an _Abort if the file could not be read to the end."""
+    try:
+        with _open(path, progress) as stream:
+            yield from FORMATS[fmt].parse(stream, path.name)
+    except SourceError as e:
+        yield _Abort(f"{path.name}: {e}")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        yield _Abort(f"{path.name}: compressed data is truncated or corrupt ({e}); everything before it was stored")
+    except UnicodeDecodeError as e:
+        yield _Abort(f"{path.name}: not valid UTF-8 text ({e.reason} at byte {e.start})")
+    except OSError as e:
+        yield _Abort(f"{path.name}: read failed: {e}")
+
+
+def _read_all(jobs: list[tuple[Path, str]], progress: bool) -> Iterator[tuple[Path, Iterator]]:
+    for path, fmt in jobs:
+        yield path, _read_records(path, fmt, progress)
+
+
+_CHUNK = 500
+_END = "end"
+
+
+def _child_reader(jobs: list[tuple[Path, str]], progress: bool, q) -> None:
+    for path, fmt in jobs:
+        chunk: list = []
+        for rec in _read_records(path, fmt, progress):
+            chunk.append(rec)
+            if len(chunk) >= _CHUNK:
+                q.put(chunk)
+                chunk = []
+        q.put(chunk)
+        q.put(_END)
+
+
+def _read_in_child(jobs: list[tuple[Path, str]], progress: bool) -> Iterator[tuple[Path, Iterator]]:
+    """Like _read_all, with parsing done by a spawned process feeding a bounded queue."""
+    ctx = mp.get_context("spawn")  # fork is unsafe from a threaded server process
+    q = ctx.Queue(maxsize=16)
+    proc = ctx.Process(target=_child_reader, args=(jobs, progress, q), daemon=True)
+    proc.start()
+
+    def records() -> Iterator:
+        while True:
+            try:
+                item = q.get(timeout=1.0)
+            except queue.Empty:
+                if not proc.is_alive():
+                    yield _Abort(f"parser process died (exit code {proc.exitcode}); everything before it was stored")
+                    return
+                continue
+            if item == _END:
+                return
+            yield from item
+
+    try:
+        for path, _fmt in jobs:
+            stream = records()
+            yield path, stream
+            for _ in stream:  # the consumer stopped early: drain this file's remaining items
+                pass
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(timeout=5)
 
 
 def status_of(report: IngestReport) -> str:

@@ -35,11 +35,15 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
     return ident, int(m.group("v")) if m.group("v") else None
 
 
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
 def normalize_title(title: str) -> str:
     """Case-, accent- and punctuation-insensitive key used to match one paper across sources."""
-    t = unicodedata.normalize("NFKD", title or "")
-    t = "".join(ch for ch in t if not unicodedata.combining(ch)).lower()
-    return " ".join(re.findall(r"[^\W_]+", t))
+    t = title or ""
+    if not t.isascii():
+        t = "".join(ch for ch in unicodedata.normalize("NFKD", t) if not unicodedata.combining(ch))
+    return " ".join(_WORD_RE.findall(t.lower()))
 
 
 def author_key(name: str) -> str:

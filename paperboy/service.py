@@ -43,7 +43,7 @@ class Paperboy:
     ) -> IngestReport:
         """Ingest files (any supported format, gzip or not); one summed report."""
         ing = Ingester(self.store, self.settings.batch_size, on_problem)
-        reports = [ing.ingest_file(Path(p), fmt, progress) for p in paths]
+        reports = ing.ingest_files([Path(p) for p in paths], fmt, progress)
         return combine(reports, fmt if fmt != "auto" else ",".join(sorted({r.source for r in reports})))
 
     def ingest_arxiv_query(

@@ -133,13 +133,25 @@ def _write(conn: sa.Connection, states: dict[str, _State]) -> BatchOutcome:
                 for i, n in enumerate(r["authors"])
             ]
             cat_rows += [{"paper_id": pid, "position": i, "category": c} for i, c in enumerate(r["categories"])]
-        if author_rows:
-            conn.execute(paper_authors.insert(), author_rows)
-        if cat_rows:
-            conn.execute(paper_categories.insert(), cat_rows)
+        _bulk_insert(conn, paper_authors, author_rows)
+        _bulk_insert(conn, paper_categories, cat_rows)
     out.changed_ids = changed
     _record_sources(conn, states, now)
     return out
+
+
+def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """executemany straight to the driver for plain-typed rows: SQLAlchemy's per-row bind
+    processing cost more than the insert itself on the 75k-paper sample (profiled)."""
+    if not rows:
+        return
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    if conn.dialect.positional:
+        order = compiled.positiontup
+        params: list[Any] = [tuple(r[k] for k in order) for r in rows]
+    else:
+        params = rows
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _record_sources(conn: sa.Connection, states: dict[str, _State], now: datetime) -> None:
@@ -156,8 +168,7 @@ def _record_sources(conn: sa.Connection, states: dict[str, _State], now: datetim
         for src, ref in st.sources.items()
         if (st.id, src) not in have
     ]
-    if rows:
-        conn.execute(paper_sources.insert(), rows)
+    _bulk_insert(conn, paper_sources, rows)
 
 
 def get_paper(conn: sa.Connection, key: str) -> Paper | None:
