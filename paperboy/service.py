@@ -9,8 +9,12 @@ from typing import Any
 
 from paperboy.config import Settings
 from paperboy.ingest import Ingester, combine, status_of
-from paperboy.models import IngestReport, Paper, SourceError
+from paperboy.models import IngestReport, Paper, SearchFilters, SearchHit, SearchPage, SourceError
 from paperboy.store import Store
+
+SORTS = ("relevance", "date", "upvotes")
+MAX_LIMIT = 200
+MAX_DEPTH = 1000  # deepest result a page can reach; deeper pages are empty
 
 
 class Paperboy:
@@ -20,12 +24,31 @@ class Paperboy:
         self.settings = settings or Settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self._store: Store | None = None
+        self._indexes = None
+        self._searcher = None
 
     @property
     def store(self) -> Store:
         if self._store is None:
             self._store = Store(self.settings.resolved_database_url())
         return self._store
+
+    @property
+    def indexes(self):
+        """The lexical + dense index files under home/index."""
+        if self._indexes is None:
+            from paperboy.index.indexes import Indexes
+
+            self._indexes = Indexes(self.settings.index_dir, self.settings.embedding_model)
+        return self._indexes
+
+    @property
+    def searcher(self):
+        if self._searcher is None:
+            from paperboy.ranking.hybrid import HybridSearcher
+
+            self._searcher = HybridSearcher(self.indexes)
+        return self._searcher
 
     def close(self) -> None:
         if self._store is not None:
@@ -88,3 +111,91 @@ class Paperboy:
     def iter_papers(self) -> Iterator[Paper]:
         for _seq, p in self.store.iter_papers(0):
             yield p
+
+    # -- index --------------------------------------------------------------------------
+    def update_index(self, *, embed: bool = True, progress: bool = False, rebuild: bool = False):
+        """Bring the search indexes up to date with the store (incremental unless rebuild)."""
+        st = self.store
+        return self.indexes.update(st.iter_papers, st.max_seq(), embed=embed, progress=progress, rebuild=rebuild)
+
+    def index_status(self) -> dict[str, Any]:
+        """How far the indexes lag behind the store."""
+        return self.indexes.status(self.store.max_seq(), self.store.count())
+
+    # -- search -------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        mode: str = "hybrid",
+        filters: SearchFilters | None = None,
+        sort: str = "relevance",
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchPage:
+        """One page of results for a search-box query (words, "phrases", author:/cat:/year: filters, ids)."""
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r}; choose from {', '.join(SORTS)}")
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        offset = max(0, int(offset))
+        if offset >= MAX_DEPTH:
+            return SearchPage([], 0, mode, [f"results stop at {MAX_DEPTH}"], query)
+        depth = min(MAX_DEPTH, max(100, offset + limit))
+        got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth)
+        ids, scores = got.hits.ids, got.hits.scores
+        if sort != "relevance" and ids:
+            ids, scores = self._sorted(ids, scores, sort)
+        page_ids = ids[offset:offset + limit]
+        papers = self.store.get_many(page_ids)
+        hits = [
+            SearchHit(papers[i], float(scores[offset + k]), got.sources.get(i, ()))
+            for k, i in enumerate(page_ids)
+            if i in papers
+        ]
+        return SearchPage(hits, len(ids), got.mode, got.warnings, query)
+
+    def _sorted(self, ids: list[str], scores, sort: str):
+        papers = self.store.get_many(ids)
+        def key(k: int):
+            p = papers.get(ids[k])
+            if p is None:
+                return (0, "")
+            if sort == "upvotes":
+                return ((p.upvotes or 0), str(p.published or p.listed or ""))
+            return (0, str(p.published or p.listed or p.updated or ""))
+        order = sorted(range(len(ids)), key=key, reverse=True)
+        return [ids[k] for k in order], scores[order]
+
+    def similar(self, key: str, limit: int = 10) -> list[SearchHit]:
+        """Nearest neighbours of one paper (itself excluded); keyword more-like-this without vectors."""
+        return self.similar_to_set([key], limit)
+
+    def similar_to_set(self, keys: Sequence[str], limit: int = 10) -> list[SearchHit]:
+        """Papers like a set of papers (a library), the set itself excluded."""
+        import numpy as np
+
+        from paperboy.models import Hits
+
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        found = [p for p in (self.paper(k) for k in keys) if p is not None]
+        if not found:
+            return []
+        exclude = {p.id for p in found}
+        hits = Hits.empty()
+        if self.indexes.dense_ready():
+            vec = self.indexes.vectors
+            vs = [v for v in (vec.vector(p.id) for p in found) if v is not None]
+            if vs:
+                q = np.mean(vs, axis=0)
+                q = q / (np.linalg.norm(q) or 1.0)
+                hits = vec.search(q, limit, exclude=exclude)
+        if not len(hits):
+            text = " ".join(f"{p.title} {p.abstract[:600]}" for p in found[:5])
+            from paperboy.index.query import parse_query
+
+            parsed = parse_query(text)
+            got = self.indexes.lexical.search(parsed, limit=limit + len(exclude))
+            keep = [k for k, i in enumerate(got.ids) if i not in exclude][:limit]
+            hits = Hits([got.ids[k] for k in keep], got.scores[keep])
+        papers = self.store.get_many(hits.ids)
+        return [SearchHit(papers[i], float(s), ()) for i, s in zip(hits.ids, hits.scores) if i in papers]

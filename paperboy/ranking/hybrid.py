@@ -1,0 +1,123 @@
+"""Query -> ranked ids: lexical, dense or hybrid retrieval over the Indexes, fused by ranking.fusion.
+
+Hybrid = convex combination of z-normalized BM25 and cosine scores over the union of both
+candidate lists, where every candidate gets *both* scores (the dense score of a lexical-only
+candidate is computed exactly from its stored vector), plus a dense query expanded with the
+top lexical documents (pseudo-relevance feedback). Weights were tuned on SciFact train only:
+see `benchmarks/` and the eval command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from paperboy.index.indexes import Indexes
+from paperboy.index.query import ParsedQuery, merge, parse_query
+from paperboy.models import Hits, SearchFilters
+from paperboy.ranking.fusion import convex_fusion, reciprocal_rank_fusion
+
+MODES = ("lexical", "dense", "hybrid")
+
+
+@dataclass(slots=True)
+class HybridParams:
+    """Fusion knobs (defaults tuned on SciFact train)."""
+
+    lexical_weight: float = 0.5
+    dense_weight: float = 0.5
+    fusion: str = "convex"  # convex | rrf
+    rrf_k: float = 60.0
+    depth: int = 100  # candidates taken from each retriever
+    prf_docs: int = 0  # lexical top docs averaged into the dense query (0 = off)
+    prf_weight: float = 0.0
+
+
+@dataclass(slots=True)
+class Retrieved:
+    hits: Hits
+    mode: str
+    warnings: list[str] = field(default_factory=list)
+    parsed: ParsedQuery | None = None
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id -> retrievers that found it
+
+
+class HybridSearcher:
+    """Runs one query in the requested mode, degrading to lexical when no vectors exist yet."""
+
+    def __init__(self, indexes: Indexes, params: HybridParams | None = None):
+        self.indexes = indexes
+        self.params = params or HybridParams()
+
+    def retrieve(
+        self, query: str | ParsedQuery, *, mode: str = "hybrid", filters: SearchFilters | None = None, depth: int | None = None
+    ) -> Retrieved:
+        """Ranked ids for a search-box query; never raises on user text."""
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}; choose from {', '.join(MODES)}")
+        parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
+        warnings = list(parsed.warnings)
+        flt = merge(parsed.filters, filters)
+        depth = max(1, depth or self.params.depth)
+        lex = self.indexes.lexical
+        if parsed.arxiv_id:
+            hits = lex.search(parsed, limit=depth, filters=flt)
+            if not len(hits):
+                warnings.append(f"no paper {parsed.arxiv_id} here yet; it can be submitted by id")
+            return Retrieved(hits, "id", warnings, parsed)
+        if not parsed.has_text():
+            return Retrieved(lex.search(parsed, limit=depth, filters=flt), "filter", warnings, parsed)
+        if mode != "lexical" and not self.indexes.dense_ready():
+            warnings.append("semantic index not built yet: showing keyword results (run `paperboy index`)")
+            mode = "lexical"
+        if mode == "lexical":
+            hits = lex.search(parsed, limit=depth, filters=flt)
+            return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids})
+
+        qvec = self.indexes.embedder.embed_query(parsed.text)
+        vec = self.indexes.vectors
+        # Phrases and exclusions are hard constraints: dense may only rank what the lexical side allows.
+        constrained = bool(parsed.phrases or parsed.excluded)
+        allowed: set[str] | None = None
+        if constrained:
+            allowed = set(lex.search(parsed, limit=100_000, filters=flt).ids)
+        elif not flt.is_empty():
+            allowed = lex.filter_ids(flt)
+        if mode == "dense":
+            hits = vec.search(qvec, depth, allowed=allowed)
+            return Retrieved(hits, "dense", warnings, parsed, {i: ("dense",) for i in hits.ids})
+
+        p = self.params
+        lex_hits = lex.search(parsed, limit=depth, filters=flt)
+        if p.prf_docs and len(lex_hits):
+            top = [v for v in (vec.vector(i) for i in lex_hits.ids[: p.prf_docs]) if v is not None]
+            if top:
+                qvec = qvec + p.prf_weight * np.mean(top, axis=0)
+                qvec = qvec / (np.linalg.norm(qvec) or 1.0)
+        dense_hits = vec.search(qvec, depth, allowed=allowed)
+        sources: dict[str, tuple[str, ...]] = {}
+        for i in lex_hits.ids:
+            sources[i] = ("lexical",)
+        for i in dense_hits.ids:
+            sources[i] = sources.get(i, ()) + ("dense",)
+        if p.fusion == "rrf":
+            fused = reciprocal_rank_fusion([lex_hits, dense_hits], k=p.rrf_k, weights=[p.lexical_weight, p.dense_weight])
+        else:
+            dense_full = _dense_scores_for(vec, qvec, list(sources))
+            fused = convex_fusion([lex_hits, dense_full], [p.lexical_weight, p.dense_weight])
+        return Retrieved(fused, "hybrid", warnings, parsed, sources)
+
+
+def _dense_scores_for(vec, qvec: np.ndarray, ids: list[str]) -> Hits:
+    """Exact cosine scores of `ids` (those with a stored vector) against the query."""
+    keep, rows = [], []
+    for i in ids:
+        v = vec.vector(i)
+        if v is not None:
+            keep.append(i)
+            rows.append(v)
+    if not rows:
+        return Hits.empty()
+    scores = np.asarray(rows, dtype=np.float32) @ qvec.astype(np.float32)
+    return Hits(keep, scores)
