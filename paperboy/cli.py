@@ -320,6 +320,39 @@ def similar(ctx, paper_ids, limit, as_json) -> None:
         _print_hits(hits)
 
 
+@main.command(name="eval")
+@home_option
+@click.option("--corpus", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="BEIR corpus.jsonl ({_id, title, text} per line).")
+@click.option("--queries", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="BEIR queries.jsonl ({_id, text}).")
+@click.option("--qrels", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
+              help="BEIR qrels TSV (query-id, corpus-id, score; header optional).")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["lexical", "dense", "hybrid"]),
+              help="Modes to evaluate (default: all three).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"lexical": {"ndcg@10": ..}, "dense": .., "hybrid": ..}.')
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def eval_(ctx, corpus, queries, qrels, modes, as_json, quiet) -> None:
+    """Measure search quality and latency on a BEIR-format dataset (nDCG@10, Recall@100, MRR@10)."""
+    from paperboy.evaluation import EvalError, run_eval
+
+    settings = settings_from(ctx)
+    try:
+        res = run_eval(corpus, queries, qrels, work=settings.home / "eval", model=settings.embedding_model,
+                       modes=tuple(modes) or ("lexical", "dense", "hybrid"), progress=not quiet and not as_json)
+    except EvalError as e:
+        click.echo(f"error: {e}", err=True)
+        ctx.exit(EXIT_FAILED)
+    if as_json:
+        _emit(res)
+        return
+    click.echo(f"{'mode':<8} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
+    for mode, m in res.items():
+        click.echo(f"{mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>7.4f} {m['mrr@10']:>7.4f} "
+                   f"{m['p50_ms']:>7.2f} {m['p95_ms']:>7.2f} {m['p99_ms']:>7.2f}")
+
+
 def run() -> None:
     """Console-script entry point: friendly messages instead of tracebacks."""
     try:
