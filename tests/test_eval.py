@@ -1,0 +1,58 @@
+"""`paperboy eval` on the real SciFact train split: the quality bar of the search issue, measured."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from paperboy.cli import main
+
+
+@pytest.mark.slow
+def test_scifact_train_hybrid_beats_both_single_modes_by_003(tmp_path, shared_dir):
+    d = shared_dir / "eval" / "scifact"
+    res = CliRunner().invoke(main, [
+        "--home", str(tmp_path), "eval", "--json", "-q",
+        "--corpus", str(d / "corpus.jsonl"), "--queries", str(d / "queries.jsonl"), "--qrels", str(d / "qrels" / "train.tsv"),
+    ])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert set(out) == {"lexical", "dense", "hybrid"}
+    for mode in out.values():
+        assert {"ndcg@10", "recall@100", "mrr@10", "p50_ms", "p95_ms", "p99_ms"} <= set(mode)
+        assert mode["queries"] == 809
+    print({m: out[m]["ndcg@10"] for m in out})
+    best_single = max(out["lexical"]["ndcg@10"], out["dense"]["ndcg@10"])
+    assert out["lexical"]["ndcg@10"] > 0.68  # published BM25 on the test split: 0.665-0.679
+    assert out["hybrid"]["ndcg@10"] >= best_single + 0.03
+
+
+def test_eval_reports_bad_dataset_files_clearly(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    queries = tmp_path / "queries.jsonl"
+    qrels = tmp_path / "qrels.tsv"
+    corpus.write_text('{"_id": "d1", "title": "Cats", "text": "Cats purr."}\n{broken\n')
+    queries.write_text('{"_id": "q1", "text": "do cats purr"}\n')
+    qrels.write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
+    res = CliRunner().invoke(main, ["--home", str(tmp_path), "eval", "--mode", "lexical", "--corpus", str(corpus),
+                                    "--queries", str(queries), "--qrels", str(qrels)])
+    assert res.exit_code == 4 and "corpus.jsonl:2" in res.stderr
+    qrels.write_text("query-id\tcorpus-id\tscore\nq9\td1\t1\n")
+    corpus.write_text('{"_id": "d1", "title": "Cats", "text": "Cats purr."}\n')
+    res = CliRunner().invoke(main, ["--home", str(tmp_path), "eval", "--mode", "lexical", "--corpus", str(corpus),
+                                    "--queries", str(queries), "--qrels", str(qrels)])
+    assert res.exit_code == 4 and "not in queries.jsonl" in res.stderr
+
+
+def test_eval_on_a_tiny_dataset_gives_perfect_scores(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": f"d{i}", "title": t, "text": t}) + "\n" for i, t in enumerate(
+        ["cats purr when happy", "dogs bark at strangers", "birds sing at dawn", "fish swim in schools"])))
+    (tmp_path / "q.jsonl").write_text('{"_id": "q1", "text": "why do cats purr"}\n{"_id": "q2", "text": "barking dogs"}\n')
+    (tmp_path / "qrels.tsv").write_text("q1\td0\t1\nq2\td1\t1\n")
+    res = CliRunner().invoke(main, ["--home", str(tmp_path), "eval", "--json", "--mode", "lexical", "--corpus", str(corpus),
+                                    "--queries", str(tmp_path / "q.jsonl"), "--qrels", str(tmp_path / "qrels.tsv")])
+    out = json.loads(res.stdout)["lexical"]
+    assert out["ndcg@10"] == 1.0 and out["mrr@10"] == 1.0 and out["recall@100"] == 1.0

@@ -1,0 +1,157 @@
+"""Search through the service and CLI on real indexes over real papers (packaged MiniLM for dense)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from paperboy.cli import main
+from paperboy.config import Settings
+from paperboy.models import Paper, SearchFilters
+from paperboy.service import Paperboy
+
+HOSTILE = [
+    "", "   ", "x" * 10_000, '"unbalanced quote', "foo:bar baz:", "the of and a",
+    "🔥🚀 transformers", "大语言模型 推理", "трансформер", "'; DROP TABLE papers; --", ".*(a|b)+[", "\\", "((((",
+    "author:", "cat:", "year:abcd", "since:2099-99-99", "-", '""', "NOT", "AND OR",
+]
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory, arxiv_shards, hf_page) -> Paperboy:
+    """411 real papers (the one-day July 2026 shard + the HF page), lexical and dense indexes built."""
+    home = tmp_path_factory.mktemp("search-home")
+    pb = Paperboy(Settings(home=home))
+    pb.ingest([arxiv_shards[-1], hf_page])
+    rep = pb.update_index(embed=True)
+    assert rep.dense_error is None and rep.embedded == 411
+    yield pb
+    pb.close()
+
+
+def _shard_rows(path: Path) -> list[dict]:
+    with gzip.open(path, "rt") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_every_mode_finds_a_paper_by_its_title(indexed, arxiv_shards):
+    row = _shard_rows(arxiv_shards[-1])[7]
+    title = " ".join(row["title"].split())
+    for mode in ("lexical", "dense", "hybrid"):
+        page = indexed.search(title, mode=mode, limit=5)
+        assert page.mode == mode
+        assert page.hits[0].paper.id == row["id"], mode
+
+
+def test_semantic_search_bridges_different_words(indexed):
+    # The HF page has LLaVA-KD-style distillation papers; the query shares few words with their titles.
+    page = indexed.search("compressing large vision language models into small student networks", mode="dense", limit=10)
+    assert any("distill" in (h.paper.title + h.paper.abstract).lower() for h in page.hits[:5])
+
+
+def test_hybrid_marks_which_retrievers_found_each_hit(indexed):
+    page = indexed.search("multi-stage training", mode="hybrid", limit=20)
+    assert page.hits and all(h.matched_by for h in page.hits)
+    assert any(set(h.matched_by) == {"lexical", "dense"} for h in page.hits)
+
+
+def test_arxiv_id_lookup_returns_that_paper_first(indexed, arxiv_shards):
+    pid = _shard_rows(arxiv_shards[-1])[3]["id"]
+    for q in (pid, f"{pid}v2", f"https://arxiv.org/abs/{pid}", f"arXiv:{pid}"):
+        page = indexed.search(q)
+        assert page.mode == "id" and page.hits[0].paper.id == pid
+    missing = indexed.search("2901.99999")
+    assert missing.hits == [] and any("submitted" in w for w in missing.warnings)
+
+
+def test_filters_apply_in_every_mode(indexed):
+    flt = SearchFilters(categories=("cs.CL",))
+    for mode in ("lexical", "dense", "hybrid"):
+        page = indexed.search("language models reasoning", mode=mode, filters=flt, limit=30)
+        assert page.hits, mode
+        assert all("cs.CL" in h.paper.categories for h in page.hits), mode
+    # the HF page papers have no date: a date filter excludes them everywhere
+    dated = indexed.search("training", mode="hybrid", filters=SearchFilters(since=date(2026, 1, 1)), limit=50)
+    assert dated.hits and all((h.paper.published or h.paper.listed) for h in dated.hits)
+
+
+def test_in_query_filters_and_phrases(indexed, arxiv_shards):
+    rows = _shard_rows(arxiv_shards[-1])
+    author = rows[0]["authors"][0]
+    page = indexed.search(f'author:"{author}"', limit=50)
+    assert page.mode == "filter" and any(h.paper.id == rows[0]["id"] for h in page.hits)
+    page = indexed.search('"knowledge distillation"', mode="hybrid", limit=50)
+    assert page.hits
+    assert all("knowledge distillation" in (h.paper.title + " " + h.paper.abstract).lower() for h in page.hits)
+    page = indexed.search("training -distillation", mode="hybrid", limit=50)
+    assert page.hits and all("distillation" not in (h.paper.title + h.paper.abstract).lower() for h in page.hits)
+
+
+def test_sort_and_pagination(indexed):
+    full = indexed.search("learning", mode="lexical", limit=40)
+    first = indexed.search("learning", mode="lexical", limit=20)
+    second = indexed.search("learning", mode="lexical", limit=20, offset=20)
+    assert [h.paper.id for h in first.hits + second.hits] == [h.paper.id for h in full.hits]
+    by_date = indexed.search("learning", mode="hybrid", sort="date", limit=50)
+    dates = [str(h.paper.published or h.paper.listed or "") for h in by_date.hits]
+    assert dates == sorted(dates, reverse=True)
+    with pytest.raises(ValueError):
+        indexed.search("x", sort="sideways")
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_never_crash(indexed, query):
+    for mode in ("lexical", "hybrid"):
+        page = indexed.search(query, mode=mode, limit=5)
+        assert isinstance(page.hits, list)
+
+
+def test_similar_papers_exclude_the_paper_itself(indexed, arxiv_shards):
+    pid = _shard_rows(arxiv_shards[-1])[11]["id"]
+    hits = indexed.similar(pid, limit=5)
+    assert len(hits) == 5 and pid not in [h.paper.id for h in hits]
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    lib = [h.paper.id for h in indexed.search("distillation", mode="lexical", limit=3).hits]
+    liked = indexed.similar_to_set(lib, limit=10)
+    assert liked and not set(lib) & {h.paper.id for h in liked}
+    assert indexed.similar("2901.99999") == []
+
+
+def test_new_papers_become_searchable_without_a_rebuild(tmp_path):
+    pb = Paperboy(Settings(home=tmp_path))
+    pb.store.upsert([(Paper(title="Zebrafish fin regeneration atlas", abstract="Cells.", arxiv_id="2601.00001",
+                            source="arxiv-jsonl"), False)])
+    pb.update_index(embed=False)
+    assert pb.search("zebrafish", mode="lexical").hits[0].paper.id == "2601.00001"
+    before = pb.indexes.lexical.count()
+    pb.store.upsert([(Paper(title="Axolotl limb regeneration", abstract="More cells.", arxiv_id="2601.00002",
+                            source="arxiv-jsonl"), False)])
+    rep = pb.update_index(embed=False)
+    assert rep.lexical == 1 and pb.indexes.lexical.count() == before + 1
+    assert pb.search("axolotl", mode="lexical").hits[0].paper.id == "2601.00002"
+    # without vectors, hybrid degrades to keyword search and says so
+    page = pb.search("axolotl", mode="hybrid")
+    assert page.mode == "lexical" and page.warnings
+    pb.close()
+
+
+def test_cli_search_similar_index_json(tmp_path, arxiv_shards):
+    home = str(tmp_path)
+    r = CliRunner()
+    assert r.invoke(main, ["--home", home, "ingest", "-q", str(arxiv_shards[-1])]).exit_code == 0
+    res = r.invoke(main, ["--home", home, "index", "--check"])
+    assert res.exit_code == 3 and "dense" in res.stdout  # ingest made it lexical-current only
+    res = r.invoke(main, ["--home", home, "search", "diffusion", "--mode", "lexical", "--json", "--limit", "3"])
+    hits = json.loads(res.stdout)
+    assert res.exit_code == 0 and len(hits) == 3 and {"id", "title", "score"} <= set(hits[0])
+    res = r.invoke(main, ["--home", home, "similar", hits[0]["id"], "--json"])
+    assert res.exit_code == 0 and hits[0]["id"] not in [h["id"] for h in json.loads(res.stdout)]
+    assert r.invoke(main, ["--home", home, "similar", "2901.99999"]).exit_code == 4
+    res = r.invoke(main, ["--home", home, "search", "x" * 10_000, "--json"])
+    assert res.exit_code == 0
