@@ -353,6 +353,15 @@ def eval_(ctx, corpus, queries, qrels, modes, as_json, quiet) -> None:
                    f"{m['p50_ms']:>7.2f} {m['p95_ms']:>7.2f} {m['p99_ms']:>7.2f}")
 
 
+from paperboy.web.cli import serve_command  # noqa: E402
+
+from paperboy.backup_cli import backup as backup_command, restore as restore_command  # noqa: E402
+
+main.add_command(serve_command)
+main.add_command(backup_command)
+main.add_command(restore_command)
+
+
 def run() -> None:
     """Console-script entry point: friendly messages instead of tracebacks."""
     try:

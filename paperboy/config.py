@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,3 +41,105 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.home / "index"
+
+    # -- web, accounts and community (appended for the web app) ------------------------------
+    secret_key: str | None = Field(
+        default=None,
+        description="Key signing session and CSRF tokens; default: a random key created once in "
+        "<home>/secret_key (give every process behind a load balancer the same one).",
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Mark cookies Secure: 'auto' when the request came over HTTPS (behind a proxy, "
+        "run uvicorn with --proxy-headers), 'always' or 'never'.",
+    )
+    session_days: int = Field(default=30, ge=1, le=3650, description="Days a login session lasts.")
+    login_max_failures: int = Field(
+        default=5, ge=1, le=1000,
+        description="Failed logins allowed per email and client address within login_window_minutes; "
+        "more are refused with HTTP 429.",
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="Window in minutes for counting failed logins."
+    )
+    trending_gravity: float = Field(
+        default=1.8, ge=0.0, le=10.0,
+        description="Gravity G of the trending score votes / (age_hours + 2) ** G; higher favours "
+        "newer papers (Hacker News uses 1.8).",
+    )
+    arxiv_api_url: str = Field(
+        default="https://export.arxiv.org/api/query",
+        description="arXiv export API endpoint used to fetch submitted papers.",
+    )
+    arxiv_min_interval: float = Field(
+        default=3.0, ge=0.0, le=600.0,
+        description="Seconds between requests to the arXiv API (arXiv asks for at least 3).",
+    )
+    max_submissions_per_day: int = Field(
+        default=50, ge=0, le=100_000, description="Papers one account may submit per 24 hours."
+    )
+
+    # -- email digests (appended for issue 5) -------------------------------------------------------
+    base_url: str = Field(
+        default="http://localhost:8000",
+        description="Public URL of the web app, used for links in emails (paper pages, confirm, unsubscribe).",
+    )
+    mail_from: str = Field(
+        default="paperboy <paperboy@localhost>",
+        description="From address of digest and confirmation emails; its domain also ends each Message-ID.",
+    )
+    smtp_host: str = Field(default="localhost", description="SMTP server that delivers digests.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port (587 for STARTTLS, 465 for SSL).")
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        default="none",
+        description="Connection security: 'starttls' upgrades a plain connection, 'ssl' is TLS from the "
+        "first byte (SMTPS); 'none' only for a relay on localhost.",
+    )
+    smtp_user: str | None = Field(default=None, description="SMTP login; no AUTH when unset.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password for smtp_user.")
+    smtp_timeout: float = Field(
+        default=30.0, gt=0.0, le=600.0,
+        description="Seconds to wait for the SMTP server on connect and on each reply before giving up "
+        "(the digest stays queued and is retried).",
+    )
+    digest_hour: int = Field(
+        default=8, ge=0, le=23, description="Default local hour at which digests go out (subscribers may choose)."
+    )
+    digest_timezone: str = Field(
+        default="UTC", description="Default IANA time zone of new subscriptions, e.g. Europe/Berlin."
+    )
+    digest_weekday: int = Field(
+        default=0, ge=0, le=6, description="Default day of weekly digests: 0 = Monday ... 6 = Sunday."
+    )
+    digest_max_papers: int = Field(
+        default=20, ge=1, le=200, description="Most papers in one digest, all sections together."
+    )
+    digest_max_attempts: int = Field(
+        default=6, ge=1, le=100,
+        description="Delivery attempts of one email on temporary (4xx) SMTP errors before it is marked failed.",
+    )
+    digest_retry_minutes: float = Field(
+        default=5.0, ge=0.0, le=24 * 60,
+        description="Wait before the first retry after a temporary SMTP error; doubles with each attempt (at most 6 h).",
+    )
+    digest_expire_hours: int = Field(
+        default=48, ge=1, le=24 * 30,
+        description="A digest still undelivered this many hours after it was planned is dropped as stale, "
+        "not sent late.",
+    )
+    bounce_threshold: int = Field(
+        default=3, ge=1, le=100,
+        description="Permanent (5xx) failures in a row after which an address is marked bouncing and gets no more digests.",
+    )
+    confirm_hours: int = Field(
+        default=48, ge=1, le=24 * 30, description="Hours a subscription confirmation link stays valid."
+    )
+    digest_check_minutes: float = Field(
+        default=10.0, ge=0.1, le=24 * 60,
+        description="How often the scheduler inside `paperboy serve` looks for due digests and retries.",
+    )
+    admin_emails: list[str] = Field(
+        default_factory=list,
+        description="Accounts allowed to preview anyone's digest on the web (JSON list in the env var, "
+        'e.g. PAPERBOY_ADMIN_EMAILS=\'["me@example.org"]\').',
+    )

@@ -194,15 +194,26 @@ _END = "end"
 
 
 def _child_reader(jobs: list[tuple[Path, str]], progress: bool, q) -> None:
+    def put(item) -> None:
+        # A SIGKILLed parent can't tell us to stop, and a full queue would block forever.
+        while True:
+            try:
+                q.put(item, timeout=1.0)
+                return
+            except queue.Full:
+                parent = mp.parent_process()
+                if parent is None or not parent.is_alive():
+                    os._exit(1)
+
     for path, fmt in jobs:
         chunk: list = []
         for rec in _read_records(path, fmt, progress):
             chunk.append(rec)
             if len(chunk) >= _CHUNK:
-                q.put(chunk)
+                put(chunk)
                 chunk = []
-        q.put(chunk)
-        q.put(_END)
+        put(chunk)
+        put(_END)
 
 
 def _read_in_child(jobs: list[tuple[Path, str]], progress: bool) -> Iterator[tuple[Path, Iterator]]:

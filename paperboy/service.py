@@ -11,6 +11,9 @@ from paperboy.config import Settings
 from paperboy.ingest import Ingester, combine, status_of
 from paperboy.models import IngestReport, Paper, SearchFilters, SearchHit, SearchPage, SourceError
 from paperboy.store import Store
+from paperboy.store.backup import BackupError, BackupResult
+
+__all__ = ["Paperboy", "BackupError", "BackupResult"]
 
 SORTS = ("relevance", "date", "upvotes")
 MAX_LIMIT = 200
@@ -26,6 +29,7 @@ class Paperboy:
         self._store: Store | None = None
         self._indexes = None
         self._searcher = None
+        self._community = None
 
     @property
     def store(self) -> Store:
@@ -50,7 +54,17 @@ class Paperboy:
             self._searcher = HybridSearcher(self.indexes)
         return self._searcher
 
+    @property
+    def community(self):
+        """Accounts, votes, libraries, submissions and trending."""
+        if self._community is None:
+            from paperboy.community import Community
+
+            self._community = Community(self.store, self.settings)
+        return self._community
+
     def close(self) -> None:
+        self._community = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -79,17 +93,38 @@ class Paperboy:
         on_problem: Callable[[str], None] | None = None,
     ) -> IngestReport:
         """Fetch papers matching an arXiv API query (e.g. 'cat:cs.CL') and ingest them."""
+        from paperboy.sources import arxiv_api
+
+        kwargs: dict[str, Any] = {"min_interval": min_interval}
+        if base_url:
+            kwargs["base_url"] = base_url
+        return self._ingest_pages(query, arxiv_api.fetch_query(query, max_results, **kwargs), on_problem)
+
+    def ingest_arxiv_ids(
+        self,
+        ids: Sequence[str],
+        *,
+        base_url: str | None = None,
+        min_interval: float = 3.0,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> IngestReport:
+        """Fetch specific arXiv papers by id (the API's id_list) and ingest them."""
+        from paperboy.sources import arxiv_api
+
+        kwargs: dict[str, Any] = {"min_interval": min_interval}
+        if base_url:
+            kwargs["base_url"] = base_url
+        return self._ingest_pages("id_list=" + ",".join(ids), arxiv_api.fetch_ids(list(ids), **kwargs), on_problem)
+
+    def _ingest_pages(self, label: str, pages: Iterator[bytes], on_problem) -> IngestReport:
         from paperboy.sources import arxiv_atom
 
         ing = Ingester(self.store, self.settings.batch_size, on_problem)
         report = IngestReport(source="arxiv-api")
-        run = self.store.start_run("arxiv-api", query)
+        run = self.store.start_run("arxiv-api", label)
         seen: dict[str, str] = {}
-        kwargs: dict[str, Any] = {"min_interval": min_interval}
-        if base_url:
-            kwargs["base_url"] = base_url
         try:
-            for n, page in enumerate(arxiv_atom.fetch_query(query, max_results, **kwargs), 1):
+            for n, page in enumerate(pages, 1):
                 ing.feed(arxiv_atom.parse(io.BytesIO(page), f"arxiv-api page {n}"), report, seen)
         except SourceError as e:
             report.aborted = f"arXiv API: {e}"
@@ -199,3 +234,19 @@ class Paperboy:
             hits = Hits([got.ids[k] for k in keep], got.scores[keep])
         papers = self.store.get_many(hits.ids)
         return [SearchHit(papers[i], float(s), ()) for i, s in zip(hits.ids, hits.scores) if i in papers]
+
+    # -- backup -------------------------------------------------------------------------
+    def backup(self, path: Path) -> BackupResult:
+        """A consistent copy of the store at `path` (SQLite online backup / pg_dump), safe while serving."""
+        from paperboy.store.backup import backup
+
+        return backup(self.settings.resolved_database_url(), Path(path))
+
+    def restore(self, path: Path, *, force: bool = False) -> BackupResult:
+        """Replace the store with a backup; the indexes then catch up from the start on the next update."""
+        from paperboy.store.backup import restore
+
+        self.close()
+        res = restore(self.settings.resolved_database_url(), Path(path), force=force)
+        self.indexes.invalidate()
+        return res

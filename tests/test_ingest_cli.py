@@ -1,4 +1,7 @@
-"""`paperboy ingest/stats/show/export` end to end on real sample files and hostile inputs."""
+"""`paperboy ingest/stats/show/export` end to end on real sample files and hostile inputs.
+
+Runs on SQLite, and on PostgreSQL with --db=postgres (the store URL goes in PAPERBOY_DATABASE_URL).
+"""
 
 from __future__ import annotations
 
@@ -6,31 +9,26 @@ import csv
 import gzip
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import bibtexparser
 import pytest
-from click.testing import CliRunner
-
-from paperboy.cli import main
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 3, 4
 
 
-def cli(home: Path, *args: str) -> tuple[int, str, str]:
-    res = CliRunner().invoke(main, ["--home", str(home), *args], catch_exceptions=False)
-    return res.exit_code, res.stdout, res.stderr
+@pytest.fixture
+def ingest_json(cli):
+    def run(home: Path, *args: str) -> tuple[int, dict, str]:
+        code, out, err = cli(home, "ingest", "--json", "--no-index", *args)
+        return code, json.loads(out), err
+
+    return run
 
 
-def ingest_json(home: Path, *args: str) -> tuple[int, dict, str]:
-    code, out, err = cli(home, "ingest", "--json", "--no-index", *args)
-    return code, json.loads(out), err
-
-
-def test_hf_page_ingests_111_papers_once(tmp_path, hf_page):
+def test_hf_page_ingests_111_papers_once(tmp_path, ingest_json, cli, hf_page):
     code, first, _ = ingest_json(tmp_path, str(hf_page))
     assert code == EXIT_OK and first["added"] == 111 and first["rejected"] == 0
     code, again, _ = ingest_json(tmp_path, str(hf_page))
@@ -39,7 +37,7 @@ def test_hf_page_ingests_111_papers_once(tmp_path, hf_page):
     assert json.loads(out)["papers"] == 111
 
 
-def test_full_arxiv_sample_ingests_74728_and_reingest_changes_nothing(tmp_path, arxiv_shards):
+def test_full_arxiv_sample_ingests_74728_and_reingest_changes_nothing(tmp_path, ingest_json, cli, arxiv_shards):
     assert len(arxiv_shards) == 17
     code, first, err = ingest_json(tmp_path, *map(str, arxiv_shards))
     assert code == EXIT_OK, err
@@ -52,7 +50,7 @@ def test_full_arxiv_sample_ingests_74728_and_reingest_changes_nothing(tmp_path, 
     assert json.loads(out)["title"] == "Qwen3 Technical Report"
 
 
-def test_show_accepts_versions_and_urls_and_reports_unknown_ids(tmp_path, arxiv_shards):
+def test_show_accepts_versions_and_urls_and_reports_unknown_ids(tmp_path, ingest_json, cli, arxiv_shards):
     ingest_json(tmp_path, str(arxiv_shards[-1]))
     first_id = json.loads(gzip.open(arxiv_shards[-1], "rt").readline())["id"]
     for key in (first_id, f"{first_id}v3", f"https://arxiv.org/abs/{first_id}", f"arXiv:{first_id}"):
@@ -62,7 +60,7 @@ def test_show_accepts_versions_and_urls_and_reports_unknown_ids(tmp_path, arxiv_
     assert code == EXIT_FAILED and "no paper" in err
 
 
-def test_export_jsonl_csv_bibtex_round_trip(tmp_path, hf_page, arxiv_shards):
+def test_export_jsonl_csv_bibtex_round_trip(tmp_path, ingest_json, cli, hf_page, arxiv_shards):
     ingest_json(tmp_path, str(arxiv_shards[-1]), str(hf_page))
     n = 300 + 111
     _, out, _ = cli(tmp_path, "export", "--format", "jsonl")
@@ -79,8 +77,9 @@ def test_export_jsonl_csv_bibtex_round_trip(tmp_path, hf_page, arxiv_shards):
     assert code == EXIT_OK and back["added"] == n
 
 
-def test_home_from_environment_and_option(tmp_path, hf_page):
-    env = {**os.environ, "PAPERBOY_HOME": str(tmp_path / "envhome")}
+@pytest.mark.sqlite_only  # where the default SQLite file lands; PostgreSQL has no file under home
+def test_home_from_environment_and_option(tmp_path, subprocess_env, hf_page):
+    env = {**subprocess_env(tmp_path), "PAPERBOY_HOME": str(tmp_path / "envhome")}
     subprocess.run([sys.executable, "-m", "paperboy.cli", "ingest", "-q", "--no-index", str(hf_page)],
                    env=env, check=True, capture_output=True)
     assert (tmp_path / "envhome" / "paperboy.db").exists()
@@ -90,10 +89,10 @@ def test_home_from_environment_and_option(tmp_path, hf_page):
     assert (tmp_path / "opt" / "paperboy.db").exists()
 
 
-def test_piped_output_has_no_progress_bar_and_one_summary_line(tmp_path, arxiv_shards):
+def test_piped_output_has_no_progress_bar_and_one_summary_line(tmp_path, subprocess_env, arxiv_shards):
     proc = subprocess.run(
         [sys.executable, "-m", "paperboy.cli", "--home", str(tmp_path), "ingest", "--no-index", str(arxiv_shards[0])],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=subprocess_env(tmp_path),
     )
     assert proc.returncode == EXIT_OK
     assert proc.stderr == ""
@@ -117,7 +116,7 @@ def _write_jsonl(path: Path, lines: list) -> Path:
     return path
 
 
-def test_malformed_records_are_reported_with_location_and_the_rest_goes_in(tmp_path):
+def test_malformed_records_are_reported_with_location_and_the_rest_goes_in(tmp_path, ingest_json):
     src = _write_jsonl(tmp_path / "mixed.jsonl", [
         _jsonl_record(1), b"{not json\n", _jsonl_record(2), "Caf\xe9 latin-1\n".encode("latin-1"),
         _jsonl_record(3, title=""), _jsonl_record(4),
@@ -129,14 +128,14 @@ def test_malformed_records_are_reported_with_location_and_the_rest_goes_in(tmp_p
     assert "Traceback" not in err
 
 
-def test_duplicate_ids_in_one_file_are_merged_and_reported(tmp_path):
+def test_duplicate_ids_in_one_file_are_merged_and_reported(tmp_path, ingest_json):
     src = _write_jsonl(tmp_path / "dups.jsonl", [_jsonl_record(1), _jsonl_record(2), _jsonl_record(1)])
     code, rep, err = ingest_json(tmp_path / "h", str(src))
     assert code == EXIT_OK and rep["added"] == 2 and rep["duplicates"] == 1
     assert "dups.jsonl:3" in err and "2501.00001" in err
 
 
-def test_huge_abstract_html_and_latex(tmp_path):
+def test_huge_abstract_html_and_latex(tmp_path, ingest_json, cli):
     src = _write_jsonl(tmp_path / "odd.jsonl", [
         _jsonl_record(1, summary="x" * (10 << 20)),
         _jsonl_record(2, title="<b>Bold</b> claims &amp; <script>alert(1)</script>",
@@ -153,27 +152,27 @@ def test_huge_abstract_html_and_latex(tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"", b"\n\n"])
-def test_empty_file_is_fine(tmp_path, content):
+def test_empty_file_is_fine(tmp_path, ingest_json, content):
     src = tmp_path / "empty.jsonl"
     src.write_bytes(content)
     code, rep, _ = ingest_json(tmp_path / "h", "--format", "arxiv-jsonl", str(src))
     assert code == EXIT_OK and rep["added"] == 0
 
 
-def test_file_not_in_the_claimed_format(tmp_path, hf_page):
+def test_file_not_in_the_claimed_format(tmp_path, ingest_json, hf_page):
     code, rep, err = ingest_json(tmp_path / "h", "--format", "arxiv-jsonl", str(hf_page))
     assert code == EXIT_FAILED and rep["added"] == 0
     assert "arxiv-jsonl" in err and "Traceback" not in err
 
 
-def test_undetectable_and_missing_files(tmp_path):
+def test_undetectable_and_missing_files(tmp_path, ingest_json):
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes(range(256)) * 100)
     code, rep, err = ingest_json(tmp_path / "h", str(junk), str(tmp_path / "nope.jsonl"))
     assert code == EXIT_FAILED and "--format" in err and "no such file" in err
 
 
-def test_wrong_encoding_whole_file(tmp_path):
+def test_wrong_encoding_whole_file(tmp_path, ingest_json):
     src = tmp_path / "utf16.jsonl"
     src.write_text(json.dumps(_jsonl_record(1)) + "\n", encoding="utf-16")
     code, rep, err = ingest_json(tmp_path / "h", "--format", "arxiv-jsonl", str(src))
@@ -181,7 +180,7 @@ def test_wrong_encoding_whole_file(tmp_path):
     assert "Traceback" not in err
 
 
-def test_truncated_gzip_keeps_what_came_before_and_rerun_completes(tmp_path, arxiv_shards):
+def test_truncated_gzip_keeps_what_came_before_and_rerun_completes(tmp_path, ingest_json, cli, arxiv_shards):
     shard = arxiv_shards[0]
     total = sum(1 for _ in gzip.open(shard, "rt"))
     cut = tmp_path / shard.name
@@ -195,7 +194,7 @@ def test_truncated_gzip_keeps_what_came_before_and_rerun_completes(tmp_path, arx
     assert json.loads(out)["papers"] == total
 
 
-def test_every_run_is_recorded(tmp_path, hf_page):
+def test_every_run_is_recorded(tmp_path, ingest_json, cli, hf_page):
     ingest_json(tmp_path, str(hf_page))
     ingest_json(tmp_path, str(hf_page))
     _, out, _ = cli(tmp_path, "stats", "--json")
@@ -204,6 +203,6 @@ def test_every_run_is_recorded(tmp_path, hf_page):
     assert all(r["finished_at"] for r in runs)
 
 
-def test_usage_errors_exit_2(tmp_path):
+def test_usage_errors_exit_2(tmp_path, cli):
     assert cli(tmp_path, "ingest")[0] == 2
     assert cli(tmp_path, "ingest", "--format", "nope", "x")[0] == 2

@@ -116,6 +116,13 @@ class Indexes:
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
         tmp.replace(self.directory / MANIFEST)
 
+    def invalidate(self) -> None:
+        """Forget the high-water marks (after a restore): the next update re-reads the whole store.
+
+        Unchanged papers cost little: lexical upserts are cheap and vectors are matched by text hash.
+        """
+        self._set_manifest(lexical_seq=0, dense={})
+
     def status(self, store_seq: int, store_count: int) -> dict[str, Any]:
         """How far each index is behind the store (cheap: does not load the model)."""
         m = self.manifest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -15,11 +17,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    # Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is locked"
+    # at once, without waiting, while another process starting on the same new file holds one
+    # (its migration, its own switch). Once the file is in WAL mode this is a no-op.
+    for attempt in range(100):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == 99:
+                raise
+            time.sleep(0.1)
     cur.execute("PRAGMA foreign_keys=ON")
     # NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commit.
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 
@@ -35,6 +47,27 @@ def create_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+# Any constant: the key of PostgreSQL's transaction-scoped advisory lock that serializes store writers.
+WRITE_LOCK_KEY = 0x70617065_72626F79  # b"paperboy"
+
+
+def begin_write(conn: sa.Connection) -> None:
+    """Make the current transaction the store's only writer until it ends; call it first.
+
+    Writers read before they write (matching rows, the next `seq`), so two at once could insert
+    the same paper twice or commit `seq` values out of order and make an index skip rows. SQLite:
+    BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout), where a deferred
+    transaction that has read could not upgrade after another commit. PostgreSQL: an advisory
+    lock held to commit; under READ COMMITTED each later statement then sees earlier writers.
+    """
+    if conn.dialect.name == "sqlite":
+        # pysqlite opens transactions lazily (before the first INSERT/UPDATE/DELETE), so none is open yet.
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+
+
 def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -48,6 +81,12 @@ def migrate(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         if MigrationContext.configure(conn).get_current_revision() == head:
             return
+    # Several processes (web workers, the worker) may start on a fresh database at once: the
+    # write lock lets one migrate while the others wait and then find the schema at head. On
+    # SQLite it also makes the DDL one transaction, so a crash cannot leave half a schema.
     with engine.begin() as conn:
+        begin_write(conn)
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -90,3 +90,134 @@ ingest_runs = sa.Table(
     sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
     sa.Column("message", sa.Text),
 )
+
+# -- community: accounts, votes, libraries, submissions (appended for the web app) ---------------
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),  # stored lower-cased
+    sa.Column("password_hash", sa.Text, nullable=False),  # argon2id, PHC string
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    # sha256 of the cookie's token: a leaked database does not hand out live sessions.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# The primary key is what makes "one upvote per user per paper" a database guarantee.
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+saved_papers = sa.Table(
+    "saved_papers",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+saved_searches = sa.Table(
+    "saved_searches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("filters", sa.JSON, nullable=False),  # {"categories": [...], "since": "...", "until": "...", "sort": "..."}
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("arxiv_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # queued | done | failed | duplicate
+    sa.Column("message", sa.Text),
+    sa.Column("paper_id", sa.String(64)),  # the stored paper once known (no FK: it may not exist yet)
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(254), nullable=False, index=True),
+    sa.Column("client", sa.String(64), nullable=False),  # client IP address
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# -- email digests: subscriptions, outbox, "not interested" marks (appended for issue 5) -----------
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),  # ASCII: lower-cased, IDNA domain
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # pending | active | unsubscribed | bouncing
+    sa.Column("frequency", sa.String(8), nullable=False),  # daily | weekly
+    sa.Column("send_hour", sa.Integer, nullable=False),  # local hour, 0-23
+    sa.Column("weekday", sa.Integer, nullable=False),  # weekly digests: 0 = Monday
+    sa.Column("timezone", sa.String(64), nullable=False),  # IANA name
+    sa.Column("include_trending", sa.Boolean, nullable=False),
+    sa.Column("include_searches", sa.Boolean, nullable=False),
+    sa.Column("include_recommended", sa.Boolean, nullable=False),
+    sa.Column("categories", sa.JSON, nullable=False),  # followed categories
+    sa.Column("authors", sa.JSON, nullable=False),  # followed author names
+    # Rotated by every subscribe request, so only the newest confirmation link works.
+    sa.Column("nonce", sa.String(32), nullable=False),
+    sa.Column("bounces", sa.Integer, nullable=False, server_default="0"),  # permanent failures in a row
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One row per email to send. The unique (subscription, period) pair is what makes a rerun after a
+# crash finish the job instead of planning the same digest twice.
+digest_outbox = sa.Table(
+    "digest_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # digest | confirm
+    sa.Column("period", sa.String(40), nullable=False),  # "2026-11-26", "2026-W48", "confirm-<nonce>"
+    # pending | sending | sent | failed | skipped | expired
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_by", sa.String(200)),  # "host:pid" of the run sending it
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
+    sa.Column("message_id", sa.String(255), nullable=False),  # deterministic: a resend carries the same id
+    sa.Column("payload", sa.JSON),  # digest: chosen papers and reasons (fixed once chosen); confirm: options
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("subscription_id", "period"),
+)
+
+not_interested = sa.Table(
+    "not_interested",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

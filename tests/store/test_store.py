@@ -1,9 +1,10 @@
-"""The store on real SQLite files: schema, migrations, idempotent merge-upsert."""
+"""The store on a real database (SQLite file, or PostgreSQL with --db=postgres): schema, migrations, merge-upsert."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -28,31 +29,44 @@ def _paper(**kw) -> Paper:
     return Paper(**base)
 
 
-def _store(tmp_path) -> Store:
-    return Store(f"sqlite:///{tmp_path / 'p.db'}")
+@pytest.fixture
+def open_store(database_url):
+    """Opens a Store on this test's database (several times if a test reopens it); closes them all."""
+    opened: list[Store] = []
+
+    def make() -> Store:
+        opened.append(Store(database_url))
+        return opened[-1]
+
+    yield make
+    for st in opened:
+        st.close()
 
 
-def test_migrations_build_exactly_the_declared_schema(tmp_path):
-    st = _store(tmp_path)
+@pytest.fixture
+def st(open_store) -> Store:
+    return open_store()
+
+
+def test_migrations_build_exactly_the_declared_schema(st):
     with st.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diffs == []
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
-    st = _store(tmp_path)
+@pytest.mark.sqlite_only
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(st):
     with st.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_reopening_an_existing_store_keeps_its_papers(tmp_path):
-    _store(tmp_path).upsert([(_paper(), False)])
-    assert _store(tmp_path).count() == 1
+def test_reopening_an_existing_store_keeps_its_papers(open_store):
+    open_store().upsert([(_paper(), False)])
+    assert open_store().count() == 1
 
 
-def test_same_input_twice_changes_nothing(tmp_path):
-    st = _store(tmp_path)
+def test_same_input_twice_changes_nothing(st):
     first = st.upsert([(_paper(), False)])
     seq = st.max_seq()
     second = st.upsert([(_paper(), False)])
@@ -61,8 +75,7 @@ def test_same_input_twice_changes_nothing(tmp_path):
     assert st.max_seq() == seq  # nothing rewritten, so indexes have nothing to catch up on
 
 
-def test_newer_version_updates_and_older_does_not_regress(tmp_path):
-    st = _store(tmp_path)
+def test_newer_version_updates_and_older_does_not_regress(st):
     st.upsert([(_paper(version=2, title="Attention Is All You Need (v2)"), False)])
     older = st.upsert([(_paper(version=1, title="Old title"), False)])
     assert older.updated == 0 and st.get("1706.03762").title == "Attention Is All You Need (v2)"
@@ -71,8 +84,7 @@ def test_newer_version_updates_and_older_does_not_regress(tmp_path):
     assert newer.updated == 1 and p.version == 5 and p.title.endswith("(v5)")
 
 
-def test_same_paper_from_two_sources_is_one_row(tmp_path):
-    st = _store(tmp_path)
+def test_same_paper_from_two_sources_is_one_row(st):
     # An HF page dump knows only title + abstract; arXiv knows the id; HF daily adds upvotes.
     st.upsert([(Paper(title="Attention is all you need!", abstract="short", source="hf-page"), False)])
     st.upsert([(_paper(), False)])
@@ -87,31 +99,27 @@ def test_same_paper_from_two_sources_is_one_row(tmp_path):
     assert again.updated == 0
 
 
-def test_match_on_title_needs_a_compatible_first_author(tmp_path):
-    st = _store(tmp_path)
+def test_match_on_title_needs_a_compatible_first_author(st):
     st.upsert([(Paper(title="Deep Learning", authors=["Yann LeCun"], source="bibtex"), False)])
     st.upsert([(Paper(title="Deep learning", authors=["Ian Goodfellow"], source="bibtex"), False)])
     st.upsert([(Paper(title="DEEP LEARNING.", authors=["LeCun, Yann"], source="bibtex"), False)])
     assert st.count() == 2
 
 
-def test_two_arxiv_papers_with_the_same_title_stay_apart(tmp_path):
-    st = _store(tmp_path)
+def test_two_arxiv_papers_with_the_same_title_stay_apart(st):
     st.upsert([(_paper(arxiv_id="2401.00001"), False), (_paper(arxiv_id="2401.00002"), False)])
     assert st.count() == 2
 
 
-def test_papers_without_arxiv_id_get_a_stable_id(tmp_path):
+def test_papers_without_arxiv_id_get_a_stable_id(st):
     p = Paper(title="A Survey of Things", authors=["Jane Roe"], source="bibtex")
     assert p.paper_id() == Paper(title="a survey of THINGS", authors=["Roe, Jane"]).paper_id()
     assert p.paper_id().startswith("pb-")
-    st = _store(tmp_path)
     st.upsert([(p, False)])
     assert st.get(p.paper_id()).title == "A Survey of Things"
 
 
-def test_authors_keep_their_order_and_sources_are_recorded(tmp_path):
-    st = _store(tmp_path)
+def test_authors_keep_their_order_and_sources_are_recorded(st):
     st.upsert([(_paper(authors=["Zed Z", "Amy A", "Mid M"]), False)])
     with st.engine.connect() as conn:
         names = [r.name for r in conn.execute(sa.select(paper_authors).order_by(paper_authors.c.position))]
@@ -121,8 +129,7 @@ def test_authors_keep_their_order_and_sources_are_recorded(tmp_path):
     assert srcs == ["arxiv-jsonl"]
 
 
-def test_a_failed_batch_leaves_nothing_half_written(tmp_path):
-    st = _store(tmp_path)
+def test_a_failed_batch_leaves_nothing_half_written(st):
     st.upsert([(_paper(), False)])
     bad = _paper(arxiv_id="2401.99999", title=None)  # NOT NULL violation inside the batch
     good = _paper(arxiv_id="2401.11111")
@@ -133,8 +140,7 @@ def test_a_failed_batch_leaves_nothing_half_written(tmp_path):
     assert st.count() == 1 and st.get("2401.11111") is None
 
 
-def test_iter_papers_resumes_after_a_high_water_mark(tmp_path):
-    st = _store(tmp_path)
+def test_iter_papers_resumes_after_a_high_water_mark(st):
     st.upsert([(_paper(arxiv_id=f"2401.{i:05d}", title=f"Paper {i}"), False) for i in range(5)])
     mark = st.max_seq()
     st.upsert([(_paper(arxiv_id="2402.00001", title="Later", listed=date(2024, 2, 1)), False)])

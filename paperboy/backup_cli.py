@@ -1,0 +1,80 @@
+"""`paperboy backup PATH` and `paperboy restore PATH`, registered on the main group by paperboy.cli."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+EXIT_FAILED = 4  # paperboy.cli's "nothing could be done"
+
+
+def _set_home(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.ensure_object(dict)["home"] = value
+
+
+# The same --home as paperboy.cli's home_option, repeated rather than imported: paperboy.cli
+# imports this module to register the commands, and `python -m paperboy.cli` would import in a circle.
+_home_option = click.option(
+    "--home", type=click.Path(file_okay=False), expose_value=False, callback=_set_home, is_eager=True,
+    help="Data directory (default: $PAPERBOY_HOME or the platform's user data dir).",
+)
+
+
+def _service(ctx: click.Context):
+    from paperboy.config import Settings
+    from paperboy.service import Paperboy
+
+    home = (ctx.find_root().obj or {}).get("home") or (ctx.obj or {}).get("home")
+    pb = Paperboy(Settings(home=Path(home)) if home else Settings())
+    ctx.call_on_close(pb.close)
+    return pb
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 1e5 else f"{n:,} bytes"
+
+
+@click.command()
+@_home_option
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def backup(ctx: click.Context, path: Path) -> None:
+    """Write a consistent copy of the store to PATH, safe while paperboy keeps running.
+
+    SQLite: one self-contained database file (SQLite's online backup API). PostgreSQL: a pg_dump
+    custom-format archive (needs pg_dump). PATH is replaced atomically; index files are not
+    included, as `paperboy index --rebuild` recreates them from the store.
+    """
+    from paperboy.service import BackupError
+
+    try:
+        res = _service(ctx).backup(path)
+    except BackupError as e:
+        click.echo(f"error: {e}", err=True)
+        ctx.exit(EXIT_FAILED)
+    what = f"{res.papers:,} papers, " if res.papers is not None else ""
+    click.echo(f"backed up {what}{_size(res.bytes)} to {res.path} in {res.seconds:.1f} s")
+
+
+@click.command()
+@_home_option
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a store that already holds data.")
+@click.pass_context
+def restore(ctx: click.Context, path: Path, force: bool) -> None:
+    """Replace the store with the backup at PATH (made by `paperboy backup`).
+
+    Refuses a store that already holds data unless --force. Stop other paperboy processes first,
+    and run `paperboy index --rebuild` afterwards: the index describes the store it was built from.
+    """
+    from paperboy.service import BackupError
+
+    try:
+        res = _service(ctx).restore(path, force=force)
+    except BackupError as e:
+        click.echo(f"error: {e}", err=True)
+        ctx.exit(EXIT_FAILED)
+    click.echo(f"restored {res.papers:,} papers from {res.path} in {res.seconds:.1f} s")
+    click.echo("the search index will catch up on the next `paperboy index`", err=True)

@@ -1,0 +1,493 @@
+"""Community features: accounts, sessions, votes, libraries, saved searches, submissions, trending.
+
+`Community` holds the rules; the SQL lives in `paperboy.store.community` and
+`paperboy.store.listings`, the trending formula in `paperboy.ranking.trending`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from paperboy.config import Settings
+from paperboy.models import IngestReport, Paper, parse_arxiv_id
+from paperboy.ranking import trending as _trending
+from paperboy.store import Store
+from paperboy.store import community as _sql
+from paperboy.store import listings as _listings
+
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}\.[^@\s\x00-\x1f.]{1,63}$")
+MIN_PASSWORD, MAX_PASSWORD = 8, 1024
+MAX_SAVED_SEARCHES = 200
+TRENDING_CACHE_SECONDS = 60.0  # other processes' votes show up within this long
+ALL_TIME_NEWEST = 2000  # unvoted papers considered for all-time trending (only the newest can rank)
+SUBMISSION_STATES = ("queued", "done", "failed", "duplicate")
+
+
+class CommunityError(ValueError):
+    """A request that breaks a rule; the message is safe and meant for the user."""
+
+
+class AuthError(CommunityError):
+    """Wrong email or password, or no such user."""
+
+
+class RateLimited(CommunityError):
+    """Too many failed attempts; `retry_after` seconds until the next one is allowed."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotFound(CommunityError):
+    """The paper (or other object) does not exist."""
+
+
+@dataclass(slots=True, frozen=True)
+class User:
+    id: int
+    email: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class PaperView:
+    """A paper as a page shows it: total upvotes (imported + local) and what the viewer did with it."""
+
+    paper: Paper
+    upvotes: int
+    voted: bool = False
+    saved: bool = False
+    score: float | None = None
+
+
+@dataclass(slots=True)
+class Listing:
+    items: list[PaperView]
+    total: int
+    as_of: date | None = None  # trending: the reference day windows count back from
+
+
+@dataclass(slots=True)
+class DailyListing:
+    day: date | None
+    prev: date | None
+    next: date | None
+    items: list[PaperView]
+    total: int
+
+
+@dataclass(slots=True, frozen=True)
+class SavedSearch:
+    id: int
+    query: str
+    filters: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class Submission:
+    id: int
+    arxiv_id: str
+    state: str
+    message: str | None
+    paper_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True)
+class _Cached:
+    expires: float
+    as_of: date
+    ranked: Any  # Hits
+    votes: dict[str, float] = field(default_factory=dict)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes even for timezone=True columns; they were stored as UTC.
+    if dt is not None and dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.email, _aware(row.created_at))
+
+
+def _submission(row: Any) -> Submission:
+    return Submission(row.id, row.arxiv_id, row.state, row.message, row.paper_id,
+                      _aware(row.created_at), _aware(row.updated_at))
+
+
+class Community:
+    """Accounts, votes, libraries, submissions and community listings over one Store."""
+
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], datetime] = _utcnow):
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self._hasher = PasswordHasher()
+        self._dummy: str | None = None
+        self._cache: dict[str, _Cached] = {}
+        self._cache_lock = threading.Lock()
+        self._top_categories: tuple[float, list[tuple[str, int]]] | None = None
+
+    def _dummy_hash(self) -> str:
+        # Verified against when the email is unknown, so a miss costs as much time as a wrong password.
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.store.engine
+
+    # -- accounts ---------------------------------------------------------------------------------
+    def sign_up(self, email: str, password: str) -> User:
+        """Create an account; CommunityError with a user-facing reason when refused."""
+        email = normalize_email(email)
+        if len(email) > 254 or not EMAIL_RE.match(email):
+            raise CommunityError("Enter a valid email address, like name@example.org.")
+        if not (MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD):
+            raise CommunityError(f"Choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
+        pw_hash = self._hasher.hash(password)
+        now = self.clock()
+        try:
+            with self.engine.begin() as conn:
+                uid = _sql.insert_user(conn, email, pw_hash, now)
+        except sa.exc.IntegrityError:
+            raise CommunityError("An account with this email already exists; log in instead.") from None
+        return User(uid, email, now)
+
+    def log_in(self, email: str, password: str, client: str) -> User:
+        """The user for these credentials; AuthError if wrong, RateLimited after too many failures."""
+        email = normalize_email(email)[:254]
+        client = (client or "unknown")[:64]
+        if any(ord(c) < 32 for c in email):  # no account has such an email; PostgreSQL refuses NUL in text
+            raise AuthError("Wrong email or password.")
+        now = self.clock()
+        window = timedelta(minutes=self.settings.login_window_minutes)
+        with self.engine.connect() as conn:
+            failures, oldest = _sql.login_failures_since(conn, email, client, now - window)
+        if failures >= self.settings.login_max_failures:
+            retry = int(((_aware(oldest) or now) + window - now).total_seconds()) + 1
+            raise RateLimited(f"Too many failed logins; try again in {max(retry, 1) // 60 + 1} minutes.",
+                              max(retry, 1))
+        with self.engine.connect() as conn:
+            row = _sql.user_by_email(conn, email)
+        ok = False
+        try:
+            ok = self._hasher.verify(row.password_hash if row else self._dummy_hash(), password or "")
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or row is None:
+            with self.engine.begin() as conn:
+                _sql.insert_login_failure(conn, email, client, now)
+            raise AuthError("Wrong email or password.")
+        with self.engine.begin() as conn:
+            _sql.clear_login_failures(conn, email, client, before=now - window)
+            if self._hasher.check_needs_rehash(row.password_hash):
+                _sql.set_password_hash(conn, row.id, self._hasher.hash(password))
+        return _user(row)
+
+    def start_session(self, user: User) -> str:
+        """A new session token for the cookie; only its hash is stored."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            _sql.insert_session(conn, _token_hash(token), user.id, now, now + timedelta(days=self.settings.session_days))
+            if secrets.randbelow(50) == 0:  # now and then, sweep expired sessions
+                _sql.delete_expired_sessions(conn, now)
+        return token
+
+    def session_user(self, token: str | None) -> User | None:
+        if not token or len(token) > 200:
+            return None
+        with self.engine.connect() as conn:
+            row = _sql.session_user(conn, _token_hash(token), self.clock())
+        return _user(row) if row else None
+
+    def end_session(self, token: str | None) -> None:
+        if token and len(token) <= 200:
+            with self.engine.begin() as conn:
+                _sql.delete_session(conn, _token_hash(token))
+
+    # -- papers as the viewer sees them -------------------------------------------------------------
+    def _resolve(self, key: str) -> Paper:
+        paper = self.store.get(key) if key and len(key) <= 200 else None
+        if paper is None:
+            raise NotFound(f"No paper with id {key[:80]!r}.")
+        return paper
+
+    def views(self, papers: Sequence[Paper], user: User | None = None) -> list[PaperView]:
+        """Wrap papers with total upvotes and the viewer's vote/saved state (one query each)."""
+        ids = [p.id or p.paper_id() for p in papers]
+        with self.engine.connect() as conn:
+            local = _sql.local_vote_counts(conn, ids)
+            voted = _sql.voted_among(conn, user.id, ids) if user else set()
+            saved = _sql.saved_among(conn, user.id, ids) if user else set()
+        return [PaperView(p, (p.upvotes or 0) + local.get(i, 0), i in voted, i in saved)
+                for p, i in zip(papers, ids)]
+
+    def view(self, key: str, user: User | None = None) -> PaperView:
+        return self.views([self._resolve(key)], user)[0]
+
+    def upvote_count(self, paper: Paper) -> int:
+        with self.engine.connect() as conn:
+            return (paper.upvotes or 0) + _sql.local_vote_counts(conn, [paper.id]).get(paper.id, 0)
+
+    # -- votes --------------------------------------------------------------------------------------
+    def upvote(self, user: User, key: str) -> PaperView:
+        """Upvote once; a second upvote by the same user changes nothing (the database refuses it)."""
+        paper = self._resolve(key)
+        try:
+            with self.engine.begin() as conn:
+                _sql.insert_vote(conn, user.id, paper.id, self.clock())
+        except sa.exc.IntegrityError:
+            pass  # already voted: the primary key (user_id, paper_id) said no
+        self._invalidate()
+        return self.views([paper], user)[0]
+
+    def unvote(self, user: User, key: str) -> PaperView:
+        paper = self._resolve(key)
+        with self.engine.begin() as conn:
+            _sql.delete_vote(conn, user.id, paper.id)
+        self._invalidate()
+        return self.views([paper], user)[0]
+
+    # -- library ------------------------------------------------------------------------------------
+    def save_paper(self, user: User, key: str) -> PaperView:
+        paper = self._resolve(key)
+        try:
+            with self.engine.begin() as conn:
+                _sql.insert_saved_paper(conn, user.id, paper.id, self.clock())
+        except sa.exc.IntegrityError:
+            pass
+        return self.views([paper], user)[0]
+
+    def unsave_paper(self, user: User, key: str) -> PaperView:
+        paper = self._resolve(key)
+        with self.engine.begin() as conn:
+            _sql.delete_saved_paper(conn, user.id, paper.id)
+        return self.views([paper], user)[0]
+
+    def library(self, user: User, kind: str, limit: int = 50, offset: int = 0) -> Listing:
+        """The user's upvoted (`kind='upvoted'`) or saved (`kind='saved'`) papers, newest first."""
+        fn = {"upvoted": _sql.voted_paper_ids, "saved": _sql.saved_paper_ids}.get(kind)
+        if fn is None:
+            raise CommunityError("kind must be 'upvoted' or 'saved'")
+        with self.engine.connect() as conn:
+            ids, total = fn(conn, user.id, limit, offset)
+        return Listing(self._hydrate(ids, user), total)
+
+    def _hydrate(self, ids: Sequence[str], user: User | None, scores: Sequence[float] | None = None) -> list[PaperView]:
+        found = self.store.get_many(list(ids))
+        papers = [found[i] for i in ids if i in found]
+        views = self.views(papers, user)
+        if scores is not None:
+            by_id = dict(zip(ids, scores))
+            for v in views:
+                v.score = float(by_id[v.paper.id])
+        return views
+
+    # -- saved searches -----------------------------------------------------------------------------
+    def save_search(self, user: User, query: str, filters: dict[str, Any]) -> SavedSearch:
+        """Keep a search (query + filters); saving the same one twice returns the first."""
+        query = (query or "").strip()
+        filters = {k: v for k, v in sorted(filters.items()) if v not in (None, "", [], ())}
+        if not query and not filters:
+            raise CommunityError("Nothing to save: enter a query or choose a filter first.")
+        for s in self.saved_searches(user):
+            if s.query == query and s.filters == filters:
+                return s
+        now = self.clock()
+        with self.engine.begin() as conn:
+            if len(_sql.saved_searches_of(conn, user.id)) >= MAX_SAVED_SEARCHES:
+                raise CommunityError(f"You can keep at most {MAX_SAVED_SEARCHES} saved searches.")
+            sid = _sql.insert_saved_search(conn, user.id, query, filters, now)
+        return SavedSearch(sid, query, filters, now)
+
+    def saved_searches(self, user: User) -> list[SavedSearch]:
+        with self.engine.connect() as conn:
+            rows = _sql.saved_searches_of(conn, user.id)
+        return [SavedSearch(r.id, r.query, dict(r.filters or {}), _aware(r.created_at)) for r in rows]
+
+    def delete_saved_search(self, user: User, search_id: int) -> None:
+        with self.engine.begin() as conn:
+            if not _sql.delete_saved_search(conn, user.id, search_id):
+                raise NotFound("No such saved search.")
+
+    # -- submissions --------------------------------------------------------------------------------
+    def submit(self, user: User, text: str) -> Submission:
+        """Queue an arXiv id or URL for ingest; an already stored paper is recorded as a duplicate."""
+        parsed = parse_arxiv_id((text or "")[:300])
+        if parsed is None:
+            raise CommunityError("That is not an arXiv id or URL (expected e.g. 2401.01234 or "
+                                 "https://arxiv.org/abs/2401.01234).")
+        arxiv_id = parsed[0]
+        now = self.clock()
+        with self.engine.connect() as conn:
+            recent = _sql.submissions_since(conn, user.id, now - timedelta(days=1))
+        if recent >= self.settings.max_submissions_per_day:
+            raise RateLimited("You reached today's submission limit; try again tomorrow.", 3600)
+        existing = self.store.get(arxiv_id)
+        with self.engine.begin() as conn:
+            if existing is not None:
+                sid = _sql.insert_submission(conn, arxiv_id, user.id, "duplicate", now,
+                                             "Already in paperboy.", existing.id)
+            else:
+                queued = _sql.queued_submission_for(conn, arxiv_id)
+                if queued is not None:
+                    return _submission(queued)
+                sid = _sql.insert_submission(conn, arxiv_id, user.id, "queued", now, "Waiting to be fetched from arXiv.")
+            return _submission(_sql.submission_by_id(conn, sid))
+
+    def submissions(self, user: User, limit: int = 50) -> list[Submission]:
+        with self.engine.connect() as conn:
+            return [_submission(r) for r in _sql.submissions_of(conn, user.id, limit)]
+
+    def process_submissions(self, fetch: Callable[[list[str]], IngestReport], limit: int = 100) -> list[Submission]:
+        """Fetch queued arXiv ids with `fetch(ids)` (which ingests them) and mark each done/failed/duplicate."""
+        with self.engine.connect() as conn:
+            queued = _sql.queued_submissions(conn, limit)
+        if not queued:
+            return []
+        pending = [r for r in queued if self.store.get(r.arxiv_id) is None]
+        pending_ids = {r.id for r in pending}
+        problem = None
+        if pending:
+            try:
+                report = fetch(sorted({r.arxiv_id for r in pending}))
+                problem = report.aborted or (report.errors[0] if report.errors else None)
+            except Exception as exc:  # a fetch failure of any kind must not leave rows queued forever
+                problem = f"{type(exc).__name__}: {exc}"
+        now = self.clock()
+        out = []
+        with self.engine.begin() as conn:
+            for r in queued:
+                paper = self.store.get(r.arxiv_id)
+                if paper is not None and r.id not in pending_ids:
+                    state, msg = "duplicate", "Already in paperboy."
+                elif paper is not None:
+                    state, msg = "done", "Fetched from arXiv."
+                else:
+                    state = "failed"
+                    msg = f"arXiv has no paper {r.arxiv_id}." if not problem else f"Fetching failed: {problem}"[:500]
+                _sql.update_submission(conn, r.id, state, msg, paper.id if paper else None, now)
+                out.append(_submission(_sql.submission_by_id(conn, r.id)))
+        self._invalidate()
+        return out
+
+    # -- listings -----------------------------------------------------------------------------------
+    def reference_day(self) -> date:
+        """The day trending windows count back from: the newest listing day, never after today."""
+        today = self.clock().date()
+        with self.engine.connect() as conn:
+            return _listings.latest_day(conn, today) or today
+
+    def trending(self, window: str = "week", limit: int = 20, offset: int = 0, user: User | None = None) -> Listing:
+        """Papers ranked by the gravity score (see `paperboy.ranking.trending`) within a window."""
+        cached = self._ranked(window)
+        ids = cached.ranked.ids[offset:offset + limit]
+        scores = cached.ranked.scores[offset:offset + limit]
+        return Listing(self._hydrate(ids, user, scores), len(cached.ranked), cached.as_of)
+
+    def _ranked(self, window: str) -> _Cached:
+        if window not in _trending.WINDOW_DAYS:
+            raise CommunityError(f"window must be one of {', '.join(_trending.WINDOW_DAYS)}")
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(window)
+            if hit is not None and hit.expires > now:
+                return hit
+        as_of = self.reference_day()
+        start = _trending.window_start(window, as_of)
+        with self.engine.connect() as conn:
+            rows = (_listings.rows_between(conn, start, as_of) if start else
+                    _listings.all_time_candidates(conn, ALL_TIME_NEWEST))
+            local = _sql.local_vote_counts(conn, [r.id for r in rows]) if len(rows) < 5000 else \
+                _sql.all_local_vote_counts(conn)
+        ids = [r.id for r in rows]
+        votes = np.array([r.upvotes + local.get(r.id, 0) for r in rows], dtype=np.float64)
+        # Undated papers (e.g. from a page dump) age from the day this instance first stored them.
+        days = [r.day or (_aware(r.created_at).date() if r.created_at else as_of) for r in rows]
+        ranked = _trending.rank_trending(ids, votes, _trending.age_in_hours(days, as_of),
+                                         self.settings.trending_gravity)
+        entry = _Cached(now + TRENDING_CACHE_SECONDS, as_of, ranked)
+        with self._cache_lock:
+            self._cache[window] = entry
+        return entry
+
+    def _invalidate(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def papers_between(self, start: date, end: date, *, sort: str = "trending", limit: int = 50, offset: int = 0,
+                       submitter: str | None = None, user: User | None = None) -> Listing:
+        """Papers whose day lies in [start, end]; sort 'trending' (most upvotes first) or 'date' (newest first)."""
+        with self.engine.connect() as conn:
+            rows = _listings.rows_between(conn, start, end, submitter)
+            local = _sql.local_vote_counts(conn, [r.id for r in rows])
+        if sort == "date":
+            rows.sort(key=lambda r: r.id)
+            rows.sort(key=lambda r: r.day or date.min, reverse=True)
+        else:
+            rows.sort(key=lambda r: r.id)
+            rows.sort(key=lambda r: r.upvotes + local.get(r.id, 0), reverse=True)
+        ids = [r.id for r in rows[offset:offset + limit]]
+        return Listing(self._hydrate(ids, user), len(rows))
+
+    def daily(self, day: date | None = None, *, sort: str = "trending", limit: int = 50, offset: int = 0,
+              user: User | None = None) -> DailyListing:
+        """Papers listed on `day` (default: the newest listing day) with the days before and after."""
+        if day is None:
+            day = self.reference_day()
+        listing = self.papers_between(day, day, sort=sort, limit=limit, offset=offset, user=user)
+        with self.engine.connect() as conn:
+            prev, nxt = _listings.adjacent_days(conn, day)
+        return DailyListing(day, prev, nxt, listing.items, listing.total)
+
+    def by_author(self, name: str, limit: int = 50, offset: int = 0, user: User | None = None) -> Listing:
+        with self.engine.connect() as conn:
+            papers, total = _listings.papers_by_author(conn, name, limit, offset)
+        return Listing(self.views(papers, user), total)
+
+    def in_category(self, category: str, limit: int = 50, offset: int = 0, user: User | None = None) -> Listing:
+        with self.engine.connect() as conn:
+            papers, total = _listings.papers_in_category(conn, category, limit, offset)
+        return Listing(self.views(papers, user), total)
+
+    def top_categories(self, limit: int = 30) -> list[tuple[str, int]]:
+        """The most common primary categories, at most 100 (cached for a few minutes: it scans every paper)."""
+        now = time.monotonic()
+        hit = self._top_categories
+        if hit is None or hit[0] < now:
+            with self.engine.connect() as conn:
+                hit = self._top_categories = (now + 300.0, _listings.top_categories(conn, 100))
+        return hit[1][:limit]

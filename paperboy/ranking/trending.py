@@ -1,0 +1,65 @@
+"""Trending: a Hacker-News-style gravity score over votes and age. Pure: arrays in, ranking out.
+
+    score = votes / (age_hours + 2) ** gravity
+
+`votes` is the paper's imported Hugging Face upvotes plus the upvotes cast on this instance,
+`age_hours` is how long ago the paper was listed (else published, else first stored) measured
+from the newest listing day, and `gravity` (default 1.8, as Hacker News) sets how fast age wins
+over votes. The "+ 2" keeps brand-new papers from dividing by zero and damps their first hours.
+Ties (for example all papers without votes) go to the newer paper, then the one with more votes,
+then the smaller id, so the order is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+
+from paperboy.models import Hits
+
+DEFAULT_GRAVITY = 1.8
+# Windows are whole days counted back from the reference day (the newest listing day), inclusive.
+WINDOW_DAYS: dict[str, int | None] = {"today": 1, "week": 7, "month": 30, "all": None}
+
+
+def window_start(window: str, as_of: date) -> date | None:
+    """First day inside `window` ending on `as_of`; None for all time. ValueError for unknown windows."""
+    if window not in WINDOW_DAYS:
+        raise ValueError(f"unknown trending window {window!r}; choose from {', '.join(WINDOW_DAYS)}")
+    days = WINDOW_DAYS[window]
+    return None if days is None else as_of - timedelta(days=days - 1)
+
+
+def hn_gravity_score(votes: np.ndarray, age_hours: np.ndarray, gravity: float = DEFAULT_GRAVITY) -> np.ndarray:
+    """votes / (age_hours + 2) ** gravity, elementwise; negative ages count as 0."""
+    votes = np.asarray(votes, dtype=np.float64)
+    age = np.maximum(np.asarray(age_hours, dtype=np.float64), 0.0)
+    return votes / np.power(age + 2.0, gravity)
+
+
+def rank_trending(
+    ids: Sequence[str],
+    votes: np.ndarray,
+    age_hours: np.ndarray,
+    gravity: float = DEFAULT_GRAVITY,
+) -> Hits:
+    """All `ids` ordered by gravity score, best first (ties: newer, more votes, smaller id)."""
+    if len(ids) == 0:
+        return Hits.empty()
+    votes = np.asarray(votes, dtype=np.float64)
+    age = np.asarray(age_hours, dtype=np.float64)
+    if not (len(ids) == len(votes) == len(age)):
+        raise ValueError("ids, votes and age_hours differ in length")
+    scores = hn_gravity_score(votes, age, gravity)
+    id_rank = np.argsort(np.argsort(np.asarray(ids, dtype=object)))  # position of each id in sorted order
+    # np.lexsort sorts by the last key first.
+    order = np.lexsort((id_rank, -votes, age, -scores))
+    return Hits([ids[i] for i in order], scores[order])
+
+
+def age_in_hours(paper_dates: Sequence[date], as_of: date) -> np.ndarray:
+    """Hours from each day to `as_of` (day granularity: a paper listed on `as_of` is 0 hours old)."""
+    ref = as_of.toordinal()
+    return np.array([(ref - d.toordinal()) * 24.0 for d in paper_dates], dtype=np.float64)

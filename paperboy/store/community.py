@@ -1,0 +1,215 @@
+"""SQL for accounts, sessions, votes, libraries, saved searches, submissions and login throttling.
+
+Every function takes a Connection and runs inside the caller's transaction; SQLAlchemy Core only,
+so the same code serves SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from paperboy.store.schema import (login_failures, saved_papers, saved_searches, sessions, submissions,
+                                   users, votes)
+
+_CHUNK = 500  # ids per IN (...) list; keeps statements under SQLite's variable limit
+
+
+def _chunks(ids: Sequence[str]):
+    ids = list(dict.fromkeys(ids))
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i:i + _CHUNK]
+
+
+# -- users and sessions ---------------------------------------------------------------------------
+
+def insert_user(conn: sa.Connection, email: str, password_hash: str, now: datetime) -> int:
+    """New user id; raises IntegrityError when the email is taken."""
+    res = conn.execute(users.insert().values(email=email, password_hash=password_hash, created_at=now))
+    return int(res.inserted_primary_key[0])
+
+
+def user_by_email(conn: sa.Connection, email: str) -> Any:
+    return conn.execute(sa.select(users).where(users.c.email == email)).first()
+
+
+def user_by_id(conn: sa.Connection, user_id: int) -> Any:
+    return conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+
+
+def set_password_hash(conn: sa.Connection, user_id: int, password_hash: str) -> None:
+    conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def insert_session(conn: sa.Connection, token_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
+    conn.execute(sessions.insert().values(token_hash=token_hash, user_id=user_id, created_at=now,
+                                          expires_at=expires))
+
+
+def session_user(conn: sa.Connection, token_hash: str, now: datetime) -> Any:
+    """The user row of a live session, None if unknown or expired."""
+    q = (sa.select(users).join(sessions, sessions.c.user_id == users.c.id)
+         .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now))
+    return conn.execute(q).first()
+
+
+def delete_session(conn: sa.Connection, token_hash: str) -> None:
+    conn.execute(sessions.delete().where(sessions.c.token_hash == token_hash))
+
+
+def delete_expired_sessions(conn: sa.Connection, now: datetime) -> int:
+    return conn.execute(sessions.delete().where(sessions.c.expires_at <= now)).rowcount
+
+
+# -- login throttling -----------------------------------------------------------------------------
+
+def insert_login_failure(conn: sa.Connection, email: str, client: str, now: datetime) -> None:
+    conn.execute(login_failures.insert().values(email=email, client=client, at=now))
+
+
+def login_failures_since(conn: sa.Connection, email: str, client: str, since: datetime) -> tuple[int, datetime | None]:
+    """(failures for this email from this client after `since`, the oldest of them)."""
+    q = sa.select(sa.func.count(), sa.func.min(login_failures.c.at)).where(
+        login_failures.c.email == email, login_failures.c.client == client, login_failures.c.at > since)
+    n, oldest = conn.execute(q).one()
+    return int(n), oldest
+
+
+def clear_login_failures(conn: sa.Connection, email: str, client: str, before: datetime | None = None) -> None:
+    cond = sa.and_(login_failures.c.email == email, login_failures.c.client == client)
+    conn.execute(login_failures.delete().where(cond))
+    if before is not None:  # opportunistic clean-up of everybody's stale rows
+        conn.execute(login_failures.delete().where(login_failures.c.at <= before))
+
+
+# -- votes and saved papers -----------------------------------------------------------------------
+
+def insert_vote(conn: sa.Connection, user_id: int, paper_id: str, now: datetime) -> None:
+    """Raises IntegrityError when the user already voted for the paper (the primary key forbids two)."""
+    conn.execute(votes.insert().values(user_id=user_id, paper_id=paper_id, created_at=now))
+
+
+def delete_vote(conn: sa.Connection, user_id: int, paper_id: str) -> bool:
+    return conn.execute(votes.delete().where(votes.c.user_id == user_id, votes.c.paper_id == paper_id)).rowcount > 0
+
+
+def local_vote_counts(conn: sa.Connection, paper_ids: Sequence[str]) -> dict[str, int]:
+    """Votes cast on this instance, per paper id (papers without votes are absent)."""
+    out: dict[str, int] = {}
+    for chunk in _chunks(paper_ids):
+        q = sa.select(votes.c.paper_id, sa.func.count()).where(votes.c.paper_id.in_(chunk)).group_by(votes.c.paper_id)
+        out.update({pid: int(n) for pid, n in conn.execute(q)})
+    return out
+
+
+def all_local_vote_counts(conn: sa.Connection) -> dict[str, int]:
+    q = sa.select(votes.c.paper_id, sa.func.count()).group_by(votes.c.paper_id)
+    return {pid: int(n) for pid, n in conn.execute(q)}
+
+
+def voted_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    for chunk in _chunks(paper_ids):
+        q = sa.select(votes.c.paper_id).where(votes.c.user_id == user_id, votes.c.paper_id.in_(chunk))
+        out.update(conn.execute(q).scalars())
+    return out
+
+
+def saved_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    for chunk in _chunks(paper_ids):
+        q = sa.select(saved_papers.c.paper_id).where(saved_papers.c.user_id == user_id,
+                                                     saved_papers.c.paper_id.in_(chunk))
+        out.update(conn.execute(q).scalars())
+    return out
+
+
+def insert_saved_paper(conn: sa.Connection, user_id: int, paper_id: str, now: datetime) -> None:
+    """Raises IntegrityError when already saved."""
+    conn.execute(saved_papers.insert().values(user_id=user_id, paper_id=paper_id, created_at=now))
+
+
+def delete_saved_paper(conn: sa.Connection, user_id: int, paper_id: str) -> bool:
+    q = saved_papers.delete().where(saved_papers.c.user_id == user_id, saved_papers.c.paper_id == paper_id)
+    return conn.execute(q).rowcount > 0
+
+
+def _user_papers(conn: sa.Connection, table: sa.Table, user_id: int, limit: int, offset: int) -> tuple[list[str], int]:
+    total = conn.execute(sa.select(sa.func.count()).select_from(table).where(table.c.user_id == user_id)).scalar_one()
+    q = (sa.select(table.c.paper_id).where(table.c.user_id == user_id)
+         .order_by(table.c.created_at.desc(), table.c.paper_id).limit(limit).offset(offset))
+    return list(conn.execute(q).scalars()), int(total)
+
+
+def voted_paper_ids(conn: sa.Connection, user_id: int, limit: int, offset: int = 0) -> tuple[list[str], int]:
+    """Ids the user upvoted, newest vote first, and how many there are."""
+    return _user_papers(conn, votes, user_id, limit, offset)
+
+
+def saved_paper_ids(conn: sa.Connection, user_id: int, limit: int, offset: int = 0) -> tuple[list[str], int]:
+    """Ids the user saved, newest first, and how many there are."""
+    return _user_papers(conn, saved_papers, user_id, limit, offset)
+
+
+# -- saved searches -------------------------------------------------------------------------------
+
+def insert_saved_search(conn: sa.Connection, user_id: int, query: str, filters: dict, now: datetime) -> int:
+    res = conn.execute(saved_searches.insert().values(user_id=user_id, query=query, filters=filters, created_at=now))
+    return int(res.inserted_primary_key[0])
+
+
+def saved_searches_of(conn: sa.Connection, user_id: int) -> list[Any]:
+    q = (sa.select(saved_searches).where(saved_searches.c.user_id == user_id)
+         .order_by(saved_searches.c.created_at.desc(), saved_searches.c.id.desc()))
+    return list(conn.execute(q))
+
+
+def delete_saved_search(conn: sa.Connection, user_id: int, search_id: int) -> bool:
+    q = saved_searches.delete().where(saved_searches.c.user_id == user_id, saved_searches.c.id == search_id)
+    return conn.execute(q).rowcount > 0
+
+
+# -- submissions ----------------------------------------------------------------------------------
+
+def insert_submission(conn: sa.Connection, arxiv_id: str, user_id: int | None, state: str, now: datetime,
+                      message: str | None = None, paper_id: str | None = None) -> int:
+    res = conn.execute(submissions.insert().values(
+        arxiv_id=arxiv_id, user_id=user_id, state=state, message=message, paper_id=paper_id,
+        created_at=now, updated_at=now))
+    return int(res.inserted_primary_key[0])
+
+
+def update_submission(conn: sa.Connection, sub_id: int, state: str, message: str | None, paper_id: str | None,
+                      now: datetime) -> None:
+    conn.execute(submissions.update().where(submissions.c.id == sub_id).values(
+        state=state, message=message, paper_id=paper_id, updated_at=now))
+
+
+def submission_by_id(conn: sa.Connection, sub_id: int) -> Any:
+    return conn.execute(sa.select(submissions).where(submissions.c.id == sub_id)).first()
+
+
+def queued_submissions(conn: sa.Connection, limit: int) -> list[Any]:
+    q = (sa.select(submissions).where(submissions.c.state == "queued")
+         .order_by(submissions.c.id).limit(limit))
+    return list(conn.execute(q))
+
+
+def queued_submission_for(conn: sa.Connection, arxiv_id: str) -> Any:
+    q = sa.select(submissions).where(submissions.c.state == "queued", submissions.c.arxiv_id == arxiv_id).limit(1)
+    return conn.execute(q).first()
+
+
+def submissions_of(conn: sa.Connection, user_id: int, limit: int = 50) -> list[Any]:
+    q = (sa.select(submissions).where(submissions.c.user_id == user_id)
+         .order_by(submissions.c.id.desc()).limit(limit))
+    return list(conn.execute(q))
+
+
+def submissions_since(conn: sa.Connection, user_id: int, since: datetime) -> int:
+    q = sa.select(sa.func.count()).select_from(submissions).where(
+        submissions.c.user_id == user_id, submissions.c.created_at > since)
+    return int(conn.execute(q).scalar_one())

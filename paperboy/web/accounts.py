@@ -1,0 +1,229 @@
+"""Account pages and form actions: sign up, log in/out, votes, library, saved searches, submissions.
+
+Every POST checks the CSRF token first; actions answer with a 303 redirect (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from paperboy.community import AuthError, CommunityError, NotFound, RateLimited
+from paperboy.web import params, services
+from paperboy.web.render import render
+from paperboy.web.security import (check_csrf, clear_session_cookie, client_address, current_user,
+                                   set_session_cookie, safe_next, SESSION_COOKIE)
+from paperboy.web.urls import paper_url
+
+router = APIRouter(include_in_schema=False)
+
+Field = Annotated[str, Form(max_length=2000)]
+OptField = Annotated[str | None, Form(max_length=2000)]
+Secret = Annotated[str, Form(max_length=params.MAX_QUERY_CHARS * 4)]
+Next = Annotated[str | None, Query(max_length=2000)]
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _to_login(request: Request, back: str | None = None) -> RedirectResponse:
+    back = safe_next(back or (request.url.path + (f"?{request.url.query}" if request.url.query else "")))
+    return _see_other("/login?" + urlencode({"next": back}))
+
+
+# -- sign up / log in / log out -------------------------------------------------------------------
+
+@router.get("/signup")
+def signup_form(request: Request, next: Next = None):
+    if current_user(request):  # already in: carry on to where the visitor was going
+        return _see_other(safe_next(next))
+    return render(request, "signup.html", {"next": safe_next(next), "error": None, "email": ""})
+
+
+@router.post("/signup")
+def signup(request: Request, email: Field, password: Secret, csrf_token: OptField = None, next: OptField = None):
+    check_csrf(request, csrf_token)
+    com = services.community(request)
+    try:
+        user = com.sign_up(email, password)
+    except CommunityError as exc:
+        return render(request, "signup.html", {"next": safe_next(next), "error": str(exc), "email": email[:254]},
+                      status_code=400)
+    return _logged_in(request, com.start_session(user), safe_next(next))
+
+
+@router.get("/login")
+def login_form(request: Request, next: Next = None):
+    if current_user(request):
+        return _see_other(safe_next(next))
+    return render(request, "login.html", {"next": safe_next(next), "error": None, "email": ""})
+
+
+@router.post("/login")
+def login(request: Request, email: Field, password: Secret, csrf_token: OptField = None, next: OptField = None):
+    check_csrf(request, csrf_token)
+    com = services.community(request)
+    ctx = {"next": safe_next(next), "email": email[:254]}
+    try:
+        user = com.log_in(email, password, client_address(request))
+    except RateLimited as exc:
+        return render(request, "login.html", {**ctx, "error": str(exc)}, status_code=429,
+                      headers={"Retry-After": str(exc.retry_after)})
+    except AuthError as exc:
+        return render(request, "login.html", {**ctx, "error": str(exc)}, status_code=401)
+    return _logged_in(request, com.start_session(user), safe_next(next))
+
+
+def _logged_in(request: Request, token: str, target: str) -> Response:
+    # A fresh token on every login: a session id planted before login is worthless after it.
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        services.community(request).end_session(old)
+    resp = _see_other(target)
+    set_session_cookie(request, resp, token)
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: OptField = None):
+    check_csrf(request, csrf_token)
+    services.community(request).end_session(request.cookies.get(SESSION_COOKIE))
+    resp = _see_other("/")
+    clear_session_cookie(request, resp)
+    return resp
+
+
+# -- votes and saved papers (form fallbacks of the JSON vote API) ---------------------------------
+
+@router.post("/papers/{paper_id:path}/vote")
+def vote(request: Request, paper_id: str, action: Annotated[str, Form(max_length=10)] = "up",
+         csrf_token: OptField = None, next: OptField = None):
+    key = params.paper_key(paper_id)
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    if user is None:
+        return _to_login(request, next or paper_url(key))
+    action = params.choice(action, ("up", "down"), "action", "up")
+    com = services.community(request)
+    try:
+        view = com.upvote(user, key) if action == "up" else com.unvote(user, key)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _see_other(safe_next(next, paper_url(view.paper)))
+
+
+@router.post("/papers/{paper_id:path}/save")
+def save(request: Request, paper_id: str, action: Annotated[str, Form(max_length=10)] = "save",
+         csrf_token: OptField = None, next: OptField = None):
+    key = params.paper_key(paper_id)
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    if user is None:
+        return _to_login(request, next or paper_url(key))
+    action = params.choice(action, ("save", "unsave"), "action", "save")
+    com = services.community(request)
+    try:
+        view = com.save_paper(user, key) if action == "save" else com.unsave_paper(user, key)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _see_other(safe_next(next, paper_url(view.paper)))
+
+
+@router.get("/library")
+def library(request: Request, tab: Annotated[str | None, Query(max_length=20)] = None,
+            page: Annotated[int, Query(ge=1, le=params.MAX_PAGE)] = 1):
+    """The user's upvoted and saved papers."""
+    user = current_user(request)
+    if user is None:
+        return _to_login(request)
+    tab = params.choice(tab, ("upvoted", "saved"), "tab", "upvoted")
+    listing = services.community(request).library(user, tab, params.PER_PAGE, (page - 1) * params.PER_PAGE)
+    last = max(1, -(-listing.total // params.PER_PAGE))
+    return render(request, "library.html", {"tab": tab, "items": listing.items, "total": listing.total,
+                                            "page": page, "last_page": last, "has_prev": page > 1,
+                                            "has_next": page < last, "offset": (page - 1) * params.PER_PAGE})
+
+
+# -- saved searches -------------------------------------------------------------------------------
+
+@router.get("/searches")
+def saved_searches(request: Request):
+    user = current_user(request)
+    if user is None:
+        return _to_login(request)
+    searches = services.community(request).saved_searches(user)
+    return render(request, "searches.html", {"searches": [(s, _search_url(s)) for s in searches]})
+
+
+def _search_url(s) -> str:
+    f = s.filters
+    q = {"q": s.query, "category": (f.get("categories") or [""])[0], "since": f.get("since", ""),
+         "until": f.get("until", ""), "sort": f.get("sort", "")}
+    return "/search?" + urlencode({k: v for k, v in q.items() if v})
+
+
+@router.post("/searches")
+def save_search(request: Request, q: OptField = None, category: OptField = None, since: OptField = None,
+                until: OptField = None, sort: OptField = None, csrf_token: OptField = None):
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    query = params.query_text(q)
+    f = params.filters([category] if category else [], since, until)
+    sort_ = params.choice(sort, params.SORTS, "sort", "relevance")
+    if user is None:
+        return _to_login(request, "/search?" + urlencode({"q": query}))
+    filters = {"categories": list(f.categories), "since": f.since.isoformat() if f.since else None,
+               "until": f.until.isoformat() if f.until else None, "sort": sort_ if sort_ != "relevance" else None}
+    try:
+        services.community(request).save_search(user, query, filters)
+    except CommunityError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return _see_other("/searches")
+
+
+@router.post("/searches/{search_id}/delete")
+def delete_search(request: Request, search_id: Annotated[int, Path(ge=1, le=2**31)], csrf_token: OptField = None):
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    if user is None:
+        return _to_login(request, "/searches")
+    try:
+        services.community(request).delete_saved_search(user, search_id)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _see_other("/searches")
+
+
+# -- submissions ----------------------------------------------------------------------------------
+
+@router.get("/submit")
+def submit_form(request: Request):
+    user = current_user(request)
+    if user is None:
+        return _to_login(request)
+    return render(request, "submit.html", {"submissions": services.community(request).submissions(user),
+                                           "error": None, "value": ""})
+
+
+@router.post("/submit")
+def submit(request: Request, background: BackgroundTasks, paper: Field, csrf_token: OptField = None):
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    if user is None:
+        return _to_login(request, "/submit")
+    com = services.community(request)
+    try:
+        sub = com.submit(user, paper)
+    except RateLimited as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except CommunityError as exc:
+        return render(request, "submit.html", {"submissions": com.submissions(user), "error": str(exc),
+                                               "value": paper[:300]}, status_code=400)
+    if sub.state == "queued":
+        # Runs after the response is sent, in the thread pool; the page shows the state on reload.
+        background.add_task(services.fetch_submitted, request.app)
+    return _see_other("/submit#submission-" + quote(str(sub.id)))

@@ -1,0 +1,100 @@
+"""Hugging Face Papers-compatible API, so `huggingface_hub.HfApi(endpoint=...)` works unchanged.
+
+Shapes follow what huggingface_hub's `PaperInfo` reads: `/api/papers/{id}` is a flat paper,
+`/api/papers/search` and `/api/daily_papers` are lists of {"paper": {...}, "title", "summary",
+"publishedAt" (the daily-listing time), ...}. Errors carry the Hub's {"error": message}.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from paperboy.models import SearchFilters
+from paperboy.web import params, services
+from paperboy.web.schemas import HfDailyPaper, HfPaper
+
+router = APIRouter(prefix="/api", tags=["Hugging Face Papers-compatible API"])
+
+_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MAX_HF_LIMIT = 100
+
+
+@router.get("/papers/search", response_model=list[HfDailyPaper])
+def search_papers(request: Request,
+                  q: Annotated[str, Query(max_length=params.MAX_QUERY_CHARS)] = "",
+                  limit: Annotated[int, Query(ge=1, le=MAX_HF_LIMIT)] = 50) -> list[HfDailyPaper]:
+    """Papers matching `q` (HfApi.list_papers); without `q`, the newest listing day's papers."""
+    query = params.query_text(q)
+    if not query:
+        listing = services.community(request).daily(None, limit=limit)
+        return [HfDailyPaper.of(v) for v in listing.items]
+    r = services.search(request, query, SearchFilters(), limit=limit)
+    return [HfDailyPaper.of(v) for v in r.views]
+
+
+@router.get("/papers/{arxiv_id:path}", response_model=HfPaper)
+def paper_info(request: Request, arxiv_id: str) -> HfPaper:
+    """One paper (HfApi.paper_info); 404 with {"error": ...} when unknown."""
+    key = params.paper_key(arxiv_id)
+    p = services.paperboy(request).paper(key)
+    if p is None:
+        raise HTTPException(404, f"Paper {key} not found")
+    return HfPaper.of(services.community(request).views([p])[0])
+
+
+def _range(date_: str | None, week: str | None, month: str | None) -> tuple[date, date] | None:
+    given = [x for x in (date_, week, month) if x]
+    if len(given) > 1:
+        raise params.bad_request("Give only one of date, week and month.")
+    if date_:
+        d = params.day(date_)
+        return d, d
+    if week:
+        m = _WEEK_RE.match(week.strip())
+        try:
+            if not m:
+                raise ValueError
+            start = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+        except ValueError:
+            raise params.bad_request(f"week: expected an ISO week like 2025-W09, got {week[:20]!r}.") from None
+        return start, start + timedelta(days=6)
+    if month:
+        m = _MONTH_RE.match(month.strip())
+        try:
+            if not m:
+                raise ValueError
+            y, mo = int(m.group(1)), int(m.group(2))
+            return date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1])
+        except ValueError:
+            raise params.bad_request(f"month: expected a month like 2025-02, got {month[:20]!r}.") from None
+    return None
+
+
+@router.get("/daily_papers", response_model=list[HfDailyPaper])
+def daily_papers(
+    request: Request,
+    date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD")] = None,
+    week: Annotated[str | None, Query(max_length=8, description="ISO week, YYYY-Www")] = None,
+    month: Annotated[str | None, Query(max_length=7, description="YYYY-MM")] = None,
+    submitter: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(pattern="^(publishedAt|trending)$")] = "publishedAt",
+    p: Annotated[int, Query(ge=0, le=params.MAX_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_HF_LIMIT)] = 50,
+) -> list[HfDailyPaper]:
+    """Daily papers (HfApi.list_daily_papers) for a day, ISO week or month; default the newest day."""
+    com = services.community(request)
+    span = _range(date, week, month)
+    if span is None:
+        day = com.reference_day()
+        span = (day, day)
+    if p * limit > params.MAX_OFFSET:
+        raise params.bad_request(f"p * limit must stay below {params.MAX_OFFSET}.")
+    listing = com.papers_between(span[0], span[1], sort="date" if sort == "publishedAt" else "trending",
+                                 limit=limit, offset=p * limit, submitter=submitter or None)
+    return [HfDailyPaper.of(v) for v in listing.items]

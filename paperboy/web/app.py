@@ -1,0 +1,160 @@
+"""`create_app(paperboy)`: the FastAPI application serving pages, JSON APIs and feeds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paperboy.web import security
+from paperboy.web.render import make_templates, render
+
+log = logging.getLogger("paperboy.web")
+STATIC = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 64 * 1024  # forms here are tiny; anything bigger is a mistake or an attack
+
+# Pages get a strict policy: only our own CSS/JS, no framing. /docs loads Swagger UI from a CDN.
+PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+class _Guard:
+    """ASGI middleware: refuse oversized bodies early and add security headers to every response."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and not length.isdigit():
+            return await JSONResponse({"detail": "Invalid Content-Length header."}, status_code=400)(scope, receive, send)
+        if length is not None and int(length) > MAX_BODY_BYTES:
+            resp = JSONResponse({"detail": f"Request body too large (limit {MAX_BODY_BYTES // 1024} KB)."},
+                                status_code=413)
+            return await resp(scope, receive, send)
+        path = scope.get("path", "")
+        is_docs = path.startswith(("/docs", "/redoc", "/openapi.json"))
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:  # chunked bodies without Content-Length
+                    raise _TooLarge()
+            return message
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+                if not is_docs:
+                    extra += [(b"content-security-policy", PAGE_CSP.encode()), (b"x-frame-options", b"DENY")]
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        except _TooLarge:
+            resp = JSONResponse({"detail": "Request body too large."}, status_code=413)
+            await resp(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/feeds/")) or request.url.path == "/openapi.json"
+
+
+def _is_hf(request: Request) -> bool:
+    p = request.url.path
+    return p.startswith("/api/") and not p.startswith("/api/v1/")
+
+
+def _error(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
+    if _wants_json(request):
+        body = {"detail": message}
+        if _is_hf(request):
+            body["error"] = message  # huggingface_hub shows the Hub's "error" field in its exceptions
+        return JSONResponse(body, status_code=status, headers=headers)
+    try:
+        return render(request, "error.html", {"status": status, "message": message}, status_code=status,
+                      headers=headers)
+    except Exception:  # never let the error page itself turn a 4xx into a 500
+        log.exception("rendering the error page failed")
+        return Response(f"{status}: {message}\n", status_code=status, media_type="text/plain", headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(x) for x in err.get("loc", ())[1:]) or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "Invalid request."
+
+
+def _no_nul(request: Request) -> None:
+    # NUL is never meaningful here, and PostgreSQL refuses it in text: stop it before any query runs.
+    if "\x00" in request.url.path or "%00" in request.url.query or "%00" in request.scope.get("raw_path", b"").decode(
+            "latin-1"):
+        raise HTTPException(400, "NUL characters are not allowed in addresses or parameters.")
+
+
+def create_app(pb, *, community=None) -> FastAPI:
+    """The web app over one Paperboy service; `community` defaults to `pb.community`."""
+    from paperboy.web import accounts, api_hf, api_v1, feeds, pages
+
+    app = FastAPI(
+        title="paperboy",
+        summary="Self-hosted research-paper discovery: search, trending, daily papers, upvotes and feeds.",
+        version="1",
+        docs_url="/docs",
+        redoc_url=None,
+        dependencies=[Depends(_no_nul)],
+    )
+    app.state.pb = pb
+    app.state.settings = pb.settings
+    if community is None:
+        community = getattr(pb, "community", None)
+    if community is None:
+        from paperboy.community import Community
+
+        community = Community(pb.store, pb.settings)
+    app.state.community = community
+    app.state.secret_key = security.load_secret_key(pb.settings)
+    app.state.templates = make_templates()
+    app.state.submission_lock = threading.Lock()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"Nothing here: {request.url.path[:200]}"
+        elif exc.status_code == 405 and message == "Method Not Allowed":
+            message = f"{request.method} is not allowed here."
+        return _error(request, exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        if request.url.path.startswith("/api/v1/"):
+            errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()[:20]]
+            return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+        return _error(request, 400, _validation_message(exc))
+
+    app.add_middleware(_Guard)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (pages, accounts, feeds, api_v1, api_hf):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,175 @@
+"""Browsing pages: trending home, daily papers, search, paper, author and category pages, about."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+
+from paperboy.community import CommunityError
+from paperboy.export import bibtex
+from paperboy.web import params, services
+from paperboy.web.render import render
+from paperboy.web.security import current_user
+from paperboy.web.urls import paper_url
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str | None, Query(max_length=2000)]
+# Longer than any allowed query, so an over-long one reaches params.query_text and its clear message.
+QueryText = Annotated[str | None, Query(max_length=20_000)]
+PageNo = Annotated[int, Query(ge=1, le=params.MAX_PAGE)]
+WINDOW_LABELS = {"today": "Today", "week": "This week", "month": "This month", "all": "All time"}
+SORT_LABELS = {"relevance": "Relevance", "date": "Newest", "upvotes": "Most upvoted"}
+
+
+def _pages(total: int, page: int, per_page: int = params.PER_PAGE) -> dict:
+    last = max(1, min(params.MAX_PAGE, -(-total // per_page)))
+    return {"page": page, "last_page": last, "has_prev": page > 1, "has_next": page < last, "total": total}
+
+
+@router.get("/")
+def home(request: Request, window: Text = None, page: PageNo = 1):
+    """Trending papers in a window (today / this week / this month / all time)."""
+    window = params.choice(window, params.WINDOWS, "window", "week")
+    user = current_user(request)
+    listing = services.community(request).trending(window, params.PER_PAGE, (page - 1) * params.PER_PAGE, user)
+    return render(request, "home.html", {
+        "window": window, "windows": WINDOW_LABELS, "items": listing.items, "as_of": listing.as_of,
+        "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page),
+    })
+
+
+@router.get("/daily")
+def daily(request: Request, date: Text = None, page: PageNo = 1):
+    """Papers listed on one day, with links to the previous and next listing days."""
+    day = params.day(date)
+    user = current_user(request)
+    per = 50
+    d = services.community(request).daily(day, limit=per, offset=(page - 1) * per, user=user)
+    return render(request, "daily.html", {"daily": d, "items": d.items, **_pages(d.total, page, per)})
+
+
+@router.get("/search")
+def search(request: Request, q: QueryText = None, category: Text = None, since: Text = None, until: Text = None,
+           sort: Text = None, mode: Text = None, page: PageNo = 1):
+    """One search box with category and date filters, sort, pagination and highlighted matches."""
+    query = params.query_text(q)
+    f = params.filters([category] if category else [], since, until)
+    sort_ = params.choice(sort, params.SORTS, "sort", "relevance")
+    mode_ = params.choice(mode, params.MODES, "mode", "hybrid")
+    user = current_user(request)
+    cats = services.community(request).top_categories(40)
+    ctx = {"q": query, "category": f.categories[0] if f.categories else "", "since": f.since or "",
+           "until": f.until or "", "sort": sort_, "mode": mode_, "sorts": SORT_LABELS, "top_categories": cats,
+           "result": None, "saved_search": None, **_pages(0, page)}
+    if query or not f.is_empty():
+        result = services.search(request, query, f, sort=sort_, mode=mode_, limit=params.PER_PAGE,
+                                 offset=(page - 1) * params.PER_PAGE, user=user)
+        ctx.update(result=result, items=result.views, offset=(page - 1) * params.PER_PAGE,
+                   **_pages(result.page.total, page))
+        if user:
+            filters = _filters_dict(f, sort_)
+            ctx["saved_search"] = next((s for s in services.community(request).saved_searches(user)
+                                        if s.query == query and s.filters == filters), None)
+    return render(request, "search.html", ctx)
+
+
+def _filters_dict(f, sort: str) -> dict:
+    """The filters of a search as a saved search stores them (empty ones left out)."""
+    out = {"categories": list(f.categories), "since": f.since.isoformat() if f.since else None,
+           "until": f.until.isoformat() if f.until else None, "sort": sort if sort != "relevance" else None}
+    return {k: v for k, v in sorted(out.items()) if v not in (None, "", [], ())}
+
+
+@router.get("/papers/{paper_id:path}/bibtex")
+def paper_bibtex(request: Request, paper_id: str):
+    """The paper's BibTeX entry as a .bib download."""
+    p = _paper(request, paper_id)
+    name = (p.id or "paper").replace("/", "_")
+    return PlainTextResponse(bibtex(p), media_type="application/x-bibtex; charset=utf-8",
+                             headers={"Content-Disposition": f'inline; filename="{name}.bib"'})
+
+
+@router.get("/papers/{paper_id:path}")
+def paper_page(request: Request, paper_id: str) -> Response:
+    """Everything about one paper: abstract, links, upvotes, similar papers, BibTeX and sharing."""
+    p = _paper(request, paper_id)
+    if paper_id != p.id:  # /papers/2401.01234v2 and friends land on the canonical address
+        return RedirectResponse(paper_url(p), status_code=308)
+    user = current_user(request)
+    view = services.community(request).views([p], user)[0]
+    similar = services.similar(request, p.id, limit=6, user=user)
+    absolute = str(request.base_url).rstrip("/") + paper_url(p)
+    return render(request, "paper.html", {"v": view, "p": p, "similar": similar, "bibtex": bibtex(p),
+                                          "share_url": absolute, "citation": _citation(p)})
+
+
+def _paper(request: Request, key: str):
+    key = params.paper_key(key)
+    p = services.paperboy(request).paper(key)
+    if p is None:
+        raise HTTPException(404, f"No paper with id {key} here. You can submit it from the Submit page.")
+    return p
+
+
+def _citation(p) -> str:
+    """A plain-text citation: 'A, B and C (2025). Title. arXiv:2501.01234.'"""
+    names = p.authors[:3]
+    who = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
+    if len(p.authors) > 3:
+        who = f"{p.authors[0]} et al."
+    d = p.published or p.listed or p.updated
+    year = f" ({d.year})" if d else ""
+    where = f" arXiv:{p.arxiv_id}." if p.arxiv_id else ""
+    return f"{who or 'Anonymous'}{year}. {p.title}.{where}"
+
+
+@router.get("/authors/{name:path}")
+def author_page(request: Request, name: str, page: PageNo = 1):
+    """Papers by one author (exact name as it appears in bylines)."""
+    name = params.author_name(name)
+    listing = services.community(request).by_author(name, params.PER_PAGE, (page - 1) * params.PER_PAGE,
+                                                    current_user(request))
+    if listing.total == 0:
+        raise HTTPException(404, f"No papers by an author named {name[:100]!r}.")
+    return render(request, "author.html", {"name": name, "items": listing.items,
+                                           "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page)})
+
+
+@router.get("/categories/{cat}")
+def category_page(request: Request, cat: str, page: PageNo = 1):
+    """Papers in a category (cs.CL) or archive (cs), newest first."""
+    cat = params.category(cat) or ""
+    listing = services.community(request).in_category(cat, params.PER_PAGE, (page - 1) * params.PER_PAGE,
+                                                      current_user(request))
+    if listing.total == 0:
+        raise HTTPException(404, f"No papers in category {cat}.")
+    return render(request, "category.html", {"cat": cat, "items": listing.items,
+                                             "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page)})
+
+
+@router.get("/categories")
+def categories_page(request: Request):
+    return render(request, "categories.html", {"cats": services.community(request).top_categories(100)})
+
+
+@router.get("/about")
+def about(request: Request):
+    """How trending is computed, in words and numbers."""
+    settings = request.app.state.settings
+    g = settings.trending_gravity
+    examples = [(v, h, v / (h + 2) ** g) for v, h in ((10, 0), (10, 24), (50, 24), (50, 72), (200, 168))]
+    try:
+        as_of = services.community(request).reference_day()
+    except CommunityError:
+        as_of = date.today()
+    return render(request, "about.html", {"gravity": g, "examples": examples, "as_of": as_of,
+                                          "papers": services.paperboy(request).store.count()})
+
+
+@router.get("/healthz", include_in_schema=False)
+def healthz(request: Request):
+    return {"ok": True, "papers": services.paperboy(request).store.count()}

@@ -1,0 +1,124 @@
+"""Session cookies, CSRF tokens, the current user, and safe redirects.
+
+CSRF: every browser gets a random `pb_csrf` cookie (HttpOnly, SameSite=Lax). A form's token is
+HMAC(secret, csrf cookie | session token), so it is bound to the browser *and* to the login: a
+token from before logging in stops working after it, and nobody without the secret key can mint
+one for a cookie they cannot read. Forms send it as `csrf_token`, scripts as `X-CSRF-Token`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import HTTPException, Request, Response
+
+from paperboy.community import User
+from paperboy.config import Settings
+
+SESSION_COOKIE = "pb_session"
+CSRF_COOKIE = "pb_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FAILED = "The form expired or came from another site; reload the page and try again."
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """The configured secret key, else one created once in <home>/secret_key (mode 0600)."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = Path(settings.home) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:  # two processes starting at once: the first rename wins, both then read the same key
+            os.link(path.with_suffix(".tmp"), path)
+        except FileExistsError:
+            pass
+        finally:
+            path.with_suffix(".tmp").unlink(missing_ok=True)
+    return path.read_text().strip().encode()
+
+
+def _cookie_value(request: Request, name: str) -> str | None:
+    value = request.cookies.get(name)
+    return value if value and len(value) <= 200 else None
+
+
+def csrf_seed(request: Request) -> str:
+    """This browser's CSRF cookie value, creating one (set on the response by `set_csrf_cookie`)."""
+    seed = getattr(request.state, "csrf_seed", None)
+    if seed is None:
+        seed = _cookie_value(request, CSRF_COOKIE)
+        if seed is None:
+            seed = secrets.token_urlsafe(24)
+            request.state.new_csrf_seed = True
+        request.state.csrf_seed = seed
+    return seed
+
+
+def csrf_token(request: Request) -> str:
+    """The token forms on this page must send back."""
+    secret: bytes = request.app.state.secret_key
+    session = getattr(request.state, "session_token", None) or _cookie_value(request, SESSION_COOKIE) or ""
+    mac = hmac.new(secret, f"csrf|{csrf_seed(request)}|{session}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """403 unless `submitted` is this browser's current token."""
+    if not _cookie_value(request, CSRF_COOKIE) or not submitted or len(submitted) > 200:
+        raise HTTPException(403, CSRF_FAILED)
+    if not hmac.compare_digest(submitted.encode(), csrf_token(request).encode()):
+        raise HTTPException(403, CSRF_FAILED)
+
+
+def cookie_secure(request: Request) -> bool:
+    mode = request.app.state.settings.cookie_secure
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+def set_csrf_cookie(request: Request, response: Response) -> None:
+    """Send the CSRF cookie if this request had to create one."""
+    if getattr(request.state, "new_csrf_seed", False):
+        response.set_cookie(CSRF_COOKIE, request.state.csrf_seed, max_age=365 * 86400, httponly=True,
+                            samesite="lax", secure=cookie_secure(request), path="/")
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    days = request.app.state.settings.session_days
+    response.set_cookie(SESSION_COOKIE, token, max_age=days * 86400, httponly=True, samesite="lax",
+                        secure=cookie_secure(request), path="/")
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=cookie_secure(request))
+
+
+def current_user(request: Request) -> User | None:
+    """The logged-in user of this request (looked up once per request), or None."""
+    if not hasattr(request.state, "user"):
+        token = _cookie_value(request, SESSION_COOKIE)
+        request.state.user = request.app.state.community.session_user(token) if token else None
+    return request.state.user
+
+
+def client_address(request: Request) -> str:
+    return (request.client.host if request.client else "") or "unknown"
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """`target` if it is a path on this site (no scheme, host or protocol-relative //), else `default`."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target

@@ -1,0 +1,81 @@
+"""The service calls every surface shares (pages, JSON, feeds), so they all see the same results."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+
+from paperboy.community import Community, PaperView, User
+from paperboy.models import IngestReport, SearchFilters, SearchPage
+
+log = logging.getLogger("paperboy.web")
+
+
+def paperboy(request: Request):
+    return request.app.state.pb
+
+
+def community(request: Request) -> Community:
+    return request.app.state.community
+
+
+@dataclass(slots=True)
+class SearchResult:
+    page: SearchPage
+    views: list[PaperView]  # same order as page.hits, with upvotes and the viewer's state
+    matched_by: list[tuple[str, ...]]
+
+
+def search(request: Request, query: str, filters: SearchFilters, *, sort: str = "relevance", mode: str = "hybrid",
+           limit: int = 20, offset: int = 0, user: User | None = None) -> SearchResult:
+    """pb.search with the viewer's vote state attached; a query the engine rejects is a 400."""
+    pb = paperboy(request)
+    try:
+        page = pb.search(query, mode=mode, filters=filters, sort=sort, limit=limit, offset=offset)
+    except ValueError as exc:  # e.g. a query the lexical engine cannot parse
+        raise HTTPException(400, f"Cannot search for that: {exc}") from None
+    views = community(request).views([h.paper for h in page.hits], user)
+    for v, h in zip(views, page.hits):
+        v.score = float(h.score)
+    return SearchResult(page, views, [tuple(h.matched_by) for h in page.hits])
+
+
+def similar(request: Request, key: str, limit: int = 6, user: User | None = None) -> list[PaperView]:
+    """Papers similar to `key`; an empty list (logged) when the index cannot answer yet."""
+    pb = paperboy(request)
+    try:
+        hits = pb.similar(key, limit=limit)
+    except (KeyError, LookupError):
+        return []
+    except Exception:  # similar papers are an extra on the page; the page itself must still render
+        log.exception("similar(%r) failed", key)
+        return []
+    views = community(request).views([h.paper for h in hits], user)
+    for v, h in zip(views, hits):
+        v.score = float(h.score)
+    return views
+
+
+def fetch_submitted(app) -> None:
+    """Process queued paper submissions: fetch them from the arXiv API, ingest, index."""
+    pb, settings = app.state.pb, app.state.settings
+
+    def fetch(ids: list[str]) -> IngestReport:
+        ingest_ids = getattr(pb, "ingest_arxiv_ids", None)
+        if ingest_ids is not None:
+            report = ingest_ids(ids, base_url=settings.arxiv_api_url, min_interval=settings.arxiv_min_interval)
+        else:  # arXiv's search syntax finds papers by id with the id: field
+            query = " OR ".join(f"id:{i}" for i in ids)
+            report = pb.ingest_arxiv_query(query, len(ids), base_url=settings.arxiv_api_url,
+                                           min_interval=settings.arxiv_min_interval)
+        if report.added or report.updated:
+            try:  # embed only where a semantic index exists (loading a model is costly)
+                pb.update_index(embed=bool(pb.index_status().get("dense_papers")))
+            except Exception:  # the paper is stored; the index catches up on the next update
+                log.exception("updating the index after a submission failed")
+        return report
+
+    with app.state.submission_lock:
+        app.state.community.process_submissions(fetch)

@@ -1,0 +1,103 @@
+"""Fault tests with real processes and real signals: SIGKILL an ingest mid-way, then rerun it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import psutil
+import pytest
+import sqlalchemy as sa
+
+from paperboy.store import Store
+from paperboy.store.db import create_engine
+
+TOTAL = 74_728  # distinct papers in the 17 shards
+
+
+def _papers_in(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("papers"):
+                return 0
+            return conn.execute(sa.text("SELECT count(*) FROM papers")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _kill_after_some_batches(proc: subprocess.Popen, url: str, at_least: int) -> int:
+    """SIGKILL `proc` alone (as the OOM killer would) once `at_least` papers are committed."""
+    deadline = time.monotonic() + 180
+    while (n := _papers_in(url)) < at_least:
+        assert proc.poll() is None, f"ingest ended early: {proc.stderr.read().decode()[-2000:]}"
+        assert time.monotonic() < deadline, "no batch committed within 180 s"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return n
+
+
+def _check_whole(url: str) -> dict:
+    """Every paper once, with all its rows; returns stats."""
+    st = Store(url)
+    try:
+        with st.engine.connect() as conn:
+            q = lambda sql: conn.execute(sa.text(sql)).scalar_one()  # noqa: E731
+            assert q("SELECT count(*) - count(DISTINCT arxiv_id) FROM papers") == 0
+            assert q("SELECT count(*) FROM papers WHERE arxiv_id IS NULL") == 0
+            # Child rows match the JSON lists they were written from, in the same transaction.
+            authors = conn.execute(sa.text("SELECT authors, categories FROM papers")).all()
+            n_authors = sum(len(json.loads(a) if isinstance(a, str) else a) for a, _ in authors)
+            n_cats = sum(len(json.loads(c) if isinstance(c, str) else c) for _, c in authors)
+            assert q("SELECT count(*) FROM paper_authors") == n_authors
+            assert q("SELECT count(*) FROM paper_categories") == n_cats
+            assert q("SELECT count(*) FROM paper_sources") == TOTAL
+            assert q("SELECT count(DISTINCT paper_id) FROM paper_sources") == TOTAL
+            if conn.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        stats = st.stats()
+    finally:
+        st.close()
+    assert stats["papers"] == TOTAL and stats["by_source"] == {"arxiv-jsonl": TOTAL}
+    return stats
+
+
+@pytest.mark.slow
+def test_sigkill_during_ingest_then_rerun_stores_every_paper_exactly_once(
+    tmp_path, cli_process, home_database, arxiv_shards
+):
+    assert len(arxiv_shards) == 17
+    home = tmp_path / "h"
+    url = home_database(home) or f"sqlite:///{home / 'paperboy.db'}"
+    shards = list(map(str, arxiv_shards))
+    first = cli_process(home, "ingest", "--no-index", "-q", *shards)
+    at_kill = _kill_after_some_batches(first, url, at_least=4000)
+    stored = _papers_in(url)
+    assert at_kill <= stored < TOTAL  # killed mid-way; whatever it committed is there
+
+    again = cli_process(home, "ingest", "--no-index", "--json", *shards, stdout=subprocess.PIPE)
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err.decode()[-2000:]
+    report = json.loads(out)
+    assert report["added"] == TOTAL - stored and report["rejected"] == 0
+    _check_whole(url)
+
+
+@pytest.mark.sqlite_only  # about the ingest process, not the database: one pass is enough
+def test_a_sigkilled_ingest_leaves_no_process_behind(tmp_path, cli_process, home_database, arxiv_shards):
+    home = tmp_path / "h"
+    url = home_database(home) or f"sqlite:///{home / 'paperboy.db'}"
+    proc = cli_process(home, "ingest", "--no-index", "-q", *map(str, arxiv_shards))
+    children = []
+    deadline = time.monotonic() + 60
+    while not children and time.monotonic() < deadline:  # the parser starts with the first big input
+        children = psutil.Process(proc.pid).children(recursive=True)
+        time.sleep(0.05)
+    assert children, "ingest started no parser process"
+    _kill_after_some_batches(proc, url, at_least=1)
+    _gone, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive, f"still running 5 s after the ingest was killed: {[p.cmdline()[-3:] for p in alive]}"
