@@ -355,6 +355,63 @@ def eval_(ctx, corpus, queries, qrels, modes, as_json, quiet) -> None:
 
 from paperboy.web.cli import serve_command  # noqa: E402
 
+def _sample_corpus() -> Path | None:
+    """../shared/corpus beside the checkout (or beside the working directory), if present."""
+    here = Path(__file__).resolve().parents[1]
+    for base in (here.parent, Path.cwd().parent, Path.cwd()):
+        corpus = base / "shared" / "corpus"
+        if corpus.is_dir():
+            return corpus
+    return None
+
+
+@main.command()
+@home_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare the instance, then exit instead of serving.")
+@click.option("--no-embed", is_flag=True, help="Skip building the semantic index in the background.")
+@click.pass_context
+def start(ctx, host, port, no_serve, no_embed) -> None:
+    """First-run friendly start: ingest a sample when empty, index, embed in the background, serve."""
+    import subprocess
+
+    pb = service(ctx)
+    if pb.store.count() == 0:
+        corpus = _sample_corpus()
+        if corpus is not None:
+            files = sorted(corpus.glob("*.txt")) + sorted(corpus.glob("*/*.jsonl.gz"))
+            click.echo(f"first run: ingesting the sample corpus from {corpus} ({len(files)} files)", err=True)
+            click.echo(_summary(pb.ingest(files, progress=True)), err=True)
+        else:
+            click.echo("first run: no sample corpus found; trying a live arXiv query (cat:cs.CL, 200 papers)", err=True)
+            rep = pb.ingest_arxiv_query("cat:cs.CL", 200)
+            click.echo(_summary(rep), err=True)
+            if pb.store.count() == 0:
+                click.echo("paperboy is empty and offline. Add papers with:\n"
+                           "  paperboy ingest FILE...            (arXiv JSONL/OAI/Atom, HF daily JSON, BibTeX)\n"
+                           "  paperboy ingest --arxiv-query \"cat:cs.CL\" --max 500", err=True)
+    rep = pb.update_index(embed=False, progress=True)
+    if rep.lexical:
+        click.echo(f"keyword index: {rep.lexical:,} papers in {rep.seconds:.1f} s", err=True)
+    status = pb.index_status()
+    if not no_embed and status["dense_stale"] and status["store_papers"]:
+        log = pb.settings.home / "embed.log"
+        click.echo(f"semantic index: embedding {status['store_papers'] - status['dense_papers']:,} papers in the "
+                   f"background (log: {log}); search is keyword-only until it finishes", err=True)
+        with open(log, "ab") as out:
+            subprocess.Popen([sys.executable, "-m", "paperboy.cli", "--home", str(pb.settings.home), "index", "-q"],
+                             stdout=out, stderr=subprocess.STDOUT, start_new_session=not no_serve)
+    if no_serve:
+        s = pb.stats()
+        click.echo(f"ready: {s['papers']:,} papers. Try: paperboy search \"multi-stage training\"", err=True)
+        return
+    ctx.invoke(serve_command, host=host, port=port, proxy_headers=False, forwarded_allow_ips="127.0.0.1",
+               access_log=False)
+
+
+
+
 from paperboy.backup_cli import backup as backup_command, restore as restore_command  # noqa: E402
 
 main.add_command(serve_command)

@@ -155,3 +155,11 @@ def test_cli_search_similar_index_json(tmp_path, arxiv_shards):
     assert r.invoke(main, ["--home", home, "similar", "2901.99999"]).exit_code == 4
     res = r.invoke(main, ["--home", home, "search", "x" * 10_000, "--json"])
     assert res.exit_code == 0
+
+
+def test_a_new_process_on_the_same_home_uses_the_built_dense_index(indexed):
+    other = Paperboy(Settings(home=indexed.settings.home))
+    assert other.indexes.dense_ready()
+    page = other.search("distillation of multimodal models", mode="hybrid", limit=5)
+    assert page.mode == "hybrid" and page.hits and not page.warnings
+    other.close()

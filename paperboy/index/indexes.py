@@ -48,6 +48,8 @@ class Indexes:
         self._lexical: LexicalIndex | None = None
         self._embedder = None
         self._vectors = None
+        self._vectors_seq = -1
+        self._updating = False  # this process is writing the vectors: don't reopen them under itself
         self._lock = threading.RLock()
 
     # -- parts ----------------------------------------------------------------------------
@@ -76,31 +78,29 @@ class Indexes:
 
     @property
     def vectors(self):
-        """The vector index for the configured model (created empty if absent)."""
-        if self._vectors is None:
-            with self._lock:
-                if self._vectors is None:
-                    from paperboy.index.vectors import VectorIndex
+        """The vector index for the configured model (created empty if absent).
 
-                    emb = self.embedder
-                    self._vectors = VectorIndex(self.dense_dir, model_name=emb.name, dim=emb.dim)
+        Reopened when another process (a `paperboy index` run) has finished a newer update.
+        """
+        seq = self.manifest().get("dense", {}).get(self.model, {}).get("seq", 0)
+        if self._vectors is None or (seq != self._vectors_seq and not self._updating):
+            with self._lock:
+                from paperboy.index.vectors import VectorIndex
+
+                emb = self.embedder
+                self._vectors = VectorIndex(self.dense_dir, model_name=emb.name, dim=emb.dim)
+                self._vectors_seq = seq
         return self._vectors
 
     def dense_ready(self) -> bool:
-        """True when vectors exist for this model, without loading the model to find out."""
-        if self._vectors is not None:
-            return len(self._vectors) > 0
-        folder = self.directory / "dense"
-        if not folder.is_dir():
-            return False
-        for manifest in folder.glob("*/manifest.json"):
-            try:
-                data = json.loads(manifest.read_text())
-            except (OSError, ValueError):
-                continue
-            if data.get("count", 0) > 0 and data.get("model_alias", data.get("model")) in (self.model, _alias(self.model)):
-                return True
-        return False
+        """True once an update has finished embedding the store for this model (no model load needed).
+
+        Read from the manifest on each call, so a server picks up vectors that a separate
+        `paperboy index` process finished meanwhile.
+        """
+        if self._vectors is not None and len(self._vectors) > 0:
+            return True
+        return self.manifest().get("dense", {}).get(self.model, {}).get("count", 0) > 0
 
     # -- bookkeeping ----------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
@@ -126,7 +126,7 @@ class Indexes:
     def status(self, store_seq: int, store_count: int) -> dict[str, Any]:
         """How far each index is behind the store (cheap: does not load the model)."""
         m = self.manifest()
-        dense = m.get("dense", {}).get(_alias(self.model), {})
+        dense = m.get("dense", {}).get(self.model, {})
         return {
             "store_seq": store_seq,
             "store_papers": store_count,
@@ -165,10 +165,14 @@ class Indexes:
                 rep.lexical = self._update_lexical(changes(since), progress)
                 self._set_manifest(lexical_seq=store_seq)
             if embed:
+                self._updating = True
                 try:
                     rep.embedded = self._update_dense(changes, store_seq, progress, rebuild)
                 except Exception as e:  # a model that cannot load must not block lexical search
                     rep.dense_error = f"{type(e).__name__}: {e}"
+                finally:
+                    self._updating = False
+                    self._vectors_seq = self.manifest().get("dense", {}).get(self.model, {}).get("seq", 0)
         rep.seconds = time.perf_counter() - started
         return rep
 
@@ -185,24 +189,18 @@ class Indexes:
 
     def _update_dense(self, changes, store_seq: int, progress: bool, rebuild: bool) -> int:
         from paperboy.index.embedder import document_text
-        from paperboy.index.vectors import embed_missing, text_hash
+        from paperboy.index.vectors import embed_missing
 
-        alias = _alias(self.model)
         dense = self.manifest().get("dense", {})
-        since = 0 if rebuild else dense.get(alias, {}).get("seq", 0)
+        since = 0 if rebuild else dense.get(self.model, {}).get("seq", 0)
         if since >= store_seq:
             return 0
         vec = self.vectors
         items = ((p.id, document_text(p)) for _s, p in changes(since))
         n = embed_missing(vec, self.embedder, items, progress=progress)
-        dense[alias] = {"seq": store_seq, "count": len(vec), "model": self.embedder.name}
+        dense[self.model] = {"seq": store_seq, "count": len(vec), "model": self.embedder.name}
         self._set_manifest(dense=dense)
-        _ = text_hash  # imported to fail early if the vectors module changed its contract
         return n
-
-
-def _alias(model: str) -> str:
-    return model
 
 
 def _pages(items: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
