@@ -414,7 +414,10 @@ def start(ctx, host, port, no_serve, no_embed) -> None:
 
 from paperboy.backup_cli import backup as backup_command, restore as restore_command  # noqa: E402
 
+from paperboy.digest_cli import digest as digest_command  # noqa: E402
+
 main.add_command(serve_command)
+main.add_command(digest_command)
 main.add_command(backup_command)
 main.add_command(restore_command)
 

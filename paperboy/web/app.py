@@ -155,6 +155,8 @@ def create_app(pb, *, community=None) -> FastAPI:
 
     app.add_middleware(_Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, accounts, feeds, api_v1, api_hf):
+    from paperboy.web import digest_routes
+
+    for module in (pages, accounts, feeds, api_v1, api_hf, digest_routes):
         app.include_router(module.router)
     return app

@@ -1,0 +1,208 @@
+"""`paperboy digest ...`: subscribe, confirm, unsubscribe, preview and run email digests.
+
+From cron, every 15 minutes (each run sends what is due: digests whose local hour has come,
+confirmations, and retries whose backoff is over; reruns never send a digest twice):
+    */15 * * * *  paperboy --home /srv/paperboy digest run -q
+`paperboy serve` can do the same in-process instead (`start_scheduler` in paperboy.email.send).
+
+Exit codes as in `paperboy.cli`: 0 done (also "nothing due"), 2 usage, 3 finished with problems
+(some emails failed or wait for a retry; the SMTP server was down: everything stays queued),
+4 nothing could be done (unknown address, invalid token).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+# Not imported from paperboy.cli: it registers this group, and `python -m paperboy.cli` would
+# otherwise import the two modules in a circle.
+EXIT_PARTIAL, EXIT_FAILED = 3, 4
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _set_home(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.ensure_object(dict)["home"] = value
+
+
+home_option = click.option("--home", type=click.Path(file_okay=False), expose_value=False, callback=_set_home,
+                           is_eager=True, help="Data directory (default: $PAPERBOY_HOME or the platform's).")
+
+
+def _digests(ctx: click.Context):
+    from paperboy.config import Settings
+    from paperboy.email.send import open_digests
+    from paperboy.service import Paperboy
+
+    home = (ctx.find_root().obj or {}).get("home") or (ctx.obj or {}).get("home")
+    pb = Paperboy(Settings(home=Path(home)) if home else Settings())
+    ctx.call_on_close(pb.close)
+    return open_digests(pb)
+
+
+def _emit(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail(ctx: click.Context, message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    ctx.exit(EXIT_FAILED)
+
+
+@click.group(name="digest")
+def digest() -> None:
+    """Email digests: subscriptions and delivery (run `digest run` from cron, or let `serve` schedule it)."""
+
+
+@digest.command()
+@home_option
+@click.argument("email")
+@click.option("--weekly", "frequency", flag_value="weekly", help="One digest a week (default: daily).")
+@click.option("--daily", "frequency", flag_value="daily", default=True, hidden=True)
+@click.option("--hour", type=click.IntRange(0, 23), help="Local hour to send at (default: digest_hour).")
+@click.option("--weekday", type=click.Choice(WEEKDAYS), help="Day of weekly digests (default: digest_weekday).")
+@click.option("--timezone", "tz", help="IANA time zone, e.g. Europe/Berlin (default: digest_timezone).")
+@click.option("--category", "categories", multiple=True, help="Follow a category, e.g. cs.CL (repeatable).")
+@click.option("--author", "authors", multiple=True, help="Follow an author (repeatable).")
+@click.option("--no-trending", is_flag=True, help="Leave out trending papers.")
+@click.option("--no-searches", is_flag=True, help="Leave out matches of the account's saved searches.")
+@click.option("--no-recommended", is_flag=True, help="Leave out personal recommendations.")
+@click.option("--confirmed", is_flag=True,
+              help="Activate without a confirmation email: only for addresses whose owner already opted in.")
+@click.pass_context
+def subscribe(ctx, email, frequency, hour, weekday, tz, categories, authors, no_trending, no_searches,
+              no_recommended, confirmed) -> None:
+    """Subscribe EMAIL; a confirmation link is emailed (nothing else is sent until it is followed)."""
+    from paperboy.digests import DigestError, Options
+    from paperboy.email.send import run_digests
+
+    d = _digests(ctx)
+    base = Options.defaults(d.settings)
+    opts = Options(frequency=frequency or "daily", send_hour=base.send_hour if hour is None else hour,
+                   weekday=base.weekday if weekday is None else WEEKDAYS.index(weekday),
+                   timezone=tz or base.timezone, trending=not no_trending, searches=not no_searches,
+                   recommended=not no_recommended, categories=tuple(categories), authors=tuple(authors))
+    try:
+        sub, out_id = d.subscribe(email, opts, confirmed=confirmed)
+    except DigestError as e:
+        _fail(ctx, str(e))
+    if out_id is None:
+        click.echo(f"{sub.display_email}: subscribed, {sub.options.describe()}")
+        return
+    rep = run_digests(d, only_id=out_id, plan=False)
+    if rep.sent:
+        click.echo(f"{sub.display_email}: confirmation email sent; the subscription starts when its link is followed")
+    else:
+        click.echo(f"{sub.display_email}: confirmation email queued, not sent yet"
+                   f"{': ' + rep.aborted if rep.aborted else ''}; `paperboy digest run` retries it", err=True)
+        ctx.exit(EXIT_PARTIAL)
+
+
+@digest.command()
+@home_option
+@click.argument("token")
+@click.pass_context
+def confirm(ctx, token) -> None:
+    """Confirm a subscription with the token (or the whole link) from its confirmation email."""
+    from paperboy.digests import DigestError
+
+    token = token.strip().rstrip("/").rsplit("/", 1)[-1]
+    try:
+        sub = _digests(ctx).confirm(token)
+    except DigestError as e:
+        _fail(ctx, str(e))
+    click.echo(f"{sub.display_email}: subscribed, {sub.options.describe()}")
+
+
+@digest.command()
+@home_option
+@click.argument("email")
+@click.pass_context
+def unsubscribe(ctx, email) -> None:
+    """Stop digests to EMAIL."""
+    from paperboy.digests import DigestError
+
+    try:
+        sub = _digests(ctx).unsubscribe_address(email)
+    except DigestError as e:
+        _fail(ctx, str(e))
+    click.echo(f"{sub.display_email}: unsubscribed")
+
+
+@digest.command()
+@home_option
+@click.argument("email")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="HTML file to write (a .eml or .txt name writes the whole message / the text part).")
+@click.pass_context
+def preview(ctx, email, out) -> None:
+    """Write the digest EMAIL would get next, without sending or recording anything."""
+    from paperboy.digests import DigestError
+    from paperboy.email.compose import compose_digest, html_part, message_bytes
+
+    d = _digests(ctx)
+    try:
+        dg = d.preview(email)
+    except DigestError as e:
+        _fail(ctx, str(e))
+    s = d.settings
+    msg = compose_digest(dg, mail_from=s.mail_from, base_url=s.base_url, unsubscribe_url=d.unsubscribe_url(dg.subscription),
+                         message_id=d.message_id("digest", dg.subscription.id, dg.period), date=d.now())
+    if out.suffix.lower() == ".eml":
+        data = message_bytes(msg)
+    elif out.suffix.lower() == ".txt":
+        data = msg.get_body(preferencelist=("plain",)).get_content().encode()
+    else:
+        data = html_part(msg).encode()
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    click.echo(f"{len(dg.items)} papers for {dg.subscription.display_email} ({dg.period}) written to {out}")
+    if dg.is_empty():
+        click.echo("note: nothing new for this period; `digest run` would skip this address", err=True)
+
+
+@digest.command()
+@home_option
+@click.option("--dry-run", is_flag=True, help="Show what is due; compose but send and record nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as a JSON object.")
+@click.option("--quiet", "-q", is_flag=True, help="Only print problems.")
+@click.pass_context
+def run(ctx, dry_run, as_json, quiet) -> None:
+    """Send every due digest, confirmation and retry (safe to rerun, and to run from cron)."""
+    from paperboy.email.send import run_digests
+
+    rep = run_digests(_digests(ctx), dry_run=dry_run)
+    if as_json:
+        from dataclasses import asdict
+
+        _emit(asdict(rep))
+    else:
+        for line in rep.dry_run:
+            click.echo(line)
+        if not quiet or rep.aborted or rep.failed:
+            click.echo(("dry run: " if dry_run else "") + rep.summary(), err=bool(rep.aborted))
+    if rep.aborted or rep.failed or rep.retry:
+        ctx.exit(EXIT_PARTIAL)
+
+
+@digest.command(name="status")
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print as a JSON object.")
+@click.pass_context
+def status(ctx, as_json) -> None:
+    """Subscriptions by state and outbox rows by state."""
+    counts = _digests(ctx).counts()
+    if as_json:
+        _emit(counts)
+        return
+    for what, by_state in counts.items():
+        click.echo(f"{what}: " + (", ".join(f"{k} {v:,}" for k, v in sorted(by_state.items())) or "none"))
+
+
+if __name__ == "__main__":  # `python -m paperboy.digest_cli run`, the same as `paperboy digest run`
+    digest(prog_name="paperboy digest")

@@ -1,0 +1,611 @@
+"""Persisted paper vectors: float16 matrix + ids + text hashes + manifest, no pickles.
+
+Layout of an index directory (every file readable with numpy / a JSON viewer):
+
+    manifest.json              model, dim, dtype, count, text_format, created/updated, generation, files
+    vectors-<gen>.npy          float16 (count, dim), L2-normalised rows
+    ids-<gen>.json             list of paper ids, row order
+    hashes-<gen>.json          sha1 of the embedded text per row (re-ingest skips unchanged papers)
+    hnsw-<gen>.usearch         optional HNSW graph (derived, rebuilt when missing)
+
+Saving writes a new generation's files, fsyncs them, then atomically replaces manifest.json,
+which names the files: a crash at any point leaves the previous generation complete and current.
+The previous generation is kept one save longer so a reader that has just read the old manifest
+can still open its files.
+
+Nearest neighbours, measured at 75k x 384 on the 2-core CI machine while other jobs kept it at
+load ~12, so absolute times are pessimistic (`benchmarks/embedding.py` reprints them):
+
+    method (384-d random)       build      p50      p99   recall@10   memory
+    exact usearch f16 (SIMD)    none     32 ms    68 ms   0.999       55 MB (the stored matrix)
+    exact numpy f32 matmul      none    317 ms   4.1 s    1.0        110 MB (BLAS threads stall)
+    exact numpy f16             none    701 ms   796 ms   1.0         55 MB (no f16 BLAS)
+    HNSW f16 M16 ef64/ef128     468 s   0.7/1.3 ms        0.31/0.39   81 MB
+    on real vectors (74,728 arXiv papers, static model, 256-d):
+    exact usearch f16           none     36 ms    80 ms   0.997
+    HNSW f16 M16 ef64/ef128     181 s   0.2/0.4 ms        0.83/0.91
+    HNSW i8  M16 ef64/ef128     111 s   0.15/0.26 ms      0.76/0.83
+
+(random unit vectors are HNSW's worst case; real ones are in between.) So up to HNSW_MIN_VECTORS = 200,000 the search is exact: a usearch f16 scan of the
+stored matrix (no f32 copy, half the memory traffic of numpy f32, recall 1.0 up to f16 rounding)
+with no build step and no recall loss. Beyond that, when usearch is installed, an HNSW graph
+(ef 128) is built once, saved beside the vectors and updated incrementally on upsert; a full
+rebuild after deletes is minutes on 2 cores, which is why small indexes never pay for it.
+Without usearch the fallback is numpy f32 over a cached f32 copy.
+
+Filters: `allowed` keeping under ANN_FILTER_MIN_FRACTION (5%) of the rows is scored directly
+(gather + matmul over just those rows). Larger filters over-fetch from the scan/graph in
+proportion to how much they discard, then filter; if that still leaves fewer than k hits, the
+allowed rows are scored directly, so filtered results are never short.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Protocol, Sequence
+
+import numpy as np
+
+from paperboy.models import Hits
+
+FORMAT = "paperboy-vectors"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+HNSW_MIN_VECTORS = 200_000
+ANN_FILTER_MIN_FRACTION = 0.05
+HNSW_CONNECTIVITY = 16
+HNSW_EXPANSION_ADD = 128
+HNSW_EXPANSION_SEARCH = 128
+
+
+class ModelMismatch(ValueError):
+    """The index on disk was built with another embedding model (or dimension)."""
+
+
+class IndexCorrupt(RuntimeError):
+    """The index files disagree with their manifest."""
+
+
+class _EmbedderLike(Protocol):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str], progress: bool = True) -> np.ndarray: ...
+
+
+def text_hash(text: str) -> str:
+    """sha1 hex digest of the exact text that was embedded."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _fsync_write(path: Path, write) -> None:
+    with open(path, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    v = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(norms, 1e-12)
+
+
+class VectorIndex:
+    """Vectors for paper ids, persisted in `directory`, searchable by cosine similarity.
+
+    Opening an existing directory loads it; a manifest for another model or dimension raises
+    ModelMismatch unless reset=True (which starts empty and overwrites on the next save).
+    hnsw_min_vectors: size from which search uses the HNSW graph (needs usearch).
+    """
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        model_name: str,
+        dim: int,
+        reset: bool = False,
+        text_format: int | None = None,
+        hnsw_min_vectors: int = HNSW_MIN_VECTORS,
+    ) -> None:
+        self.directory = Path(directory)
+        self.model_name = model_name
+        self.dim = int(dim)
+        if text_format is None:
+            from paperboy.index.embedder import TEXT_FORMAT_VERSION as text_format  # no torch import
+        self.text_format = int(text_format)
+        self.hnsw_min_vectors = int(hnsw_min_vectors)
+        self._ids: list[str] = []
+        self._hashes: list[str] = []
+        self._pos: dict[str, int] = {}
+        self._vecs = np.zeros((0, self.dim), dtype=np.float16)  # capacity >= len, rows [:n] valid
+        self._n = 0
+        self._f32: np.ndarray | None = None  # exact-search cache, rows [:n] valid when not None
+        self._ann = None  # usearch Index keyed by row position, or None
+        self._ann_synced_gen: int | None = None  # generation whose hnsw file matches self._ann
+        self._generation = 0
+        self._created = _now()
+        self._updated = self._created
+        self._dirty = False
+        manifest = self._read_manifest()
+        if manifest is not None:
+            stored_model, stored_dim = manifest.get("model"), int(manifest.get("dim", -1))
+            if (stored_model != model_name or stored_dim != self.dim) and not reset:
+                raise ModelMismatch(
+                    f"vector index in {self.directory} was built with {stored_model!r} (dim {stored_dim}), "
+                    f"not {model_name!r} (dim {self.dim}); rebuild it (reset=True / `paperboy index --rebuild`)"
+                )
+            self._generation = int(manifest.get("generation", 0))
+            if reset:
+                self._dirty = True
+            else:
+                self._load(manifest)
+
+    # ----------------------------------------------------------------- persistence
+    def _read_manifest(self) -> dict[str, Any] | None:
+        path = self.directory / MANIFEST
+        if not path.exists():
+            return None
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+        if manifest.get("format") != FORMAT:
+            raise IndexCorrupt(f"{path} is not a {FORMAT} manifest")
+        if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
+            raise IndexCorrupt(f"{path} has format_version {manifest['format_version']}, newer than this code")
+        return manifest
+
+    def _load(self, manifest: dict[str, Any]) -> None:
+        files = manifest["files"]
+        try:
+            vecs = np.load(self.directory / files["vectors"], allow_pickle=False)
+            with open(self.directory / files["ids"], encoding="utf-8") as f:
+                ids = json.load(f)
+            with open(self.directory / files["hashes"], encoding="utf-8") as f:
+                hashes = json.load(f)
+        except FileNotFoundError:
+            # A writer replaced the manifest and pruned our generation between two reads: reread once.
+            fresh = self._read_manifest()
+            if fresh is None or fresh.get("generation") == manifest.get("generation"):
+                raise
+            self._generation = int(fresh.get("generation", 0))
+            return self._load(fresh)
+        count = int(manifest["count"])
+        if not (vecs.shape == (count, self.dim) and len(ids) == count == len(hashes)):
+            raise IndexCorrupt(
+                f"{self.directory}: manifest says {count} x {self.dim}, files hold "
+                f"{vecs.shape}, {len(ids)} ids, {len(hashes)} hashes"
+            )
+        self._vecs = np.ascontiguousarray(vecs, dtype=np.float16)
+        self._n = count
+        self._ids = list(ids)
+        self._hashes = list(hashes)
+        self._pos = {i: p for p, i in enumerate(self._ids)}
+        if len(self._pos) != count:
+            raise IndexCorrupt(f"{self.directory}: duplicate ids in {files['ids']}")
+        self._created = manifest.get("created", self._created)
+        self._updated = manifest.get("updated", self._updated)
+        hnsw = files.get("hnsw")
+        if hnsw and (self.directory / hnsw).exists():
+            try:
+                from usearch.index import Index
+
+                ann = Index.restore(str(self.directory / hnsw))
+                if ann is not None and len(ann) == count:
+                    self._ann = ann
+                    self._ann_synced_gen = self._generation
+            except ImportError:
+                pass
+
+    def save(self) -> None:
+        """Write the index as a new generation, then atomically switch the manifest to it."""
+        if not self._dirty and (self.directory / MANIFEST).exists():
+            if self._ann is None or self._ann_synced_gen == self._generation:
+                return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        gen = self._generation + 1
+        files = {
+            "vectors": f"vectors-{gen:06d}.npy",
+            "ids": f"ids-{gen:06d}.json",
+            "hashes": f"hashes-{gen:06d}.json",
+        }
+        n = self._n
+        # Write under temporary names first so a half-written file never carries a real name.
+        tmp: dict[str, Path] = {}
+        try:
+            for key, name in files.items():
+                fd, tmpname = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
+                os.close(fd)
+                tmp[key] = Path(tmpname)
+            _fsync_write(tmp["vectors"], lambda f: np.save(f, self._vecs[:n], allow_pickle=False))
+            _fsync_write(tmp["ids"], lambda f: f.write(json.dumps(self._ids, ensure_ascii=False).encode()))
+            _fsync_write(tmp["hashes"], lambda f: f.write(json.dumps(self._hashes).encode()))
+            if self._ann is not None and len(self._ann) == n:
+                files["hnsw"] = f"hnsw-{gen:06d}.usearch"
+                fd, tmpname = tempfile.mkstemp(prefix=".hnsw.", suffix=".tmp", dir=self.directory)
+                os.close(fd)
+                tmp["hnsw"] = Path(tmpname)
+                self._ann.save(str(tmp["hnsw"]))
+                _fsync_write_existing(tmp["hnsw"])
+            for key, name in files.items():
+                os.replace(tmp.pop(key), self.directory / name)
+        finally:
+            for path in tmp.values():
+                path.unlink(missing_ok=True)
+        self._updated = _now()
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": self.model_name,
+            "dim": self.dim,
+            "dtype": "float16",
+            "metric": "cosine",
+            "count": n,
+            "text_format": self.text_format,
+            "created": self._created,
+            "updated": self._updated,
+            "generation": gen,
+            "files": files,
+        }
+        fd, tmpname = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=self.directory)
+        os.close(fd)
+        try:
+            _fsync_write(Path(tmpname), lambda f: f.write(json.dumps(manifest, indent=2).encode()))
+            os.replace(tmpname, self.directory / MANIFEST)  # the commit point
+        except BaseException:
+            Path(tmpname).unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.directory)
+        previous = self._generation
+        self._generation = gen
+        if "hnsw" in files:
+            self._ann_synced_gen = gen
+        self._dirty = False
+        self._prune(keep={gen, previous})
+
+    def _prune(self, keep: set[int]) -> None:
+        for path in self.directory.iterdir():
+            name = path.name
+            if name.startswith(".") and name.endswith(".tmp"):
+                # Leftovers of a crashed save; only remove old ones (another writer may be mid-save).
+                try:
+                    if time.time() - path.stat().st_mtime > 3600:
+                        path.unlink()
+                except OSError:
+                    pass
+                continue
+            stem, _, ext = name.rpartition(".")
+            prefix, _, gen = stem.rpartition("-")
+            if prefix in {"vectors", "ids", "hashes", "hnsw"} and gen.isdigit() and int(gen) not in keep:
+                path.unlink(missing_ok=True)
+
+    # ----------------------------------------------------------------- contents
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, paper_id: object) -> bool:
+        return paper_id in self._pos
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.directory / MANIFEST
+
+    def stale(self, items: Iterable[tuple[str, str]]) -> list[str]:
+        """Ids among (id, text_hash) pairs whose vector is missing or was made from other text."""
+        out = []
+        for paper_id, h in items:
+            p = self._pos.get(paper_id)
+            if p is None or self._hashes[p] != h:
+                out.append(paper_id)
+        return out
+
+    def hash_of(self, paper_id: str) -> str | None:
+        p = self._pos.get(paper_id)
+        return None if p is None else self._hashes[p]
+
+    def vector(self, paper_id: str) -> np.ndarray | None:
+        """The stored unit vector (float32) of a paper, or None."""
+        p = self._pos.get(paper_id)
+        return None if p is None else self._vecs[p].astype(np.float32)
+
+    def upsert(self, ids: list[str], hashes: list[str], vectors: np.ndarray) -> None:
+        """Add or replace vectors (in memory; call save() to persist)."""
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise ValueError(f"vectors must be (n, {self.dim}), got {vectors.shape}")
+        if not (len(ids) == len(hashes) == len(vectors)):
+            raise ValueError("ids, hashes and vectors differ in length")
+        if not ids:
+            return
+        unit = _normalise(vectors)
+        # Last occurrence wins for ids repeated inside one call.
+        last = {paper_id: j for j, paper_id in enumerate(ids)}
+        replace_rows, replace_src, new_ids, new_src = [], [], [], []
+        for paper_id, j in last.items():
+            p = self._pos.get(paper_id)
+            if p is None:
+                new_ids.append(paper_id)
+                new_src.append(j)
+            else:
+                replace_rows.append(p)
+                replace_src.append(j)
+        if replace_rows:
+            rows, src = np.array(replace_rows), np.array(replace_src)
+            self._vecs[rows] = unit[src].astype(np.float16)
+            for p, j in zip(replace_rows, replace_src):
+                self._hashes[p] = hashes[j]
+            if self._f32 is not None:
+                self._f32[rows] = self._vecs[rows].astype(np.float32)
+            if self._ann is not None:
+                for p in replace_rows:
+                    self._ann.remove(p)
+                self._ann.add(rows.astype(np.uint64), self._vecs[rows])
+        if new_ids:
+            k = len(new_ids)
+            self._reserve(self._n + k)
+            start = self._n
+            src = np.array(new_src)
+            self._vecs[start : start + k] = unit[src].astype(np.float16)
+            if self._f32 is not None:
+                self._f32[start : start + k] = self._vecs[start : start + k].astype(np.float32)
+            for off, (paper_id, j) in enumerate(zip(new_ids, new_src)):
+                self._pos[paper_id] = start + off
+                self._ids.append(paper_id)
+                self._hashes.append(hashes[j])
+            self._n += k
+            if self._ann is not None:
+                self._ann.add(np.arange(start, start + k, dtype=np.uint64), self._vecs[start : start + k])
+        self._dirty = True
+
+    def _reserve(self, n: int) -> None:
+        cap = len(self._vecs)
+        if n <= cap:
+            return
+        new_cap = max(n, int(cap * 1.5) + 1024)  # amortised O(1) appends during resumable builds
+        grown = np.zeros((new_cap, self.dim), dtype=np.float16)
+        grown[: self._n] = self._vecs[: self._n]
+        self._vecs = grown
+        if self._f32 is not None:
+            g32 = np.zeros((new_cap, self.dim), dtype=np.float32)
+            g32[: self._n] = self._f32[: self._n]
+            self._f32 = g32
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Remove vectors (in memory; call save() to persist). Unknown ids are ignored."""
+        rows = {self._pos[i] for i in ids if i in self._pos}
+        if not rows:
+            return
+        keep = np.ones(self._n, dtype=bool)
+        keep[list(rows)] = False
+        self._vecs = np.ascontiguousarray(self._vecs[: self._n][keep])
+        if self._f32 is not None:
+            self._f32 = np.ascontiguousarray(self._f32[: self._n][keep])
+        self._ids = [i for i, k in zip(self._ids, keep) if k]
+        self._hashes = [h for h, k in zip(self._hashes, keep) if k]
+        self._pos = {i: p for p, i in enumerate(self._ids)}
+        self._n = len(self._ids)
+        self._ann = None  # row positions shifted; rebuilt on demand (deletes are rare)
+        self._ann_synced_gen = None
+        self._dirty = True
+
+    # ----------------------------------------------------------------- search
+    def ann_active(self) -> bool:
+        """Whether unfiltered searches go through the HNSW graph at the current size."""
+        return self._n >= self.hnsw_min_vectors and _has_usearch()
+
+    def build_ann(self, *, threads: int = 0) -> None:
+        """(Re)build the HNSW graph over all vectors; save() then persists it."""
+        from usearch.index import Index
+
+        ann = Index(
+            ndim=self.dim,
+            metric="ip",
+            dtype="f16",
+            connectivity=HNSW_CONNECTIVITY,
+            expansion_add=HNSW_EXPANSION_ADD,
+            expansion_search=HNSW_EXPANSION_SEARCH,
+        )
+        if self._n:
+            ann.add(np.arange(self._n, dtype=np.uint64), self._vecs[: self._n], threads=threads)
+        self._ann = ann
+        self._ann_synced_gen = None
+
+    def search(
+        self,
+        query_vec: np.ndarray,
+        k: int = 100,
+        *,
+        allowed: set[str] | None = None,
+        exclude: Iterable[str] = frozenset(),
+    ) -> Hits:
+        """Top-k ids by cosine similarity; `allowed` restricts to a set of ids, `exclude` drops ids."""
+        if self._n == 0 or k <= 0:
+            return Hits.empty()
+        q = _normalise(np.asarray(query_vec, dtype=np.float32).reshape(-1))
+        if q.shape[0] != self.dim:
+            raise ValueError(f"query has dimension {q.shape[0]}, index has {self.dim}")
+        excl = {self._pos[i] for i in exclude if i in self._pos}
+        cand: np.ndarray | None = None
+        if allowed is not None:
+            cand = np.fromiter((self._pos[i] for i in allowed if i in self._pos), dtype=np.int64)
+            if excl:
+                cand = cand[~np.isin(cand, np.fromiter(excl, dtype=np.int64))]
+            if cand.size == 0:
+                return Hits.empty()
+        n_cand = self._n - len(excl) if cand is None else int(cand.size)
+        k = min(k, n_cand)
+        if k <= 0:
+            return Hits.empty()
+        if cand is not None and cand.size < ANN_FILTER_MIN_FRACTION * self._n:
+            return self._score_rows(q, k, cand)  # small filter: scoring just those rows is cheapest
+        if not _has_usearch():
+            return self._search_numpy(q, k, cand, excl)
+        hits = self._search_usearch(q, k, cand, excl)
+        if hits is not None:
+            return hits
+        # The filter ate the over-fetch: score the allowed rows directly.
+        if cand is None:
+            keep = np.ones(self._n, dtype=bool)
+            keep[list(excl)] = False
+            cand = np.flatnonzero(keep)
+        return self._score_rows(q, k, cand)
+
+    def _top(self, scores: np.ndarray, k: int) -> np.ndarray:
+        top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
+        return top[np.argsort(-scores[top], kind="stable")]
+
+    def _score_rows(self, q: np.ndarray, k: int, rows: np.ndarray) -> Hits:
+        scores = self._vecs[rows].astype(np.float32) @ q
+        top = self._top(scores, k)
+        return Hits([self._ids[p] for p in rows[top]], scores[top])
+
+    def _search_numpy(self, q: np.ndarray, k: int, cand: np.ndarray | None, excl: set[int]) -> Hits:
+        # Fallback without usearch. numpy has no BLAS for float16 (an f16 matmul is ~5x slower than
+        # f32), so this keeps an f32 copy of the matrix.
+        if self._f32 is None:
+            self._f32 = np.zeros((len(self._vecs), self.dim), dtype=np.float32)
+            self._f32[: self._n] = self._vecs[: self._n]
+        scores = self._f32[: self._n] @ q
+        if cand is not None:
+            mask = np.full(self._n, -np.inf, dtype=np.float32)
+            mask[cand] = 0.0
+            scores += mask
+        elif excl:
+            scores[np.fromiter(excl, dtype=np.int64)] = -np.inf
+        top = self._top(scores, k)
+        return Hits([self._ids[p] for p in top], scores[top])
+
+    def _search_usearch(self, q: np.ndarray, k: int, cand: np.ndarray | None, excl: set[int]) -> Hits | None:
+        """Exact f16 scan (small index) or HNSW walk (large), over-fetching to survive filters."""
+        fetch = k + len(excl)
+        if cand is not None:
+            # Over-fetch in proportion to how much of the index the filter keeps.
+            fetch = math.ceil(fetch * self._n / cand.size * 2)
+        fetch = min(max(fetch, k), self._n)
+        if self.ann_active():
+            if self._ann is None or len(self._ann) != self._n:
+                self.build_ann()
+            self._ann.expansion_search = max(HNSW_EXPANSION_SEARCH, fetch)
+            matches = self._ann.search(q, fetch)
+        else:
+            from usearch.index import search as exact_search
+
+            # SIMD f16 dot products straight off the stored matrix: half the memory traffic of an
+            # f32 matmul and no f32 copy (measured ~2x faster than numpy f32 at 75k).
+            matches = exact_search(self._vecs[: self._n], q, fetch, "ip", exact=True, threads=_THREADS)
+        keys = np.asarray(matches.keys, dtype=np.int64)
+        scores = 1.0 - np.asarray(matches.distances, dtype=np.float32)  # IP distance = 1 - dot
+        keep = np.ones(keys.size, dtype=bool)
+        if excl:
+            keep &= ~np.isin(keys, np.fromiter(excl, dtype=np.int64))
+        if cand is not None:
+            keep &= np.isin(keys, cand)
+        keys, scores = keys[keep], scores[keep]
+        if keys.size < k:
+            return None
+        order = np.argsort(-scores, kind="stable")[:k]
+        return Hits([self._ids[p] for p in keys[order]], scores[order])
+
+
+_THREADS = 0  # usearch: 0 = all cores
+
+
+@functools.lru_cache(maxsize=1)
+def _has_usearch() -> bool:
+    try:
+        import usearch.index  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _fsync_write_existing(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def embed_missing(
+    index: VectorIndex,
+    embedder: _EmbedderLike,
+    items: Iterable[tuple[str, str]],
+    *,
+    batch_size: int = 256,
+    checkpoint_every: int = 2048,
+    progress: bool = True,
+) -> int:
+    """Embed the (id, text) items whose text changed or has no vector; returns how many.
+
+    Saves the index every `checkpoint_every` new vectors, so an interrupted run loses at most one
+    checkpoint and a rerun resumes where it stopped. `batch_size` is how many texts go to the
+    embedder per call (the progress bar's step). Builds the HNSW graph at the end when the index
+    is large enough for it to be used.
+    """
+    if getattr(embedder, "name", index.model_name) != index.model_name:
+        raise ModelMismatch(f"embedder {embedder.name!r} does not match index model {index.model_name!r}")
+    texts: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    for paper_id, text in items:
+        h = text_hash(text)
+        if index.hash_of(paper_id) == h:
+            texts.pop(paper_id, None)
+            continue
+        texts[paper_id] = text
+        hashes[paper_id] = h
+    todo = list(texts)
+    if not todo:
+        return 0
+    # Longest first, globally: batches of similar length pad less (the embedder sorts per call too).
+    todo.sort(key=lambda i: -len(texts[i]))
+    from tqdm.auto import tqdm
+
+    done = 0
+    pending_ids: list[str] = []
+    pending_vecs: list[np.ndarray] = []
+    with tqdm(total=len(todo), desc="embedding", unit="doc", disable=None if progress else True) as bar:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            vecs = embedder.embed_documents([texts[i] for i in chunk], progress=False)
+            pending_ids.extend(chunk)
+            pending_vecs.append(np.asarray(vecs, dtype=np.float32))
+            bar.update(len(chunk))
+            if len(pending_ids) >= checkpoint_every:
+                index.upsert(pending_ids, [hashes[i] for i in pending_ids], np.concatenate(pending_vecs))
+                index.save()
+                done += len(pending_ids)
+                pending_ids, pending_vecs = [], []
+    if pending_ids:
+        index.upsert(pending_ids, [hashes[i] for i in pending_ids], np.concatenate(pending_vecs))
+        done += len(pending_ids)
+    if index.ann_active() and index._ann is None:
+        index.build_ann()
+    index.save()
+    return done

@@ -1,0 +1,276 @@
+"""The I/O around `paperboy.ranking.recommend`: one reader's library, candidate pools and their features.
+
+Shared by the "recommended for you" page and the digest, so both rank with the same model.
+Features are the dense index's embeddings when it has them, else TF-IDF of title + abstract
+fitted on the candidate pool plus random background papers (so an instance that has not
+embedded yet still gets personal recommendations).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from paperboy.digest_model import parse_date, short
+from paperboy.models import Paper, SearchFilters
+from paperboy.ranking.recommend import Recommendation, recommend
+from paperboy.store import community as _csql
+from paperboy.store import digests as _sql
+from paperboy.store import listings as _listings
+
+MAX_POSITIVES = 200  # newest library papers the recommender learns from
+BACKGROUND = 256  # random papers used as generic negatives
+RECOMMEND_DAYS = 30  # the web page recommends among papers of the last month
+CACHE_SECONDS = 300.0  # a long-lived process reuses pools and features this long
+MAX_SEARCHES = 10  # saved searches consulted per reader
+
+
+class Features:
+    """Unit-norm feature rows of papers: dense embeddings, else TF-IDF of title + abstract."""
+
+    def __init__(self, pb):
+        self.store = pb.store
+        self.dense, self._vec = False, None
+        try:
+            if pb.indexes.dense_ready():
+                self._vec = pb.indexes.vectors
+                self.dense = len(self._vec) > 0
+        except Exception:  # an index (or model) that cannot load must not stop recommendations
+            self.dense, self._vec = False, None
+        self._tfidf = None
+
+    @property
+    def kind(self) -> str:
+        return "dense" if self.dense else "tfidf"
+
+    def fit(self, papers: Sequence[Paper]) -> None:
+        """TF-IDF only: learn the vocabulary from these papers (once)."""
+        if self.dense or self._tfidf is not None:
+            return
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        texts = [_text(p) for p in papers] or ["empty"]
+        self._tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english", max_features=50_000,
+                                      dtype=np.float32).fit(texts)
+
+    def rows(self, ids: Sequence[str], papers: dict[str, Paper] | None = None) -> tuple[list[str], Any]:
+        """(ids that have features, their rows), in the order given."""
+        if self.dense:
+            vec = self._vec
+            found = [i for i in ids if i in vec]
+            X = np.stack([vec.vector(i) for i in found]) if found else np.zeros((0, vec.dim), np.float32)
+            return found, X
+        papers = papers if papers is not None else self.store.get_many(list(ids))
+        found = [i for i in ids if i in papers]
+        self.fit([papers[i] for i in found])
+        if not found:
+            import scipy.sparse as sp
+
+            return found, sp.csr_matrix((0, len(self._tfidf.vocabulary_)), dtype=np.float32)
+        return found, self._tfidf.transform([_text(papers[i]) for i in found])
+
+
+def _text(p: Paper) -> str:
+    return f"{p.title}. {p.abstract}"
+
+
+@dataclass(slots=True)
+class Pool:
+    """Candidate papers of one date window with their feature rows."""
+
+    ids: list[str]
+    X: Any
+
+
+@dataclass(slots=True)
+class _Cache:
+    """What a run (or a few minutes of a long-lived process) computes once and reuses."""
+
+    pb: Any
+    expires: float
+    pools: dict[tuple[date, date], Pool] = field(default_factory=dict)
+    background: tuple[list[str], Any] | None = None
+    searches: dict[tuple, list[str]] = field(default_factory=dict)
+    trending: dict[tuple[str, int], list[tuple[str, str]]] = field(default_factory=dict)
+    _features: Features | None = None
+
+    @property
+    def features(self) -> Features:
+        # Created on first use: opening the vectors loads the embedding model, which digests
+        # without recommendations never need.
+        if self._features is None:
+            self._features = Features(self.pb)
+        return self._features
+
+
+@dataclass(slots=True)
+class Reader:
+    """What one reader told us: their library, "not interested" marks and saved searches."""
+
+    user_id: int | None
+    library: list[tuple[str, str]] = field(default_factory=list)  # (paper id, 'upvoted' | 'saved'), newest first
+    not_interested: list[str] = field(default_factory=list)
+    searches: list[tuple[str, dict]] = field(default_factory=list)  # (query, filters)
+
+    def excluded(self) -> set[str]:
+        """Papers never to recommend to this reader: those already in the library or marked."""
+        return {pid for pid, _ in self.library} | set(self.not_interested)
+
+
+class Recommender:
+    """Recommendations and saved-search matches for readers of one Paperboy service."""
+
+    def __init__(self, pb, community):
+        self.pb = pb
+        self.community = community
+        self._lock = threading.Lock()
+        self._cached: _Cache | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.pb.store.engine
+
+    def refresh(self) -> None:
+        """Forget cached pools, features and searches (a new digest run sees new papers)."""
+        with self._lock:
+            self._cached = None
+
+    def _cache(self) -> _Cache:
+        with self._lock:
+            if self._cached is None or self._cached.expires < time.monotonic():
+                self._cached = _Cache(self.pb, time.monotonic() + CACHE_SECONDS)
+            return self._cached
+
+    def features(self) -> Features:
+        return self._cache().features
+
+    def reader(self, user_id: int | None) -> Reader:
+        if user_id is None:
+            return Reader(None)
+        with self.engine.connect() as conn:
+            lib = _sql.library(conn, user_id, MAX_POSITIVES)
+            marks = _sql.not_interested_ids(conn, user_id)
+            searches = [(r.query, dict(r.filters or {})) for r in _csql.saved_searches_of(conn, user_id)]
+        return Reader(user_id, lib, marks, searches[:MAX_SEARCHES])
+
+    # -- candidates --------------------------------------------------------------------------------
+    def pool(self, since: date, until: date) -> Pool:
+        """Papers whose day lies in [since, until], with features (cached per window)."""
+        cache = self._cache()
+        got = cache.pools.get((since, until))
+        if got is not None:
+            return got
+        with self.engine.connect() as conn:
+            ids = sorted(r.id for r in _listings.rows_between(conn, since, until))
+        feats = cache.features
+        papers = None
+        if not feats.dense:  # TF-IDF learns its vocabulary from the pool and the background
+            papers = self.pb.store.get_many(ids)
+            feats.fit(list(papers.values()) + list(self.pb.store.get_many(self._background_ids(cache)).values()))
+        found, X = feats.rows(ids, papers)
+        got = cache.pools[(since, until)] = Pool(found, X)
+        return got
+
+    def _background_ids(self, cache: _Cache) -> list[str]:
+        if cache.background is None:
+            with self.engine.connect() as conn:
+                cache.background = (_sql.random_paper_ids(conn, BACKGROUND), None)
+        return cache.background[0]
+
+    def _background_rows(self, cache: _Cache) -> tuple[list[str], Any]:
+        ids = self._background_ids(cache)
+        if cache.background[1] is None:
+            cache.background = cache.features.rows(ids)
+        return cache.background
+
+    def search(self, query: str, flt: dict, since: date, until: date, limit: int = 30) -> list[str]:
+        """Ids of papers in [since, until] matching a saved search; lexical, as an alert should match literally."""
+        lo = max(since, parse_date(flt.get("since")) or since)
+        hi = min(until, parse_date(flt.get("until")) or until)
+        key = (query, tuple(flt.get("categories") or ()), tuple(flt.get("authors") or ()), lo, hi, limit)
+        cache = self._cache()
+        hit = cache.searches.get(key)
+        if hit is not None:
+            return hit
+        ids: list[str] = []
+        if lo <= hi:
+            filters = SearchFilters(categories=key[1], authors=key[2], since=lo, until=hi)
+            try:
+                page = self.pb.search(query, mode="lexical", filters=filters,
+                                      sort="relevance" if query else "upvotes", limit=limit)
+                ids = [h.paper.id for h in page.hits]
+            except ValueError:  # a saved query the engine no longer parses matches nothing
+                ids = []
+        cache.searches[key] = ids
+        return ids
+
+    def trending(self, window: str, limit: int = 50) -> list[tuple[str, str]]:
+        """(id, reason) of the trending papers of a window, best first."""
+        cache = self._cache()
+        hit = cache.trending.get((window, limit))
+        if hit is None:
+            hit = cache.trending[(window, limit)] = self._trending(window, limit)
+        return hit
+
+    def _trending(self, window: str, limit: int) -> list[tuple[str, str]]:
+        when = {"today": "today", "week": "this week", "month": "this month", "all": ""}[window]
+        listing = self.community.trending(window, limit)
+        return [(v.paper.id, f"trending {when} · {v.upvotes} upvote{'s' if v.upvotes != 1 else ''}".replace("  ", " ")
+                 if v.upvotes else f"new {when}".strip()) for v in listing.items]
+
+    # -- ranking -----------------------------------------------------------------------------------
+    def rank(self, reader: Reader, pool: Pool, exclude: set[str], limit: int,
+             search_matches: dict[str, str] | None = None,
+             trending: Sequence[tuple[str, str]] = ()) -> list[Recommendation]:
+        """`paperboy.ranking.recommend` for one reader over one pool."""
+        cache = self._cache()
+        feats = cache.features
+        lib_ids = [pid for pid, _how in reader.library]
+        papers = None if feats.dense else self.pb.store.get_many(lib_ids + reader.not_interested)
+        pos_ids, P = feats.rows(lib_ids, papers)
+        neg_ids, N = feats.rows(reader.not_interested, papers)
+        with self.engine.connect() as conn:
+            titles = _sql.titles(conn, pos_ids)
+        how = dict(reader.library)
+        labels = [f"“{short(titles.get(i, ''), 70)}” you {how[i]}" for i in pos_ids]
+        bg_ids, B = self._background_rows(cache)
+        mine = set(lib_ids)
+        if any(i in mine for i in bg_ids):
+            keep = [k for k, i in enumerate(bg_ids) if i not in mine]
+            B = B[keep]
+        return recommend(pool.ids, pool.X, P if pos_ids else None, labels, N if neg_ids else None, B,
+                         exclude=exclude, search_matches=search_matches, trending=trending, limit=limit)
+
+    def for_user(self, user_id: int, limit: int = 20) -> list[tuple[Paper, Recommendation]]:
+        """The "recommended for you" page: papers of the last month, each with its reason."""
+        as_of = self.community.reference_day()
+        since = as_of - timedelta(days=RECOMMEND_DAYS - 1)
+        reader = self.reader(user_id)
+        matches: dict[str, str] = {}
+        for query, flt in reader.searches:
+            for pid in self.search(query, flt, since, as_of, limit=20):
+                matches.setdefault(pid, short(query or "(filters)", 60))
+        recs = self.rank(reader, self.pool(since, as_of), reader.excluded(), limit, matches,
+                         self.trending("month", limit * 3))
+        papers = self.pb.store.get_many([r.id for r in recs])
+        return [(papers[r.id], r) for r in recs if r.id in papers]
+
+    def mark_not_interested(self, user_id: int, paper_id: str, on: bool = True) -> None:
+        """Record (or withdraw) that a reader does not want papers like this one."""
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as conn:
+            if not on:
+                _sql.delete_not_interested(conn, user_id, paper_id)
+                return
+            try:
+                with conn.begin_nested():
+                    _sql.insert_not_interested(conn, user_id, paper_id, now)
+            except sa.exc.IntegrityError:
+                pass  # already marked

@@ -1,0 +1,199 @@
+"""Digest pages: subscribe, confirm, unsubscribe (incl. RFC 8058 one-click POST), "recommended for you",
+"not interested", and the admin preview of anyone's next digest.
+
+Include with `app.include_router(digest_routes.router)`; the `Digests` service is created on first
+use and kept on `app.state.digests`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from paperboy.digests import DigestError, Digests, Options
+from paperboy.web import params
+from paperboy.web.render import render
+from paperboy.web.security import check_csrf, current_user, safe_next
+
+log = logging.getLogger("paperboy.web")
+router = APIRouter(include_in_schema=False)
+_init_lock = threading.Lock()
+
+Token = Annotated[str, Path(min_length=10, max_length=4000, pattern=r"^[A-Za-z0-9_.\-]+$")]
+OptField = Annotated[str | None, Form(max_length=2000)]
+Box = Annotated[str | None, Form(max_length=10)]
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+COMMON_ZONES = ("UTC", "America/Los_Angeles", "America/New_York", "America/Sao_Paulo", "Europe/London",
+                "Europe/Berlin", "Europe/Paris", "Africa/Lagos", "Asia/Kolkata", "Asia/Shanghai", "Asia/Tokyo",
+                "Asia/Seoul", "Australia/Sydney")
+
+
+def digests(request: Request) -> Digests:
+    """The app's Digests service (created once, sharing the app's community and secret key)."""
+    state = request.app.state
+    if getattr(state, "digests", None) is None:
+        with _init_lock:
+            if getattr(state, "digests", None) is None:
+                state.digests = Digests(state.pb, community=state.community, secret=state.secret_key)
+    return state.digests
+
+
+def _send_now(d: Digests, outbox_id: int) -> None:
+    """Send one queued email right after the response; on failure it stays queued for `digest run`."""
+    from paperboy.email.send import run_digests
+
+    try:
+        rep = run_digests(d, only_id=outbox_id, plan=False)
+        if rep.aborted or rep.retry:
+            log.warning("confirmation email %s not sent yet: %s", outbox_id, rep.aborted or "temporary failure")
+    except Exception:  # the page already answered; the outbox keeps the email for the next run
+        log.exception("sending confirmation email %s failed", outbox_id)
+
+
+def _message(request: Request, title: str, message: str, status: int = 200, **extra) -> HTMLResponse:
+    return render(request, "digest/message.html", {"title": title, "message": message, "form_action": None,
+                                                   "button": None, **extra}, status_code=status)
+
+
+def _split(text: str | None, seps: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in re.split(f"[{seps}]", text or "") if x.strip())
+
+
+# -- subscribe ------------------------------------------------------------------------------------
+
+@router.get("/subscribe")
+def subscribe_form(request: Request):
+    user = current_user(request)
+    d = digests(request)
+    sub = d.for_user(user.id) if user else None
+    opts = sub.options if sub else Options.defaults(d.settings)
+    ctx = _form_ctx(user, sub, opts, None, sub.display_email if sub else user.email if user else "")
+    if sub is not None and sub.state == "active":  # your own subscription: leave without opening an email
+        ctx["unsubscribe_path"] = "/digest/unsubscribe/" + d.unsubscribe_token(sub)
+    return render(request, "digest/subscribe.html", ctx)
+
+
+def _form_ctx(user, sub, opts: Options, error: str | None, email: str) -> dict:
+    return {"subscription": sub, "opts": opts, "error": error, "email": email, "weekdays": WEEKDAYS,
+            "zones": COMMON_ZONES, "logged_in": user is not None, "unsubscribe_path": None}
+
+
+@router.post("/subscribe")
+def subscribe(request: Request, background: BackgroundTasks, email: OptField = None,
+              frequency: Annotated[str, Form(max_length=10)] = "daily",
+              hour: Annotated[int, Form(ge=0, le=23)] = 8, weekday: Annotated[int, Form(ge=0, le=6)] = 0,
+              timezone: Annotated[str, Form(max_length=64)] = "UTC", trending: Box = None, searches: Box = None,
+              recommended: Box = None, categories: OptField = None, authors: OptField = None,
+              csrf_token: OptField = None):
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    d = digests(request)
+    address = (email or "").strip() or (user.email if user else "")
+    opts = Options(frequency=frequency, send_hour=hour, weekday=weekday, timezone=timezone,
+                   trending=bool(trending), searches=bool(searches), recommended=bool(recommended),
+                   categories=_split(categories, ",\\s"), authors=_split(authors, ";\\n"))
+    try:
+        sub, outbox_id = d.subscribe(address, opts, user_id=user.id if user else None)
+    except DigestError as exc:
+        return render(request, "digest/subscribe.html", _form_ctx(user, None, opts, str(exc), address[:254]),
+                      status_code=400)
+    if outbox_id is not None:
+        background.add_task(_send_now, d, outbox_id)
+    return _message(request, "Check your inbox",
+                    f"We sent a confirmation link to {sub.display_email}. Your {opts.validated().describe()} "
+                    f"digest starts once you follow it (the link works for {d.settings.confirm_hours} hours).")
+
+
+@router.get("/digest/confirm/{token}")
+def confirm(request: Request, token: Token):
+    # Confirming on GET is what the emailed link needs; it only ever activates what was asked for.
+    try:
+        sub = digests(request).confirm(token)
+    except DigestError as exc:
+        return _message(request, "Link not valid", str(exc), status=400)
+    return _message(request, "You're subscribed",
+                    f"{sub.display_email} gets a {sub.options.describe()} digest. Every email has a one-click "
+                    f"unsubscribe link.")
+
+
+# -- unsubscribe ----------------------------------------------------------------------------------
+
+@router.get("/digest/unsubscribe/{token}")
+def unsubscribe_page(request: Request, token: Token):
+    """A button, not an action: link scanners fetch GET links, and must not unsubscribe anyone."""
+    return _message(request, "Unsubscribe", "Stop getting paperboy digests at this address?",
+                    form_action=f"/digest/unsubscribe/{token}", button="Unsubscribe")
+
+
+@router.post("/digest/unsubscribe/{token}")
+def unsubscribe(request: Request, token: Token):
+    """RFC 8058 one-click: the signed token is the authorization, so no cookie or CSRF token is needed."""
+    try:
+        sub = digests(request).unsubscribe(token)
+    except DigestError as exc:
+        return _message(request, "Link not valid", str(exc), status=400)
+    return _message(request, "Unsubscribed", f"{sub.display_email} will get no more digests. "
+                    "You can subscribe again at any time.")
+
+
+# -- recommended for you --------------------------------------------------------------------------
+
+@router.get("/recommended")
+def recommended(request: Request):
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/recommended", status_code=303)
+    d = digests(request)
+    recs = d.recommender.for_user(user.id, limit=params.PER_PAGE)
+    views = request.app.state.community.views([p for p, _r in recs], user)
+    return render(request, "digest/recommended.html", {"items": list(zip(views, [r for _p, r in recs])),
+                                                      "has_library": bool(d.recommender.reader(user.id).library)})
+
+
+@router.post("/recommended/not-interested")
+def not_interested(request: Request, paper: Annotated[str, Form(max_length=100)],
+                   action: Annotated[str, Form(max_length=10)] = "hide", csrf_token: OptField = None,
+                   next: OptField = None):
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/recommended", status_code=303)
+    key = params.paper_key(paper)
+    found = request.app.state.pb.paper(key)
+    if found is None:
+        raise HTTPException(404, f"No paper with id {key!r}.")
+    digests(request).recommender.mark_not_interested(user.id, found.id, on=action != "undo")
+    return RedirectResponse(safe_next(next, "/recommended"), status_code=303)
+
+
+# -- preview --------------------------------------------------------------------------------------
+
+@router.get("/digest/preview")
+def preview(request: Request, email: Annotated[str | None, Query(max_length=300)] = None):
+    """The HTML of the next digest: any address for admins (settings.admin_emails), else your own."""
+    from paperboy.email.compose import compose_digest, html_part
+
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/digest/preview", status_code=303)
+    d = digests(request)
+    admins = {a.strip().lower() for a in d.settings.admin_emails}
+    target = (email or "").strip() or user.email
+    if target.lower() != user.email.lower() and user.email.lower() not in admins:
+        raise HTTPException(403, "Only administrators can preview other people's digests.")
+    try:
+        dg = d.preview(target)
+    except DigestError as exc:
+        raise HTTPException(404 if "No subscription" in str(exc) else 400, str(exc)) from None
+    s = d.settings
+    msg = compose_digest(dg, mail_from=s.mail_from, base_url=s.base_url,
+                         unsubscribe_url=d.unsubscribe_url(dg.subscription),
+                         message_id=d.message_id("digest", dg.subscription.id, dg.period), date=d.now())
+    # The site's CSP blocks inline styles, so browsers show this unstyled; the content is exactly
+    # what the subscriber would get (`paperboy digest preview` writes the styled file).
+    return HTMLResponse(html_part(msg), headers={"X-Preview-Of": dg.subscription.email})

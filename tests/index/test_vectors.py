@@ -1,0 +1,275 @@
+"""VectorIndex persistence, search modes, filters, and resumable embedding (real model on small real data)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import numpy as np
+import pytest
+
+from paperboy.index import vectors as vectors_mod
+from paperboy.index.vectors import ModelMismatch, VectorIndex, embed_missing, text_hash
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+ARXIV = SHARED / "corpus" / "arxiv-cs-2025-2026" / "papers-2025-03.jsonl.gz"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def arxiv_items(n: int, titles_only: bool = False) -> list[tuple[str, str]]:
+    if not SHARED.is_dir():
+        pytest.fail(f"shared data folder missing: {SHARED}")
+    from paperboy.index.embedder import document_text
+
+    out = []
+    with gzip.open(ARXIV, "rt", encoding="utf-8") as f:
+        for line in f:
+            p = json.loads(line)
+            abstract = "" if titles_only else p["summary"]
+            out.append((p["id"], document_text({"title": p["title"], "abstract": abstract})))
+            if len(out) >= n:
+                break
+    return out
+
+
+def random_unit(n: int, dim: int = 384, seed: int = 42) -> np.ndarray:
+    # Low intrinsic dimension, like real embeddings: pure 384-d noise is a worst case for HNSW recall.
+    rng = np.random.default_rng(seed)
+    v = (rng.standard_normal((n, 24)) @ rng.standard_normal((24, dim))).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from paperboy.index.embedder import Embedder
+
+    return Embedder("default")
+
+
+class CountingEmbedder:
+    """Wraps an embedder, counts texts embedded, optionally fails on the n-th call."""
+
+    def __init__(self, inner, fail_on_call: int | None = None):
+        self.inner, self.fail_on_call = inner, fail_on_call
+        self.name, self.dim = inner.name, inner.dim
+        self.calls = 0
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts, progress=True):
+        self.calls += 1
+        if self.fail_on_call is not None and self.calls >= self.fail_on_call:
+            raise KeyboardInterrupt("simulated kill")
+        self.texts.extend(texts)
+        return self.inner.embed_documents(texts, progress=False)
+
+
+def make_index(path: Path, n: int = 50, **kw) -> tuple[VectorIndex, list[str], np.ndarray]:
+    ix = VectorIndex(path, model_name=MODEL, dim=384, **kw)
+    ids = [f"p{i:04d}" for i in range(n)]
+    vecs = random_unit(n)
+    ix.upsert(ids, [text_hash(i) for i in ids], vecs)
+    return ix, ids, vecs
+
+
+def test_round_trip_files_and_manifest(tmp_path):
+    ix, ids, vecs = make_index(tmp_path / "vec")
+    ix.save()
+    d = tmp_path / "vec"
+    manifest = json.loads((d / "manifest.json").read_text())
+    assert manifest["model"] == MODEL and manifest["dim"] == 384 and manifest["count"] == 50
+    assert manifest["dtype"] == "float16" and manifest["text_format"] >= 1
+    assert manifest["created"] and manifest["updated"]
+    # Plain formats an inspector can open, no pickles.
+    mat = np.load(d / manifest["files"]["vectors"], allow_pickle=False)
+    assert mat.dtype == np.float16 and mat.shape == (50, 384)
+    assert json.loads((d / manifest["files"]["ids"]).read_text()) == ids
+    assert json.loads((d / manifest["files"]["hashes"]).read_text())[3] == text_hash("p0003")
+
+    again = VectorIndex(d, model_name=MODEL, dim=384)
+    assert len(again) == 50 and again.ids == ids
+    np.testing.assert_allclose(again.vector("p0007"), vecs[7], atol=2e-3)
+    assert again.vector("nope") is None
+    hits = again.search(vecs[7], k=3)
+    assert hits.ids[0] == "p0007" and hits.scores[0] == pytest.approx(1.0, abs=2e-3)
+    assert list(hits.scores) == sorted(hits.scores, reverse=True)
+
+
+def test_model_mismatch_is_detected(tmp_path):
+    ix, _, _ = make_index(tmp_path)
+    ix.save()
+    with pytest.raises(ModelMismatch, match="all-MiniLM-L6-v2"):
+        VectorIndex(tmp_path, model_name="BAAI/bge-small-en-v1.5", dim=384)
+    with pytest.raises(ModelMismatch):
+        VectorIndex(tmp_path, model_name=MODEL, dim=768)
+    fresh = VectorIndex(tmp_path, model_name="BAAI/bge-small-en-v1.5", dim=384, reset=True)
+    assert len(fresh) == 0
+    fresh.save()
+    assert json.loads((tmp_path / "manifest.json").read_text())["model"] == "BAAI/bge-small-en-v1.5"
+    assert len(VectorIndex(tmp_path, model_name="BAAI/bge-small-en-v1.5", dim=384)) == 0
+
+
+def test_stale_skips_unchanged_and_flags_changed(tmp_path):
+    ix, ids, _ = make_index(tmp_path)
+    items = [(ids[0], text_hash(ids[0])), (ids[1], text_hash("changed text")), ("new-id", text_hash("x"))]
+    assert ix.stale(items) == [ids[1], "new-id"]
+
+
+def test_upsert_replaces_and_delete_removes(tmp_path):
+    ix, ids, vecs = make_index(tmp_path)
+    ix.upsert([ids[0]], ["h2"], vecs[1:2])
+    assert len(ix) == 50 and ix.hash_of(ids[0]) == "h2"
+    np.testing.assert_allclose(ix.vector(ids[0]), vecs[1], atol=2e-3)
+    ix.delete([ids[5], "unknown"])
+    assert len(ix) == 49 and ids[5] not in ix
+    assert ids[5] not in ix.search(vecs[5], k=49).ids
+    ix.save()
+    again = VectorIndex(tmp_path, model_name=MODEL, dim=384)
+    assert len(again) == 49 and ids[5] not in again and again.hash_of(ids[0]) == "h2"
+    with pytest.raises(ValueError):
+        ix.upsert(["a"], ["h"], np.ones((1, 10), np.float32))
+
+
+@pytest.mark.parametrize("mode", ["numpy", "exact", "hnsw"])
+def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
+    if mode == "numpy":  # the fallback when usearch is not installed
+        monkeypatch.setattr(vectors_mod, "_has_usearch", lambda: False)
+    n = 3000
+    ix = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=0 if mode == "hnsw" else 10**9)
+    ids = [f"p{i}" for i in range(n)]
+    vecs = random_unit(n, seed=1)
+    ix.upsert(ids, ids, vecs)
+    assert ix.ann_active() == (mode == "hnsw")
+    q = vecs[10] + 0.5 * vecs[11]
+    full = ix.search(q, k=20)
+    assert full.ids[0] == "p10"
+    exact_scores = vecs @ (q / np.linalg.norm(q))
+
+    # exclude drops ids and fills up from below
+    ex = ix.search(q, k=20, exclude={"p10", "p11"})
+    assert "p10" not in ex.ids and "p11" not in ex.ids and len(ex) == 20
+
+    # a large filter (half the index) and a small one (goes exact over the subset)
+    for allowed in ({f"p{i}" for i in range(0, n, 2)}, {f"p{i}" for i in range(0, n, 97)} | {"zzz-not-indexed"}):
+        hits = ix.search(q, k=10, allowed=allowed, exclude={"p0"})
+        assert set(hits.ids) <= allowed and "p0" not in hits.ids
+        rows = sorted((int(i[1:]) for i in allowed if i.startswith("p") and i != "p0"), key=lambda r: -exact_scores[r])
+        expected = [f"p{r}" for r in rows[:10]]
+        assert len(set(hits.ids) & set(expected)) >= 9  # HNSW may miss one; exact gets all
+        if mode != "hnsw":
+            assert hits.ids == expected
+
+    # A filter that keeps only the rows least like the query: the over-fetch finds none of them,
+    # so search must fall back to scoring the allowed rows and still be exact.
+    worst = {f"p{r}" for r in np.argsort(exact_scores)[: int(0.06 * n)]}
+    hits = ix.search(q, k=10, allowed=worst)
+    assert hits.ids == [f"p{r}" for r in sorted((int(i[1:]) for i in worst), key=lambda r: -exact_scores[r])[:10]]
+
+    assert len(ix.search(q, k=10, allowed=set())) == 0
+    assert len(ix.search(q, k=10, allowed={"p3"}, exclude={"p3"})) == 0
+    assert ix.search(q, k=10, allowed={"p3", "p4"}).ids[0] in {"p3", "p4"}
+
+
+def test_hnsw_persists_and_tracks_updates(tmp_path):
+    ix, ids, vecs = make_index(tmp_path, n=500, hnsw_min_vectors=100)
+    assert ix.search(vecs[3], k=1).ids == ["p0003"]  # builds the graph lazily
+    ix.save()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert (tmp_path / manifest["files"]["hnsw"]).exists()
+    again = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=100)
+    assert again._ann is not None and len(again._ann) == 500
+    extra = random_unit(5, seed=9)
+    again.upsert(["n1", "n2", "n3", "n4", "p0003"], ["h"] * 5, extra)  # appends + one replacement
+    assert again.search(extra[1], k=1).ids == ["n2"]
+    assert again.search(extra[4], k=1).ids == ["p0003"]
+    assert len(again._ann) == 504
+    again.delete(["n2"])
+    assert "n2" not in again.search(extra[1], k=5).ids
+
+
+def test_embedded_query_finds_topical_paper(tmp_path, embedder):
+    items = arxiv_items(40)
+    ix = VectorIndex(tmp_path, model_name=embedder.name, dim=embedder.dim)
+    assert embed_missing(ix, embedder, items, progress=False) == 40
+    hits = ix.search(embedder.embed_query("removing rain streaks from a photograph"), k=5)
+    assert hits.ids[0] == "2503.12014"
+    hits = ix.search(embedder.embed_query("robot pollination of flowers"), k=5, exclude={"2503.11692"})
+    assert "2503.11692" not in hits.ids
+
+
+def test_embed_missing_resumes_after_interruption(tmp_path, embedder):
+    items = arxiv_items(40, titles_only=True)  # short real texts keep the test quick
+    d = tmp_path / "vec"
+    ix = VectorIndex(d, model_name=embedder.name, dim=embedder.dim)
+    killer = CountingEmbedder(embedder, fail_on_call=3)  # dies after 2 batches of 8 = first checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        embed_missing(ix, killer, items, batch_size=8, checkpoint_every=16, progress=False)
+
+    reopened = VectorIndex(d, model_name=embedder.name, dim=embedder.dim)
+    assert len(reopened) == 16  # the checkpoint survived the "crash"
+    saved = {i: reopened.vector(i) for i in reopened.ids}
+
+    counter = CountingEmbedder(embedder)
+    assert embed_missing(reopened, counter, items, batch_size=8, checkpoint_every=16, progress=False) == 24
+    assert len(counter.texts) == 24  # nothing recomputed
+    assert not set(counter.texts) & {dict(items)[i] for i in saved}
+    assert len(reopened) == 40
+    for i, v in saved.items():
+        np.testing.assert_array_equal(reopened.vector(i), v)
+
+    # A rerun over unchanged items embeds nothing; an edited abstract is re-embedded alone.
+    counter = CountingEmbedder(embedder)
+    assert embed_missing(VectorIndex(d, model_name=embedder.name, dim=embedder.dim), counter, items, progress=False) == 0
+    assert counter.calls == 0
+    edited = [(i, t + " Revised.") if n == 0 else (i, t) for n, (i, t) in enumerate(items)]
+    assert embed_missing(reopened, counter, edited, progress=False) == 1
+    assert counter.texts == [edited[0][1]]
+
+    with pytest.raises(ModelMismatch):
+        embed_missing(VectorIndex(tmp_path / "other", model_name="other-model", dim=384), embedder, items[:1])
+
+
+def test_save_is_atomic_under_a_crash(tmp_path, monkeypatch):
+    ix, ids, vecs = make_index(tmp_path, n=20)
+    ix.save()
+    before = json.loads((tmp_path / "manifest.json").read_text())
+    ix.upsert(["extra"], ["h"], random_unit(1, seed=3))
+
+    real_replace = os.replace
+
+    def crash_on_manifest(src, dst):
+        if str(dst).endswith("manifest.json"):
+            raise OSError("simulated power cut")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(vectors_mod.os, "replace", crash_on_manifest)
+    with pytest.raises(OSError, match="power cut"):
+        ix.save()
+    monkeypatch.setattr(vectors_mod.os, "replace", real_replace)
+
+    # The old generation is still complete and current; no temp file is left behind.
+    assert json.loads((tmp_path / "manifest.json").read_text()) == before
+    again = VectorIndex(tmp_path, model_name=MODEL, dim=384)
+    assert len(again) == 20 and "extra" not in again
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # The next successful save commits and prunes old generations.
+    ix.save()
+    assert len(VectorIndex(tmp_path, model_name=MODEL, dim=384)) == 21
+    ix.upsert(["extra2"], ["h"], random_unit(1, seed=4))
+    ix.save()
+    gens = {p.name.split("-")[1].split(".")[0] for p in tmp_path.glob("vectors-*.npy")}
+    assert len(gens) <= 2
+
+
+def test_every_manifest_file_is_complete(tmp_path):
+    ix, ids, _ = make_index(tmp_path, n=10)
+    for round_ in range(3):
+        ix.upsert([f"r{round_}"], ["h"], random_unit(1, seed=round_ + 10))
+        ix.save()
+        manifest = json.loads((tmp_path / "manifest.json").read_text())
+        for name in manifest["files"].values():
+            assert (tmp_path / name).stat().st_size > 0
+        assert np.load(tmp_path / manifest["files"]["vectors"]).shape[0] == manifest["count"] == 11 + round_
