@@ -153,11 +153,8 @@ def _env(home: Path, port: int) -> dict[str, str]:
 
 
 def digest_command(*args: str) -> list[str]:
-    from paperboy.cli import main
-
-    if "digest" in main.commands:
-        return [sys.executable, "-m", "paperboy.cli", "digest", *args]
-    return [sys.executable, "-m", "paperboy.digest_cli", *args]
+    """`python -m paperboy.cli digest ...`."""
+    return [sys.executable, "-m", "paperboy.cli", "digest", *args]
 
 
 def main() -> None:

@@ -181,12 +181,8 @@ def email_env(home: Path, port: int, **extra: str) -> dict[str, str]:
 
 
 def digest_command(*args: str) -> list[str]:
-    """`python -m paperboy.cli digest ...` (falls back to the group's own module until cli.py registers it)."""
-    from paperboy.cli import main
-
-    if "digest" in main.commands:
-        return [sys.executable, "-m", "paperboy.cli", "digest", *args]
-    return [sys.executable, "-m", "paperboy.digest_cli", *args]
+    """`python -m paperboy.cli digest ...`."""
+    return [sys.executable, "-m", "paperboy.cli", "digest", *args]
 
 
 class Clock:
