@@ -99,7 +99,7 @@ def main() -> None:
     else:
         from paperboy.index.embedder import document_text
 
-        sample = [document_text(p) for _s, p in zip(range(args.embed_sample), pb.store.iter_papers(0))]
+        sample = [document_text(p) for _i, (_s, p) in zip(range(args.embed_sample), pb.store.iter_papers(0))]
         t0 = time.perf_counter()
         emb.embed_documents(sample, progress=False)
         embed_rate = len(sample) / (time.perf_counter() - t0)
@@ -109,10 +109,11 @@ def main() -> None:
     if hasattr(vec, "build_ann") and vec.ann_active():
         vec.build_ann()
     ann_build = time.perf_counter() - t0
+    vec.save()  # drops superseded file versions so the size is the live index
     dense_size = dir_mb(pb.indexes.dense_dir)
 
     corpus = load_corpus()
-    queries = make_queries(corpus, 220) + list(NATURAL_QUERIES)
+    queries = make_queries(corpus, 220)  # includes the hand-written questions
     del corpus
     rss_before = psutil.Process().memory_info().rss / 2**20
     rows = []
