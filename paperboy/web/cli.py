@@ -22,9 +22,11 @@ def _home(ctx: click.Context, _param: click.Parameter, value: str | None) -> Non
 @click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
               help="Proxy addresses whose X-Forwarded-* headers are trusted.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+@click.option("--digests/--no-digests", default=True, show_default=True,
+              help="Send due email digests from this process (turn off when cron runs `paperboy digest run`).")
 @click.pass_context
 def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool, forwarded_allow_ips: str,
-                  access_log: bool) -> None:
+                  access_log: bool, digests: bool) -> None:
     """Serve the web pages, JSON API, Hugging Face-compatible API and feeds."""
     import uvicorn
 
@@ -38,5 +40,14 @@ def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool,
     app = create_app(pb)
     click.echo(f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; serving http://{host}:{port}/",
                err=True)
-    uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
-                access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+    scheduler = None
+    if digests:
+        from paperboy.email.send import start_scheduler
+
+        scheduler = start_scheduler(pb, community=app.state.community, secret=app.state.secret_key)
+    try:
+        uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
+                    access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
