@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import BinaryIO
 
-from paperboy.models import Paper, Rejected, parse_arxiv_id
-from paperboy.sources.text import (RecordError, clean_names, clean_text, dedupe, first_line_keys,
-                                   guard_format, iter_json_objects, opt_str, parse_date, require_title)
+from paperboy.models import Paper, Rejected
+from paperboy.sources.text import (RecordError, clean_names, clean_text, dedupe, first_line_keys, opt_str, parse_date,
+                                   parse_json_lines, require_arxiv_id, require_title)
 
 NAME = "arxiv-oai"
 _KEYS = {"abstract", "versions", "authors_parsed", "update_date"}
@@ -26,27 +26,11 @@ def sniff(head: bytes) -> bool:
 
 def parse(stream: BinaryIO, origin: str) -> Iterator[Paper | Rejected]:
     """Stream papers from the snapshot; bad lines become Rejected."""
-    yield from guard_format(_records(stream, origin), NAME, origin)
-
-
-def _records(stream: BinaryIO, origin: str) -> Iterator[tuple[bool, Paper | Rejected]]:
-    for fits, line_no, obj in iter_json_objects(stream, origin, _KEYS, NAME):
-        if not fits:
-            yield False, obj
-            continue
-        loc = f"{origin}:{line_no}"
-        try:
-            yield True, _paper(obj, loc)
-        except RecordError as exc:
-            yield True, Rejected(loc, str(exc))
+    yield from parse_json_lines(stream, origin, _KEYS, NAME, _paper)
 
 
 def _paper(obj: dict, loc: str) -> Paper:
-    raw_id = opt_str(obj, "id")
-    parsed = parse_arxiv_id(raw_id or "")
-    if not parsed:
-        raise RecordError(f"missing or invalid arXiv id {raw_id!r}")
-    arxiv_id, version = parsed
+    arxiv_id, version = require_arxiv_id(obj)
     published, updated, last_version = _versions(obj.get("versions"))
     categories = opt_str(obj, "categories") or ""
     return Paper(

@@ -6,12 +6,12 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO
 
-from paperboy.models import Paper, Rejected, SourceError
+from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
 
 MAX_FIELD_CHARS = 100_000  # longer text fields are truncated, the paper is kept
 GUARD_LINES = 20  # this many unreadable records before anything readable means "wrong format"
@@ -274,3 +274,31 @@ def first_line_keys(head: bytes) -> set[str]:
         if "\n" in text:  # a complete first line that is not JSON
             return set()
         return set(re.findall(r'"([A-Za-z_][\w\-]*)"\s*:', line))
+
+
+def parse_json_lines(stream: BinaryIO, origin: str, keys: set[str], name: str,
+                     to_paper: Callable[[dict, str], Paper]) -> Iterator[Paper | Rejected]:
+    """Stream a JSON Lines file of one format: each object through `to_paper(obj, "origin:line")`,
+    a RecordError becomes a Rejected at that line, and a file that never fits raises SourceError."""
+
+    def records() -> Iterator[tuple[bool, Paper | Rejected]]:
+        for fits, line_no, obj in iter_json_objects(stream, origin, keys, name):
+            if not fits:
+                yield False, obj
+                continue
+            loc = f"{origin}:{line_no}"
+            try:
+                yield True, to_paper(obj, loc)
+            except RecordError as exc:
+                yield True, Rejected(loc, str(exc))
+
+    yield from guard_format(records(), name, origin)
+
+
+def require_arxiv_id(obj: dict) -> tuple[str, int | None]:
+    """The record's arXiv id split into (id, version); RecordError when missing or malformed."""
+    raw_id = opt_str(obj, "id")
+    parsed = parse_arxiv_id(raw_id or "")
+    if not parsed:
+        raise RecordError(f"missing or invalid arXiv id {raw_id!r}")
+    return parsed
