@@ -126,7 +126,13 @@ def ingest(ctx, paths, fmt, arxiv_query, max_results, as_json, quiet, no_index) 
         report = pb.ingest(list(paths), fmt, progress=not quiet and not as_json, on_problem=problems)
     problems.close()
     if not no_index and (report.added or report.updated) and hasattr(pb, "update_index"):
-        pb.update_index(progress=not quiet and not as_json, embed=False)
+        from paperboy.service import IndexBusy
+
+        try:
+            pb.update_index(progress=not quiet and not as_json, embed=False, wait=False)
+        except IndexBusy:  # a worker picks the papers up itself; a `paperboy index` run started earlier won't
+            click.echo("note: another process is updating the search index; run `paperboy index` afterwards "
+                       "unless `paperboy worker` is running", err=True)
     if as_json:
         _emit(report.to_dict())
     else:
@@ -236,7 +242,11 @@ def index(ctx, rebuild, check, no_embed, as_json, quiet) -> None:
                 f"dense [{st['dense_model']}]: {st['dense_papers']:,} ({'stale' if st['dense_stale'] else 'up to date'})"
             )
         ctx.exit(EXIT_PARTIAL if st["lexical_stale"] or st["dense_stale"] else EXIT_OK)
-    rep = pb.update_index(embed=not no_embed, progress=not quiet and not as_json, rebuild=rebuild)
+    def waiting() -> None:
+        click.echo(f"waiting for another process updating the index to finish "
+                   f"(lock: {pb.settings.index_dir / 'update.lock'})...", err=True)
+
+    rep = pb.update_index(embed=not no_embed, progress=not quiet and not as_json, rebuild=rebuild, on_wait=waiting)
     if as_json:
         _emit({"lexical": rep.lexical, "embedded": rep.embedded, "seconds": rep.seconds, "dense_error": rep.dense_error})
     else:
@@ -416,6 +426,38 @@ from paperboy.backup_cli import backup as backup_command, restore as restore_com
 
 from paperboy.digest_cli import digest as digest_command  # noqa: E402
 
+@main.command()
+@home_option
+@click.option("--interval", type=click.FloatRange(0.1, 24 * 3600), default=5.0, show_default=True,
+              help="Seconds between passes.")
+@click.option("--once", is_flag=True, help="One pass, then exit (for cron and tests); exit 3 if something failed.")
+@click.option("--nice", "niceness", type=click.IntRange(0, 19), default=10, show_default=True,
+              help="Lower this process's CPU priority by this much, so web requests win the CPU while it embeds.")
+@click.option("--settle", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
+              help="Leave inbox files alone until unchanged for this many seconds (still being copied).")
+@click.option("--no-embed", is_flag=True, help="Keep the keyword index only; embed with `paperboy index`.")
+@click.option("--no-digests", is_flag=True, help="Do not send email digests (cron runs `paperboy digest run`).")
+@click.option("--checkpoint-every", type=click.IntRange(1, 1_000_000), default=None, hidden=True,
+              help="New vectors between embedding checkpoints (default 2048).")
+@click.pass_context
+def worker(ctx, interval, once, niceness, settle, no_embed, no_digests, checkpoint_every) -> None:
+    """Background work: ingest files dropped in <home>/inbox, keep the indexes up to date, send digests."""
+    import logging
+
+    from paperboy.worker import Worker
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("paperboy").setLevel(logging.INFO)
+    if niceness:
+        os.nice(niceness)
+    w = Worker(service(ctx), interval=interval, settle=settle, embed=not no_embed, digests=not no_digests,
+               progress=sys.stderr.isatty(), checkpoint_every=checkpoint_every)
+    w.install_signal_handlers()
+    rep = w.run(once=once)
+    if once and not rep.ok:
+        ctx.exit(EXIT_PARTIAL)
+
+
 main.add_command(serve_command)
 main.add_command(digest_command)
 main.add_command(backup_command)
@@ -424,8 +466,15 @@ main.add_command(restore_command)
 
 def run() -> None:
     """Console-script entry point: friendly messages instead of tracebacks."""
+    from pydantic import ValidationError
+
     try:
         main(standalone_mode=True)
+    except ValidationError as exc:  # bad PAPERBOY_* settings, e.g. no secret key in production
+        problems = "; ".join((f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "")
+                             + e["msg"].removeprefix("Value error, ") for e in exc.errors()[:5])
+        click.echo(f"paperboy: refusing to start: {problems}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted; everything committed so far is kept", err=True)
         sys.exit(130)

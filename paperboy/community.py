@@ -44,6 +44,10 @@ class AuthError(CommunityError):
     """Wrong email or password, or no such user."""
 
 
+class Banned(AuthError):
+    """The credentials are right but a moderator banned the account."""
+
+
 class RateLimited(CommunityError):
     """Too many failed attempts; `retry_after` seconds until the next one is allowed."""
 
@@ -210,6 +214,8 @@ class Community:
             with self.engine.begin() as conn:
                 _sql.insert_login_failure(conn, email, client, now)
             raise AuthError("Wrong email or password.")
+        if getattr(row, "banned_at", None) is not None:  # told only to whoever knows the password
+            raise Banned("This account has been suspended by the moderators.")
         with self.engine.begin() as conn:
             _sql.clear_login_failures(conn, email, client, before=now - window)
             if self._hasher.check_needs_rehash(row.password_hash):
@@ -356,7 +362,7 @@ class Community:
             recent = _sql.submissions_since(conn, user.id, now - timedelta(days=1))
         if recent >= self.settings.max_submissions_per_day:
             raise RateLimited("You reached today's submission limit; try again tomorrow.", 3600)
-        existing = self.store.get(arxiv_id)
+        existing = self.store.get(arxiv_id, include_hidden=True)  # hidden papers are not fetched again
         with self.engine.begin() as conn:
             if existing is not None:
                 sid = _sql.insert_submission(conn, arxiv_id, user.id, "duplicate", now,
@@ -378,7 +384,7 @@ class Community:
             queued = _sql.queued_submissions(conn, limit)
         if not queued:
             return []
-        pending = [r for r in queued if self.store.get(r.arxiv_id) is None]
+        pending = [r for r in queued if self.store.get(r.arxiv_id, include_hidden=True) is None]
         pending_ids = {r.id for r in pending}
         problem = None
         if pending:
@@ -391,7 +397,7 @@ class Community:
         out = []
         with self.engine.begin() as conn:
             for r in queued:
-                paper = self.store.get(r.arxiv_id)
+                paper = self.store.get(r.arxiv_id, include_hidden=True)
                 if paper is not None and r.id not in pending_ids:
                     state, msg = "duplicate", "Already in paperboy."
                 elif paper is not None:

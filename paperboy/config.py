@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,10 +14,45 @@ def default_home() -> Path:
     return Path(user_data_dir("paperboy", appauthor=False))
 
 
+MIN_SECRET_KEY = 32
+GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# Keys copied from docs and tutorials: anyone who read them could sign sessions and CSRF tokens.
+PLACEHOLDER_KEYS = frozenset({
+    "changeme", "change-me", "change_me", "changethis", "secret", "secretkey", "secret-key", "secret_key",
+    "dev", "development", "test", "testing", "password", "paperboy", "default", "example", "insecure",
+    "replace-me-with-a-long-random-string-of-64-characters-or-more",  # the README's example
+})
+
+
+def production_problems(settings: "Settings") -> list[str]:
+    """Why these settings are unsafe to serve other people with (empty when they are fine)."""
+    out = []
+    key = settings.secret_key
+    fix = f"generate one with: {GENERATE_KEY}"
+    if not key:
+        out.append(f"PAPERBOY_SECRET_KEY is not set; {fix}")
+    elif key.strip().lower() in PLACEHOLDER_KEYS:
+        out.append(f"PAPERBOY_SECRET_KEY is a well-known placeholder; {fix}")
+    elif len(key) < MIN_SECRET_KEY:
+        out.append(f"PAPERBOY_SECRET_KEY is shorter than {MIN_SECRET_KEY} characters; {fix}")
+    elif len(set(key)) < 8:  # "xxxxxxxx...", "abababab...": long but guessable
+        out.append(f"PAPERBOY_SECRET_KEY is too repetitive to be random; {fix}")
+    if settings.cookie_secure == "never":
+        out.append("PAPERBOY_COOKIE_SECURE=never would send session cookies over plain HTTP; use 'auto' "
+                   "(behind a proxy: paperboy serve --proxy-headers) or 'always'")
+    return out
+
+
 class Settings(BaseSettings):
     """paperboy's configuration; built by the CLI or app factory, never at import time."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERBOY_", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="'production' refuses to start without a strong PAPERBOY_SECRET_KEY (32+ characters, "
+        "not a placeholder) or with cookie_secure='never'; 'development' creates a key in <home>/secret_key.",
+    )
 
     home: Path = Field(
         default_factory=default_home,
@@ -34,6 +69,14 @@ class Settings(BaseSettings):
     batch_size: int = Field(
         default=2000, ge=1, le=100_000, description="Papers per ingest transaction."
     )
+
+    @model_validator(mode="after")
+    def _safe_for_production(self) -> "Settings":
+        if self.environment == "production":
+            problems = production_problems(self)
+            if problems:
+                raise ValueError("unsafe settings for environment=production: " + "; ".join(problems))
+        return self
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'paperboy.db'}"

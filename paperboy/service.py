@@ -13,7 +13,16 @@ from paperboy.models import IngestReport, Paper, SearchFilters, SearchHit, Searc
 from paperboy.store import Store
 from paperboy.store.backup import BackupError, BackupResult
 
-__all__ = ["Paperboy", "BackupError", "BackupResult"]
+__all__ = ["Paperboy", "BackupError", "BackupResult", "IndexBusy"]
+
+
+def __getattr__(name: str):
+    # IndexBusy lives in the index layer, imported lazily like the rest of it (tantivy, numpy).
+    if name == "IndexBusy":
+        from paperboy.index.indexes import IndexBusy
+
+        return IndexBusy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SORTS = ("relevance", "date", "upvotes")
 MAX_LIMIT = 200
@@ -136,9 +145,9 @@ class Paperboy:
         return report
 
     # -- reading ------------------------------------------------------------------------
-    def paper(self, key: str) -> Paper | None:
-        """A paper by id, arXiv id (with or without version) or arxiv.org URL."""
-        return self.store.get(key)
+    def paper(self, key: str, include_hidden: bool = False) -> Paper | None:
+        """A paper by id, arXiv id (with or without version) or arxiv.org URL; not one a moderator hid."""
+        return self.store.get(key, include_hidden)
 
     def stats(self) -> dict[str, Any]:
         return self.store.stats()
@@ -148,10 +157,18 @@ class Paperboy:
             yield p
 
     # -- index --------------------------------------------------------------------------
-    def update_index(self, *, embed: bool = True, progress: bool = False, rebuild: bool = False):
-        """Bring the search indexes up to date with the store (incremental unless rebuild)."""
+    def update_index(self, *, embed: bool = True, progress: bool = False, rebuild: bool = False,
+                     wait: bool | float = True, on_wait: Callable[[], None] | None = None,
+                     checkpoint_every: int | None = None):
+        """Bring the search indexes up to date with the store (incremental unless rebuild).
+
+        One updater at a time across processes: wait=False raises IndexBusy instead of waiting
+        (web requests), on_wait is called once when another process holds the lock.
+        """
         st = self.store
-        return self.indexes.update(st.iter_papers, st.max_seq(), embed=embed, progress=progress, rebuild=rebuild)
+        extra: dict[str, Any] = {"checkpoint_every": checkpoint_every} if checkpoint_every else {}
+        return self.indexes.update(st.iter_papers, st.max_seq(), embed=embed, progress=progress, rebuild=rebuild,
+                                   wait=wait, on_wait=on_wait, **extra)
 
     def index_status(self) -> dict[str, Any]:
         """How far the indexes lag behind the store."""
@@ -177,7 +194,13 @@ class Paperboy:
             return SearchPage([], 0, mode, [f"results stop at {MAX_DEPTH}"], query)
         depth = min(MAX_DEPTH, max(100, offset + limit))
         got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth)
-        ids, scores = got.hits.ids, got.hits.scores
+        ids, scores = self._visible(got.hits.ids, got.hits.scores)
+        short = len(got.hits.ids) - len(ids)
+        if short and len(ids) < offset + limit and len(got.hits.ids) >= depth and depth < MAX_DEPTH:
+            # Moderators hid some hits: fetch a little deeper once, so this page stays full.
+            depth = min(MAX_DEPTH, depth + 2 * short + limit)
+            got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth)
+            ids, scores = self._visible(got.hits.ids, got.hits.scores)
         if sort != "relevance" and ids:
             ids, scores = self._sorted(ids, scores, sort)
         page_ids = ids[offset:offset + limit]
@@ -188,6 +211,14 @@ class Paperboy:
             if i in papers
         ]
         return SearchPage(hits, len(ids), got.mode, got.warnings, query)
+
+    def _visible(self, ids: list[str], scores):
+        """Hits without the papers a moderator hid (one primary-key query over at most MAX_DEPTH ids)."""
+        hidden = self.store.hidden_among(ids) if ids else set()
+        if not hidden:
+            return ids, scores
+        keep = [k for k, i in enumerate(ids) if i not in hidden]
+        return [ids[k] for k in keep], scores[keep]
 
     def _sorted(self, ids: list[str], scores, sort: str):
         papers = self.store.get_many(ids)
@@ -216,6 +247,7 @@ class Paperboy:
         if not found:
             return []
         exclude = {p.id for p in found}
+        want = limit + 5  # a few spare, for hits a moderator hid (dropped when hydrating)
         hits = Hits.empty()
         if self.indexes.dense_ready():
             vec = self.indexes.vectors
@@ -223,17 +255,17 @@ class Paperboy:
             if vs:
                 q = np.mean(vs, axis=0)
                 q = q / (np.linalg.norm(q) or 1.0)
-                hits = vec.search(q, limit, exclude=exclude)
+                hits = vec.search(q, want, exclude=exclude)
         if not len(hits):
             text = " ".join(f"{p.title} {p.abstract[:600]}" for p in found[:5])
             from paperboy.index.query import parse_query
 
             parsed = parse_query(text)
-            got = self.indexes.lexical.search(parsed, limit=limit + len(exclude))
-            keep = [k for k, i in enumerate(got.ids) if i not in exclude][:limit]
+            got = self.indexes.lexical.search(parsed, limit=want + len(exclude))
+            keep = [k for k, i in enumerate(got.ids) if i not in exclude][:want]
             hits = Hits([got.ids[k] for k in keep], got.scores[keep])
         papers = self.store.get_many(hits.ids)
-        return [SearchHit(papers[i], float(s), ()) for i, s in zip(hits.ids, hits.scores) if i in papers]
+        return [SearchHit(papers[i], float(s), ()) for i, s in zip(hits.ids, hits.scores) if i in papers][:limit]
 
     # -- backup -------------------------------------------------------------------------
     def backup(self, path: Path) -> BackupResult:

@@ -3,6 +3,7 @@
 #   scripts/postgres.sh start    install (Debian package) if missing, init, start; prints the URL
 #   scripts/postgres.sh url      prints postgresql+psycopg://postgres@127.0.0.1:PORT/paperboy_test
 #   scripts/postgres.sh status   exit 0 when running
+#   scripts/postgres.sh restart  pg_ctl restart -m fast (drops every connection; tests of outages use it)
 #   scripts/postgres.sh stop     stop the server and delete the cluster
 # Idempotent; a second `start` costs a status check. Cluster directory: $PAPERBOY_PG_DIR (default
 # .pg/ in the repo), first port tried: $PAPERBOY_PG_PORT (default 54329).
@@ -120,13 +121,17 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  restart)
+    running || { log "not running; start it with: scripts/postgres.sh start"; exit 1; }
+    as_owner "$BIN/pg_ctl" restart -D "$DATA" -m fast -w -t 60 -l "$DATA/server.log" >/dev/null
+    ;;
   url)
     running || { log "not running; start it with: scripts/postgres.sh start"; exit 1; }
     url
     ;;
   status) running ;;
   *)
-    echo "usage: $0 start|stop|url|status" >&2
+    echo "usage: $0 start|stop|restart|url|status" >&2
     exit 2
     ;;
 esac

@@ -20,6 +20,11 @@ fi
 "${PIP[@]}" --no-deps --no-build-isolation -e .
 
 if [ "$want_test" = 1 ]; then
+  # pip-audit (scripts/audit.py) in a venv of its own, so its dependencies never mix with paperboy's.
+  if [ ! -x .venv-audit/bin/pip-audit ]; then
+    { "$PY" -m venv .venv-audit && .venv-audit/bin/python -m pip install --disable-pip-version-check -q \
+        pip-audit==2.10.1; } || echo "setup: could not install pip-audit; the dependency audit will be skipped" >&2
+  fi
   need=()
   command -v chromium >/dev/null || need+=(chromium chromium-driver)
   command -v pg_ctlcluster >/dev/null || [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)

@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: checks SQLite specifics; skipped with --db=postgres")
+    config.addinivalue_line("markers", "store_free: never opens a store, so the --db=postgres pass skips it "
+                            "(STORE_FREE lists whole files; the SQLite pass checks the claim)")
     if config.getoption("--db") == "postgres":
         url = os.environ.get("PAPERBOY_TEST_DATABASE_URL")
         if not url:
@@ -63,13 +65,35 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_PG_URL] = url
 
 
+# Test files that never open a store (parsers, index files, the import walk, the eval on its own
+# index): running them again on PostgreSQL would prove nothing, so the --db=postgres pass skips them.
+STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests/test_eval.py",
+              "tests/email/test_model.py", "tests/email/test_recommend.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     backend = config.getoption("--db")
     for item in items:
+        if Path(str(item.path)).relative_to(REPO).as_posix().startswith(STORE_FREE):
+            item.add_marker(pytest.mark.store_free)
         if backend == "sqlite" and item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: run with --db=postgres"))
         elif backend == "postgres" and item.get_closest_marker("sqlite_only"):
             item.add_marker(pytest.mark.skip(reason="SQLite specific"))
+        elif backend == "postgres" and item.get_closest_marker("store_free"):
+            item.add_marker(pytest.mark.skip(reason="store-free: the SQLite pass covers it"))
+
+
+@pytest.fixture(autouse=True)
+def _store_free_really_is(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store_free test that creates a database engine fails, so the PostgreSQL pass never skips a store test."""
+    if request.node.get_closest_marker("store_free"):
+        import sqlalchemy
+
+        def refuse(*_a, **_k):
+            raise AssertionError("a store_free test opened a database: take it out of STORE_FREE in tests/conftest.py")
+
+        monkeypatch.setattr(sqlalchemy, "create_engine", refuse)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

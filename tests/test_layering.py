@@ -18,8 +18,8 @@ LAYERS = {
     "paperboy.index": 3,
     "paperboy.ranking": 4,
     "paperboy.service": 5, "paperboy.community": 5, "paperboy.digests": 5, "paperboy.recommender": 5,
-    "paperboy.export": 5, "paperboy.evaluation": 5,
-    "paperboy.cli": 6, "paperboy.web": 6, "paperboy.email": 6, "paperboy.backup_cli": 6, "paperboy.digest_cli": 6,
+    "paperboy.export": 5, "paperboy.evaluation": 5, "paperboy.moderation": 5,
+    "paperboy.cli": 6, "paperboy.worker": 6, "paperboy.web": 6, "paperboy.email": 6, "paperboy.backup_cli": 6, "paperboy.digest_cli": 6,
 }
 SURFACE = 6
 

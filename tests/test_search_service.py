@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from paperboy.cli import main
 from paperboy.config import Settings
 from paperboy.models import Paper, SearchFilters
 from paperboy.service import Paperboy
@@ -23,15 +22,25 @@ HOSTILE = [
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory, arxiv_shards, hf_page) -> Paperboy:
+def indexed(tmp_path_factory, arxiv_shards, hf_page, db_backend, _pg_admin) -> Paperboy:
     """411 real papers (the one-day July 2026 shard + the HF page), lexical and dense indexes built."""
     home = tmp_path_factory.mktemp("search-home")
-    pb = Paperboy(Settings(home=home))
+    url = None
+    if db_backend == "postgres":  # one database for the module, like the home
+        name = f"pbt_search_{os.getpid()}"
+        with _pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = _pg_admin.url.set(database=name).render_as_string(hide_password=False)
+    pb = Paperboy(Settings(home=home, database_url=url))
     pb.ingest([arxiv_shards[-1], hf_page])
     rep = pb.update_index(embed=True)
     assert rep.dense_error is None and rep.embedded == 411
     yield pb
     pb.close()
+    if url:
+        with _pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _shard_rows(path: Path) -> list[dict]:
@@ -123,8 +132,8 @@ def test_similar_papers_exclude_the_paper_itself(indexed, arxiv_shards):
     assert indexed.similar("2901.99999") == []
 
 
-def test_new_papers_become_searchable_without_a_rebuild(tmp_path):
-    pb = Paperboy(Settings(home=tmp_path))
+def test_new_papers_become_searchable_without_a_rebuild(tmp_path, home_database):
+    pb = Paperboy(Settings(home=tmp_path, database_url=home_database(tmp_path)))
     pb.store.upsert([(Paper(title="Zebrafish fin regeneration atlas", abstract="Cells.", arxiv_id="2601.00001",
                             source="arxiv-jsonl"), False)])
     pb.update_index(embed=False)
@@ -141,24 +150,21 @@ def test_new_papers_become_searchable_without_a_rebuild(tmp_path):
     pb.close()
 
 
-def test_cli_search_similar_index_json(tmp_path, arxiv_shards):
-    home = str(tmp_path)
-    r = CliRunner()
-    assert r.invoke(main, ["--home", home, "ingest", "-q", str(arxiv_shards[-1])]).exit_code == 0
-    res = r.invoke(main, ["--home", home, "index", "--check"])
-    assert res.exit_code == 3 and "dense" in res.stdout  # ingest made it lexical-current only
-    res = r.invoke(main, ["--home", home, "search", "diffusion", "--mode", "lexical", "--json", "--limit", "3"])
-    hits = json.loads(res.stdout)
-    assert res.exit_code == 0 and len(hits) == 3 and {"id", "title", "score"} <= set(hits[0])
-    res = r.invoke(main, ["--home", home, "similar", hits[0]["id"], "--json"])
-    assert res.exit_code == 0 and hits[0]["id"] not in [h["id"] for h in json.loads(res.stdout)]
-    assert r.invoke(main, ["--home", home, "similar", "2901.99999"]).exit_code == 4
-    res = r.invoke(main, ["--home", home, "search", "x" * 10_000, "--json"])
-    assert res.exit_code == 0
+def test_cli_search_similar_index_json(tmp_path, arxiv_shards, cli):
+    assert cli(tmp_path, "ingest", "-q", str(arxiv_shards[-1]))[0] == 0
+    code, out, _ = cli(tmp_path, "index", "--check")
+    assert code == 3 and "dense" in out  # ingest made it lexical-current only
+    code, out, _ = cli(tmp_path, "search", "diffusion", "--mode", "lexical", "--json", "--limit", "3")
+    hits = json.loads(out)
+    assert code == 0 and len(hits) == 3 and {"id", "title", "score"} <= set(hits[0])
+    code, out, _ = cli(tmp_path, "similar", hits[0]["id"], "--json")
+    assert code == 0 and hits[0]["id"] not in [h["id"] for h in json.loads(out)]
+    assert cli(tmp_path, "similar", "2901.99999")[0] == 4
+    assert cli(tmp_path, "search", "x" * 10_000, "--json")[0] == 0
 
 
 def test_a_new_process_on_the_same_home_uses_the_built_dense_index(indexed):
-    other = Paperboy(Settings(home=indexed.settings.home))
+    other = Paperboy(Settings(home=indexed.settings.home, database_url=indexed.settings.database_url))
     assert other.indexes.dense_ready()
     page = other.search("distillation of multimodal models", mode="hybrid", limit=5)
     assert page.mode == "hybrid" and page.hits and not page.warnings

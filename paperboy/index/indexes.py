@@ -2,14 +2,19 @@
 
 Layout (all rebuildable from the store with `paperboy index --rebuild`):
     manifest.json             store high-water marks the indexes are built to, per index
+    update.lock               held by the one process updating the indexes (worker, `paperboy index`, web)
     lexical/                  tantivy files + their manifest
     dense/<model-slug>/       vectors.npy, ids, text hashes, manifest (one folder per embedding model)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,8 +25,16 @@ from typing import Any
 from paperboy.index.lexical import LexicalIndex
 from paperboy.models import Paper
 
+log = logging.getLogger("paperboy.index")
+
 MANIFEST = "manifest.json"
+UPDATE_LOCK = "update.lock"
 PAGE = 4096  # papers handed to the lexical writer at a time
+CHECKPOINT_EVERY = 2048  # new vectors between saves of an embedding run (what a crash can lose)
+
+
+class IndexBusy(RuntimeError):
+    """Another process (or thread) is updating the indexes and the caller chose not to wait."""
 
 
 def model_slug(name: str) -> str:
@@ -38,7 +51,12 @@ class UpdateReport:
 
 
 class Indexes:
-    """Lexical + dense indexes of one store; readers are thread-safe, one updater at a time."""
+    """Lexical + dense indexes of one store; readers are thread-safe, one updater at a time.
+
+    "One updater" holds across processes (a file lock on update.lock). Readers in other processes
+    never wait: tantivy readers reload on commit, and the vectors are reopened when the manifest
+    records a finished dense update (the vector files themselves are switched atomically).
+    """
 
     def __init__(self, directory: Path, model: str = "default", *, lexical_heap_mb: int = 128):
         self.directory = Path(directory)
@@ -49,8 +67,8 @@ class Indexes:
         self._embedder = None
         self._vectors = None
         self._vectors_seq = -1
-        self._updating = False  # this process is writing the vectors: don't reopen them under itself
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # lazy opening of the parts
+        self._update_lock = threading.Lock()  # one updating thread per process (the file lock is per process)
 
     # -- parts ----------------------------------------------------------------------------
     @property
@@ -80,17 +98,46 @@ class Indexes:
     def vectors(self):
         """The vector index for the configured model (created empty if absent).
 
-        Reopened when another process (a `paperboy index` run) has finished a newer update.
+        Reopened when another process (worker, `paperboy index`) has finished a newer update. An
+        update writes a private copy, so the object returned here is never modified under a reader.
         """
-        seq = self.manifest().get("dense", {}).get(self.model, {}).get("seq", 0)
-        if self._vectors is None or (seq != self._vectors_seq and not self._updating):
+        seq = self._dense_entry().get("seq", 0)
+        vec = self._vectors
+        if vec is None or seq != self._vectors_seq:
             with self._lock:
-                from paperboy.index.vectors import VectorIndex
+                if self._vectors is None or seq != self._vectors_seq:
+                    try:
+                        self._vectors = self._open_vectors()
+                        self._vectors_seq = seq
+                    except Exception:
+                        if self._vectors is None:
+                            raise
+                        # Keep answering from the vectors we have; the next call tries again.
+                        log.warning("reopening the vector index failed; still using the previous one", exc_info=True)
+                vec = self._vectors
+        return vec
 
-                emb = self.embedder
-                self._vectors = VectorIndex(self.dense_dir, model_name=emb.name, dim=emb.dim)
-                self._vectors_seq = seq
-        return self._vectors
+    def _dense_entry(self) -> dict[str, Any]:
+        return self.manifest().get("dense", {}).get(self.model, {})
+
+    def _open_vectors(self, *, for_writing: bool = False):
+        """A VectorIndex read from disk; readers open it without loading the model when the manifest says how."""
+        from paperboy.index.vectors import VectorIndex
+
+        if not for_writing and self._embedder is None:
+            # The model (~400 MB in every web process) is only needed to embed, not to read vectors.
+            entry = self._dense_entry()
+            name, dim = entry.get("model"), entry.get("dim")
+            if name and not dim:  # manifests written before "dim" was recorded
+                try:
+                    vman = json.loads((self.directory / "dense" / model_slug(name) / MANIFEST).read_text())
+                    dim = vman.get("dim") if vman.get("model") == name else None
+                except (OSError, ValueError):
+                    dim = None
+            if name and dim:
+                return VectorIndex(self.directory / "dense" / model_slug(name), model_name=name, dim=int(dim))
+        emb = self.embedder
+        return VectorIndex(self.dense_dir, model_name=emb.name, dim=emb.dim)
 
     def dense_ready(self) -> bool:
         """True once an update has finished embedding the store for this model (no model load needed).
@@ -112,16 +159,24 @@ class Indexes:
     def _set_manifest(self, **fields: Any) -> None:
         data = self.manifest()
         data.update(fields, updated_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        tmp = self.directory / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        tmp.replace(self.directory / MANIFEST)
+        # A unique temporary name: two processes must never write into each other's file.
+        fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(data, indent=1, sort_keys=True))
+            os.replace(tmp, self.directory / MANIFEST)  # atomic: readers see the old or the new file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def invalidate(self) -> None:
         """Forget the high-water marks (after a restore): the next update re-reads the whole store.
 
         Unchanged papers cost little: lexical upserts are cheap and vectors are matched by text hash.
+        Waits for a running update (a worker's) so it cannot write its old high-water marks back.
         """
-        self._set_manifest(lexical_seq=0, dense={})
+        with self.updating():
+            self._set_manifest(lexical_seq=0, dense={})
 
     def status(self, store_seq: int, store_count: int) -> dict[str, Any]:
         """How far each index is behind the store (cheap: does not load the model)."""
@@ -140,6 +195,38 @@ class Indexes:
         }
 
     # -- updates --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def updating(self, wait: bool | float = True, on_wait: Callable[[], None] | None = None):
+        """Hold the one-updater lock (this process's threads and other processes) for a block.
+
+        wait: True blocks until free, False/0 raises IndexBusy at once (web requests), a number
+        waits that many seconds. on_wait: called once if the lock is taken by someone else.
+        """
+        from filelock import FileLock, Timeout
+
+        limit = -1.0 if wait is True else max(0.0, float(wait or 0))
+        if not self._update_lock.acquire(timeout=limit):
+            raise IndexBusy("another thread of this process is updating the index")
+        try:
+            flock = FileLock(self.directory / UPDATE_LOCK)
+            try:
+                flock.acquire(timeout=0)
+            except Timeout:
+                if limit == 0:
+                    raise IndexBusy(f"another process is updating the index ({self.directory / UPDATE_LOCK})") from None
+                if on_wait is not None:
+                    on_wait()
+                try:
+                    flock.acquire(timeout=limit)
+                except Timeout:
+                    raise IndexBusy(f"another process kept the index locked for {limit:g} s") from None
+            try:
+                yield
+            finally:
+                flock.release()
+        finally:
+            self._update_lock.release()
+
     def update(
         self,
         changes: Callable[[int], Iterator[tuple[int, Paper]]],
@@ -148,15 +235,20 @@ class Indexes:
         embed: bool = True,
         progress: bool = False,
         rebuild: bool = False,
+        wait: bool | float = True,
+        on_wait: Callable[[], None] | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
     ) -> UpdateReport:
         """Bring the indexes up to `store_seq` by reading `changes(since_seq)` from the store.
 
         Lexical catch-up is seconds for the 75k sample; embedding is the slow part, so it is
-        resumable: vectors are checkpointed and unchanged texts (same hash) are never re-embedded.
+        resumable: vectors are checkpointed every `checkpoint_every` new vectors and unchanged
+        texts (same hash) are never re-embedded. One updater at a time across processes: `wait`
+        and `on_wait` as in `updating()` (IndexBusy when not waiting and someone else updates).
         """
         started = time.perf_counter()
         rep = UpdateReport()
-        with self._lock:
+        with self.updating(wait, on_wait):
             if rebuild:
                 self.lexical.clear()
                 self._set_manifest(lexical_seq=0)
@@ -165,14 +257,10 @@ class Indexes:
                 rep.lexical = self._update_lexical(changes(since), progress)
                 self._set_manifest(lexical_seq=store_seq)
             if embed:
-                self._updating = True
                 try:
-                    rep.embedded = self._update_dense(changes, store_seq, progress, rebuild)
+                    rep.embedded = self._update_dense(changes, store_seq, progress, rebuild, checkpoint_every)
                 except Exception as e:  # a model that cannot load must not block lexical search
                     rep.dense_error = f"{type(e).__name__}: {e}"
-                finally:
-                    self._updating = False
-                    self._vectors_seq = self.manifest().get("dense", {}).get(self.model, {}).get("seq", 0)
         rep.seconds = time.perf_counter() - started
         return rep
 
@@ -187,7 +275,8 @@ class Indexes:
                 bar.update(len(page))
         return n
 
-    def _update_dense(self, changes, store_seq: int, progress: bool, rebuild: bool) -> int:
+    def _update_dense(self, changes, store_seq: int, progress: bool, rebuild: bool,
+                      checkpoint_every: int = CHECKPOINT_EVERY) -> int:
         from paperboy.index.embedder import document_text
         from paperboy.index.vectors import embed_missing
 
@@ -195,11 +284,14 @@ class Indexes:
         since = 0 if rebuild else dense.get(self.model, {}).get("seq", 0)
         if since >= store_seq:
             return 0
-        vec = self.vectors
+        # A private copy: readers of this process keep searching self._vectors, untouched, while it grows.
+        vec = self._open_vectors(for_writing=True)
         items = ((p.id, document_text(p)) for _s, p in changes(since))
-        n = embed_missing(vec, self.embedder, items, progress=progress)
-        dense[self.model] = {"seq": store_seq, "count": len(vec), "model": self.embedder.name}
+        n = embed_missing(vec, self.embedder, items, progress=progress, checkpoint_every=max(1, int(checkpoint_every)))
+        dense[self.model] = {"seq": store_seq, "count": len(vec), "model": self.embedder.name, "dim": vec.dim}
         self._set_manifest(dense=dense)
+        with self._lock:
+            self._vectors, self._vectors_seq = vec, store_seq
         return n
 
 

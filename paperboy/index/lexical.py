@@ -30,6 +30,8 @@ Schema (only `id` is stored; the store is the source of truth):
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -220,9 +222,15 @@ class LexicalIndex:
             count=self.count() if hasattr(self, "_index") else 0,
             updated_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         )
-        tmp = self.directory / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        tmp.replace(self.directory / MANIFEST)  # atomic: readers never see half a file
+        # Unique temporary name: a reader process opening a new index also writes the manifest.
+        fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(json.dumps(data, indent=1, sort_keys=True))
+            os.replace(tmp, self.directory / MANIFEST)  # atomic: readers never see half a file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -245,6 +253,9 @@ class LexicalIndex:
     def add(self, papers: Iterable[Paper]) -> int:
         """Insert or replace papers by id (paper.id, else paper.paper_id()); searchable when this returns."""
         with self._write_lock:
+            # Another process may have committed since this reader last reloaded (it polls): judge
+            # "fresh" on the latest commit, or skipped deletes would duplicate its documents.
+            self._index.reload()
             fresh = self._searcher().num_docs == 0
             writer = self._index.writer(heap_size=self.writer_heap_mb * 1_000_000)
             n = 0

@@ -583,6 +583,7 @@ def embed_missing(
     todo = list(texts)
     if not todo:
         return 0
+    batch_size = max(1, min(batch_size, checkpoint_every))  # checkpoints fall between batches
     # Longest first, globally: batches of similar length pad less (the embedder sorts per call too).
     todo.sort(key=lambda i: -len(texts[i]))
     from tqdm.auto import tqdm

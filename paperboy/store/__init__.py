@@ -25,13 +25,19 @@ class Store:
         with self.engine.begin() as conn:
             return _papers.upsert_batch(conn, batch)
 
-    def get(self, key: str) -> Paper | None:
+    def get(self, key: str, include_hidden: bool = False) -> Paper | None:
+        """A paper by id/arXiv id/URL; papers hidden by a moderator only with include_hidden."""
         with self.engine.connect() as conn:
-            return _papers.get_paper(conn, key)
+            return _papers.get_paper(conn, key, include_hidden)
 
-    def get_many(self, ids: Sequence[str]) -> dict[str, Paper]:
+    def get_many(self, ids: Sequence[str], include_hidden: bool = False) -> dict[str, Paper]:
+        """Papers by id; hidden ones are left out, so every surface hydrating through here drops them."""
         with self.engine.connect() as conn:
-            return _papers.get_papers(conn, ids)
+            return _papers.get_papers(conn, ids, include_hidden)
+
+    def hidden_among(self, ids: Sequence[str]) -> set[str]:
+        with self.engine.connect() as conn:
+            return _papers.hidden_among(conn, ids)
 
     def count(self) -> int:
         with self.engine.connect() as conn:

@@ -50,9 +50,10 @@ def insert_session(conn: sa.Connection, token_hash: str, user_id: int, now: date
 
 
 def session_user(conn: sa.Connection, token_hash: str, now: datetime) -> Any:
-    """The user row of a live session, None if unknown or expired."""
+    """The user row of a live session, None if unknown, expired or the account is banned."""
     q = (sa.select(users).join(sessions, sessions.c.user_id == users.c.id)
-         .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now))
+         .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now,
+                users.c.banned_at.is_(None)))  # a ban ends sessions at once, even ones it missed
     return conn.execute(q).first()
 
 

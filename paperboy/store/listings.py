@@ -2,6 +2,7 @@
 
 A paper's day is the day it was listed (arXiv daily listing / Hugging Face daily papers), else the
 day it was published. Each query returns light rows or Papers; ranking happens outside SQL.
+Papers hidden by a moderator are left out here, in SQL, so counts and pages stay right.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 
 from paperboy.models import Paper, author_key
 from paperboy.store.merge import paper_from_row
+from paperboy.store.papers import VISIBLE
 from paperboy.store.schema import paper_authors, paper_categories, papers, votes
 
 PAPER_DAY = sa.func.coalesce(papers.c.listed, papers.c.published)
@@ -45,7 +47,7 @@ def day_between(start: date, end: date) -> sa.ColumnElement[bool]:
 
 def rows_between(conn: sa.Connection, start: date, end: date, submitter: str | None = None) -> list[DatedRow]:
     """Light rows of every paper whose day lies in [start, end]."""
-    q = sa.select(*_LIGHT_COLS).where(day_between(start, end))
+    q = sa.select(*_LIGHT_COLS).where(day_between(start, end), VISIBLE)
     if submitter is not None:
         q = q.where(papers.c.submitted_by == submitter)
     return _light(conn.execute(q))
@@ -56,9 +58,10 @@ def all_time_candidates(conn: sa.Connection, newest: int) -> list[DatedRow]:
     voted = sa.select(votes.c.paper_id).distinct()
     found: dict[str, DatedRow] = {}
     queries = (
-        sa.select(*_LIGHT_COLS).where(sa.or_(papers.c.upvotes > 0, papers.c.id.in_(voted))),
-        sa.select(*_LIGHT_COLS).where(papers.c.listed.is_not(None)).order_by(papers.c.listed.desc()).limit(newest),
-        sa.select(*_LIGHT_COLS).where(papers.c.listed.is_(None)).order_by(
+        sa.select(*_LIGHT_COLS).where(sa.or_(papers.c.upvotes > 0, papers.c.id.in_(voted)), VISIBLE),
+        sa.select(*_LIGHT_COLS).where(papers.c.listed.is_not(None), VISIBLE).order_by(
+            papers.c.listed.desc()).limit(newest),
+        sa.select(*_LIGHT_COLS).where(papers.c.listed.is_(None), VISIBLE).order_by(
             papers.c.published.desc(), papers.c.created_at.desc()).limit(newest),
     )
     for q in queries:
@@ -88,12 +91,16 @@ def adjacent_days(conn: sa.Connection, day: date) -> tuple[date | None, date | N
     return prev, nxt
 
 
+# Hidden papers are few: NOT IN over them keeps the counts of author and category pages right.
+_HIDDEN_IDS = sa.select(papers.c.id).where(papers.c.hidden_at.is_not(None)).scalar_subquery()
+
+
 def _page(conn: sa.Connection, ids_query: sa.Select, limit: int, offset: int,
           total: int | None = None) -> tuple[list[Paper], int]:
-    """Papers whose id is in `ids_query`, newest day first, with the total count."""
+    """Papers whose id is in `ids_query` (hidden ones excluded by the caller's query), newest first, and the total."""
     if total is None:
         total = conn.execute(sa.select(sa.func.count()).select_from(ids_query.subquery())).scalar_one()
-    q = (sa.select(papers).where(papers.c.id.in_(ids_query))
+    q = (sa.select(papers).where(papers.c.id.in_(ids_query), VISIBLE)
          .order_by(PAPER_DAY.desc().nulls_last(), papers.c.id.desc()).limit(limit).offset(offset))
     return [paper_from_row(r) for r in conn.execute(q)], int(total)
 
@@ -101,7 +108,8 @@ def _page(conn: sa.Connection, ids_query: sa.Select, limit: int, offset: int,
 def papers_by_author(conn: sa.Connection, name: str, limit: int, offset: int = 0) -> tuple[list[Paper], int]:
     """Papers listing exactly this author name, newest first, and how many there are."""
     ids = (sa.select(paper_authors.c.paper_id).distinct()
-           .where(paper_authors.c.name_key == author_key(name), paper_authors.c.name == name))
+           .where(paper_authors.c.name_key == author_key(name), paper_authors.c.name == name,
+                  paper_authors.c.paper_id.not_in(_HIDDEN_IDS)))
     return _page(conn, ids, limit, offset)
 
 
@@ -117,7 +125,8 @@ SMALL_LISTING = 1000  # below this many matches, sorting them all is cheaper tha
 
 def papers_in_category(conn: sa.Connection, category: str, limit: int, offset: int = 0) -> tuple[list[Paper], int]:
     """Papers in a category ('cs.CL'), or in any subcategory of an archive ('cs'), newest first."""
-    ids = sa.select(paper_categories.c.paper_id).distinct().where(_category_cond(paper_categories.c.category, category))
+    ids = sa.select(paper_categories.c.paper_id).distinct().where(
+        _category_cond(paper_categories.c.category, category), paper_categories.c.paper_id.not_in(_HIDDEN_IDS))
     total = int(conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one())
     if total <= SMALL_LISTING:
         return _page(conn, ids, limit, offset, total)
@@ -127,9 +136,9 @@ def papers_in_category(conn: sa.Connection, category: str, limit: int, offset: i
     pc = paper_categories.alias("pc")
     in_cat = sa.exists().where(pc.c.paper_id == papers.c.id, _category_cond(pc.c.category.concat(""), category))
     n = offset + limit
-    listed = conn.execute(sa.select(papers).where(papers.c.listed.is_not(None), in_cat)
+    listed = conn.execute(sa.select(papers).where(papers.c.listed.is_not(None), in_cat, VISIBLE)
                           .order_by(papers.c.listed.desc(), papers.c.id.desc()).limit(n)).all()
-    unlisted = conn.execute(sa.select(papers).where(papers.c.listed.is_(None), in_cat)
+    unlisted = conn.execute(sa.select(papers).where(papers.c.listed.is_(None), in_cat, VISIBLE)
                             .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc()).limit(n)).all()
     rows = sorted(listed + unlisted, key=lambda r: (r.listed or r.published or date.min, r.id), reverse=True)
     return [paper_from_row(r) for r in rows[offset:offset + limit]], total
@@ -138,6 +147,6 @@ def papers_in_category(conn: sa.Connection, category: str, limit: int, offset: i
 def top_categories(conn: sa.Connection, limit: int = 30) -> list[tuple[str, int]]:
     """The most common primary categories with their paper counts."""
     q = (sa.select(papers.c.primary_category, sa.func.count().label("n"))
-         .where(papers.c.primary_category.is_not(None))
+         .where(papers.c.primary_category.is_not(None), VISIBLE)
          .group_by(papers.c.primary_category).order_by(sa.desc("n"), papers.c.primary_category).limit(limit))
     return [(c, int(n)) for c, n in conn.execute(q)]

@@ -216,13 +216,18 @@ def _record_sources(conn: sa.Connection, states: dict[str, _State], now: datetim
     _bulk_insert(conn, paper_sources, rows)
 
 
-def get_paper(conn: sa.Connection, key: str) -> Paper | None:
-    """A paper by its id, its arXiv id (any version suffix) or an arxiv.org URL."""
+VISIBLE = papers.c.hidden_at.is_(None)  # not hidden by a moderator
+
+
+def get_paper(conn: sa.Connection, key: str, include_hidden: bool = False) -> Paper | None:
+    """A paper by its id, its arXiv id (any version suffix) or an arxiv.org URL; hidden ones only if asked."""
     key = (key or "").strip()
     parsed = parse_arxiv_id(key)
     cond = papers.c.id == key
     if parsed:
         cond = sa.or_(cond, papers.c.arxiv_id == parsed[0])
+    if not include_hidden:
+        cond = sa.and_(cond, VISIBLE)
     row = conn.execute(sa.select(papers).where(cond).limit(1)).first()
     if row is None:
         return None
@@ -238,12 +243,22 @@ def sources_of(conn: sa.Connection, paper_id: str) -> list[str]:
     return [r.source for r in conn.execute(q)]
 
 
-def get_papers(conn: sa.Connection, ids: Sequence[str]) -> dict[str, Paper]:
-    """Papers by id, for hydrating search hits."""
+def get_papers(conn: sa.Connection, ids: Sequence[str], include_hidden: bool = False) -> dict[str, Paper]:
+    """Papers by id, for hydrating search hits; hidden papers are left out unless asked for."""
     out: dict[str, Paper] = {}
     for i in range(0, len(ids), 500):
-        for row in conn.execute(sa.select(papers).where(papers.c.id.in_(list(ids[i:i + 500])))):
+        cond = papers.c.id.in_(list(ids[i:i + 500]))
+        for row in conn.execute(sa.select(papers).where(cond if include_hidden else sa.and_(cond, VISIBLE))):
             out[row.id] = paper_from_row(row)
+    return out
+
+
+def hidden_among(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
+    """Which of these paper ids a moderator hid (primary-key probes: cheap for a page of hits)."""
+    out: set[str] = set()
+    for i in range(0, len(ids), 500):
+        q = sa.select(papers.c.id).where(papers.c.id.in_(list(ids[i:i + 500])), papers.c.hidden_at.is_not(None))
+        out.update(conn.execute(q).scalars())
     return out
 
 

@@ -46,6 +46,10 @@ papers = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
+    # Moderation (migration 0004): a hidden paper is left out of every public surface. Ingest never
+    # writes these, so re-importing a hidden paper keeps it hidden.
+    sa.Column("hidden_at", sa.DateTime(timezone=True), index=True),  # the index finds the few hidden ones
+    sa.Column("hidden_reason", sa.Text),
 )
 
 paper_authors = sa.Table(
@@ -100,6 +104,7 @@ users = sa.Table(
     sa.Column("email", sa.String(254), nullable=False, unique=True),  # stored lower-cased
     sa.Column("password_hash", sa.Text, nullable=False),  # argon2id, PHC string
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("banned_at", sa.DateTime(timezone=True)),  # set: cannot log in; sessions stop working (0004)
 )
 
 sessions = sa.Table(
@@ -220,4 +225,22 @@ not_interested = sa.Table(
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# -- moderation: who hid, unhid, banned or unbanned what, and why (appended for migration 0004) --------
+
+moderation_log = sa.Table(
+    "moderation_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # The admin; kept as an email too, so the log still names them if the account is deleted.
+    sa.Column("actor_id", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    sa.Column("actor_email", sa.String(254), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),  # hide_paper | unhide_paper | ban_user | unban_user
+    sa.Column("paper_id", sa.String(64)),  # no FK: the log outlives the paper
+    sa.Column("user_id", sa.Integer),  # the account acted on; no FK for the same reason
+    sa.Column("user_email", sa.String(254)),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("detail", sa.Text),  # e.g. "removed 37 votes"
 )

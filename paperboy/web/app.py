@@ -19,6 +19,8 @@ from paperboy.web.render import make_templates, render
 log = logging.getLogger("paperboy.web")
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 64 * 1024  # forms here are tiny; anything bigger is a mistake or an attack
+MAX_QUERY_BYTES = 16 * 1024  # as uvicorn's own request-head limit; real ones are far below (q: 500 chars)
+MAX_FORM_FIELDS = 200  # the biggest form has 7 fields; parsing thousands of tiny ones costs CPU
 
 # Pages get a strict policy: only our own CSS/JS, no framing. /docs loads Swagger UI from a CDN.
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -26,7 +28,7 @@ PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-
 
 
 class _Guard:
-    """ASGI middleware: refuse oversized bodies early and add security headers to every response."""
+    """ASGI middleware: refuse oversized bodies and query strings early; add security headers to every response."""
 
     def __init__(self, app):
         self.app = app
@@ -34,6 +36,10 @@ class _Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if len(scope.get("query_string") or b"") > MAX_QUERY_BYTES:
+            resp = JSONResponse({"detail": f"Query string too long (limit {MAX_QUERY_BYTES // 1024} KB)."},
+                                status_code=414)
+            return await resp(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and not length.isdigit():
@@ -65,13 +71,16 @@ class _Guard:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except _TooLarge:
-            resp = JSONResponse({"detail": "Request body too large."}, status_code=413)
+        except _TooLarge as exc:
+            resp = JSONResponse({"detail": exc.detail}, status_code=413)
             await resp(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    # An HTTPException, because FastAPI turns any other error raised while it reads a body into
+    # "400 There was an error parsing the body"; this one it re-raises, and the handler answers 413.
+    def __init__(self) -> None:
+        super().__init__(413, f"Request body too large (limit {MAX_BODY_BYTES // 1024} KB).")
 
 
 def _wants_json(request: Request) -> bool:
@@ -114,7 +123,7 @@ def _no_nul(request: Request) -> None:
 
 def create_app(pb, *, community=None) -> FastAPI:
     """The web app over one Paperboy service; `community` defaults to `pb.community`."""
-    from paperboy.web import accounts, api_hf, api_v1, feeds, pages
+    from paperboy.web import accounts, admin, api_hf, api_v1, feeds, pages
 
     app = FastAPI(
         title="paperboy",
@@ -123,6 +132,7 @@ def create_app(pb, *, community=None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         dependencies=[Depends(_no_nul)],
+        form_limits={"max_fields": MAX_FORM_FIELDS, "max_files": 0},  # too many: 400; no route takes files
     )
     app.state.pb = pb
     app.state.settings = pb.settings
@@ -133,6 +143,9 @@ def create_app(pb, *, community=None) -> FastAPI:
 
         community = Community(pb.store, pb.settings)
     app.state.community = community
+    from paperboy.moderation import Moderation
+
+    app.state.moderation = Moderation(community)
     app.state.secret_key = security.load_secret_key(pb.settings)
     app.state.templates = make_templates()
     app.state.submission_lock = threading.Lock()
@@ -146,6 +159,20 @@ def create_app(pb, *, community=None) -> FastAPI:
             message = f"{request.method} is not allowed here."
         return _error(request, exc.status_code, message, getattr(exc, "headers", None))
 
+    import sqlalchemy.exc as sa_exc
+
+    # The database went away (PostgreSQL restarting, a dropped connection, a full pool, SQLite
+    # locked past its timeout): a clear, retryable 503 rather than a 500. The pool's pre-ping
+    # replaces dead connections, so the next request after the outage works again.
+    async def database_unavailable(request: Request, exc: Exception):
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path,
+                    str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        return _error(request, 503, "The database is unavailable right now; try again in a few seconds.",
+                      {"Retry-After": "5"})
+
+    for exc_type in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+        app.add_exception_handler(exc_type, database_unavailable)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
         if request.url.path.startswith("/api/v1/"):
@@ -157,6 +184,6 @@ def create_app(pb, *, community=None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     from paperboy.web import digest_routes
 
-    for module in (pages, accounts, feeds, api_v1, api_hf, digest_routes):
+    for module in (pages, accounts, admin, feeds, api_v1, api_hf, digest_routes):
         app.include_router(module.router)
     return app

@@ -24,9 +24,12 @@ def _home(ctx: click.Context, _param: click.Parameter, value: str | None) -> Non
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
 @click.option("--digests/--no-digests", default=True, show_default=True,
               help="Send due email digests from this process (turn off when cron runs `paperboy digest run`).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Web processes (each with its own connections and index readers). With more than one, "
+                   "digests are left to `paperboy worker`.")
 @click.pass_context
 def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool, forwarded_allow_ips: str,
-                  access_log: bool, digests: bool) -> None:
+                  access_log: bool, digests: bool = True, workers: int = 1) -> None:
     """Serve the web pages, JSON API, Hugging Face-compatible API and feeds."""
     import uvicorn
 
@@ -37,6 +40,10 @@ def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool,
     home = (ctx.find_root().obj or {}).get("home") or (ctx.obj or {}).get("home")
     pb = Paperboy(Settings(home=Path(home)) if home else Settings())
     ctx.call_on_close(pb.close)
+    if workers > 1:
+        _serve_workers(pb, host, port, workers, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
+                       access_log=access_log)
+        return
     app = create_app(pb)
     click.echo(f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; serving http://{host}:{port}/",
                err=True)
@@ -51,3 +58,25 @@ def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool,
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+def _serve_workers(pb, host: str, port: int, workers: int, **uvicorn_options) -> None:
+    """N uvicorn worker processes, each building its own app with paperboy.web.asgi.app_factory."""
+    import os
+
+    import uvicorn
+
+    from paperboy.web.security import load_secret_key
+
+    # The workers read their settings from the environment: pass on what the options decided.
+    os.environ["PAPERBOY_HOME"] = str(pb.settings.home)
+    if pb.settings.database_url:
+        os.environ["PAPERBOY_DATABASE_URL"] = pb.settings.database_url
+    load_secret_key(pb.settings)  # create <home>/secret_key once, before N processes want it
+    click.echo(f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; serving http://{host}:{port}/ "
+               f"with {workers} worker processes", err=True)
+    click.echo("paperboy: email digests are not sent by `serve --workers`; run `paperboy worker` "
+               "(or `paperboy digest run` from cron)", err=True)
+    pb.close()  # the parent only supervises; each worker opens its own store
+    uvicorn.run("paperboy.web.asgi:app_factory", factory=True, workers=workers, host=host, port=port,
+                log_level="info", timeout_graceful_shutdown=5, **uvicorn_options)

@@ -96,20 +96,27 @@ def paper_bibtex(request: Request, paper_id: str):
 @router.get("/papers/{paper_id:path}")
 def paper_page(request: Request, paper_id: str) -> Response:
     """Everything about one paper: abstract, links, upvotes, similar papers, BibTeX and sharing."""
-    p = _paper(request, paper_id)
+    user = current_user(request)
+    hidden = None
+    if services.is_admin(request, user):  # admins see hidden papers too, under a banner
+        found = services.moderation(request).paper_state(params.paper_key(paper_id))
+        if found is None:
+            raise HTTPException(404, f"No paper with id {paper_id[:80]} here.")
+        p, hidden = found
+    else:
+        p = _paper(request, paper_id)
     if paper_id != p.id:  # /papers/2401.01234v2 and friends land on the canonical address
         return RedirectResponse(paper_url(p), status_code=308)
-    user = current_user(request)
     view = services.community(request).views([p], user)[0]
-    similar = services.similar(request, p.id, limit=6, user=user)
+    similar = services.similar(request, p.id, limit=6, user=user) if hidden is None else []
     absolute = str(request.base_url).rstrip("/") + paper_url(p)
     return render(request, "paper.html", {"v": view, "p": p, "similar": similar, "bibtex": bibtex(p),
-                                          "share_url": absolute, "citation": _citation(p)})
+                                          "share_url": absolute, "citation": _citation(p), "hidden": hidden})
 
 
 def _paper(request: Request, key: str):
     key = params.paper_key(key)
-    p = services.paperboy(request).paper(key)
+    p = services.paperboy(request).paper(key)  # None for papers a moderator hid: 404 like unknown ones
     if p is None:
         raise HTTPException(404, f"No paper with id {key} here. You can submit it from the Submit page.")
     return p

@@ -123,6 +123,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
     ctx = {
         "request": request,
         "user": security.current_user(request),
+        "is_admin": request.app.state.moderation.is_admin(security.current_user(request)),
         "csrf_token": security.csrf_token(request),
         "path": request.url.path,
         "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),

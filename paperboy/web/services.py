@@ -9,6 +9,7 @@ from fastapi import HTTPException, Request
 
 from paperboy.community import Community, PaperView, User
 from paperboy.models import IngestReport, SearchFilters, SearchPage
+from paperboy.moderation import Moderation
 
 log = logging.getLogger("paperboy.web")
 
@@ -19,6 +20,14 @@ def paperboy(request: Request):
 
 def community(request: Request) -> Community:
     return request.app.state.community
+
+
+def moderation(request: Request) -> Moderation:
+    return request.app.state.moderation
+
+
+def is_admin(request: Request, user: User | None) -> bool:
+    return moderation(request).is_admin(user)
 
 
 @dataclass(slots=True)
@@ -58,8 +67,8 @@ def similar(request: Request, key: str, limit: int = 6, user: User | None = None
     return views
 
 
-def fetch_submitted(app) -> None:
-    """Process queued paper submissions: fetch them from the arXiv API, ingest, index."""
+def fetch_submitted(app) -> list:
+    """Process queued paper submissions: fetch them from the arXiv API, ingest, index; the processed rows."""
     pb, settings = app.state.pb, app.state.settings
 
     def fetch(ids: list[str]) -> IngestReport:
@@ -71,11 +80,16 @@ def fetch_submitted(app) -> None:
             report = pb.ingest_arxiv_query(query, len(ids), base_url=settings.arxiv_api_url,
                                            min_interval=settings.arxiv_min_interval)
         if report.added or report.updated:
+            from paperboy.service import IndexBusy
+
             try:  # embed only where a semantic index exists (loading a model is costly)
-                pb.update_index(embed=bool(pb.index_status().get("dense_papers")))
+                # Never wait on another updater (a `paperboy worker`): it picks the paper up itself.
+                pb.update_index(embed=bool(pb.index_status().get("dense_papers")), wait=False)
+            except IndexBusy:
+                log.info("index busy in another process; the new paper is indexed by its next update")
             except Exception:  # the paper is stored; the index catches up on the next update
                 log.exception("updating the index after a submission failed")
         return report
 
     with app.state.submission_lock:
-        app.state.community.process_submissions(fetch)
+        return app.state.community.process_submissions(fetch)

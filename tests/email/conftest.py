@@ -126,14 +126,14 @@ def sink():
         yield s
 
 
-def build_email_home(home: Path) -> None:
+def build_email_home(home: Path, database_url: str | None = None) -> None:
     """The real 2026-07 arXiv shard and HF page dump, ingested and embedded (lexical + dense)."""
     from paperboy.config import Settings
     from paperboy.service import Paperboy
 
     assert SHARED.is_dir(), f"{SHARED} is missing: the email tests read the real corpus from ../shared"
     assert SHARD.is_file() and HF_PAGE.is_file(), "the corpus files the email tests need are missing"
-    pb = Paperboy(Settings(home=home, secret_key=SECRET))
+    pb = Paperboy(Settings(home=home, database_url=database_url, secret_key=SECRET))
     try:
         report = pb.ingest([SHARD, HF_PAGE])
         assert report.added >= 400, report
@@ -147,23 +147,44 @@ def build_email_home(home: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def email_base_home(tmp_path_factory) -> Path:
+def email_base_home(tmp_path_factory, db_backend, _pg_admin):
+    """The built home, and with --db=postgres its database (a template copied per test)."""
     home = tmp_path_factory.mktemp("email-base") / "home"
-    build_email_home(home)
-    return home
+    url = None
+    if db_backend == "postgres":
+        name = f"pbt_email_base_{os.getpid()}"
+        with _pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = _pg_admin.url.set(database=name).render_as_string(hide_password=False)
+    build_email_home(home, url)
+    yield home, url
+    if url:
+        with _pg_admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def email_home(email_base_home: Path, tmp_path: Path) -> Path:
+def email_home(email_base_home, tmp_path: Path, new_database_url) -> Path:
+    """A private copy of the built home; on PostgreSQL <home>/database_url names its own database copy."""
+    src, url = email_base_home
     home = tmp_path / "home"
-    shutil.copytree(email_base_home, home)
+    shutil.copytree(src, home)
+    if url:
+        (home / "database_url").write_text(new_database_url(template=url))
     return home
+
+
+def _database_url(home: Path) -> str | None:
+    url_file = Path(home) / "database_url"
+    return url_file.read_text() if url_file.exists() else None
 
 
 def email_settings(home: Path, port: int, **extra):
     from paperboy.config import Settings
 
-    values = dict(home=home, secret_key=SECRET, smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=5.0,
+    values = dict(home=home, database_url=_database_url(home), secret_key=SECRET, smtp_host="127.0.0.1",
+                  smtp_port=port, smtp_timeout=5.0,
                   base_url="http://testserver", mail_from="paperboy <digest@paperboy.test>", digest_hour=0,
                   digest_retry_minutes=5.0)
     values.update(extra)
@@ -176,6 +197,9 @@ def email_env(home: Path, port: int, **extra: str) -> dict[str, str]:
                PAPERBOY_SMTP_PORT=str(port), PAPERBOY_SMTP_TIMEOUT="5", PAPERBOY_BASE_URL="http://testserver",
                PAPERBOY_MAIL_FROM="paperboy <digest@paperboy.test>", PAPERBOY_DIGEST_HOUR="0",
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env.pop("PAPERBOY_DATABASE_URL", None)
+    if _database_url(home):
+        env["PAPERBOY_DATABASE_URL"] = _database_url(home)
     env.update(extra)
     return env
 

@@ -1,0 +1,274 @@
+"""`paperboy worker`: the background process that keeps an instance up to date.
+
+Every pass (every `interval` seconds) it
+  1. ingests files dropped into <home>/inbox/ (any format `paperboy ingest` reads), moving each to
+     inbox/done/, or to inbox/failed/ with a <name>.log of the report when records were rejected
+     or the input stopped early (the good records are stored either way);
+  2. brings the indexes up to date with the store: lexical first (seconds), then the embeddings
+     (CPU-heavy, checkpointed, resumable);
+  3. every digest_check_minutes: sends due email digests (`run_digests`, as `paperboy digest run`)
+     and fetches web submissions still queued (`fetch_submitted`, as the web app does).
+
+Crash safety comes from the steps themselves: ingest is idempotent and transactional per batch (a
+file whose ingest was killed stays in the inbox and is simply ingested again), the index update
+holds a file lock and resumes from the manifests, digest rows are claimed atomically. So SIGKILL
+at any point loses at most work in progress. SIGTERM/SIGINT stop between steps; while sleeping,
+ingesting or embedding they stop at once (that work resumes on the next start: ingest is
+idempotent, embedding restarts from its last checkpoint). Digests and index commits finish first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+from paperboy.service import IndexBusy, Paperboy
+
+log = logging.getLogger("paperboy.worker")
+
+# Names a file being written carries until it is complete: copy as x.part, then rename into place.
+PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".log")
+
+
+class Stop(BaseException):
+    """Raised by the signal handler to end the worker (a BaseException so no `except Exception` eats it)."""
+
+
+@dataclass(slots=True)
+class PassReport:
+    """What one pass did."""
+
+    files_done: int = 0
+    files_failed: int = 0
+    lexical: int = 0
+    embedded: int = 0
+    digests_sent: int = 0
+    submissions: int = 0
+    errors: list[str] = field(default_factory=list)  # steps that failed (logged with a traceback)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.files_failed
+
+
+class Worker:
+    """The loop behind `paperboy worker`; `run_pass()` is one pass, `run()` the loop."""
+
+    def __init__(self, pb: Paperboy, *, interval: float = 5.0, settle: float = 2.0, embed: bool = True,
+                 digests: bool = True, progress: bool = False, checkpoint_every: int | None = None) -> None:
+        self.pb = pb
+        self.interval = float(interval)
+        self.settle = float(settle)
+        self.embed = embed
+        self.send_digests = digests
+        self.progress = progress
+        self.checkpoint_every = checkpoint_every
+        self.inbox = pb.settings.home / "inbox"
+        self.stopping: str | bool = False  # the signal's name once one asked the worker to stop
+        self._interruptible = False
+        self._last_slow: float | None = None  # monotonic time of the last digest/submission steps
+        self._slow = True  # this pass runs them (every digest_check_minutes)
+        self._dense_failed_at: int | None = None  # store seq at which embedding last failed
+        self._busy_said = False
+        self._digests = None
+        self._submission_lock = threading.Lock()
+
+    # -- signals ----------------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        name = signal.Signals(signum).name
+        again, self.stopping = bool(self.stopping), self.stopping or name
+        if self._interruptible or again:
+            raise Stop(name)
+        log.info("%s: stopping after the current step", name)
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A stretch (sleeping, ingesting, embedding) that a stop signal may cut short."""
+        if self.stopping:
+            raise Stop(self.stopping)
+        self._interruptible = True
+        try:
+            yield
+        finally:
+            self._interruptible = False
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self, *, once: bool = False) -> PassReport:
+        """Passes until stopped (or one with once=True); returns the last pass's report."""
+        log.info("started on %s (inbox %s, every %g s)", self.pb.settings.home, self.inbox, self.interval)
+        rep = PassReport()
+        try:
+            while True:
+                rep = self.run_pass()
+                if once or self.stopping:
+                    break
+                with self.interruptible():
+                    time.sleep(self.interval)
+        except Stop:
+            pass
+        if self.stopping:
+            log.info("stopped (%s)", self.stopping)
+        return rep
+
+    def run_pass(self) -> PassReport:
+        rep = PassReport()
+        every = float(self.pb.settings.digest_check_minutes) * 60
+        self._slow = self._last_slow is None or time.monotonic() - self._last_slow >= every
+        if self._slow:
+            self._last_slow = time.monotonic()
+        for name, step in (("inbox", self.ingest_inbox), ("index", self.update_index),
+                           ("digests", self.run_digests), ("submissions", self.fetch_submissions)):
+            if self.stopping:
+                break
+            try:
+                step(rep)
+            except Exception as e:  # the worker must outlive one bad step; the next pass retries it
+                log.exception("%s step failed", name)
+                rep.errors.append(f"{name}: {type(e).__name__}: {e}")
+        return rep
+
+    # -- 1. inbox ---------------------------------------------------------------------------------
+    def ready_files(self) -> list[Path]:
+        """Inbox files to ingest now: not hidden, not partial, unchanged for `settle` seconds."""
+        try:
+            entries = sorted(self.inbox.iterdir())
+        except FileNotFoundError:
+            return []
+        now = time.time()
+        out = []
+        for p in entries:
+            if p.name.startswith(".") or p.name.endswith(PARTIAL_SUFFIXES):
+                continue
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            if p.is_file() and now - st.st_mtime >= self.settle:
+                out.append(p)
+        return out
+
+    def ingest_inbox(self, rep: PassReport) -> None:
+        for d in (self.inbox, self.inbox / "done", self.inbox / "failed"):
+            d.mkdir(parents=True, exist_ok=True)
+        for path in self.ready_files():
+            if self.stopping:
+                return
+            problems: list[str] = []
+            try:
+                # Interruptible: a stop signal abandons the file mid-way; it stays in the inbox and
+                # is ingested again (idempotently) on the next start.
+                with self.interruptible():
+                    report = self.pb.ingest([path], progress=self.progress, on_problem=problems.append)
+            except Exception:  # the store, not the file (database down...): keep the file, retry next pass
+                log.exception("inbox: ingesting %s failed; left in the inbox for the next pass", path.name)
+                rep.errors.append(f"inbox: {path.name}")
+                continue
+            failed = bool(report.aborted or report.rejected)
+            dest = _free_name(self.inbox / ("failed" if failed else "done"), path.name)
+            if failed:
+                _write_log(dest.with_name(dest.name + ".log"), path, report.to_dict(), problems)
+            os.replace(path, dest)
+            rep.files_failed += failed
+            rep.files_done += not failed
+            line = (f"{report.source}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+                    f"{report.rejected} rejected in {report.seconds:.1f} s")
+            if report.aborted:
+                line += f"; stopped early: {report.aborted}"
+            log.info("inbox: %s -> %s/ (%s)", path.name, dest.parent.name, line)
+
+    # -- 2. indexes -------------------------------------------------------------------------------
+    def update_index(self, rep: PassReport) -> None:
+        pb = self.pb
+        try:
+            lex = pb.update_index(embed=False, wait=False)  # keyword search first: seconds
+        except IndexBusy:
+            if not self._busy_said:
+                log.info("index: another process is updating it; retrying on the next passes")
+                self._busy_said = True
+            return
+        self._busy_said = False
+        if lex.lexical:
+            rep.lexical = lex.lexical
+            log.info("index: %s papers indexed for keyword search in %.1f s", f"{lex.lexical:,}", lex.seconds)
+        if not self.embed or self.stopping:
+            return
+        status = pb.index_status()
+        if not status["dense_stale"] or self._dense_failed_at == status["store_seq"]:
+            return
+        log.info("index: embedding new papers (store seq %d; resumable)", status["store_seq"])
+        try:
+            with self.interruptible():
+                dense = pb.update_index(embed=True, wait=False, progress=self.progress,
+                                        checkpoint_every=self.checkpoint_every)
+        except IndexBusy:
+            return
+        if dense.dense_error:
+            # Often a model that cannot load: don't retry every few seconds, only when papers arrive.
+            self._dense_failed_at = status["store_seq"]
+            log.warning("index: semantic index not updated: %s (retried when new papers arrive)", dense.dense_error)
+            rep.errors.append(f"index: {dense.dense_error}")
+        else:
+            rep.embedded = dense.embedded
+            log.info("index: embedded %s papers in %.1f s", f"{dense.embedded:,}", dense.seconds)
+
+    # -- 3. digests and submissions ---------------------------------------------------------------
+    def run_digests(self, rep: PassReport) -> None:
+        if not self.send_digests or not self._slow:
+            return
+        from paperboy.email.send import open_digests, run_digests
+
+        if self._digests is None:
+            self._digests = open_digests(self.pb)
+        res = run_digests(self._digests)
+        rep.digests_sent = res.sent
+        if res.sent or res.failed or res.retry or res.aborted:
+            log.info("digests: %s", res.summary())
+
+    def fetch_submissions(self, rep: PassReport) -> None:
+        """Web submissions still queued (their web process died or was busy): fetch them from arXiv."""
+        if not self._slow:
+            return
+        try:
+            from paperboy.web.services import fetch_submitted
+        except ImportError:  # the web extra is not installed: there are no web submissions
+            return
+        pb = self.pb
+        app = SimpleNamespace(state=SimpleNamespace(pb=pb, settings=pb.settings, community=pb.community,
+                                                    submission_lock=self._submission_lock))
+        done = fetch_submitted(app) or []
+        rep.submissions = len(done)
+        if done:
+            states = ", ".join(f"{s.arxiv_id} {s.state}" for s in done[:10])
+            log.info("submissions: %d processed (%s%s)", len(done), states, ", ..." if len(done) > 10 else "")
+
+
+def _free_name(directory: Path, name: str) -> Path:
+    """directory/name, or name with a timestamp when a file of that name is already there."""
+    dest = directory / name
+    if not dest.exists() and not (directory / (name + ".log")).exists():
+        return dest
+    stem = time.strftime("%Y%m%dT%H%M%S")
+    for n in range(1000):
+        dest = directory / f"{stem}{'-' + str(n) if n else ''}-{name}"
+        if not dest.exists():
+            return dest
+    raise FileExistsError(f"no free name for {name} in {directory}")
+
+
+def _write_log(path: Path, source: Path, report: dict, problems: list[str]) -> None:
+    body = {"file": source.name, "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "report": report,
+            "problems": problems[:1000], "more_problems": max(0, len(problems) - 1000)}
+    path.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
