@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import socket
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from _targets import sample_targets
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_SIZE = 74_000  # fewer papers than this in the home means the sample still has to be ingested
@@ -54,31 +55,6 @@ def ensure_sample(home: Path, shared: Path) -> int:
         return pb.store.count()
     finally:
         pb.close()
-
-
-def sample_targets(home: Path, n: int, seed: int = 42) -> tuple[list[str], list[str]]:
-    """(search queries, paper ids) drawn deterministically from the stored papers."""
-    import sqlalchemy as sa
-
-    from paperboy.config import Settings
-    from paperboy.service import Paperboy
-    from paperboy.store.schema import papers
-
-    pb = Paperboy(Settings(home=home))
-    try:
-        with pb.store.engine.connect() as conn:
-            rows = conn.execute(sa.select(papers.c.id, papers.c.title).order_by(papers.c.id)).all()
-    finally:
-        pb.close()
-    rng = random.Random(seed)
-    picked = rng.sample(rows, min(n, len(rows)))
-    queries = []
-    for _pid, title in picked:
-        words = [w for w in title.replace(":", " ").split() if len(w) > 3 and w.isalpha()]
-        if words:
-            k = rng.randint(1, min(3, len(words)))
-            queries.append(" ".join(rng.sample(words, k)).lower())
-    return queries, [pid for pid, _t in picked]
 
 
 def free_port() -> int:
@@ -167,7 +143,10 @@ def main() -> None:
     args = ap.parse_args()
 
     n = ensure_sample(args.home, args.shared)
-    queries, ids = sample_targets(args.home, 500)
+    from paperboy.config import Settings
+
+    url = Settings(home=args.home).resolved_database_url()
+    queries, ids = sample_targets(url, 500, seed=42, max_words=3, separators=r"[\s:]+")
     scenarios = {
         "search page": [f"/search?{httpx.QueryParams({'q': q})}" for q in queries],
         "paper page": [f"/papers/{i}" for i in ids],

@@ -8,14 +8,19 @@ TRENDING_CACHE_SECONDS in others), ends its sessions and refuses its logins.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from paperboy.community import Community, CommunityError, NotFound, User, _aware
 from paperboy.store import community as _accounts
 from paperboy.store import moderation as _sql
 
 MAX_REASON = 500
+MAX_ACCOUNT_ID = 2**31 - 1  # users.id is a 32-bit INTEGER; PostgreSQL errors on a larger value
 ACTIONS = ("hide_paper", "unhide_paper", "ban_user", "unban_user")
 
 
@@ -60,6 +65,11 @@ def _reason(text: str | None) -> str:
     if len(text) > MAX_REASON:
         raise CommunityError(f"Keep the reason under {MAX_REASON} characters.")
     return text
+
+
+def _log(conn: sa.Connection, admin: User, now: datetime, action: str, **what) -> None:
+    """A moderation-log entry by `admin`, in the same transaction as the action it records."""
+    _sql.add_log(conn, at=now, actor_id=admin.id, actor_email=admin.email, action=action, **what)
 
 
 class Moderation:
@@ -114,8 +124,7 @@ class Moderation:
         with self.engine.begin() as conn:
             changed = _sql.set_hidden(conn, paper.id, now if hide else None, reason if hide else None)
             if changed:
-                _sql.add_log(conn, at=now, actor_id=admin.id, actor_email=admin.email,
-                             action="hide_paper" if hide else "unhide_paper", paper_id=paper.id, reason=reason)
+                _log(conn, admin, now, "hide_paper" if hide else "unhide_paper", paper_id=paper.id, reason=reason)
         if changed:
             self.community._invalidate()
         return changed
@@ -138,36 +147,41 @@ class Moderation:
             rows = _sql.banned_users(conn, limit)
         return [Voter(r.id, r.email, _aware(r.created_at), _aware(r.banned_at), 0) for r in rows]
 
-    def ban(self, admin: User, user_id: int, reason: str | None = None) -> int:
-        """Remove all votes of an account and ban it (no login, no votes, no submissions); votes removed."""
+    @contextmanager
+    def _account_change(self, admin: User, user_id: int, reason: str | None) -> Iterator[tuple]:
+        """(connection, account row, now, cleaned reason) in one transaction, once admin and account check out."""
         self._require(admin)
         reason = _reason(reason)
         now = self.community.clock()
         with self.engine.begin() as conn:
-            row = _accounts.user_by_id(conn, user_id)
+            row = _accounts.user_by_id(conn, user_id) if 0 < user_id <= MAX_ACCOUNT_ID else None
             if row is None:
                 raise NotFound(f"No account with id {user_id}.")
+            yield conn, row, now, reason
+
+    def ban(self, admin: User, user_id: int, reason: str | None = None) -> tuple[bool, int]:
+        """Remove all votes of an account and ban it (no login, no votes, no submissions).
+
+        Returns (changed, votes removed); banning a banned account without votes changes and logs nothing.
+        """
+        with self._account_change(admin, user_id, reason) as (conn, row, now, reason):
             if row.email.lower() in self.admins():
                 raise CommunityError("Administrators cannot be banned; remove them from admin_emails first.")
-            removed = _sql.ban(conn, row.id, now)
-            _sql.add_log(conn, at=now, actor_id=admin.id, actor_email=admin.email, action="ban_user",
-                         user_id=row.id, user_email=row.email, reason=reason, detail=f"removed {removed} votes")
-        self.community._invalidate()
-        return removed
+            newly, removed = _sql.ban(conn, row.id, now)
+            changed = newly or removed > 0
+            if changed:
+                _log(conn, admin, now, "ban_user", user_id=row.id, user_email=row.email, reason=reason,
+                     detail=f"removed {removed} votes")
+        if changed:
+            self.community._invalidate()
+        return changed, removed
 
     def unban(self, admin: User, user_id: int, reason: str | None = None) -> bool:
         """Let a banned account log in again (its removed votes stay removed)."""
-        self._require(admin)
-        reason = _reason(reason)
-        now = self.community.clock()
-        with self.engine.begin() as conn:
-            row = _accounts.user_by_id(conn, user_id)
-            if row is None:
-                raise NotFound(f"No account with id {user_id}.")
+        with self._account_change(admin, user_id, reason) as (conn, row, now, reason):
             changed = _sql.unban(conn, row.id)
             if changed:
-                _sql.add_log(conn, at=now, actor_id=admin.id, actor_email=admin.email, action="unban_user",
-                             user_id=row.id, user_email=row.email, reason=reason)
+                _log(conn, admin, now, "unban_user", user_id=row.id, user_email=row.email, reason=reason)
         return changed
 
     # -- log ----------------------------------------------------------------------------------------

@@ -43,12 +43,12 @@ def top_voters_since(conn: sa.Connection, since: datetime, limit: int = 20) -> l
     return list(conn.execute(q))
 
 
-def ban(conn: sa.Connection, user_id: int, now: datetime) -> int:
-    """Ban an account: delete all its votes and sessions and mark it; returns the votes removed."""
+def ban(conn: sa.Connection, user_id: int, now: datetime) -> tuple[bool, int]:
+    """Ban an account: delete all its votes and sessions and mark it; (newly banned, votes removed)."""
     removed = conn.execute(votes.delete().where(votes.c.user_id == user_id)).rowcount
     conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
-    conn.execute(users.update().where(users.c.id == user_id, users.c.banned_at.is_(None)).values(banned_at=now))
-    return int(removed or 0)
+    res = conn.execute(users.update().where(users.c.id == user_id, users.c.banned_at.is_(None)).values(banned_at=now))
+    return res.rowcount > 0, int(removed or 0)
 
 
 def unban(conn: sa.Connection, user_id: int) -> bool:

@@ -7,16 +7,16 @@ cookie and the page's token in X-CSRF-Token, as the vote API does.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from dataclasses import fields
+from typing import Annotated, get_type_hints
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Form, Header, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from paperboy.community import CommunityError, NotFound, User
-from paperboy.moderation import MAX_REASON, NotAdmin
+from paperboy.moderation import MAX_ACCOUNT_ID, MAX_REASON, HiddenPaper, LogEntry, NotAdmin, Voter
 from paperboy.web import params, services
 from paperboy.web.render import render
 from paperboy.web.security import check_csrf, current_user, safe_next
@@ -27,7 +27,9 @@ api = APIRouter(prefix="/api/v1/admin", tags=["paperboy API v1: moderation (admi
 
 OptField = Annotated[str | None, Form(max_length=2000)]
 Reason = Annotated[str | None, Form(max_length=MAX_REASON * 2)]
-UserId = Annotated[int, Path(ge=1, le=2**31)]
+PaperField = Annotated[str, Form(max_length=300)]
+# No account has a larger id (see MAX_ACCOUNT_ID): a clear 422 rather than a database error.
+UserId = Annotated[int, Path(ge=1, le=MAX_ACCOUNT_ID)]
 FORBIDDEN = "Only administrators can see or do this."
 
 
@@ -87,36 +89,34 @@ def _back(next_: str | None) -> RedirectResponse:
     return RedirectResponse(safe_next(next_, "/admin"), status_code=303)
 
 
-@pages.post("/admin/papers/hide")
-def hide_form(request: Request, paper: Annotated[str, Form(max_length=300)], reason: Reason = None,
-              csrf_token: OptField = None, next: OptField = None):
+def _form_action(request: Request, csrf_token: str | None, act, next_: str | None = None) -> RedirectResponse:
+    """Check the admin and the form's token, then `act(moderation, admin)`, then back to the page."""
     user = _form_admin(request, csrf_token)
-    key = _form_paper(paper)
-    _done(request, lambda: services.moderation(request).hide(user, key, reason))
-    return _back(next)
+    mod = services.moderation(request)
+    _done(request, lambda: act(mod, user))
+    return _back(next_)
+
+
+@pages.post("/admin/papers/hide")
+def hide_form(request: Request, paper: PaperField, reason: Reason = None, csrf_token: OptField = None,
+              next: OptField = None):
+    return _form_action(request, csrf_token, lambda mod, user: mod.hide(user, _form_paper(paper), reason), next)
 
 
 @pages.post("/admin/papers/unhide")
-def unhide_form(request: Request, paper: Annotated[str, Form(max_length=300)], reason: Reason = None,
-                csrf_token: OptField = None, next: OptField = None):
-    user = _form_admin(request, csrf_token)
-    key = _form_paper(paper)
-    _done(request, lambda: services.moderation(request).unhide(user, key, reason))
-    return _back(next)
+def unhide_form(request: Request, paper: PaperField, reason: Reason = None, csrf_token: OptField = None,
+                next: OptField = None):
+    return _form_action(request, csrf_token, lambda mod, user: mod.unhide(user, _form_paper(paper), reason), next)
 
 
 @pages.post("/admin/users/{user_id}/ban")
 def ban_form(request: Request, user_id: UserId, reason: Reason = None, csrf_token: OptField = None):
-    user = _form_admin(request, csrf_token)
-    _done(request, lambda: services.moderation(request).ban(user, user_id, reason))
-    return _back(None)
+    return _form_action(request, csrf_token, lambda mod, user: mod.ban(user, user_id, reason))
 
 
 @pages.post("/admin/users/{user_id}/unban")
 def unban_form(request: Request, user_id: UserId, reason: Reason = None, csrf_token: OptField = None):
-    user = _form_admin(request, csrf_token)
-    _done(request, lambda: services.moderation(request).unban(user, user_id, reason))
-    return _back(None)
+    return _form_action(request, csrf_token, lambda mod, user: mod.unban(user, user_id, reason))
 
 
 # -- JSON API ------------------------------------------------------------------------------------
@@ -125,37 +125,21 @@ class ReasonIn(BaseModel):
     reason: str = Field(default="", max_length=MAX_REASON, description="Why; kept in the moderation log.")
 
 
-class HiddenPaperPublic(BaseModel):
-    id: str
-    title: str
-    hidden_at: datetime
-    reason: str
-
-
 class ModerationResult(BaseModel):
     ok: bool = True
     changed: bool = Field(description="False when the paper or account already was in that state.")
     votes_removed: int = 0
 
 
-class VoterPublic(BaseModel):
-    id: int
-    email: str
-    created_at: datetime
-    banned_at: datetime | None
-    votes: int
+def _public(record: type, name: str) -> type[BaseModel]:
+    """The API shape of a moderation record, field for field: derived, so the two cannot drift apart."""
+    hints = get_type_hints(record)
+    return create_model(name, **{f.name: (hints[f.name], ...) for f in fields(record)})
 
 
-class LogEntryPublic(BaseModel):
-    id: int
-    at: datetime
-    actor_email: str
-    action: str
-    paper_id: str | None
-    user_id: int | None
-    user_email: str | None
-    reason: str
-    detail: str | None
+HiddenPaperPublic = _public(HiddenPaper, "HiddenPaperPublic")
+VoterPublic = _public(Voter, "VoterPublic")
+LogEntryPublic = _public(LogEntry, "LogEntryPublic")
 
 
 CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token", max_length=200)]
@@ -222,8 +206,9 @@ def unhide(request: Request, paper_id: str, x_csrf_token: CsrfHeader = None) -> 
 def ban(request: Request, user_id: UserId, body: Body_ = None, x_csrf_token: CsrfHeader = None) -> ModerationResult:
     """Remove all votes of an account and ban it: no login, votes or submissions; its sessions end."""
     user = _api_admin(request, x_csrf_token)
-    removed = _done(request, lambda: services.moderation(request).ban(user, user_id, body.reason if body else ""))
-    return ModerationResult(changed=True, votes_removed=removed)
+    mod = services.moderation(request)
+    changed, removed = _done(request, lambda: mod.ban(user, user_id, body.reason if body else ""))
+    return ModerationResult(changed=changed, votes_removed=removed)
 
 
 @api.delete("/users/{user_id}/ban", response_model=ModerationResult)

@@ -6,7 +6,6 @@ import asyncio
 import email
 import email.policy
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -16,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests import homes
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -147,44 +148,23 @@ def build_email_home(home: Path, database_url: str | None = None) -> None:
 
 
 @pytest.fixture(scope="session")
-def email_base_home(tmp_path_factory, db_backend, _pg_admin):
+def email_base_home(tmp_path_factory, _pg_admin):
     """The built home, and with --db=postgres its database (a template copied per test)."""
-    home = tmp_path_factory.mktemp("email-base") / "home"
-    url = None
-    if db_backend == "postgres":
-        name = f"pbt_email_base_{os.getpid()}"
-        with _pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = _pg_admin.url.set(database=name).render_as_string(hide_password=False)
-    build_email_home(home, url)
-    yield home, url
-    if url:
-        with _pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with homes.base_home(tmp_path_factory, _pg_admin, "email", build_email_home) as built:
+        yield built
 
 
 @pytest.fixture
 def email_home(email_base_home, tmp_path: Path, new_database_url) -> Path:
     """A private copy of the built home; on PostgreSQL <home>/database_url names its own database copy."""
-    src, url = email_base_home
-    home = tmp_path / "home"
-    shutil.copytree(src, home)
-    if url:
-        (home / "database_url").write_text(new_database_url(template=url))
-    return home
-
-
-def _database_url(home: Path) -> str | None:
-    url_file = Path(home) / "database_url"
-    return url_file.read_text() if url_file.exists() else None
+    return homes.copy_home(email_base_home, tmp_path / "home", new_database_url)
 
 
 def email_settings(home: Path, port: int, **extra):
     from paperboy.config import Settings
 
-    values = dict(home=home, database_url=_database_url(home), secret_key=SECRET, smtp_host="127.0.0.1",
-                  smtp_port=port, smtp_timeout=5.0,
+    values = dict(home=home, database_url=homes.home_database_url(home), secret_key=SECRET,
+                  smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=5.0,
                   base_url="http://testserver", mail_from="paperboy <digest@paperboy.test>", digest_hour=0,
                   digest_retry_minutes=5.0)
     values.update(extra)
@@ -198,8 +178,9 @@ def email_env(home: Path, port: int, **extra: str) -> dict[str, str]:
                PAPERBOY_MAIL_FROM="paperboy <digest@paperboy.test>", PAPERBOY_DIGEST_HOUR="0",
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env.pop("PAPERBOY_DATABASE_URL", None)
-    if _database_url(home):
-        env["PAPERBOY_DATABASE_URL"] = _database_url(home)
+    url = homes.home_database_url(home)
+    if url:
+        env["PAPERBOY_DATABASE_URL"] = url
     env.update(extra)
     return env
 

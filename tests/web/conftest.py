@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from paperboy.config import Settings
 from paperboy.models import Paper
+from tests import homes
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 HF_PAGE = SHARED / "corpus" / "hf-papers-search-page.txt"
@@ -55,41 +55,22 @@ def build_home(home: Path, database_url: str | None = None) -> None:
 
 
 @pytest.fixture(scope="session")
-def base_home(tmp_path_factory, db_backend, _pg_admin):
+def base_home(tmp_path_factory, _pg_admin):
     """(home, database_url or None) built once per session; tests get copies of it."""
-    home = tmp_path_factory.mktemp("web-base") / "home"
-    url = None
-    if db_backend == "postgres":
-        import os
-
-        name = f"pbt_web_base_{os.getpid()}"
-        with _pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = _pg_admin.url.set(database=name).render_as_string(hide_password=False)
-    build_home(home, url)
-    yield home, url
-    if url:
-        with _pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with homes.base_home(tmp_path_factory, _pg_admin, "web", build_home) as built:
+        yield built
 
 
 @pytest.fixture
 def web_home(base_home, tmp_path: Path, new_database_url) -> Path:
     """A private copy of the built home (and database), so tests can vote and sign up without seeing each other."""
-    src, url = base_home
-    home = tmp_path / "home"
-    shutil.copytree(src, home)
-    if url:
-        (home / "database_url").write_text(new_database_url(template=url))
-    return home
+    return homes.copy_home(base_home, tmp_path / "home", new_database_url)
 
 
 def web_settings(home: Path, **kw) -> Settings:
     """Settings for a web_home copy: its own SQLite file, or its own PostgreSQL database."""
-    url_file = home / "database_url"
-    url = url_file.read_text() if url_file.exists() else None
-    return Settings(home=home, database_url=url, secret_key="test-secret", arxiv_min_interval=0.0, **kw)
+    return Settings(home=home, database_url=homes.home_database_url(home), secret_key="test-secret",
+                    arxiv_min_interval=0.0, **kw)
 
 
 @pytest.fixture

@@ -281,3 +281,38 @@ def test_the_api_ban_reports_removed_votes_and_admins_cannot_be_banned(clients, 
     assert r.status_code == 400 and "Administrators" in r.json()["detail"]
     assert admin.get("/admin").status_code == 200  # still an admin, still logged in
     assert len(admin.get("/api/v1/admin/log").json()) == 1
+
+
+def test_account_ids_past_the_32_bit_store_range_are_a_4xx(clients, mod_pb):
+    """users.id is a 32-bit INTEGER: PostgreSQL refused id 2**31 (which the routes let through) with a 500."""
+    from paperboy.community import NotFound, _user
+    from paperboy.moderation import Moderation
+    from paperboy.store.community import user_by_email
+
+    admin = clients(ADMIN)
+    for uid in (2**31 - 1, 2**31, 2**32, 2**63):
+        want = (404, 404) if uid < 2**31 else (422, 400)  # (API, form)
+        assert _api(admin, "POST", f"/api/v1/admin/users/{uid}/ban", {"reason": "x"}).status_code == want[0], uid
+        assert _api(admin, "DELETE", f"/api/v1/admin/users/{uid}/ban").status_code == want[0], uid
+        assert _post(admin, f"/admin/users/{uid}/ban", {"reason": "x"}).status_code == want[1], uid
+        assert _post(admin, f"/admin/users/{uid}/unban", {}).status_code == want[1], uid
+    # Below the web layer too: such an id is no account, not a database error.
+    with mod_pb.store.engine.connect() as conn:
+        me = _user(user_by_email(conn, ADMIN))
+    for uid in (0, -1, 2**31, 2**63):
+        with pytest.raises(NotFound):
+            Moderation(mod_pb.community).ban(me, uid, "x")
+    assert admin.get("/api/v1/admin/log").json() == []
+
+
+def test_banning_a_banned_account_again_changes_and_logs_nothing(clients):
+    admin, spammer = clients(ADMIN), clients("spammer@example.org")
+    assert _api(spammer, "POST", f"/api/v1/papers/{T}/vote").status_code == 200
+    sid = admin.get("/api/v1/admin/spam").json()[0]["id"]
+    first = _api(admin, "POST", f"/api/v1/admin/users/{sid}/ban", {"reason": "bot"}).json()
+    again = _api(admin, "POST", f"/api/v1/admin/users/{sid}/ban", {"reason": "bot, again"}).json()
+    assert (first["changed"], first["votes_removed"]) == (True, 1)
+    assert (again["changed"], again["votes_removed"]) == (False, 0)
+    assert _post(admin, f"/admin/users/{sid}/ban", {"reason": "double click"}).status_code == 303
+    log = admin.get("/api/v1/admin/log").json()
+    assert [(e["action"], e["reason"]) for e in log] == [("ban_user", "bot")]
