@@ -429,7 +429,7 @@ from paperboy.digest_cli import digest as digest_command  # noqa: E402
 @main.command()
 @home_option
 @click.option("--interval", type=click.FloatRange(0.1, 24 * 3600), default=5.0, show_default=True,
-              help="Seconds between passes.")
+              help="Seconds between passes (digests and web submissions: every PAPERBOY_DIGEST_CHECK_MINUTES).")
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron and tests); exit 3 if something failed.")
 @click.option("--nice", "niceness", type=click.IntRange(0, 19), default=10, show_default=True,
               help="Lower this process's CPU priority by this much, so web requests win the CPU while it embeds.")

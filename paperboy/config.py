@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -41,6 +43,28 @@ def production_problems(settings: "Settings") -> list[str]:
         out.append("PAPERBOY_COOKIE_SECURE=never would send session cookies over plain HTTP; use 'auto' "
                    "(behind a proxy: paperboy serve --proxy-headers) or 'always'")
     return out
+
+
+def load_secret_key(settings: "Settings") -> bytes:
+    """The configured secret key, else one created once in <home>/secret_key (mode 0600).
+
+    One key per instance, shared by the web app (sessions, CSRF) and email (signed digest links).
+    """
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = Path(settings.home) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:  # two processes starting at once: the first rename wins, both then read the same key
+            os.link(path.with_suffix(".tmp"), path)
+        except FileExistsError:
+            pass
+        finally:
+            path.with_suffix(".tmp").unlink(missing_ok=True)
+    return path.read_text().strip().encode()
 
 
 class Settings(BaseSettings):
@@ -179,7 +203,9 @@ class Settings(BaseSettings):
     )
     digest_check_minutes: float = Field(
         default=10.0, ge=0.1, le=24 * 60,
-        description="How often the scheduler inside `paperboy serve` looks for due digests and retries.",
+        description="How often due digests are sent and failed ones retried, by `paperboy worker` and by the "
+        "scheduler inside `paperboy serve` (single process, without --no-digests); the worker also fetches "
+        "queued web submissions at this pace.",
     )
     admin_emails: list[str] = Field(
         default_factory=list,

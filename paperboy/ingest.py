@@ -24,6 +24,7 @@ from paperboy.store import Store
 MAX_REPORTED = 20  # problems kept in the report; all are passed to on_problem
 GZIP_MAGIC = b"\x1f\x8b"
 PARALLEL_MIN_BYTES = 8 << 20  # below this, starting a parser process costs more than it saves
+ANALYZE_AFTER = 1000  # papers added or changed by one ingest that make fresh planner statistics worth a pass
 
 Problem = Callable[[str], None]
 
@@ -90,8 +91,12 @@ class Ingester:
             report.errors.append(msg)
         self.on_problem(msg)
 
-    def feed(self, records: Iterable[Paper | Rejected], report: IngestReport, seen: dict[str, str]) -> None:
-        """Store `records`; a record-level problem is reported and skipped, the rest goes in."""
+    def feed(self, records: Iterable[Paper | Rejected], report: IngestReport, seen: dict[str, str],
+             run: int | None = None) -> None:
+        """Store `records`; a record-level problem is reported and skipped, the rest goes in.
+
+        With `run`, every batch also beats that ledger row's heartbeat.
+        """
         batch: list[tuple[Paper, bool]] = []
         for rec in records:
             if isinstance(rec, _Abort):
@@ -110,16 +115,35 @@ class Ingester:
                 seen[key] = rec.source_ref or "?"
             batch.append((rec.with_defaults(), first is not None))
             if len(batch) >= self.batch_size:
-                self._flush(batch, report)
+                self._flush(batch, report, run)
                 batch = []
         if batch:
-            self._flush(batch, report)
+            self._flush(batch, report, run)
 
-    def _flush(self, batch: list[tuple[Paper, bool]], report: IngestReport) -> None:
+    def _flush(self, batch: list[tuple[Paper, bool]], report: IngestReport, run: int | None) -> None:
         out = self.store.upsert(batch)
         report.added += out.added
         report.updated += out.updated
         report.unchanged += out.unchanged
+        if run is not None:
+            self.store.heartbeat(run, report)
+
+    def feed_run(self, run: int, records: Iterable[Paper | Rejected], report: IngestReport,
+                 seen: dict[str, str]) -> None:
+        """`feed` for a ledger run; an exception or signal ending it early closes the row first.
+
+        A long-lived process (`paperboy worker`, a web process) outlives the failed run, so the
+        next run could not tell from its pid that this one is over.
+        """
+        try:
+            self.feed(records, report, seen, run)
+        except BaseException as e:
+            report.aborted = report.aborted or f"stopped by {type(e).__name__}: {e}".rstrip(": ")
+            try:
+                self.store.finish_run(run, report, "failed" if isinstance(e, Exception) else "interrupted")
+            except Exception:  # the database may be what failed; keep the original error
+                pass
+            raise
 
     def ingest_files(self, paths: Iterable[Path], fmt: str = "auto", progress: bool = False) -> list[IngestReport]:
         """Ingest files one after another, one run and report each; never raises for bad content.
@@ -150,11 +174,13 @@ class Ingester:
             report = next(pending)
             run = self.store.start_run(report.source, str(path))
             started = time.perf_counter()
-            self.feed(stream, report, {})
+            self.feed_run(run, stream, report, {})
             if report.aborted:
                 self._problem(report, report.aborted)
             report.seconds = time.perf_counter() - started
             self.store.finish_run(run, report, status_of(report))
+        if sum(r.added + r.updated for r in reports) >= ANALYZE_AFTER:
+            self.store.analyze()
         return reports
 
     def ingest_file(self, path: Path, fmt: str = "auto", progress: bool = False) -> IngestReport:

@@ -134,7 +134,7 @@ class Paperboy:
         seen: dict[str, str] = {}
         try:
             for n, page in enumerate(pages, 1):
-                ing.feed(arxiv_atom.parse(io.BytesIO(page), f"arxiv-api page {n}"), report, seen)
+                ing.feed_run(run, arxiv_atom.parse(io.BytesIO(page), f"arxiv-api page {n}"), report, seen)
         except SourceError as e:
             report.aborted = f"arXiv API: {e}"
         except Exception as e:  # network failures of any kind end the run with what was stored
@@ -232,18 +232,18 @@ class Paperboy:
         order = sorted(range(len(ids)), key=key, reverse=True)
         return [ids[k] for k in order], scores[order]
 
-    def similar(self, key: str, limit: int = 10) -> list[SearchHit]:
-        """Nearest neighbours of one paper (itself excluded); keyword more-like-this without vectors."""
+    def similar(self, key: str | Paper, limit: int = 10) -> list[SearchHit]:
+        """Nearest neighbours of one paper, by key or the Paper itself (excluded from the result)."""
         return self.similar_to_set([key], limit)
 
-    def similar_to_set(self, keys: Sequence[str], limit: int = 10) -> list[SearchHit]:
-        """Papers like a set of papers (a library), the set itself excluded."""
+    def similar_to_set(self, keys: Sequence[str | Paper], limit: int = 10) -> list[SearchHit]:
+        """Papers like a set of papers (a library; keys or Papers already read), the set itself excluded."""
         import numpy as np
 
         from paperboy.models import Hits
 
         limit = max(1, min(int(limit), MAX_LIMIT))
-        found = [p for p in (self.paper(k) for k in keys) if p is not None]
+        found = [p for p in (k if isinstance(k, Paper) else self.paper(k) for k in keys) if p is not None]
         if not found:
             return []
         exclude = {p.id for p in found}

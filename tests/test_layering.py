@@ -74,3 +74,18 @@ def test_no_import_points_backwards():
             elif mine == SURFACE and theirs not in (5, SURFACE):
                 bad.append(f"surface {me} imports {target} directly instead of through the service")
     assert bad == []
+
+
+# Surfaces may use one another only one way: web, the worker and the CLIs send email, so the email
+# package is a leaf that imports no other surface (what both need, like the secret key, is in config).
+LEAF_SURFACES = ("paperboy.email",)
+
+
+def test_leaf_surfaces_import_no_other_surface():
+    bad = []
+    for leaf in LEAF_SURFACES:
+        for path in (PKG.parent / leaf.replace(".", "/")).rglob("*.py"):
+            for target in imports(path):
+                if layer_of(target) == SURFACE and not (target == leaf or target.startswith(leaf + ".")):
+                    bad.append(f"{module_name(path)} imports {target}")
+    assert bad == []

@@ -33,7 +33,7 @@ def refused(**kw) -> str:
 def test_development_keeps_the_generated_key_file(tmp_path):
     s = Settings(home=tmp_path)
     assert s.environment == "development" and s.secret_key is None
-    from paperboy.web.security import load_secret_key
+    from paperboy.config import load_secret_key
 
     key = load_secret_key(s)
     assert len(key) >= 32 and (tmp_path / "secret_key").read_bytes().strip() == key

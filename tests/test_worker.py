@@ -324,3 +324,14 @@ def test_serve_workers_share_the_port_and_see_worker_updates(tmp_path, arxiv_sha
     err = proc.stderr.read().decode()
     assert "with 2 worker processes" in err and "run `paperboy worker`" in err
     assert not [pid for pid in map(int, pids) if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+
+
+def test_digest_check_minutes_help_names_both_processes_that_use_it():
+    from click.testing import CliRunner
+
+    from paperboy.cli import main
+
+    help_text = Settings.model_fields["digest_check_minutes"].description
+    assert "paperboy worker" in help_text and "paperboy serve" in help_text
+    out = CliRunner().invoke(main, ["worker", "--help"]).output
+    assert "PAPERBOY_DIGEST_CHECK_MINUTES" in out

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import parseaddr
 
+from paperboy.config import load_secret_key
 from paperboy.digest_model import Options
 from paperboy.digests import Digests, OutboxEntry, sender_identity
 from paperboy.email.compose import compose_confirmation, compose_digest, message_bytes
@@ -289,8 +290,6 @@ def _dry_run(digests: Digests, rep: RunReport) -> None:
 def open_digests(pb, *, community=None, secret: bytes | None = None) -> Digests:
     """A Digests over `pb`, signing links with the instance's secret key (shared with the web app)."""
     if secret is None:
-        from paperboy.web.security import load_secret_key
-
         secret = load_secret_key(pb.settings)
     return Digests(pb, community=community, secret=secret)
 

@@ -8,7 +8,7 @@ from typing import Any
 from paperboy.models import IngestReport, Paper
 from paperboy.store import papers as _papers
 from paperboy.store import runs as _runs
-from paperboy.store.db import create_engine, migrate
+from paperboy.store.db import analyze, create_engine, migrate, reading
 from paperboy.store.papers import BatchOutcome
 
 
@@ -27,37 +27,47 @@ class Store:
 
     def get(self, key: str, include_hidden: bool = False) -> Paper | None:
         """A paper by id/arXiv id/URL; papers hidden by a moderator only with include_hidden."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return _papers.get_paper(conn, key, include_hidden)
 
     def get_many(self, ids: Sequence[str], include_hidden: bool = False) -> dict[str, Paper]:
         """Papers by id; hidden ones are left out, so every surface hydrating through here drops them."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return _papers.get_papers(conn, ids, include_hidden)
 
+    def analyze(self) -> None:
+        """Refresh planner statistics; the ingester calls it after a large load."""
+        analyze(self.engine)
+
     def hidden_among(self, ids: Sequence[str]) -> set[str]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return _papers.hidden_among(conn, ids)
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return _papers.count_papers(conn)
 
     def max_seq(self) -> int:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return _papers.max_seq(conn)
 
     def iter_papers(self, since_seq: int = 0) -> Iterator[tuple[int, Paper]]:
         return _papers.iter_papers(self.engine, since_seq)
 
     def stats(self) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        _runs.reap_interrupted(self.engine)  # so the listing never shows a killed run as running
+        with reading(self.engine) as conn:
             out = _papers.stats(conn)
             out["runs"] = _runs.recent_runs(conn, 5)
         return out
 
     def start_run(self, source: str, inputs: str) -> int:
+        """Open a ledger row for a run of this process (first closing those of killed runs)."""
         return _runs.start_run(self.engine, source, inputs)
+
+    def heartbeat(self, run_id: int, report: IngestReport) -> None:
+        """Record that the run is alive, with its counts so far."""
+        _runs.heartbeat(self.engine, run_id, report)
 
     def finish_run(self, run_id: int, report: IngestReport, status: str) -> None:
         _runs.finish_run(self.engine, run_id, report, status)

@@ -12,7 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from paperboy.store.schema import (login_failures, saved_papers, saved_searches, sessions, submissions,
+from paperboy.store.papers import VISIBLE
+from paperboy.store.schema import (login_failures, papers, saved_papers, saved_searches, sessions, submissions,
                                    users, votes)
 
 _CHUNK = 500  # ids per IN (...) list; keeps statements under SQLite's variable limit
@@ -139,9 +140,12 @@ def delete_saved_paper(conn: sa.Connection, user_id: int, paper_id: str) -> bool
 
 
 def _user_papers(conn: sa.Connection, table: sa.Table, user_id: int, limit: int, offset: int) -> tuple[list[str], int]:
-    total = conn.execute(sa.select(sa.func.count()).select_from(table).where(table.c.user_id == user_id)).scalar_one()
-    q = (sa.select(table.c.paper_id).where(table.c.user_id == user_id)
-         .order_by(table.c.created_at.desc(), table.c.paper_id).limit(limit).offset(offset))
+    # Papers a moderator hid leave the count and the pages alike, as on every public surface (the
+    # rows stay: unhiding brings them back); counting them made pages short and totals too high.
+    mine = (sa.select(table.c.paper_id).select_from(table.join(papers, papers.c.id == table.c.paper_id))
+            .where(table.c.user_id == user_id, VISIBLE))
+    total = conn.execute(sa.select(sa.func.count()).select_from(mine.subquery())).scalar_one()
+    q = mine.order_by(table.c.created_at.desc(), table.c.paper_id).limit(limit).offset(offset)
     return list(conn.execute(q).scalars()), int(total)
 
 

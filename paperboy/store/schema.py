@@ -86,13 +86,18 @@ ingest_runs = sa.Table(
     sa.Column("inputs", sa.Text, nullable=False),  # paths or query
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("status", sa.String(16), nullable=False),  # running | ok | partial | failed
+    sa.Column("status", sa.String(16), nullable=False),  # running | ok | partial | failed | interrupted
     sa.Column("added", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated", sa.Integer, nullable=False, server_default="0"),
     sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),
     sa.Column("rejected", sa.Integer, nullable=False, server_default="0"),
     sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
     sa.Column("message", sa.Text),
+    # Who runs it and when it last wrote (migration 0005): lets the next run tell a live run from
+    # one whose process was killed (paperboy.store.runs).
+    sa.Column("host", sa.String(255)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("heartbeat_at", sa.DateTime(timezone=True)),
 )
 
 # -- community: accounts, votes, libraries, submissions (appended for the web app) ---------------

@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paperboy.web import security
+from paperboy.config import load_secret_key
+from paperboy.web.docs import add_docs
 from paperboy.web.render import make_templates, render
 
 log = logging.getLogger("paperboy.web")
@@ -22,7 +23,7 @@ MAX_BODY_BYTES = 64 * 1024  # forms here are tiny; anything bigger is a mistake 
 MAX_QUERY_BYTES = 16 * 1024  # as uvicorn's own request-head limit; real ones are far below (q: 500 chars)
 MAX_FORM_FIELDS = 200  # the biggest form has 7 fields; parsing thousands of tiny ones costs CPU
 
-# Pages get a strict policy: only our own CSS/JS, no framing. /docs loads Swagger UI from a CDN.
+# Pages get a strict policy: only our own CSS/JS, no framing. /docs sends its own (paperboy.web.docs).
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
@@ -48,8 +49,6 @@ class _Guard:
             resp = JSONResponse({"detail": f"Request body too large (limit {MAX_BODY_BYTES // 1024} KB)."},
                                 status_code=413)
             return await resp(scope, receive, send)
-        path = scope.get("path", "")
-        is_docs = path.startswith(("/docs", "/redoc", "/openapi.json"))
         received = 0
 
         async def limited_receive():
@@ -63,10 +62,12 @@ class _Guard:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
-                if not is_docs:
-                    extra += [(b"content-security-policy", PAGE_CSP.encode()), (b"x-frame-options", b"DENY")]
-                message["headers"] = list(message.get("headers", [])) + extra
+                headers = list(message.get("headers", []))
+                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
+                         (b"x-frame-options", b"DENY")]
+                if not any(k.lower() == b"content-security-policy" for k, _v in headers):
+                    extra.append((b"content-security-policy", PAGE_CSP.encode()))
+                message["headers"] = headers + extra
             await send(message)
 
         try:
@@ -129,7 +130,7 @@ def create_app(pb, *, community=None) -> FastAPI:
         title="paperboy",
         summary="Self-hosted research-paper discovery: search, trending, daily papers, upvotes and feeds.",
         version="1",
-        docs_url="/docs",
+        docs_url=None,  # paperboy.web.docs: the same page, with local assets
         redoc_url=None,
         dependencies=[Depends(_no_nul)],
         form_limits={"max_fields": MAX_FORM_FIELDS, "max_files": 0},  # too many: 400; no route takes files
@@ -146,7 +147,7 @@ def create_app(pb, *, community=None) -> FastAPI:
     from paperboy.moderation import Moderation
 
     app.state.moderation = Moderation(community)
-    app.state.secret_key = security.load_secret_key(pb.settings)
+    app.state.secret_key = load_secret_key(pb.settings)
     app.state.templates = make_templates()
     app.state.submission_lock = threading.Lock()
 
@@ -182,6 +183,7 @@ def create_app(pb, *, community=None) -> FastAPI:
 
     app.add_middleware(_Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_docs(app)
     from paperboy.web import digest_routes
 
     for module in (pages, accounts, admin, feeds, api_v1, api_hf, digest_routes):

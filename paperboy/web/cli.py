@@ -66,7 +66,7 @@ def _serve_workers(pb, host: str, port: int, workers: int, **uvicorn_options) ->
 
     import uvicorn
 
-    from paperboy.web.security import load_secret_key
+    from paperboy.config import load_secret_key
 
     # The workers read their settings from the environment: pass on what the options decided.
     os.environ["PAPERBOY_HOME"] = str(pb.settings.home)

@@ -11,40 +11,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, Response
 
 from paperboy.community import User
-from paperboy.config import Settings
 
 SESSION_COOKIE = "pb_session"
 CSRF_COOKIE = "pb_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FAILED = "The form expired or came from another site; reload the page and try again."
-
-
-def load_secret_key(settings: Settings) -> bytes:
-    """The configured secret key, else one created once in <home>/secret_key (mode 0600)."""
-    if settings.secret_key:
-        return settings.secret_key.encode()
-    path = Path(settings.home) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-        try:  # two processes starting at once: the first rename wins, both then read the same key
-            os.link(path.with_suffix(".tmp"), path)
-        except FileExistsError:
-            pass
-        finally:
-            path.with_suffix(".tmp").unlink(missing_ok=True)
-    return path.read_text().strip().encode()
 
 
 def _cookie_value(request: Request, name: str) -> str | None:

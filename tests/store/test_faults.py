@@ -12,6 +12,7 @@ import psutil
 import pytest
 import sqlalchemy as sa
 
+from paperboy.models import IngestReport
 from paperboy.store import Store
 from paperboy.store.db import create_engine
 
@@ -85,6 +86,46 @@ def test_sigkill_during_ingest_then_rerun_stores_every_paper_exactly_once(
     report = json.loads(out)
     assert report["added"] == TOTAL - stored and report["rejected"] == 0
     _check_whole(url)
+    # The killed run's ledger row was closed by the rerun, not left `running` forever.
+    runs = _runs(url)
+    killed = [r for r in runs if r["pid"] == first.pid]  # one run per input file
+    assert [r["status"] for r in killed] == ["ok"] * (len(killed) - 1) + ["interrupted"]
+    assert 0 < sum(r["added"] for r in killed) <= stored  # heartbeats kept the counts of what it committed
+    assert {r["status"] for r in runs if r["pid"] == again.pid} == {"ok"}
+
+
+def _runs(url: str) -> list[dict]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text("SELECT * FROM ingest_runs ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def test_a_live_ingest_in_another_process_stays_running_until_killed(tmp_path, cli_process, home_database,
+                                                                      arxiv_shards):
+    home = tmp_path / "h"
+    url = home_database(home) or f"sqlite:///{home / 'paperboy.db'}"
+    proc = cli_process(home, "ingest", "--no-index", "-q", *map(str, arxiv_shards))
+    deadline = time.monotonic() + 60
+    while _papers_in(url) < 1:
+        assert proc.poll() is None and time.monotonic() < deadline, "ingest stored nothing"
+        time.sleep(0.05)
+    st = Store(url)  # another process listing runs and starting one, as `paperboy stats` and the worker do
+    try:
+        def its_runs() -> list[str]:  # one per input file, newest first; earlier files may be done
+            return [r["status"] for r in st.stats()["runs"] if r["pid"] == proc.pid]
+
+        st.finish_run(st.start_run("bibtex", "other.bib"), IngestReport(source="bibtex"), "ok")
+        live = its_runs()
+        assert live[0] == "running" and set(live[1:]) <= {"ok"}
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        gone = its_runs()
+        assert gone[0] == "interrupted" and set(gone[1:]) <= {"ok"}
+    finally:
+        st.close()
 
 
 @pytest.mark.sqlite_only  # about the ingest process, not the database: one pass is enough

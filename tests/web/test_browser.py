@@ -167,3 +167,35 @@ def test_pages_work_without_javascript(browser, live):
     page.wait_for_load_state()
     assert _count(page, "2606.99002") == 43
     ctx.close()
+
+
+def test_api_docs_render_offline(browser, live):
+    """/docs draws the API's operations with every request to another host refused (no CDN)."""
+    ctx = browser.new_context()
+    elsewhere: list[str] = []
+
+    def local_only(route) -> None:
+        if route.request.url.startswith(live.url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    ctx.route("**/*", local_only)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # CSP refusals too
+    page.goto(live.url + "/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=15_000)
+    assert page.locator(".opblock").count() >= 5
+    assert page.locator(".opblock-summary-path", has_text="/api/v1/search").count() >= 1
+    page.locator(".opblock-summary-path", has_text="/api/v1/search").first.click()  # expands: React still works
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_placeholder("q").fill("diffusion")
+    page.get_by_role("button", name="Execute").click()
+    expect(page.locator(".live-responses-table .response-col_description pre").first).to_contain_text('"An Older Paper About Diffusion"')
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "docs.png"), full_page=False)
+    ctx.close()
+    assert not elsewhere and not errors, (elsewhere, errors)

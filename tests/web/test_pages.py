@@ -127,3 +127,26 @@ def test_static_assets_and_docs(client):
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/../app.py").status_code == 404
     assert client.get("/docs").status_code == 200
+
+
+def test_docs_load_swagger_ui_from_this_server_only(client):
+    """Swagger UI works offline: every asset is local and served; the CSP admits its one inline script."""
+    import base64
+    import hashlib
+
+    r = client.get("/docs")
+    assert r.status_code == 200 and "SwaggerUIBundle" in r.text
+    urls = re.findall(r'(?:src|href)="([^"]*)"', r.text) + re.findall(r"url: '([^']*)'", r.text)
+    assert len(urls) >= 4  # script, stylesheet, icon, the OpenAPI document
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), f"/docs loads {url} from elsewhere"
+        got = client.get(url)
+        assert got.status_code == 200 and got.content, url
+    assert client.get("/docs/assets/swagger-ui-bundle.js").headers["content-type"].startswith(
+        ("application/javascript", "text/javascript"))
+    csp = r.headers["content-security-policy"]
+    inline = re.findall(r"<script>(.*?)</script>", r.text, re.S)
+    assert len(inline) == 1
+    digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+    assert "cdn" not in r.text.lower() and "default-src 'self'" in csp

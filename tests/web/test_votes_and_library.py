@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import datetime, timezone
 
@@ -122,3 +123,26 @@ def test_saved_searches_round_trip(client):
     assert client.post(f"/searches/{sid}/delete", data={"csrf_token": token}).status_code == 404
     r = client.post("/searches", data={"csrf_token": token, "q": ""})
     assert r.status_code == 400 and "Nothing to save" in r.text
+
+
+def test_library_totals_and_pages_leave_out_papers_a_moderator_hid(client, app, web_pb):
+    from paperboy.store.moderation import set_hidden
+
+    sign_up(client)
+    com = app.state.community
+    user = com.log_in("reader@example.org", "correct horse battery", "test")
+    ids = [p.id for _seq, p in itertools.islice(web_pb.store.iter_papers(0), 21)]
+    for pid in ids:  # 21 saved: two pages of 20, until one is hidden
+        com.save_paper(user, pid)
+    com.upvote(user, ids[0])
+    with web_pb.store.engine.begin() as conn:
+        for pid in (ids[0], ids[-1]):  # ids[-1] is the newest save: it would leave page 1 short
+            set_hidden(conn, pid, datetime.now(timezone.utc), "spam")
+
+    saved = com.library(user, "saved", 20)
+    assert saved.total == 19 and len(saved.items) == 19 and ids[-1] not in {v.paper.id for v in saved.items}
+    assert com.library(user, "upvoted").total == 0
+    com.save_paper(user, "2606.99002")
+    page = client.get("/library?tab=saved").text
+    assert page.count("<article") == 20 and 'rel="next"' not in page and f'data-paper="{ids[-1]}"' not in page
+    assert "Papers you upvote appear here." in client.get("/library").text
