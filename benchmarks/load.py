@@ -39,6 +39,8 @@ from pathlib import Path
 
 import httpx
 
+import _targets
+
 REPO = Path(__file__).resolve().parents[1]
 BASE_DB = "paperboy_load_base"
 RUN_DB = "paperboy_load_run"
@@ -144,25 +146,7 @@ def make_users(home: Path, url: str, n: int) -> list[str]:
 
 def sample_targets(home: Path, url: str, n: int, seed: int = 7) -> tuple[list[str], list[str]]:
     """(search queries, paper ids) drawn deterministically from the stored papers."""
-    import sqlalchemy as sa
-
-    from paperboy.store.db import create_engine
-    from paperboy.store.schema import papers
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(papers.c.id, papers.c.title).order_by(papers.c.id)).all()
-    finally:
-        engine.dispose()
-    rng = random.Random(seed)
-    picked = rng.sample(rows, min(n, len(rows)))
-    queries = []
-    for _pid, title in picked:
-        words = [w for w in re.split(r"[\s:,]+", title) if len(w) > 3 and w.isalpha()]
-        if words:
-            queries.append(" ".join(rng.sample(words, rng.randint(1, min(4, len(words))))).lower())
-    return queries, [pid for pid, _t in picked]
+    return _targets.sample_targets(url, n, seed, max_words=4, separators=r"[\s:,]+")
 
 
 def free_port() -> int:
@@ -203,6 +187,7 @@ class Stats:
         self.transport_errors = 0
         self.acked_votes: set[tuple[int, str]] = set()
         self.count = 0
+        self.timeline: list[tuple[float, str, float]] = []  # (wall-clock start, kind, seconds)
 
 
 async def simulate(base: str, sessions: list[str], queries: list[str], ids: list[str], clients: int, seconds: float,
@@ -244,6 +229,7 @@ async def simulate(base: str, sessions: list[str], queries: list[str], ids: list
                     st.transport_errors += 1
                     continue
                 st.latency[kind].append(time.perf_counter() - t0)
+                st.timeline.append((time.time() - (time.perf_counter() - t0), kind, st.latency[kind][-1]))
                 st.status[kind][r.status_code] += 1
 
     started = time.perf_counter()
@@ -354,7 +340,70 @@ def main() -> None:
           f"{ {m: d.get('count') for m, d in index_state.get('dense', {}).items()} }")
     errors = st.transport_errors + total_5xx + total_other + (rows - distinct) + max(0, len(st.acked_votes) - distinct)
     print(f"errors: {errors}")
+    worker_events = read_worker_events(args.state / "worker.log")
+    print_timeline(st.timeline, worker_events)
+    plot_timeline(st.timeline, worker_events, args.state / "load-timeline.png")
     sys.exit(1 if errors else 0)
+
+
+WORKER_EVENT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) paperboy\.worker: (.*)$")
+
+
+def read_worker_events(log: Path) -> list[tuple[float, str]]:
+    """(unix time, message) of what the worker logged: inbox ingest, indexing, embedding."""
+    out = []
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+        m = WORKER_EVENT.match(line)
+        if m:
+            t = time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) + int(m.group(2)) / 1000
+            out.append((t, m.group(3)))
+    return out
+
+
+def print_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[float, str]], step: float = 5.0) -> None:
+    """p50/p99 per `step`-second window, with what the worker was doing, so tails can be traced to a phase."""
+    if not timeline:
+        return
+    t0 = min(t for t, _k, _l in timeline)
+    print(f"\n{'window s':>10}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}  worker")
+    windows: dict[int, list[float]] = defaultdict(list)
+    for t, _k, lat in timeline:
+        windows[int((t - t0) // step)].append(lat)
+    for w in sorted(windows):
+        said = [msg[:70] for t, msg in events if w * step <= t - t0 < (w + 1) * step]
+        lat = windows[w]
+        print(f"{w * step:>4.0f}-{(w + 1) * step:<4.0f}{len(lat):>9}{pct(lat, 50):>9.1f}{pct(lat, 99):>9.1f}  "
+              f"{'; '.join(said)}")
+
+
+def plot_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[float, str]], out: Path) -> None:
+    """Every request's latency over the run, by kind, with the worker's log lines as markers."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib not installed: no timeline picture)")
+        return
+    t0 = min(t for t, _k, _l in timeline)
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for kind, _w in MIX:
+        pts = [(t - t0, lat * 1000) for t, k, lat in timeline if k == kind]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=4, alpha=0.5, label=kind)
+    for t, msg in events:
+        if t >= t0:
+            ax.axvline(t - t0, color="grey", lw=0.6, ls="--")
+            ax.text(t - t0, ax.get_ylim()[1] * 0.98, msg[:40], rotation=90, va="top", ha="right", fontsize=6)
+    ax.axhline(250, color="red", lw=0.8, label="p99 target 250 ms")
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds into the run")
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.set_title("benchmarks/load.py: request latency while the worker ingests and embeds")
+    ax.legend(loc="upper right", fontsize=7, markerscale=3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(f"timeline picture: {out}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from paperboy.ranking import trending as _trending
 from paperboy.store import Store
 from paperboy.store import community as _sql
 from paperboy.store import listings as _listings
+from paperboy.store.db import reading
 
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}\.[^@\s\x00-\x1f.]{1,63}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
@@ -197,13 +198,13 @@ class Community:
             raise AuthError("Wrong email or password.")
         now = self.clock()
         window = timedelta(minutes=self.settings.login_window_minutes)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             failures, oldest = _sql.login_failures_since(conn, email, client, now - window)
         if failures >= self.settings.login_max_failures:
             retry = int(((_aware(oldest) or now) + window - now).total_seconds()) + 1
             raise RateLimited(f"Too many failed logins; try again in {max(retry, 1) // 60 + 1} minutes.",
                               max(retry, 1))
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = _sql.user_by_email(conn, email)
         ok = False
         try:
@@ -235,7 +236,7 @@ class Community:
     def session_user(self, token: str | None) -> User | None:
         if not token or len(token) > 200:
             return None
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = _sql.session_user(conn, _token_hash(token), self.clock())
         return _user(row) if row else None
 
@@ -254,7 +255,9 @@ class Community:
     def views(self, papers: Sequence[Paper], user: User | None = None) -> list[PaperView]:
         """Wrap papers with total upvotes and the viewer's vote/saved state (one query each)."""
         ids = [p.id or p.paper_id() for p in papers]
-        with self.engine.connect() as conn:
+        if not ids:
+            return []
+        with reading(self.engine) as conn:
             local = _sql.local_vote_counts(conn, ids)
             voted = _sql.voted_among(conn, user.id, ids) if user else set()
             saved = _sql.saved_among(conn, user.id, ids) if user else set()
@@ -265,7 +268,7 @@ class Community:
         return self.views([self._resolve(key)], user)[0]
 
     def upvote_count(self, paper: Paper) -> int:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return (paper.upvotes or 0) + _sql.local_vote_counts(conn, [paper.id]).get(paper.id, 0)
 
     # -- votes --------------------------------------------------------------------------------------
@@ -308,7 +311,7 @@ class Community:
         fn = {"upvoted": _sql.voted_paper_ids, "saved": _sql.saved_paper_ids}.get(kind)
         if fn is None:
             raise CommunityError("kind must be 'upvoted' or 'saved'")
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             ids, total = fn(conn, user.id, limit, offset)
         return Listing(self._hydrate(ids, user), total)
 
@@ -340,7 +343,7 @@ class Community:
         return SavedSearch(sid, query, filters, now)
 
     def saved_searches(self, user: User) -> list[SavedSearch]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = _sql.saved_searches_of(conn, user.id)
         return [SavedSearch(r.id, r.query, dict(r.filters or {}), _aware(r.created_at)) for r in rows]
 
@@ -358,7 +361,7 @@ class Community:
                                  "https://arxiv.org/abs/2401.01234).")
         arxiv_id = parsed[0]
         now = self.clock()
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             recent = _sql.submissions_since(conn, user.id, now - timedelta(days=1))
         if recent >= self.settings.max_submissions_per_day:
             raise RateLimited("You reached today's submission limit; try again tomorrow.", 3600)
@@ -375,12 +378,12 @@ class Community:
             return _submission(_sql.submission_by_id(conn, sid))
 
     def submissions(self, user: User, limit: int = 50) -> list[Submission]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [_submission(r) for r in _sql.submissions_of(conn, user.id, limit)]
 
     def process_submissions(self, fetch: Callable[[list[str]], IngestReport], limit: int = 100) -> list[Submission]:
         """Fetch queued arXiv ids with `fetch(ids)` (which ingests them) and mark each done/failed/duplicate."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             queued = _sql.queued_submissions(conn, limit)
         if not queued:
             return []
@@ -414,7 +417,7 @@ class Community:
     def reference_day(self) -> date:
         """The day trending windows count back from: the newest listing day, never after today."""
         today = self.clock().date()
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return _listings.latest_day(conn, today) or today
 
     def trending(self, window: str = "week", limit: int = 20, offset: int = 0, user: User | None = None) -> Listing:
@@ -434,7 +437,7 @@ class Community:
                 return hit
         as_of = self.reference_day()
         start = _trending.window_start(window, as_of)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = (_listings.rows_between(conn, start, as_of) if start else
                     _listings.all_time_candidates(conn, ALL_TIME_NEWEST))
             local = _sql.local_vote_counts(conn, [r.id for r in rows]) if len(rows) < 5000 else \
@@ -457,7 +460,7 @@ class Community:
     def papers_between(self, start: date, end: date, *, sort: str = "trending", limit: int = 50, offset: int = 0,
                        submitter: str | None = None, user: User | None = None) -> Listing:
         """Papers whose day lies in [start, end]; sort 'trending' (most upvotes first) or 'date' (newest first)."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = _listings.rows_between(conn, start, end, submitter)
             local = _sql.local_vote_counts(conn, [r.id for r in rows])
         if sort == "date":
@@ -475,17 +478,17 @@ class Community:
         if day is None:
             day = self.reference_day()
         listing = self.papers_between(day, day, sort=sort, limit=limit, offset=offset, user=user)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             prev, nxt = _listings.adjacent_days(conn, day)
         return DailyListing(day, prev, nxt, listing.items, listing.total)
 
     def by_author(self, name: str, limit: int = 50, offset: int = 0, user: User | None = None) -> Listing:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             papers, total = _listings.papers_by_author(conn, name, limit, offset)
         return Listing(self.views(papers, user), total)
 
     def in_category(self, category: str, limit: int = 50, offset: int = 0, user: User | None = None) -> Listing:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             papers, total = _listings.papers_in_category(conn, category, limit, offset)
         return Listing(self.views(papers, user), total)
 
@@ -494,6 +497,6 @@ class Community:
         now = time.monotonic()
         hit = self._top_categories
         if hit is None or hit[0] < now:
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:
                 hit = self._top_categories = (now + 300.0, _listings.top_categories(conn, 100))
         return hit[1][:limit]

@@ -24,6 +24,7 @@ from paperboy.ranking.recommend import Recommendation, recommend
 from paperboy.store import community as _csql
 from paperboy.store import digests as _sql
 from paperboy.store import listings as _listings
+from paperboy.store.db import reading
 
 MAX_POSITIVES = 200  # newest library papers the recommender learns from
 BACKGROUND = 256  # random papers used as generic negatives
@@ -154,7 +155,7 @@ class Recommender:
     def reader(self, user_id: int | None) -> Reader:
         if user_id is None:
             return Reader(None)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             lib = _sql.library(conn, user_id, MAX_POSITIVES)
             marks = _sql.not_interested_ids(conn, user_id)
             searches = [(r.query, dict(r.filters or {})) for r in _csql.saved_searches_of(conn, user_id)]
@@ -167,7 +168,7 @@ class Recommender:
         got = cache.pools.get((since, until))
         if got is not None:
             return got
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             ids = sorted(r.id for r in _listings.rows_between(conn, since, until))
         feats = cache.features
         papers = None
@@ -180,7 +181,7 @@ class Recommender:
 
     def _background_ids(self, cache: _Cache) -> list[str]:
         if cache.background is None:
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:
                 cache.background = (_sql.random_paper_ids(conn, BACKGROUND), None)
         return cache.background[0]
 
@@ -236,7 +237,7 @@ class Recommender:
         papers = None if feats.dense else self.pb.store.get_many(lib_ids + reader.not_interested)
         pos_ids, P = feats.rows(lib_ids, papers)
         neg_ids, N = feats.rows(reader.not_interested, papers)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             titles = _sql.titles(conn, pos_ids)
         how = dict(reader.library)
         labels = [f"“{short(titles.get(i, ''), 70)}” you {how[i]}" for i in pos_ids]

@@ -253,8 +253,21 @@ def get_papers(conn: sa.Connection, ids: Sequence[str], include_hidden: bool = F
     return out
 
 
+HIDDEN_SCAN = 5000  # up to this many hidden papers, reading them all beats probing 1000 hit ids
+
+
 def hidden_among(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
-    """Which of these paper ids a moderator hid (primary-key probes: cheap for a page of hits)."""
+    """Which of these paper ids a moderator hid.
+
+    Hidden papers are few, so one scan of the hidden_at index (no parameters) is read and
+    intersected: a 1000-id IN list cost ~8 ms per search on PostgreSQL, most of it building
+    the query. Primary-key probes take over if moderators ever hide more than HIDDEN_SCAN.
+    """
+    hidden = conn.execute(
+        sa.select(papers.c.id).where(papers.c.hidden_at.is_not(None)).limit(HIDDEN_SCAN + 1)
+    ).scalars().all()
+    if len(hidden) <= HIDDEN_SCAN:
+        return set(hidden).intersection(ids)
     out: set[str] = set()
     for i in range(0, len(ids), 500):
         q = sa.select(papers.c.id).where(papers.c.id.in_(list(ids[i:i + 500])), papers.c.hidden_at.is_not(None))

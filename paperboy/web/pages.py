@@ -107,8 +107,10 @@ def paper_page(request: Request, paper_id: str) -> Response:
         p = _paper(request, paper_id)
     if paper_id != p.id:  # /papers/2401.01234v2 and friends land on the canonical address
         return RedirectResponse(paper_url(p), status_code=308)
-    view = services.community(request).views([p], user)[0]
-    similar = services.similar(request, p.id, limit=6, user=user) if hidden is None else []
+    if hidden is None:
+        view, similar = services.paper_and_similar(request, p, limit=6, user=user)
+    else:
+        view, similar = services.community(request).views([p], user)[0], []
     absolute = str(request.base_url).rstrip("/") + paper_url(p)
     return render(request, "paper.html", {"v": view, "p": p, "similar": similar, "bibtex": bibtex(p),
                                           "share_url": absolute, "citation": _citation(p), "hidden": hidden})

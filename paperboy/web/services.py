@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 
 from paperboy.community import Community, PaperView, User
-from paperboy.models import IngestReport, SearchFilters, SearchPage
+from paperboy.models import IngestReport, Paper, SearchFilters, SearchPage
 from paperboy.moderation import Moderation
 
 log = logging.getLogger("paperboy.web")
@@ -51,20 +51,32 @@ def search(request: Request, query: str, filters: SearchFilters, *, sort: str = 
     return SearchResult(page, views, [tuple(h.matched_by) for h in page.hits])
 
 
-def similar(request: Request, key: str, limit: int = 6, user: User | None = None) -> list[PaperView]:
-    """Papers similar to `key`; an empty list (logged) when the index cannot answer yet."""
+def similar(request: Request, key: str | Paper, limit: int = 6, user: User | None = None) -> list[PaperView]:
+    """Papers similar to `key` (or a Paper already read); an empty list (logged) when the index cannot answer."""
+    return _similar_views(request, key, limit, user, [])[1]
+
+
+def paper_and_similar(request: Request, paper: Paper, limit: int = 6,
+                      user: User | None = None) -> tuple[PaperView, list[PaperView]]:
+    """The paper page's paper and its similar papers, with votes read for all of them at once."""
+    views, similar = _similar_views(request, paper, limit, user, [paper])
+    return views[0], similar
+
+
+def _similar_views(request: Request, key: str | Paper, limit: int, user: User | None,
+                   first: list[Paper]) -> tuple[list[PaperView], list[PaperView]]:
     pb = paperboy(request)
     try:
         hits = pb.similar(key, limit=limit)
     except (KeyError, LookupError):
-        return []
+        hits = []
     except Exception:  # similar papers are an extra on the page; the page itself must still render
-        log.exception("similar(%r) failed", key)
-        return []
-    views = community(request).views([h.paper for h in hits], user)
-    for v, h in zip(views, hits):
+        log.exception("similar(%r) failed", getattr(key, "id", key))
+        hits = []
+    views = community(request).views([*first, *(h.paper for h in hits)], user)
+    for v, h in zip(views[len(first):], hits):
         v.score = float(h.score)
-    return views
+    return views[:len(first)], views[len(first):]
 
 
 def fetch_submitted(app) -> list:

@@ -146,3 +146,49 @@ def test_iter_papers_resumes_after_a_high_water_mark(st):
     st.upsert([(_paper(arxiv_id="2402.00001", title="Later", listed=date(2024, 2, 1)), False)])
     assert [p.arxiv_id for _s, p in st.iter_papers(0)][:5] == [f"2401.{i:05d}" for i in range(5)]
     assert [p.arxiv_id for _s, p in st.iter_papers(mark)] == ["2402.00001"]
+
+
+@pytest.mark.parametrize("scan_limit", [5000, 1])  # 1: more hidden papers than the scan reads -> id probes
+def test_hidden_among_finds_exactly_the_hidden_hits(open_store, monkeypatch, scan_limit):
+    from datetime import datetime, timezone
+
+    from paperboy.store import papers as store_papers
+    from paperboy.store.moderation import set_hidden
+
+    monkeypatch.setattr(store_papers, "HIDDEN_SCAN", scan_limit)
+    store = open_store()
+    ids = [f"2601.{i:05d}" for i in range(30)]
+    store.upsert([(_paper(arxiv_id=i, title=f"Paper {i}"), False) for i in ids])
+    with store.engine.begin() as conn:
+        for i in (ids[3], ids[17], ids[29]):
+            assert set_hidden(conn, i, datetime.now(timezone.utc), "spam")
+    assert store.hidden_among(ids[:20] + ["2601.99999"]) == {ids[3], ids[17]}
+    assert store.hidden_among(ids[20:28]) == set()
+    assert store.hidden_among([]) == set()
+
+
+def test_a_large_ingest_leaves_fresh_planner_statistics(tmp_path, database_url, db_backend):
+    """Right after a bulk load the planner must know hidden papers are rare (it scanned 75k rows per search)."""
+    import json
+
+    from paperboy.ingest import ANALYZE_AFTER, Ingester
+
+    src = tmp_path / "bulk.jsonl"
+    src.write_text("".join(json.dumps({"id": f"2502.{i:05d}", "title": f"Bulk paper {i}", "authors": ["A. Author"],
+                                       "categories": ["cs.CL"], "summary": "An abstract.",
+                                       "published": "2025-02-01"}) + "\n" for i in range(ANALYZE_AFTER)))
+    st = Store(database_url)
+    try:
+        [rep] = Ingester(st, 500).ingest_files([src])
+        assert rep.added == ANALYZE_AFTER
+        with st.engine.connect() as conn:
+            if db_backend == "postgres":
+                assert conn.exec_driver_sql(
+                    "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'papers'").scalar() is not None
+                plan = "\n".join(conn.exec_driver_sql(
+                    "EXPLAIN SELECT id FROM papers WHERE hidden_at IS NOT NULL LIMIT 5001").scalars())
+                assert "ix_papers_hidden_at" in plan, plan
+            else:
+                assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'papers'").scalar() > 0
+    finally:
+        st.close()
