@@ -33,6 +33,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -268,6 +269,9 @@ def main() -> None:
     ap.add_argument("--max-requests", type=int, default=20_000, help="upper bound of requests in the window")
     ap.add_argument("--think", type=float, default=1.0, help="mean pause between a user's requests (s); 0 = closed loop")
     ap.add_argument("--workers", type=int, default=2, help="paperboy serve --workers")
+    ap.add_argument("--warmup", type=float, default=15.0, help="seconds of unmeasured load before the ingest starts")
+    ap.add_argument("--ingest-share", type=float, default=None,
+                    help="paperboy worker --ingest-share (default: the worker's own default)")
     ap.add_argument("--state", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "paperboy-load")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--holdout", default="papers-2026-06.jsonl.gz", help="shard the worker ingests during the run")
@@ -304,14 +308,25 @@ def main() -> None:
             httpx.get(f"{base}/search", params={"q": q}, timeout=120)
         before = len(ids)
         (home / "inbox").mkdir(exist_ok=True)
-        shutil.copy(holdout, home / "inbox" / holdout.name)
-        worker = subprocess.Popen(paperboy(home, "worker", "--interval", "1"), env=env,
+        share = [] if args.ingest_share is None else ["--ingest-share", str(args.ingest_share)]
+        worker = subprocess.Popen(paperboy(home, "worker", "--interval", "1", *share), env=env,
                                   stdout=subprocess.DEVNULL, stderr=open(args.state / "worker.log", "w"))
+        warm = Stats()
+        if args.warmup > 0:  # steady state first: caches, pools, templates; the worker starts up idle
+            print(f"warm-up: {args.warmup:g} s of the same load, not measured", flush=True)
+            warm, _ = asyncio.run(simulate(base, sessions, queries, ids, args.clients, args.warmup, args.max_requests,
+                                           args.think, seed=99))
+        part = home / "inbox" / f".{holdout.name}.part"  # hidden while copying; the worker skips dot-files
+        shutil.copy(holdout, part)
+        part.rename(home / "inbox" / holdout.name)
         print(f"paperboy serve --workers {args.workers} on {base} (PostgreSQL), paperboy worker ingesting "
               f"{holdout.name}; {args.clients} clients, think {args.think:g} s, <= {args.seconds:g} s, "
               f"<= {args.max_requests} requests; {os.cpu_count()} CPUs shared by all of it", flush=True)
+        cpu = CpuSampler({"web": server.pid, "worker": worker.pid})
+        cpu.start()
         st, wall = asyncio.run(simulate(base, sessions, queries, ids, args.clients, args.seconds, args.max_requests,
                                         args.think))
+        cpu.stop()
         index_state = json.loads((home / "index" / "manifest.json").read_text())
     finally:
         stop(worker)
@@ -333,15 +348,20 @@ def main() -> None:
               f"{e5:>6}{other:>15}")
     print(f"{'all':<8}{n:>9}{pct(all_lat, 50):>9.1f}{pct(all_lat, 99):>9.1f}{total_5xx:>6}{total_other:>15}")
     rows, distinct = stored_votes(url)
-    print(f"throughput {n / wall:.1f} req/s over {wall:.1f} s; transport errors {st.transport_errors}")
-    print(f"upvotes acknowledged {len(st.acked_votes)}, stored {rows} rows / {distinct} distinct "
-          f"(lost {len(st.acked_votes) - distinct if distinct < len(st.acked_votes) else 0}, duplicated {rows - distinct})")
+    acked = st.acked_votes | warm.acked_votes  # the warm-up's votes are in the database too
+    warm_errors = warm.transport_errors + sum(c for codes in warm.status.values() for s, c in codes.items()
+                                              if not 200 <= s < 300)
+    print(f"throughput {n / wall:.1f} req/s over {wall:.1f} s; transport errors {st.transport_errors}; "
+          f"warm-up errors {warm_errors}")
+    print(f"upvotes acknowledged {len(acked)} (warm-up included), stored {rows} rows / {distinct} distinct "
+          f"(lost {max(0, len(acked) - distinct)}, duplicated {rows - distinct})")
     print(f"index after the run: lexical seq {index_state.get('lexical_seq')}, dense "
           f"{ {m: d.get('count') for m, d in index_state.get('dense', {}).items()} }")
-    errors = st.transport_errors + total_5xx + total_other + (rows - distinct) + max(0, len(st.acked_votes) - distinct)
+    errors = (st.transport_errors + total_5xx + total_other + warm_errors + (rows - distinct)
+              + max(0, len(acked) - distinct))
     print(f"errors: {errors}")
     worker_events = read_worker_events(args.state / "worker.log")
-    print_timeline(st.timeline, worker_events)
+    print_timeline(st.timeline, worker_events, cpu.samples)
     plot_timeline(st.timeline, worker_events, args.state / "load-timeline.png")
     sys.exit(1 if errors else 0)
 
@@ -360,20 +380,83 @@ def read_worker_events(log: Path) -> list[tuple[float, str]]:
     return out
 
 
-def print_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[float, str]], step: float = 5.0) -> None:
-    """p50/p99 per `step`-second window, with what the worker was doing, so tails can be traced to a phase."""
+class CpuSampler(threading.Thread):
+    """Once a second, the CPU seconds used by each group of processes: web (serve and its workers),
+    worker (and its parser child), postgres (every backend: it serves both), this load generator."""
+
+    GROUPS = ("web", "worker", "postgres", "loadgen")
+
+    def __init__(self, roots: dict[str, int]) -> None:
+        super().__init__(daemon=True)
+        self.roots = roots
+        self.samples: list[tuple[float, dict[str, float]]] = []  # (unix time, cumulative CPU s per group)
+        self._halt = threading.Event()
+
+    def _group_of(self, proc) -> str | None:
+        import psutil
+
+        try:
+            if proc.pid == os.getpid():
+                return "loadgen"
+            if proc.name().startswith("postgres"):
+                return "postgres"
+            chain = [proc.pid] + [p.pid for p in proc.parents()]
+        except psutil.Error:
+            return None
+        return next((g for g, root in self.roots.items() if root in chain), None)
+
+    def _sample(self) -> dict[str, float]:
+        import psutil
+
+        used = dict.fromkeys(self.GROUPS, 0.0)
+        for proc in psutil.process_iter():
+            group = self._group_of(proc)
+            if group:
+                try:
+                    t = proc.cpu_times()
+                except psutil.Error:
+                    continue
+                used[group] += t.user + t.system
+        return used
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.samples.append((time.time(), self._sample()))
+            self._halt.wait(1.0)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+        self.samples.append((time.time(), self._sample()))
+
+
+def _cpu_between(samples: list[tuple[float, dict[str, float]]], a: float, b: float) -> dict[str, float]:
+    """Cores used per group between unix times a and b (from the nearest samples)."""
+    inside = [s for s in samples if a - 0.5 <= s[0] <= b + 0.5]
+    if len(inside) < 2:
+        return {}
+    (t0, c0), (t1, c1) = inside[0], inside[-1]
+    return {g: (c1[g] - c0[g]) / (t1 - t0) for g in c0} if t1 > t0 else {}
+
+
+def print_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[float, str]],
+                   cpu: list[tuple[float, dict[str, float]]] = (), step: float = 5.0) -> None:
+    """p50/p99 and cores used per group in each `step`-second window, beside what the worker logged."""
     if not timeline:
         return
     t0 = min(t for t, _k, _l in timeline)
-    print(f"\n{'window s':>10}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}  worker")
+    groups = "".join(f"{g:>9}" for g in CpuSampler.GROUPS)
+    print(f"\n{'window s':>10}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}  cores:{groups}  worker")
     windows: dict[int, list[float]] = defaultdict(list)
     for t, _k, lat in timeline:
         windows[int((t - t0) // step)].append(lat)
     for w in sorted(windows):
-        said = [msg[:70] for t, msg in events if w * step <= t - t0 < (w + 1) * step]
+        said = [msg[:60] for t, msg in events if w * step <= t - t0 < (w + 1) * step]
         lat = windows[w]
+        cores = _cpu_between(list(cpu), t0 + w * step, t0 + (w + 1) * step)
+        used = "".join(f"{cores.get(g, float('nan')):>9.2f}" for g in CpuSampler.GROUPS)
         print(f"{w * step:>4.0f}-{(w + 1) * step:<4.0f}{len(lat):>9}{pct(lat, 50):>9.1f}{pct(lat, 99):>9.1f}  "
-              f"{'; '.join(said)}")
+              f"      {used}  {'; '.join(said)}")
 
 
 def plot_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[float, str]], out: Path) -> None:

@@ -435,12 +435,15 @@ from paperboy.digest_cli import digest as digest_command  # noqa: E402
               help="Lower this process's CPU priority by this much, so web requests win the CPU while it embeds.")
 @click.option("--settle", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
               help="Leave inbox files alone until unchanged for this many seconds (still being copied).")
+@click.option("--ingest-share", type=click.FloatRange(0.05, 1.0), default=0.5, show_default=True,
+              help="Share of the time inbox ingests spend writing: the database runs those writes at full "
+                   "priority, so pacing them leaves CPU to web requests (1 = as fast as possible).")
 @click.option("--no-embed", is_flag=True, help="Keep the keyword index only; embed with `paperboy index`.")
 @click.option("--no-digests", is_flag=True, help="Do not send email digests (cron runs `paperboy digest run`).")
 @click.option("--checkpoint-every", type=click.IntRange(1, 1_000_000), default=None, hidden=True,
               help="New vectors between embedding checkpoints (default 2048).")
 @click.pass_context
-def worker(ctx, interval, once, niceness, settle, no_embed, no_digests, checkpoint_every) -> None:
+def worker(ctx, interval, once, niceness, settle, ingest_share, no_embed, no_digests, checkpoint_every) -> None:
     """Background work: ingest files dropped in <home>/inbox, keep the indexes up to date, send digests."""
     import logging
 
@@ -451,7 +454,7 @@ def worker(ctx, interval, once, niceness, settle, no_embed, no_digests, checkpoi
     if niceness:
         os.nice(niceness)
     w = Worker(service(ctx), interval=interval, settle=settle, embed=not no_embed, digests=not no_digests,
-               progress=sys.stderr.isatty(), checkpoint_every=checkpoint_every)
+               progress=sys.stderr.isatty(), checkpoint_every=checkpoint_every, ingest_share=ingest_share)
     w.install_signal_handlers()
     rep = w.run(once=once)
     if once and not rep.ok:

@@ -24,6 +24,7 @@ from paperboy.store import Store
 MAX_REPORTED = 20  # problems kept in the report; all are passed to on_problem
 GZIP_MAGIC = b"\x1f\x8b"
 PARALLEL_MIN_BYTES = 8 << 20  # below this, starting a parser process costs more than it saves
+PACED_BATCH = 250  # papers per transaction when an ingest is paced (share < 1)
 ANALYZE_AFTER = 1000  # papers added or changed by one ingest that make fresh planner statistics worth a pass
 
 Problem = Callable[[str], None]
@@ -81,10 +82,20 @@ class _Tracked(io.RawIOBase):
 class Ingester:
     """Feeds parsed records into a Store in batches, counting what happened."""
 
-    def __init__(self, store: Store, batch_size: int = 2000, on_problem: Problem | None = None):
+    def __init__(self, store: Store, batch_size: int = 2000, on_problem: Problem | None = None,
+                 share: float = 1.0):
+        """`share` < 1 paces the writes: after each batch, pause so writing takes that share of the time.
+
+        A database server on the same cores runs the writes at full priority, whatever the niceness
+        of the process sending them; pacing is how a background ingest leaves CPU to web requests.
+        """
+        if not 0 < share <= 1:
+            raise ValueError(f"share must be in (0, 1], not {share}")
         self.store = store
-        self.batch_size = batch_size
+        # Paced, short transactions: a web request never waits behind a long burst of writes.
+        self.batch_size = min(batch_size, PACED_BATCH) if share < 1 else batch_size
         self.on_problem = on_problem or (lambda _msg: None)
+        self.share = share
 
     def _problem(self, report: IngestReport, msg: str) -> None:
         if len(report.errors) < MAX_REPORTED:
@@ -121,7 +132,10 @@ class Ingester:
             self._flush(batch, report, run)
 
     def _flush(self, batch: list[tuple[Paper, bool]], report: IngestReport, run: int | None) -> None:
+        started = time.perf_counter()
         out = self.store.upsert(batch)
+        if self.share < 1:
+            time.sleep((time.perf_counter() - started) * (1 / self.share - 1))
         report.added += out.added
         report.updated += out.updated
         report.unchanged += out.unchanged

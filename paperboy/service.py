@@ -86,9 +86,13 @@ class Paperboy:
         *,
         progress: bool = False,
         on_problem: Callable[[str], None] | None = None,
+        share: float = 1.0,
     ) -> IngestReport:
-        """Ingest files (any supported format, gzip or not); one summed report."""
-        ing = Ingester(self.store, self.settings.batch_size, on_problem)
+        """Ingest files (any supported format, gzip or not); one summed report.
+
+        `share` < 1 paces the database writes to that share of the time (see Ingester).
+        """
+        ing = Ingester(self.store, self.settings.batch_size, on_problem, share=share)
         reports = ing.ingest_files([Path(p) for p in paths], fmt, progress)
         return combine(reports, fmt if fmt != "auto" else ",".join(sorted({r.source for r in reports})))
 

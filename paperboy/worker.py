@@ -64,8 +64,10 @@ class Worker:
     """The loop behind `paperboy worker`; `run_pass()` is one pass, `run()` the loop."""
 
     def __init__(self, pb: Paperboy, *, interval: float = 5.0, settle: float = 2.0, embed: bool = True,
-                 digests: bool = True, progress: bool = False, checkpoint_every: int | None = None) -> None:
+                 digests: bool = True, progress: bool = False, checkpoint_every: int | None = None,
+                 ingest_share: float = 1.0) -> None:
         self.pb = pb
+        self.ingest_share = float(ingest_share)
         self.interval = float(interval)
         self.settle = float(settle)
         self.embed = embed
@@ -171,7 +173,8 @@ class Worker:
                 # Interruptible: a stop signal abandons the file mid-way; it stays in the inbox and
                 # is ingested again (idempotently) on the next start.
                 with self.interruptible():
-                    report = self.pb.ingest([path], progress=self.progress, on_problem=problems.append)
+                    report = self.pb.ingest([path], progress=self.progress, on_problem=problems.append,
+                                            share=self.ingest_share)
             except Exception:  # the store, not the file (database down...): keep the file, retry next pass
                 log.exception("inbox: ingesting %s failed; left in the inbox for the next pass", path.name)
                 rep.errors.append(f"inbox: {path.name}")

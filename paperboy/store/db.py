@@ -115,3 +115,6 @@ def migrate(engine: sa.Engine) -> None:
             return
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    # Columns a migration adds have no planner statistics, and adding them does not prompt autovacuum
+    # to gather any: on an upgraded 68k-paper store PostgreSQL then scanned every row per search.
+    analyze(engine)

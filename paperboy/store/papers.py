@@ -262,9 +262,12 @@ def hidden_among(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
     Hidden papers are few, so one scan of the hidden_at index (no parameters) is read and
     intersected: a 1000-id IN list cost ~8 ms per search on PostgreSQL, most of it building
     the query. Primary-key probes take over if moderators ever hide more than HIDDEN_SCAN.
+    The ORDER BY matches the index: without column statistics (a freshly migrated store) the
+    planner chose a 30 ms table scan for the bare filter, never for an ordered, limited read.
     """
     hidden = conn.execute(
-        sa.select(papers.c.id).where(papers.c.hidden_at.is_not(None)).limit(HIDDEN_SCAN + 1)
+        sa.select(papers.c.id).where(papers.c.hidden_at.is_not(None))
+        .order_by(papers.c.hidden_at).limit(HIDDEN_SCAN + 1)
     ).scalars().all()
     if len(hidden) <= HIDDEN_SCAN:
         return set(hidden).intersection(ids)
