@@ -474,10 +474,13 @@ def plot_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[f
     for kind, _w in MIX:
         pts = [(t - t0, lat * 1000) for t, k, lat in timeline if k == kind]
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=4, alpha=0.5, label=kind)
-    for t, msg in events:
-        if t >= t0:
-            ax.axvline(t - t0, color="grey", lw=0.6, ls="--")
-            ax.text(t - t0, ax.get_ylim()[1] * 0.98, msg[:40], rotation=90, va="top", ha="right", fontsize=6)
+    t_end = max(t for t, _k, _l in timeline)
+    shown = [(t, msg) for t, msg in events if t0 <= t <= t_end]
+    for k, (t, msg) in enumerate(shown):
+        ax.axvline(t - t0, color="grey", lw=0.6, ls="--")
+        # Staggered along the line: log lines written in the same second stay legible.
+        ax.annotate(msg.split(" (")[0][:32], (t - t0, 0.97 - 0.27 * (k % 3)), xycoords=("data", "axes fraction"),
+                    rotation=90, va="top", ha="right", fontsize=6)
     ax.axhline(250, color="red", lw=0.8, label="p99 target 250 ms")
     ax.set_yscale("log")
     ax.set_xlabel("seconds into the run")
