@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paperboy.config import load_secret_key
+from paperboy.web import services
 from paperboy.web.docs import add_docs
 from paperboy.web.render import make_templates, render
 
@@ -160,8 +161,6 @@ def create_app(pb, *, community=None) -> FastAPI:
             message = f"{request.method} is not allowed here."
         return _error(request, exc.status_code, message, getattr(exc, "headers", None))
 
-    import sqlalchemy.exc as sa_exc
-
     # The database went away (PostgreSQL restarting, a dropped connection, a full pool, SQLite
     # locked past its timeout): a clear, retryable 503 rather than a 500. The pool's pre-ping
     # replaces dead connections, so the next request after the outage works again.
@@ -171,7 +170,7 @@ def create_app(pb, *, community=None) -> FastAPI:
         return _error(request, 503, "The database is unavailable right now; try again in a few seconds.",
                       {"Retry-After": "5"})
 
-    for exc_type in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+    for exc_type in services.DATABASE_DOWN:
         app.add_exception_handler(exc_type, database_unavailable)
 
     @app.exception_handler(RequestValidationError)

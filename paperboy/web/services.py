@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import sqlalchemy.exc as sa_exc
 from fastapi import HTTPException, Request
 
 from paperboy.community import Community, PaperView, User
@@ -12,6 +13,10 @@ from paperboy.models import IngestReport, Paper, SearchFilters, SearchPage
 from paperboy.moderation import Moderation
 
 log = logging.getLogger("paperboy.web")
+
+# The database went away (PostgreSQL restarting, a dropped connection, a full pool, SQLite locked
+# past its timeout): the app turns these into a retryable 503 (web/app.py).
+DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
 def paperboy(request: Request):
@@ -70,6 +75,8 @@ def _similar_views(request: Request, key: str | Paper, limit: int, user: User | 
         hits = pb.similar(key, limit=limit)
     except (KeyError, LookupError):
         hits = []
+    except DATABASE_DOWN:
+        raise  # the page cannot render either: the app answers 503 + Retry-After, no traceback
     except Exception:  # similar papers are an extra on the page; the page itself must still render
         log.exception("similar(%r) failed", getattr(key, "id", key))
         hits = []
