@@ -70,13 +70,14 @@ def heartbeat(engine: sa.Engine, run_id: int, report: IngestReport) -> None:
 
 def finish_run(engine: sa.Engine, run_id: int, report: IngestReport, status: str) -> None:
     message = report.aborted or ("; ".join(report.errors[:3]) if report.errors else None)
+    now = _now()
     with engine.begin() as conn:
         conn.execute(
             ingest_runs.update()
             .where(ingest_runs.c.id == run_id)
             .values(
-                finished_at=_now(),
-                heartbeat_at=_now(),
+                finished_at=now,
+                heartbeat_at=now,
                 status=status,
                 added=report.added,
                 updated=report.updated,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -178,6 +180,8 @@ def test_a_hidden_paper_disappears_from_every_public_surface_and_unhide_restores
     # The admin sees the page with a banner and the paper in the list of hidden ones.
     page = admin.get(f"/papers/{T}")
     assert page.status_code == 200 and "hidden-banner" in page.text and "Duplicate spam" in page.text
+    assert re.search(r'action="/admin/papers/unhide".*?name="csrf_token" value="[^"]+".*?name="paper" value="'
+                     + re.escape(T) + '"', page.text, re.S), "the banner's Unhide form"
     assert [h["id"] for h in admin.get("/api/v1/admin/hidden").json()] == [T]
     assert T in admin.get("/admin").text
     # Hiding twice changes nothing and logs nothing more.
