@@ -426,16 +426,26 @@ from paperboy.backup_cli import backup as backup_command, restore as restore_com
 
 from paperboy.digest_cli import digest as digest_command  # noqa: E402
 
+class FiniteRange(click.FloatRange):
+    """click.FloatRange that also refuses 'nan', which passes every range check (comparisons are false)."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if value != value:
+            self.fail("nan is not a number", param, ctx)
+        return value
+
+
 @main.command()
 @home_option
-@click.option("--interval", type=click.FloatRange(0.1, 24 * 3600), default=5.0, show_default=True,
+@click.option("--interval", type=FiniteRange(0.1, 24 * 3600), default=5.0, show_default=True,
               help="Seconds between passes (digests and web submissions: every PAPERBOY_DIGEST_CHECK_MINUTES).")
 @click.option("--once", is_flag=True, help="One pass, then exit (for cron and tests); exit 3 if something failed.")
 @click.option("--nice", "niceness", type=click.IntRange(0, 19), default=10, show_default=True,
               help="Lower this process's CPU priority by this much, so web requests win the CPU while it embeds.")
-@click.option("--settle", type=click.FloatRange(0, 3600), default=2.0, show_default=True,
+@click.option("--settle", type=FiniteRange(0, 3600), default=2.0, show_default=True,
               help="Leave inbox files alone until unchanged for this many seconds (still being copied).")
-@click.option("--ingest-share", type=click.FloatRange(0.05, 1.0), default=0.5, show_default=True,
+@click.option("--ingest-share", type=FiniteRange(0.05, 1.0), default=0.5, show_default=True,
               help="Share of the time inbox ingests spend writing: the database runs those writes at full "
                    "priority, so pacing them leaves CPU to web requests (1 = as fast as possible).")
 @click.option("--no-embed", is_flag=True, help="Keep the keyword index only; embed with `paperboy index`.")

@@ -45,3 +45,15 @@ def test_share_out_of_range_is_refused(database_url):
                 Ingester(st, share=bad)
     finally:
         st.close()
+
+
+@pytest.mark.parametrize("option", ["--ingest-share", "--interval", "--settle"])
+@pytest.mark.parametrize("bad", ["-0.01", "-1", "1e6", "nan", "", "lots", "1e309"])
+def test_worker_refuses_bad_numbers_before_starting(tmp_path, option, bad):
+    from click.testing import CliRunner
+
+    from paperboy.cli import main
+
+    res = CliRunner().invoke(main, ["--home", str(tmp_path / "home"), "worker", "--once", option, bad])
+    assert res.exit_code == 2 and option in res.output, res.output
+    assert not (tmp_path / "home" / "inbox").exists()  # refused before doing anything
