@@ -18,6 +18,8 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 "${PIP[@]}" -r requirements.lock
 "${PIP[@]}" --no-deps --no-build-isolation -e .
+# Browser assets served by paperboy itself (KaTeX, the map, ...), built from frontend/*/ with npm.
+scripts/build_frontend.sh
 
 if [ "$want_test" = 1 ]; then
   # pip-audit (scripts/audit.py) in a venv of its own, so its dependencies never mix with paperboy's.
