@@ -88,7 +88,7 @@ def seed_readers(home: Path, n: int, seed: int) -> dict:
     import sqlalchemy as sa
 
     from paperboy.config import Settings
-    from paperboy.digests import Options
+    from paperboy.service.digests import Options
     from paperboy.service import Paperboy
     from paperboy.store import listings
     from paperboy.store.schema import saved_papers, saved_searches, subscriptions, users, votes

@@ -64,14 +64,8 @@ def free_port() -> int:
 
 
 def serve_cmd(home: Path, *args: str) -> list[str]:
-    """`paperboy serve ...`; registers the web command on the fly if paperboy.cli does not have it yet."""
-    from paperboy.cli import main as cli_main
-
-    if "serve" in getattr(cli_main, "commands", {}):
-        return paperboy_cmd(home, "serve", *args)
-    boot = ("import sys; from paperboy.cli import main; from paperboy.web.cli import serve_command; "
-            "main.add_command(serve_command); sys.argv[0] = 'paperboy'; main()")
-    return [sys.executable, "-c", boot, "--home", str(home), "serve", *args]
+    """`paperboy serve ...` as a child process."""
+    return paperboy_cmd(home, "serve", *args)
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen:

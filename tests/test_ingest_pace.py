@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from paperboy import ingest as ingest_mod
-from paperboy.ingest import PACED_BATCH, Ingester
+from paperboy.store import ingest as ingest_mod
+from paperboy.store.ingest import PACED_BATCH, Ingester
 from paperboy.store import Store
 
 

@@ -12,14 +12,13 @@ PKG = Path(__file__).resolve().parents[1] / "paperboy"
 
 # Longest prefix wins. Rank 0 is importable from anywhere.
 LAYERS = {
-    "paperboy.models": 0, "paperboy.config": 0, "paperboy.digest_model": 0,
+    "paperboy.models": 0, "paperboy.config": 0,
     "paperboy.sources": 1,
-    "paperboy.store": 2, "paperboy.ingest": 2,
+    "paperboy.store": 2,
     "paperboy.index": 3,
     "paperboy.ranking": 4,
-    "paperboy.service": 5, "paperboy.community": 5, "paperboy.digests": 5, "paperboy.recommender": 5,
-    "paperboy.export": 5, "paperboy.evaluation": 5, "paperboy.moderation": 5,
-    "paperboy.cli": 6, "paperboy.worker": 6, "paperboy.web": 6, "paperboy.email": 6, "paperboy.backup_cli": 6, "paperboy.digest_cli": 6,
+    "paperboy.service": 5,
+    "paperboy.cli": 6, "paperboy.web": 6, "paperboy.email": 6, "paperboy.mcp": 6,
 }
 SURFACE = 6
 

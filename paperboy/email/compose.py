@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from paperboy.digest_model import Digest, Options, display_address
+from paperboy.service.digest_model import Digest, Options, display_address
 from paperboy.models import Paper
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -30,8 +30,8 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 from paperboy.config import load_secret_key
-from paperboy.digest_model import Options
-from paperboy.digests import Digests, OutboxEntry, sender_identity
+from paperboy.service.digest_model import Options
+from paperboy.service.digests import Digests, OutboxEntry, sender_identity
 from paperboy.email.compose import compose_confirmation, compose_digest, message_bytes
 
 log = logging.getLogger("paperboy.email")
@@ -288,10 +288,15 @@ def _dry_run(digests: Digests, rep: RunReport) -> None:
 
 
 def open_digests(pb, *, community=None, secret: bytes | None = None) -> Digests:
-    """A Digests over `pb`, signing links with the instance's secret key (shared with the web app)."""
-    if secret is None:
-        secret = load_secret_key(pb.settings)
-    return Digests(pb, community=community, secret=secret)
+    """The facade's Digests, or one with another community/secret (tests)."""
+    if community is None and secret is None:
+        return pb.digests
+    return Digests(pb, community=community or pb.community, secret=secret or pb.secret_key)
+
+
+def digest_sender(pb) -> Callable[[], RunReport]:
+    """A callable that sends every due digest, confirmation and retry each time it is called (the worker's)."""
+    return lambda: run_digests(pb.digests)
 
 
 def start_scheduler(pb, *, community=None, secret: bytes | None = None, first_run_in: float = 30.0):

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from paperboy.community import AuthError, CommunityError, NotFound, RateLimited
+from paperboy.service.community import AuthError, CommunityError, NotFound, RateLimited
 from paperboy.web import params, services
 from paperboy.web.render import render
 from paperboy.web.security import (check_csrf, clear_session_cookie, client_address, current_user,

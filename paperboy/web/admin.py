@@ -15,8 +15,8 @@ from fastapi import APIRouter, Body, Form, Header, HTTPException, Path, Query, R
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, create_model
 
-from paperboy.community import CommunityError, NotFound, User
-from paperboy.moderation import MAX_ACCOUNT_ID, MAX_REASON, HiddenPaper, LogEntry, NotAdmin, Voter
+from paperboy.service.community import CommunityError, NotFound, User
+from paperboy.service.moderation import MAX_ACCOUNT_ID, MAX_REASON, HiddenPaper, LogEntry, NotAdmin, Voter
 from paperboy.web import params, services
 from paperboy.web.render import render
 from paperboy.web.security import check_csrf, current_user, safe_next

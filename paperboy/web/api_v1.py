@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 
-from paperboy.community import NotFound
+from paperboy.service.community import NotFound
 from paperboy.web import params, services
 from paperboy.web.schemas import (DailyPublic, ErrorPublic, PaperPublic, PapersPublic, SearchPublic,
                                   TrendingPublic, VotePublic)

@@ -124,7 +124,7 @@ def _no_nul(request: Request) -> None:
 
 
 def create_app(pb, *, community=None) -> FastAPI:
-    """The web app over one Paperboy service; `community` defaults to `pb.community`."""
+    """The web app over one Paperboy facade; `community` (tests: another clock) defaults to `pb.community`."""
     from paperboy.web import accounts, admin, api_hf, api_v1, feeds, pages
 
     app = FastAPI(
@@ -138,19 +138,11 @@ def create_app(pb, *, community=None) -> FastAPI:
     )
     app.state.pb = pb
     app.state.settings = pb.settings
-    if community is None:
-        community = getattr(pb, "community", None)
-    if community is None:
-        from paperboy.community import Community
-
-        community = Community(pb.store, pb.settings)
-    app.state.community = community
-    from paperboy.moderation import Moderation
-
-    app.state.moderation = Moderation(community)
-    app.state.secret_key = load_secret_key(pb.settings)
+    # Every service object comes from the facade, built once there.
+    app.state.community = community or pb.community
+    app.state.moderation = pb.moderation
+    app.state.secret_key = pb.secret_key
     app.state.templates = make_templates()
-    app.state.submission_lock = threading.Lock()
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from paperboy.digests import DigestError, Digests, Options
+from paperboy.service.digests import DigestError, Digests, Options
 from paperboy.web import params
 from paperboy.web.render import render
 from paperboy.web.security import check_csrf, current_user, safe_next
@@ -34,13 +34,8 @@ COMMON_ZONES = ("UTC", "America/Los_Angeles", "America/New_York", "America/Sao_P
 
 
 def digests(request: Request) -> Digests:
-    """The app's Digests service (created once, sharing the app's community and secret key)."""
-    state = request.app.state
-    if getattr(state, "digests", None) is None:
-        with _init_lock:
-            if getattr(state, "digests", None) is None:
-                state.digests = Digests(state.pb, community=state.community, secret=state.secret_key)
-    return state.digests
+    """The facade's Digests service."""
+    return request.app.state.pb.digests
 
 
 def _send_now(d: Digests, outbox_id: int) -> None:

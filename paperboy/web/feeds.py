@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
-from paperboy.community import PaperView
+from paperboy.service.community import PaperView
 from paperboy.web import params, services
 from paperboy.web.urls import category_url, paper_url
 

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from paperboy.community import CommunityError
-from paperboy.export import bibtex
+from paperboy.service.community import CommunityError
+from paperboy.service.export import bibtex
 from paperboy.web import params, services
 from paperboy.web.render import render
 from paperboy.web.security import current_user

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timezone
 
 from pydantic import BaseModel, Field
 
-from paperboy.community import PaperView
+from paperboy.service.community import PaperView
 from paperboy.web.urls import paper_url
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, Response
 
-from paperboy.community import User
+from paperboy.service.community import User
 
 SESSION_COOKIE = "pb_session"
 CSRF_COOKIE = "pb_csrf"

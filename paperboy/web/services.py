@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import sqlalchemy.exc as sa_exc
 from fastapi import HTTPException, Request
 
-from paperboy.community import Community, PaperView, User
+from paperboy.service.community import Community, PaperView, User
 from paperboy.models import IngestReport, Paper, SearchFilters, SearchPage
-from paperboy.moderation import Moderation
+from paperboy.service.moderation import Moderation
 
 log = logging.getLogger("paperboy.web")
 
@@ -87,28 +87,5 @@ def _similar_views(request: Request, key: str | Paper, limit: int, user: User | 
 
 
 def fetch_submitted(app) -> list:
-    """Process queued paper submissions: fetch them from the arXiv API, ingest, index; the processed rows."""
-    pb, settings = app.state.pb, app.state.settings
-
-    def fetch(ids: list[str]) -> IngestReport:
-        ingest_ids = getattr(pb, "ingest_arxiv_ids", None)
-        if ingest_ids is not None:
-            report = ingest_ids(ids, base_url=settings.arxiv_api_url, min_interval=settings.arxiv_min_interval)
-        else:  # arXiv's search syntax finds papers by id with the id: field
-            query = " OR ".join(f"id:{i}" for i in ids)
-            report = pb.ingest_arxiv_query(query, len(ids), base_url=settings.arxiv_api_url,
-                                           min_interval=settings.arxiv_min_interval)
-        if report.added or report.updated:
-            from paperboy.service import IndexBusy
-
-            try:  # embed only where a semantic index exists (loading a model is costly)
-                # Never wait on another updater (a `paperboy worker`): it picks the paper up itself.
-                pb.update_index(embed=bool(pb.index_status().get("dense_papers")), wait=False)
-            except IndexBusy:
-                log.info("index busy in another process; the new paper is indexed by its next update")
-            except Exception:  # the paper is stored; the index catches up on the next update
-                log.exception("updating the index after a submission failed")
-        return report
-
-    with app.state.submission_lock:
-        return app.state.community.process_submissions(fetch)
+    """Process queued paper submissions (fetch from arXiv, ingest, index); the processed rows."""
+    return app.state.pb.process_submissions()

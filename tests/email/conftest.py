@@ -223,6 +223,6 @@ def clock() -> Clock:
 
 @pytest.fixture
 def digests(email_pb, clock):
-    from paperboy.digests import Digests
+    from paperboy.service.digests import Digests
 
     return Digests(email_pb, secret=SECRET, clock=clock)

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from paperboy.digest_cli import digest
-from paperboy.digests import Digests, Options
+from paperboy.cli.digest import digest
+from paperboy.service.digests import Digests, Options
 
 from .conftest import SECRET, SmtpSink, digest_command, email_env, free_port
 

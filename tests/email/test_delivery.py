@@ -6,7 +6,7 @@ import re
 import socket
 import pytest
 
-from paperboy.digests import Digests, DigestError, InvalidToken, NotSubscribed, Options
+from paperboy.service.digests import Digests, DigestError, InvalidToken, NotSubscribed, Options
 from paperboy.email.send import SmtpSender, run_digests
 
 from .conftest import SECRET, SmtpSink, email_settings, free_port

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from paperboy.digests import Digests, Options
+from paperboy.service.digests import Digests, Options
 from paperboy.email.send import run_digests
 from paperboy.models import SearchFilters
 

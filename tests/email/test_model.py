@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from paperboy.digest_model import (Digest, DigestItem, DigestSection, InvalidAddress, Options, Subscription,
+from paperboy.service.digest_model import (Digest, DigestItem, DigestSection, InvalidAddress, Options, Subscription,
                                    DigestError, display_address, normalize_address, period_slot)
 from paperboy.email.compose import compose_confirmation, compose_digest, message_bytes
 from paperboy.models import Paper

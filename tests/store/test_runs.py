@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from paperboy.ingest import Ingester
+from paperboy.store.ingest import Ingester
 from paperboy.models import IngestReport, Paper
 from paperboy.store import Store
 from paperboy.store.runs import STALE_AFTER, reap_interrupted, this_host

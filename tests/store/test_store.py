@@ -171,7 +171,7 @@ def test_a_large_ingest_leaves_fresh_planner_statistics(tmp_path, database_url, 
     """Right after a bulk load the planner must know hidden papers are rare (it scanned 75k rows per search)."""
     import json
 
-    from paperboy.ingest import ANALYZE_AFTER, Ingester
+    from paperboy.store.ingest import ANALYZE_AFTER, Ingester
 
     src = tmp_path / "bulk.jsonl"
     src.write_text("".join(json.dumps({"id": f"2502.{i:05d}", "title": f"Bulk paper {i}", "authors": ["A. Author"],

@@ -124,7 +124,7 @@ def test_login_is_rate_limited_per_email_and_client(client, app):
 
 
 def test_login_rate_limit_window_expires(web_pb):
-    from paperboy.community import AuthError, Community, RateLimited
+    from paperboy.service.community import AuthError, Community, RateLimited
 
     now = [datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)]
     com = Community(web_pb.store, web_pb.settings, clock=lambda: now[0])

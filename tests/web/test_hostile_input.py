@@ -316,7 +316,7 @@ def test_admin_routes_answer_hostile_input_with_4xx_and_leave_the_store_sane(adm
     assert (after["papers"], after["users"], after["user ids"]) == (before["papers"], before["users"], ids)
     assert after["hidden without a reason"] == after["reason without hiding"] == 0
     assert ADMIN not in after["banned"]
-    from paperboy.moderation import ACTIONS, MAX_REASON
+    from paperboy.service.moderation import ACTIONS, MAX_REASON
 
     for e in after["log"]:
         assert e.action in ACTIONS and e.actor_email == ADMIN, e

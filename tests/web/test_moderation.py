@@ -289,8 +289,8 @@ def test_the_api_ban_reports_removed_votes_and_admins_cannot_be_banned(clients, 
 
 def test_account_ids_past_the_32_bit_store_range_are_a_4xx(clients, mod_pb):
     """users.id is a 32-bit INTEGER: PostgreSQL refused id 2**31 (which the routes let through) with a 500."""
-    from paperboy.community import NotFound, _user
-    from paperboy.moderation import Moderation
+    from paperboy.service.community import NotFound, _user
+    from paperboy.service.moderation import Moderation
     from paperboy.store.community import user_by_email
 
     admin = clients(ADMIN)

@@ -10,19 +10,12 @@ import time
 
 import httpx
 
-from paperboy.web.cli import serve_command
+from paperboy.cli.serve import serve_command
 
 
 def _cmd(home, port: int) -> list[str]:
-    from paperboy.cli import main
-
     args = ["--home", str(home), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-    if "serve" in main.commands:
-        return [sys.executable, "-m", "paperboy.cli", *args]
-    # Until paperboy.cli registers the command, register it the way cli.py will.
-    boot = ("import sys; from paperboy.cli import main; from paperboy.web.cli import serve_command; "
-            "main.add_command(serve_command); main()")
-    return [sys.executable, "-c", boot, *args]
+    return [sys.executable, "-m", "paperboy.cli", *args]
 
 
 def test_serve_command_runs_the_app(web_home):

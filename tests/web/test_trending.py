@@ -45,7 +45,7 @@ def test_windows_and_ages():
 
 
 def test_community_trending_uses_the_setting_and_cache_invalidation(web_pb):
-    from paperboy.community import Community
+    from paperboy.service.community import Community
 
     web_pb.settings.trending_gravity = 0.0  # no decay: most votes first, whatever the age
     com = Community(web_pb.store, web_pb.settings)
@@ -61,7 +61,7 @@ def test_community_trending_uses_the_setting_and_cache_invalidation(web_pb):
 
 
 def test_reference_day_never_passes_today(web_pb):
-    from paperboy.community import Community
+    from paperboy.service.community import Community
 
     early = Community(web_pb.store, web_pb.settings, clock=lambda: datetime(2026, 6, 29, tzinfo=timezone.utc))
     assert early.reference_day() == date(2026, 6, 28)
@@ -69,7 +69,7 @@ def test_reference_day_never_passes_today(web_pb):
 
 
 def test_sessions_expire(web_pb):
-    from paperboy.community import Community
+    from paperboy.service.community import Community
 
     now = [datetime(2026, 7, 1, tzinfo=timezone.utc)]
     com = Community(web_pb.store, web_pb.settings, clock=lambda: now[0])

@@ -1,7 +1,7 @@
 """Email digests: subscriptions with double opt-in, signed links, what each digest holds, the outbox.
 
-`Digests` holds the rules. Data types live in `paperboy.digest_model`, SQL in
-`paperboy.store.digests`, recommendations in `paperboy.recommender` (shared with the web page),
+`Digests` holds the rules. Data types live in `paperboy.service.digest_model`, SQL in
+`paperboy.store.digests`, recommendations in `paperboy.service.recommender` (shared with the web page),
 composing and sending in `paperboy.email`.
 
 Life of one outbox row: pending -> sending (claimed by one sender) -> sent | pending again
@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
-from paperboy.digest_model import (SECTIONS, WINDOW_DAYS, Digest, DigestError, DigestItem, DigestSection,
+from paperboy.service.digest_model import (SECTIONS, WINDOW_DAYS, Digest, DigestError, DigestItem, DigestSection,
                                    InvalidAddress, InvalidToken, NotSubscribed, Options, OutboxEntry, Subscription,
                                    aware, display_address, normalize_address, parse_date, period_slot, short,
                                    subscription_from_row, utcnow)
-from paperboy.recommender import Recommender
+from paperboy.service.recommender import Recommender
 from paperboy.store import digests as _sql
 
 __all__ = ["Digests", "Digest", "DigestError", "DigestItem", "DigestSection", "InvalidAddress", "InvalidToken",
@@ -100,7 +100,7 @@ class Digests:
     @property
     def community(self):
         if self._community is None:
-            from paperboy.community import Community
+            from paperboy.service.community import Community
 
             self._community = Community(self.pb.store, self.settings)
         return self._community

@@ -1,28 +1,27 @@
-"""The Paperboy facade: the one object every surface (CLI, web, email) calls."""
+"""The Paperboy facade: the one object every surface (CLI, web, email, worker) calls.
+
+It builds and owns every service object (community, moderation, digests, recommender), each once,
+lazily, so a command that needs only the store never loads the rest.
+"""
 
 from __future__ import annotations
 
 import io
+import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from paperboy.config import Settings
-from paperboy.ingest import Ingester, combine, status_of
+from paperboy.store.ingest import Ingester, combine, status_of
 from paperboy.models import IngestReport, Paper, SearchFilters, SearchHit, SearchPage, SourceError
 from paperboy.store import Store
 from paperboy.store.backup import BackupError, BackupResult
 
-__all__ = ["Paperboy", "BackupError", "BackupResult", "IndexBusy"]
+__all__ = ["Paperboy", "BackupError", "BackupResult"]
 
-
-def __getattr__(name: str):
-    # IndexBusy lives in the index layer, imported lazily like the rest of it (tantivy, numpy).
-    if name == "IndexBusy":
-        from paperboy.index.indexes import IndexBusy
-
-        return IndexBusy
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "date", "upvotes")
 MAX_LIMIT = 200
@@ -39,6 +38,11 @@ class Paperboy:
         self._indexes = None
         self._searcher = None
         self._community = None
+        self._moderation = None
+        self._digests = None
+        self._secret_key: bytes | None = None
+        self._lock = threading.Lock()  # builds each service once when threads race for it
+        self.submission_lock = threading.Lock()  # one submission fetch at a time per process
 
     @property
     def store(self) -> Store:
@@ -67,13 +71,72 @@ class Paperboy:
     def community(self):
         """Accounts, votes, libraries, submissions and trending."""
         if self._community is None:
-            from paperboy.community import Community
+            from paperboy.service.community import Community
 
             self._community = Community(self.store, self.settings)
         return self._community
 
+    @property
+    def moderation(self):
+        """Hiding papers, banning accounts, the moderation log."""
+        if self._moderation is None:
+            from paperboy.service.moderation import Moderation
+
+            with self._lock:
+                if self._moderation is None:
+                    self._moderation = Moderation(self.community)
+        return self._moderation
+
+    @property
+    def secret_key(self) -> bytes:
+        """The instance's signing key (sessions, CSRF, links in emails): configured or created once."""
+        if self._secret_key is None:
+            from paperboy.config import load_secret_key
+
+            self._secret_key = load_secret_key(self.settings)
+        return self._secret_key
+
+    @property
+    def digests(self):
+        """Email digest subscriptions, composition and the outbox."""
+        if self._digests is None:
+            from paperboy.service.digests import Digests
+
+            with self._lock:
+                if self._digests is None:
+                    self._digests = Digests(self, community=self.community, secret=self.secret_key)
+        return self._digests
+
+    @property
+    def recommender(self):
+        """The one recommender behind "recommended for you" and the digests."""
+        return self.digests.recommender
+
+    def process_submissions(self) -> list:
+        """Fetch queued web submissions from the arXiv API, ingest and index them; the processed rows."""
+
+        def fetch(ids: list[str]) -> IngestReport:
+            report = self.ingest_arxiv_ids(ids, base_url=self.settings.arxiv_api_url,
+                                           min_interval=self.settings.arxiv_min_interval)
+            if report.added or report.updated:
+                from paperboy.index.indexes import IndexBusy
+
+                try:  # embed only where a semantic index exists (loading a model is costly)
+                    # Never wait on another updater (a `paperboy worker`): it picks the paper up itself.
+                    self.update_index(embed=bool(self.index_status().get("dense_papers")), wait=False)
+                except IndexBusy:
+                    log.info("index busy in another process; the new paper is indexed by its next update")
+                except Exception:  # the paper is stored; the index catches up on the next update
+                    log.exception("updating the index after a submission failed")
+            return report
+
+        with self.submission_lock:
+            return self.community.process_submissions(fetch)
+
     def close(self) -> None:
         self._community = None
+        self._moderation = None
+        self._digests = None
         if self._store is not None:
             self._store.close()
             self._store = None

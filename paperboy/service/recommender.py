@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from paperboy.digest_model import parse_date, short
+from paperboy.service.digest_model import parse_date, short
 from paperboy.models import Paper, SearchFilters
 from paperboy.ranking.recommend import Recommendation, recommend
 from paperboy.store import community as _csql

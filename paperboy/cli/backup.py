@@ -1,4 +1,4 @@
-"""`paperboy backup PATH` and `paperboy restore PATH`, registered on the main group by paperboy.cli."""
+"""`paperboy backup PATH` and `paperboy restore PATH`: a consistent copy of the store, and back."""
 
 from __future__ import annotations
 
@@ -6,30 +6,7 @@ from pathlib import Path
 
 import click
 
-EXIT_FAILED = 4  # paperboy.cli's "nothing could be done"
-
-
-def _set_home(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value:
-        ctx.ensure_object(dict)["home"] = value
-
-
-# The same --home as paperboy.cli's home_option, repeated rather than imported: paperboy.cli
-# imports this module to register the commands, and `python -m paperboy.cli` would import in a circle.
-_home_option = click.option(
-    "--home", type=click.Path(file_okay=False), expose_value=False, callback=_set_home, is_eager=True,
-    help="Data directory (default: $PAPERBOY_HOME or the platform's user data dir).",
-)
-
-
-def _service(ctx: click.Context):
-    from paperboy.config import Settings
-    from paperboy.service import Paperboy
-
-    home = (ctx.find_root().obj or {}).get("home") or (ctx.obj or {}).get("home")
-    pb = Paperboy(Settings(home=Path(home)) if home else Settings())
-    ctx.call_on_close(pb.close)
-    return pb
+from paperboy.cli.common import EXIT_FAILED, home_option, service
 
 
 def _size(n: int) -> str:
@@ -37,7 +14,7 @@ def _size(n: int) -> str:
 
 
 @click.command()
-@_home_option
+@home_option
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def backup(ctx: click.Context, path: Path) -> None:
@@ -50,7 +27,7 @@ def backup(ctx: click.Context, path: Path) -> None:
     from paperboy.service import BackupError
 
     try:
-        res = _service(ctx).backup(path)
+        res = service(ctx).backup(path)
     except BackupError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_FAILED)
@@ -59,7 +36,7 @@ def backup(ctx: click.Context, path: Path) -> None:
 
 
 @click.command()
-@_home_option
+@home_option
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace a store that already holds data.")
 @click.pass_context
@@ -72,7 +49,7 @@ def restore(ctx: click.Context, path: Path, force: bool) -> None:
     from paperboy.service import BackupError
 
     try:
-        res = _service(ctx).restore(path, force=force)
+        res = service(ctx).restore(path, force=force)
     except BackupError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_FAILED)

@@ -1,4 +1,4 @@
-"""`paperboy worker`: the background process that keeps an instance up to date.
+"""The background worker's loop (run by `paperboy worker`): keeps an instance up to date.
 
 Every pass (every `interval` seconds) it
   1. ingests files dropped into <home>/inbox/ (any format `paperboy ingest` reads), moving each to
@@ -6,8 +6,9 @@ Every pass (every `interval` seconds) it
      or the input stopped early (the good records are stored either way);
   2. brings the indexes up to date with the store: lexical first (seconds), then the embeddings
      (CPU-heavy, checkpointed, resumable);
-  3. every digest_check_minutes: sends due email digests (`run_digests`, as `paperboy digest run`)
-     and fetches web submissions still queued (`fetch_submitted`, as the web app does).
+  3. every digest_check_minutes: sends due email digests (through the `deliver` callable the
+     command plugs in: the email surface, as `paperboy digest run`) and fetches web submissions
+     still queued (`Paperboy.process_submissions`, as the web app does).
 
 Crash safety comes from the steps themselves: ingest is idempotent and transactional per batch (a
 file whose ingest was killed stays in the inbox and is simply ingested again), the index update
@@ -25,15 +26,15 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 from paperboy.service import IndexBusy, Paperboy
 
-log = logging.getLogger("paperboy.worker")
+log = logging.getLogger("paperboy.service.worker")
 
 # Names a file being written carries until it is complete: copy as x.part, then rename into place.
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".log")
@@ -64,14 +65,15 @@ class Worker:
     """The loop behind `paperboy worker`; `run_pass()` is one pass, `run()` the loop."""
 
     def __init__(self, pb: Paperboy, *, interval: float = 5.0, settle: float = 2.0, embed: bool = True,
-                 digests: bool = True, progress: bool = False, checkpoint_every: int | None = None,
+                 deliver: Callable[[], Any] | None = None, progress: bool = False,
+                 checkpoint_every: int | None = None,
                  ingest_share: float = 1.0) -> None:
         self.pb = pb
         self.ingest_share = float(ingest_share)
         self.interval = float(interval)
         self.settle = float(settle)
         self.embed = embed
-        self.send_digests = digests
+        self.deliver = deliver  # sends due digests, returns a report with .summary(); None: no digests
         self.progress = progress
         self.checkpoint_every = checkpoint_every
         self.inbox = pb.settings.home / "inbox"
@@ -81,8 +83,6 @@ class Worker:
         self._slow = True  # this pass runs them (every digest_check_minutes)
         self._dense_failed_at: int | None = None  # store seq at which embedding last failed
         self._busy_said = False
-        self._digests = None
-        self._submission_lock = threading.Lock()
 
     # -- signals ----------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -229,13 +229,9 @@ class Worker:
 
     # -- 3. digests and submissions ---------------------------------------------------------------
     def run_digests(self, rep: PassReport) -> None:
-        if not self.send_digests or not self._slow:
+        if self.deliver is None or not self._slow:
             return
-        from paperboy.email.send import open_digests, run_digests
-
-        if self._digests is None:
-            self._digests = open_digests(self.pb)
-        res = run_digests(self._digests)
+        res = self.deliver()
         rep.digests_sent = res.sent
         if res.sent or res.failed or res.retry or res.aborted:
             log.info("digests: %s", res.summary())
@@ -244,14 +240,7 @@ class Worker:
         """Web submissions still queued (their web process died or was busy): fetch them from arXiv."""
         if not self._slow:
             return
-        try:
-            from paperboy.web.services import fetch_submitted
-        except ImportError:  # the web extra is not installed: there are no web submissions
-            return
-        pb = self.pb
-        app = SimpleNamespace(state=SimpleNamespace(pb=pb, settings=pb.settings, community=pb.community,
-                                                    submission_lock=self._submission_lock))
-        done = fetch_submitted(app) or []
+        done = self.pb.process_submissions() or []
         rep.submissions = len(done)
         if done:
             states = ", ".join(f"{s.arxiv_id} {s.state}" for s in done[:10])

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from paperboy.community import Community, CommunityError, NotFound, User, _aware
+from paperboy.service.community import Community, CommunityError, NotFound, User, _aware
 from paperboy.store import community as _accounts
 from paperboy.store import moderation as _sql
 

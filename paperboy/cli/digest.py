@@ -5,52 +5,28 @@ confirmations, and retries whose backoff is over; reruns never send a digest twi
     */15 * * * *  paperboy --home /srv/paperboy digest run -q
 `paperboy serve` can do the same in-process instead (`start_scheduler` in paperboy.email.send).
 
-Exit codes as in `paperboy.cli`: 0 done (also "nothing due"), 2 usage, 3 finished with problems
+Exit codes as in `paperboy.cli.common`: 0 done (also "nothing due"), 2 usage, 3 finished with problems
 (some emails failed or wait for a retry; the SMTP server was down: everything stays queued),
 4 nothing could be done (unknown address, invalid token).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import click
 
-# Not imported from paperboy.cli: it registers this group, and `python -m paperboy.cli` would
-# otherwise import the two modules in a circle.
-EXIT_PARTIAL, EXIT_FAILED = 3, 4
+from paperboy.cli.common import EXIT_PARTIAL, emit, home_option, service
+from paperboy.cli.common import fail as _fail
+
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-def _set_home(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value:
-        ctx.ensure_object(dict)["home"] = value
-
-
-home_option = click.option("--home", type=click.Path(file_okay=False), expose_value=False, callback=_set_home,
-                           is_eager=True, help="Data directory (default: $PAPERBOY_HOME or the platform's).")
-
-
 def _digests(ctx: click.Context):
-    from paperboy.config import Settings
     from paperboy.email.send import open_digests
-    from paperboy.service import Paperboy
 
-    home = (ctx.find_root().obj or {}).get("home") or (ctx.obj or {}).get("home")
-    pb = Paperboy(Settings(home=Path(home)) if home else Settings())
-    ctx.call_on_close(pb.close)
-    return open_digests(pb)
-
-
-def _emit(data) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _fail(ctx: click.Context, message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    ctx.exit(EXIT_FAILED)
+    return open_digests(service(ctx))
 
 
 @click.group(name="digest")
@@ -77,7 +53,7 @@ def digest() -> None:
 def subscribe(ctx, email, frequency, hour, weekday, tz, categories, authors, no_trending, no_searches,
               no_recommended, confirmed) -> None:
     """Subscribe EMAIL; a confirmation link is emailed (nothing else is sent until it is followed)."""
-    from paperboy.digests import DigestError, Options
+    from paperboy.service.digests import DigestError, Options
     from paperboy.email.send import run_digests
 
     d = _digests(ctx)
@@ -108,7 +84,7 @@ def subscribe(ctx, email, frequency, hour, weekday, tz, categories, authors, no_
 @click.pass_context
 def confirm(ctx, token) -> None:
     """Confirm a subscription with the token (or the whole link) from its confirmation email."""
-    from paperboy.digests import DigestError
+    from paperboy.service.digests import DigestError
 
     token = token.strip().rstrip("/").rsplit("/", 1)[-1]
     try:
@@ -124,7 +100,7 @@ def confirm(ctx, token) -> None:
 @click.pass_context
 def unsubscribe(ctx, email) -> None:
     """Stop digests to EMAIL."""
-    from paperboy.digests import DigestError
+    from paperboy.service.digests import DigestError
 
     try:
         sub = _digests(ctx).unsubscribe_address(email)
@@ -141,7 +117,7 @@ def unsubscribe(ctx, email) -> None:
 @click.pass_context
 def preview(ctx, email, out) -> None:
     """Write the digest EMAIL would get next, without sending or recording anything."""
-    from paperboy.digests import DigestError
+    from paperboy.service.digests import DigestError
     from paperboy.email.compose import compose_digest, html_part, message_bytes
 
     d = _digests(ctx)
@@ -180,7 +156,7 @@ def run(ctx, dry_run, as_json, quiet) -> None:
     if as_json:
         from dataclasses import asdict
 
-        _emit(asdict(rep))
+        emit(asdict(rep))
     else:
         for line in rep.dry_run:
             click.echo(line)
@@ -198,11 +174,7 @@ def status(ctx, as_json) -> None:
     """Subscriptions by state and outbox rows by state."""
     counts = _digests(ctx).counts()
     if as_json:
-        _emit(counts)
+        emit(counts)
         return
     for what, by_state in counts.items():
         click.echo(f"{what}: " + (", ".join(f"{k} {v:,}" for k, v in sorted(by_state.items())) or "none"))
-
-
-if __name__ == "__main__":  # `python -m paperboy.digest_cli run`, the same as `paperboy digest run`
-    digest(prog_name="paperboy digest")

@@ -1,20 +1,17 @@
-"""`paperboy serve`: run the web app with uvicorn (registered in paperboy.cli with main.add_command)."""
+"""`paperboy serve` (the web app under uvicorn) and `paperboy start` (first-run friendly serve)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-
-def _home(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value:
-        ctx.ensure_object(dict)["home"] = value
+from paperboy.cli.common import home_option, service
 
 
 @click.command("serve")
-@click.option("--home", type=click.Path(file_okay=False), expose_value=False, callback=_home, is_eager=True,
-              help="Data directory (default: $PAPERBOY_HOME or the platform's user data dir).")
+@home_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--proxy-headers", is_flag=True,
@@ -33,13 +30,9 @@ def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool,
     """Serve the web pages, JSON API, Hugging Face-compatible API and feeds."""
     import uvicorn
 
-    from paperboy.config import Settings
-    from paperboy.service import Paperboy
     from paperboy.web import create_app
 
-    home = (ctx.find_root().obj or {}).get("home") or (ctx.obj or {}).get("home")
-    pb = Paperboy(Settings(home=Path(home)) if home else Settings())
-    ctx.call_on_close(pb.close)
+    pb = service(ctx)
     if workers > 1:
         _serve_workers(pb, host, port, workers, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
                        access_log=access_log)
@@ -51,7 +44,7 @@ def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool,
     if digests:
         from paperboy.email.send import start_scheduler
 
-        scheduler = start_scheduler(pb, community=app.state.community, secret=app.state.secret_key)
+        scheduler = start_scheduler(pb)
     try:
         uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
                     access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
@@ -80,3 +73,60 @@ def _serve_workers(pb, host: str, port: int, workers: int, **uvicorn_options) ->
     pb.close()  # the parent only supervises; each worker opens its own store
     uvicorn.run("paperboy.web.asgi:app_factory", factory=True, workers=workers, host=host, port=port,
                 log_level="info", timeout_graceful_shutdown=5, **uvicorn_options)
+
+
+def _sample_corpus() -> Path | None:
+    """../shared/corpus beside the checkout (or beside the working directory), if present."""
+    here = Path(__file__).resolve().parents[2]
+    for base in (here.parent, Path.cwd().parent, Path.cwd()):
+        corpus = base / "shared" / "corpus"
+        if corpus.is_dir():
+            return corpus
+    return None
+
+
+@click.command()
+@home_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare the instance, then exit instead of serving.")
+@click.option("--no-embed", is_flag=True, help="Skip building the semantic index in the background.")
+@click.pass_context
+def start(ctx, host, port, no_serve, no_embed) -> None:
+    """First-run friendly start: ingest a sample when empty, index, embed in the background, serve."""
+    import subprocess
+
+    from paperboy.cli.ingest import summary
+
+    pb = service(ctx)
+    if pb.store.count() == 0:
+        corpus = _sample_corpus()
+        if corpus is not None:
+            files = sorted(corpus.glob("*.txt")) + sorted(corpus.glob("*/*.jsonl.gz"))
+            click.echo(f"first run: ingesting the sample corpus from {corpus} ({len(files)} files)", err=True)
+            click.echo(summary(pb.ingest(files, progress=True)), err=True)
+        else:
+            click.echo("first run: no sample corpus found; trying a live arXiv query (cat:cs.CL, 200 papers)", err=True)
+            rep = pb.ingest_arxiv_query("cat:cs.CL", 200)
+            click.echo(summary(rep), err=True)
+            if pb.store.count() == 0:
+                click.echo("paperboy is empty and offline. Add papers with:\n"
+                           "  paperboy ingest FILE...            (arXiv JSONL/OAI/Atom, HF daily JSON, BibTeX)\n"
+                           "  paperboy ingest --arxiv-query \"cat:cs.CL\" --max 500", err=True)
+    rep = pb.update_index(embed=False, progress=True)
+    if rep.lexical:
+        click.echo(f"keyword index: {rep.lexical:,} papers in {rep.seconds:.1f} s", err=True)
+    status = pb.index_status()
+    if not no_embed and status["dense_stale"] and status["store_papers"]:
+        log = pb.settings.home / "embed.log"
+        click.echo(f"semantic index: embedding {status['store_papers'] - status['dense_papers']:,} papers in the "
+                   f"background (log: {log}); search is keyword-only until it finishes", err=True)
+        with open(log, "ab") as out:
+            subprocess.Popen([sys.executable, "-m", "paperboy.cli", "--home", str(pb.settings.home), "index", "-q"],
+                             stdout=out, stderr=subprocess.STDOUT, start_new_session=not no_serve)
+    if no_serve:
+        s = pb.stats()
+        click.echo(f"ready: {s['papers']:,} papers. Try: paperboy search \"multi-stage training\"", err=True)
+        return
+    ctx.invoke(serve_command, host=host, port=port, proxy_headers=False, forwarded_allow_ips="127.0.0.1",
+               access_log=False)
