@@ -88,3 +88,34 @@ def test_leaf_surfaces_import_no_other_surface():
                 if layer_of(target) == SURFACE and not (target == leaf or target.startswith(leaf + ".")):
                     bad.append(f"{module_name(path)} imports {target}")
     assert bad == []
+
+
+# Only the store speaks SQL: the floors above it never import SQLAlchemy (they get opaque
+# connections from Store.writing()/reading() and pass them to the store's query functions).
+NO_SQL_ABOVE_STORE = ("paperboy.index", "paperboy.ranking", "paperboy.service", "paperboy.cli", "paperboy.email", "paperboy.web",
+                      "paperboy.mcp")
+
+
+def _all_imports(path: Path) -> list[str]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append(node.module)
+    return out
+
+
+def test_only_the_store_imports_sqlalchemy():
+    bad = []
+    for path in PKG.rglob("*.py"):
+        me = module_name(path)
+        if me.startswith(NO_SQL_ABOVE_STORE):
+            bad += [f"{me} imports {m}" for m in _all_imports(path) if m.split(".")[0] in ("sqlalchemy", "alembic")]
+    assert bad == []
+
+
+def test_every_package_is_a_floor():
+    """Each package under paperboy/ has its floor in LAYERS, so a new package cannot skip the rules."""
+    packages = {f"paperboy.{p.parent.name}" for p in PKG.glob("*/__init__.py")}
+    assert sorted(p for p in packages if p not in LAYERS) == []

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import parseaddr
 
-from paperboy.config import load_secret_key
 from paperboy.service.digest_model import Options
 from paperboy.service.digests import Digests, OutboxEntry, sender_identity
 from paperboy.email.compose import compose_confirmation, compose_digest, message_bytes

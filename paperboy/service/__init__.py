@@ -5,8 +5,9 @@ Surfaces (web, CLI, email, MCP) import this package only. Kept light: importing 
 """
 
 from paperboy.service.facade import BackupError, BackupResult, Paperboy
+from paperboy.store import UNAVAILABLE as DATABASE_DOWN
 
-__all__ = ["Paperboy", "BackupError", "BackupResult", "IndexBusy"]
+__all__ = ["Paperboy", "BackupError", "BackupResult", "IndexBusy", "DATABASE_DOWN"]
 
 
 def __getattr__(name: str):

@@ -17,17 +17,15 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from paperboy.config import Settings
 from paperboy.models import IngestReport, Paper, parse_arxiv_id
 from paperboy.ranking import trending as _trending
-from paperboy.store import Store
+from paperboy.store import Conflict, Store
 from paperboy.store import community as _sql
 from paperboy.store import listings as _listings
-from paperboy.store.db import reading
 
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}\.[^@\s\x00-\x1f.]{1,63}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
@@ -169,9 +167,6 @@ class Community:
             self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
         return self._dummy
 
-    @property
-    def engine(self) -> sa.Engine:
-        return self.store.engine
 
     # -- accounts ---------------------------------------------------------------------------------
     def sign_up(self, email: str, password: str) -> User:
@@ -184,9 +179,9 @@ class Community:
         pw_hash = self._hasher.hash(password)
         now = self.clock()
         try:
-            with self.engine.begin() as conn:
+            with self.store.writing() as conn:
                 uid = _sql.insert_user(conn, email, pw_hash, now)
-        except sa.exc.IntegrityError:
+        except Conflict:
             raise CommunityError("An account with this email already exists; log in instead.") from None
         return User(uid, email, now)
 
@@ -198,13 +193,13 @@ class Community:
             raise AuthError("Wrong email or password.")
         now = self.clock()
         window = timedelta(minutes=self.settings.login_window_minutes)
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             failures, oldest = _sql.login_failures_since(conn, email, client, now - window)
         if failures >= self.settings.login_max_failures:
             retry = int(((_aware(oldest) or now) + window - now).total_seconds()) + 1
             raise RateLimited(f"Too many failed logins; try again in {max(retry, 1) // 60 + 1} minutes.",
                               max(retry, 1))
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             row = _sql.user_by_email(conn, email)
         ok = False
         try:
@@ -212,12 +207,12 @@ class Community:
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or row is None:
-            with self.engine.begin() as conn:
+            with self.store.writing() as conn:
                 _sql.insert_login_failure(conn, email, client, now)
             raise AuthError("Wrong email or password.")
         if getattr(row, "banned_at", None) is not None:  # told only to whoever knows the password
             raise Banned("This account has been suspended by the moderators.")
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.clear_login_failures(conn, email, client, before=now - window)
             if self._hasher.check_needs_rehash(row.password_hash):
                 _sql.set_password_hash(conn, row.id, self._hasher.hash(password))
@@ -227,7 +222,7 @@ class Community:
         """A new session token for the cookie; only its hash is stored."""
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.insert_session(conn, _token_hash(token), user.id, now, now + timedelta(days=self.settings.session_days))
             if secrets.randbelow(50) == 0:  # now and then, sweep expired sessions
                 _sql.delete_expired_sessions(conn, now)
@@ -236,13 +231,13 @@ class Community:
     def session_user(self, token: str | None) -> User | None:
         if not token or len(token) > 200:
             return None
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             row = _sql.session_user(conn, _token_hash(token), self.clock())
         return _user(row) if row else None
 
     def end_session(self, token: str | None) -> None:
         if token and len(token) <= 200:
-            with self.engine.begin() as conn:
+            with self.store.writing() as conn:
                 _sql.delete_session(conn, _token_hash(token))
 
     # -- papers as the viewer sees them -------------------------------------------------------------
@@ -257,7 +252,7 @@ class Community:
         ids = [p.id or p.paper_id() for p in papers]
         if not ids:
             return []
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             local = _sql.local_vote_counts(conn, ids)
             voted = _sql.voted_among(conn, user.id, ids) if user else set()
             saved = _sql.saved_among(conn, user.id, ids) if user else set()
@@ -268,7 +263,7 @@ class Community:
         return self.views([self._resolve(key)], user)[0]
 
     def upvote_count(self, paper: Paper) -> int:
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             return (paper.upvotes or 0) + _sql.local_vote_counts(conn, [paper.id]).get(paper.id, 0)
 
     # -- votes --------------------------------------------------------------------------------------
@@ -276,16 +271,16 @@ class Community:
         """Upvote once; a second upvote by the same user changes nothing (the database refuses it)."""
         paper = self._resolve(key)
         try:
-            with self.engine.begin() as conn:
+            with self.store.writing() as conn:
                 _sql.insert_vote(conn, user.id, paper.id, self.clock())
-        except sa.exc.IntegrityError:
+        except Conflict:
             pass  # already voted: the primary key (user_id, paper_id) said no
         self._invalidate()
         return self.views([paper], user)[0]
 
     def unvote(self, user: User, key: str) -> PaperView:
         paper = self._resolve(key)
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.delete_vote(conn, user.id, paper.id)
         self._invalidate()
         return self.views([paper], user)[0]
@@ -294,15 +289,15 @@ class Community:
     def save_paper(self, user: User, key: str) -> PaperView:
         paper = self._resolve(key)
         try:
-            with self.engine.begin() as conn:
+            with self.store.writing() as conn:
                 _sql.insert_saved_paper(conn, user.id, paper.id, self.clock())
-        except sa.exc.IntegrityError:
+        except Conflict:
             pass
         return self.views([paper], user)[0]
 
     def unsave_paper(self, user: User, key: str) -> PaperView:
         paper = self._resolve(key)
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.delete_saved_paper(conn, user.id, paper.id)
         return self.views([paper], user)[0]
 
@@ -311,7 +306,7 @@ class Community:
         fn = {"upvoted": _sql.voted_paper_ids, "saved": _sql.saved_paper_ids}.get(kind)
         if fn is None:
             raise CommunityError("kind must be 'upvoted' or 'saved'")
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             ids, total = fn(conn, user.id, limit, offset)
         return Listing(self._hydrate(ids, user), total)
 
@@ -336,19 +331,19 @@ class Community:
             if s.query == query and s.filters == filters:
                 return s
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             if len(_sql.saved_searches_of(conn, user.id)) >= MAX_SAVED_SEARCHES:
                 raise CommunityError(f"You can keep at most {MAX_SAVED_SEARCHES} saved searches.")
             sid = _sql.insert_saved_search(conn, user.id, query, filters, now)
         return SavedSearch(sid, query, filters, now)
 
     def saved_searches(self, user: User) -> list[SavedSearch]:
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = _sql.saved_searches_of(conn, user.id)
         return [SavedSearch(r.id, r.query, dict(r.filters or {}), _aware(r.created_at)) for r in rows]
 
     def delete_saved_search(self, user: User, search_id: int) -> None:
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             if not _sql.delete_saved_search(conn, user.id, search_id):
                 raise NotFound("No such saved search.")
 
@@ -361,12 +356,12 @@ class Community:
                                  "https://arxiv.org/abs/2401.01234).")
         arxiv_id = parsed[0]
         now = self.clock()
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             recent = _sql.submissions_since(conn, user.id, now - timedelta(days=1))
         if recent >= self.settings.max_submissions_per_day:
             raise RateLimited("You reached today's submission limit; try again tomorrow.", 3600)
         existing = self.store.get(arxiv_id, include_hidden=True)  # hidden papers are not fetched again
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             if existing is not None:
                 sid = _sql.insert_submission(conn, arxiv_id, user.id, "duplicate", now,
                                              "Already in paperboy.", existing.id)
@@ -378,12 +373,12 @@ class Community:
             return _submission(_sql.submission_by_id(conn, sid))
 
     def submissions(self, user: User, limit: int = 50) -> list[Submission]:
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             return [_submission(r) for r in _sql.submissions_of(conn, user.id, limit)]
 
     def process_submissions(self, fetch: Callable[[list[str]], IngestReport], limit: int = 100) -> list[Submission]:
         """Fetch queued arXiv ids with `fetch(ids)` (which ingests them) and mark each done/failed/duplicate."""
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             queued = _sql.queued_submissions(conn, limit)
         if not queued:
             return []
@@ -398,7 +393,7 @@ class Community:
                 problem = f"{type(exc).__name__}: {exc}"
         now = self.clock()
         out = []
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             for r in queued:
                 paper = self.store.get(r.arxiv_id, include_hidden=True)
                 if paper is not None and r.id not in pending_ids:
@@ -417,7 +412,7 @@ class Community:
     def reference_day(self) -> date:
         """The day trending windows count back from: the newest listing day, never after today."""
         today = self.clock().date()
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             return _listings.latest_day(conn, today) or today
 
     def trending(self, window: str = "week", limit: int = 20, offset: int = 0, user: User | None = None) -> Listing:
@@ -437,7 +432,7 @@ class Community:
                 return hit
         as_of = self.reference_day()
         start = _trending.window_start(window, as_of)
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = (_listings.rows_between(conn, start, as_of) if start else
                     _listings.all_time_candidates(conn, ALL_TIME_NEWEST))
             local = _sql.local_vote_counts(conn, [r.id for r in rows]) if len(rows) < 5000 else \
@@ -460,7 +455,7 @@ class Community:
     def papers_between(self, start: date, end: date, *, sort: str = "trending", limit: int = 50, offset: int = 0,
                        submitter: str | None = None, user: User | None = None) -> Listing:
         """Papers whose day lies in [start, end]; sort 'trending' (most upvotes first) or 'date' (newest first)."""
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = _listings.rows_between(conn, start, end, submitter)
             local = _sql.local_vote_counts(conn, [r.id for r in rows])
         if sort == "date":
@@ -478,17 +473,17 @@ class Community:
         if day is None:
             day = self.reference_day()
         listing = self.papers_between(day, day, sort=sort, limit=limit, offset=offset, user=user)
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             prev, nxt = _listings.adjacent_days(conn, day)
         return DailyListing(day, prev, nxt, listing.items, listing.total)
 
     def by_author(self, name: str, limit: int = 50, offset: int = 0, user: User | None = None) -> Listing:
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             papers, total = _listings.papers_by_author(conn, name, limit, offset)
         return Listing(self.views(papers, user), total)
 
     def in_category(self, category: str, limit: int = 50, offset: int = 0, user: User | None = None) -> Listing:
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             papers, total = _listings.papers_in_category(conn, category, limit, offset)
         return Listing(self.views(papers, user), total)
 
@@ -497,6 +492,6 @@ class Community:
         now = time.monotonic()
         hit = self._top_categories
         if hit is None or hit[0] < now:
-            with reading(self.engine) as conn:
+            with self.store.reading() as conn:
                 hit = self._top_categories = (now + 300.0, _listings.top_categories(conn, 100))
         return hit[1][:limit]

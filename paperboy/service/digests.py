@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
-import sqlalchemy as sa
 
 from paperboy.service.digest_model import (SECTIONS, WINDOW_DAYS, Digest, DigestError, DigestItem, DigestSection,
                                    InvalidAddress, InvalidToken, NotSubscribed, Options, OutboxEntry, Subscription,
                                    aware, display_address, normalize_address, parse_date, period_slot, short,
                                    subscription_from_row, utcnow)
 from paperboy.service.recommender import Recommender
+from paperboy.store import Conflict
 from paperboy.store import digests as _sql
 
 __all__ = ["Digests", "Digest", "DigestError", "DigestItem", "DigestSection", "InvalidAddress", "InvalidToken",
@@ -86,9 +86,6 @@ class Digests:
     def store(self):
         return self.pb.store
 
-    @property
-    def engine(self) -> sa.Engine:
-        return self.pb.store.engine
 
     @property
     def recommender(self) -> Recommender:
@@ -135,12 +132,12 @@ class Digests:
 
     # -- subscriptions -------------------------------------------------------------------------
     def get(self, email: str) -> Subscription | None:
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             row = _sql.subscription_by_email(conn, normalize_address(email))
         return subscription_from_row(row) if row else None
 
     def for_user(self, user_id: int) -> Subscription | None:
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             row = _sql.subscription_of_user(conn, user_id)
         return subscription_from_row(row) if row else None
 
@@ -158,9 +155,9 @@ class Digests:
         nonce = secrets.token_hex(8)
         for _ in range(2):  # a concurrent first subscribe of the same address wins the insert; retry once
             try:
-                with self.engine.begin() as conn:
+                with self.store.writing() as conn:
                     return self._subscribe(conn, address, opts, user_id, confirmed, nonce, now)
-            except sa.exc.IntegrityError:
+            except Conflict:
                 continue
         raise DigestError("Could not save the subscription; please try again.")
 
@@ -193,8 +190,7 @@ class Digests:
             "subscription_id": sub_id, "kind": "confirm", "period": period, "state": "pending", "attempts": 0,
             "next_attempt_at": now, "message_id": self.message_id("confirm", sub_id, nonce),
             "payload": {"nonce": nonce, "options": opts.to_json()}, "created_at": now, "updated_at": now}])
-        out_id = conn.execute(sa.select(_sql.digest_outbox.c.id).where(
-            _sql.digest_outbox.c.subscription_id == sub_id, _sql.digest_outbox.c.period == period)).scalar()
+        out_id = _sql.outbox_id(conn, sub_id, period)
         return subscription_from_row(_sql.subscription_by_id(conn, sub_id)), out_id
 
     def confirm(self, token: str) -> Subscription:
@@ -211,7 +207,7 @@ class Digests:
         except (BadData, KeyError, TypeError, ValueError):
             raise InvalidToken("This confirmation link is not valid (copy the whole link from the email).") from None
         now = self.now()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             row = _sql.subscription_by_id(conn, sub_id)
             if row is None:
                 raise InvalidToken("This subscription no longer exists; subscribe again.")
@@ -236,7 +232,7 @@ class Digests:
             sub_id = int(sub_id)
         except (BadData, TypeError, ValueError):
             raise InvalidToken("This unsubscribe link is not valid (copy the whole link from the email).") from None
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             row = _sql.subscription_by_id(conn, sub_id)
             if row is None or self._address_tag(row.email) != tag:
                 raise InvalidToken("This unsubscribe link is not valid.")
@@ -245,7 +241,7 @@ class Digests:
     def unsubscribe_address(self, email: str) -> Subscription:
         """Stop digests for an address (operators: the CLI). NotSubscribed when there is none."""
         address = normalize_address(email)
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             row = _sql.subscription_by_email(conn, address)
             if row is None:
                 raise NotSubscribed(f"No subscription for {display_address(address)}.")
@@ -257,7 +253,7 @@ class Digests:
         return subscription_from_row(_sql.subscription_by_id(conn, row.id))
 
     def counts(self) -> dict[str, dict[str, int]]:
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             return {"subscriptions": _sql.subscription_counts(conn), "outbox": _sql.outbox_counts(conn)}
 
     # -- the outbox ----------------------------------------------------------------------------
@@ -265,7 +261,7 @@ class Digests:
         """Active subscriptions whose newest send slot has passed without a digest planned for it."""
         now = now or self.now()
         horizon = now - timedelta(hours=self.settings.digest_expire_hours)
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             subs = [subscription_from_row(r) for r in _sql.active_subscriptions(conn)]
             had = _sql.subscriptions_with_digests(conn)
             wanted: dict[tuple[int, str], Subscription] = {}
@@ -289,7 +285,7 @@ class Digests:
         rows = [{"subscription_id": sub.id, "kind": "digest", "period": period, "state": "pending", "attempts": 0,
                  "next_attempt_at": now, "message_id": self.message_id("digest", sub.id, period), "payload": None,
                  "created_at": now, "updated_at": now} for sub, period in self.due(now)]
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.insert_outbox(conn, rows)
         return len(rows)
 
@@ -297,7 +293,7 @@ class Digests:
         """Return rows a dead sender left in 'sending' to the queue; they are sent again (at least once)."""
         now = now or self.now()
         n = 0
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             for r in _sql.sending_rows(conn):
                 claimed = aware(r.claimed_at)
                 if owner_is_dead(r.claimed_by) or claimed is None or claimed < now - SENDING_LEASE:
@@ -309,19 +305,19 @@ class Digests:
     def expire(self, now: datetime | None = None) -> int:
         """Drop digests that waited longer than digest_expire_hours: a stale digest is not worth sending."""
         now = now or self.now()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             return _sql.expire_pending(conn, now - timedelta(hours=self.settings.digest_expire_hours), now)
 
     def due_ids(self, now: datetime | None = None, limit: int = 200, *, kind: str | None = None,
                 only_id: int | None = None, after_id: int = 0) -> list[int]:
         """Ids of pending rows whose time has come, in id order after `after_id`."""
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             return _sql.due_outbox_ids(conn, now or self.now(), limit, kind=kind, only_id=only_id, after_id=after_id)
 
     def claim(self, row_id: int, owner: str, now: datetime | None = None) -> OutboxEntry | None:
         """Take one pending row for sending; None when another sender took it first."""
         now = now or self.now()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             if not _sql.claim(conn, row_id, owner, now):
                 return None
             row = _sql.outbox_row(conn, row_id)
@@ -331,7 +327,7 @@ class Digests:
 
     def _finish(self, entry: OutboxEntry, values: dict[str, Any], sub_values: dict[str, Any] | None = None) -> bool:
         now = self.now()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             ok = _sql.finish(conn, entry.id, entry.owner, {**values, "updated_at": now})
             if ok and sub_values:
                 _sql.update_subscription(conn, entry.subscription.id, {**sub_values, "updated_at": now})
@@ -367,13 +363,13 @@ class Digests:
         return "bouncing" if "state" in sub_values else "failed"
 
     def set_payload(self, entry: OutboxEntry, payload: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.finish(conn, entry.id, entry.owner, {"payload": payload, "state": "sending"})
         entry.payload = payload
 
     def outbox_of(self, email: str) -> list[Any]:
         """Every outbox row of an address, oldest first (for operators and tests)."""
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             row = _sql.subscription_by_email(conn, normalize_address(email))
             return _sql.outbox_rows_of(conn, row.id) if row else []
 
@@ -408,7 +404,7 @@ class Digests:
         """
         address = normalize_address(email)
         now = self.now()
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             row = _sql.subscription_by_email(conn, address)
             uid = None if row else _sql.user_id_by_email(conn, address)
         if row is not None:
@@ -472,6 +468,6 @@ class Digests:
     def _sent_ids(self, sub_id: int) -> set[str]:
         if not sub_id:
             return set()
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             payloads = _sql.sent_payloads(conn, sub_id, self.now() - timedelta(days=SENT_MEMORY_DAYS))
         return {it["id"] for p in payloads for it in (p.get("items") or [])}

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 
 from paperboy.service.community import Community, CommunityError, NotFound, User, _aware
 from paperboy.store import community as _accounts
@@ -67,7 +66,7 @@ def _reason(text: str | None) -> str:
     return text
 
 
-def _log(conn: sa.Connection, admin: User, now: datetime, action: str, **what) -> None:
+def _log(conn, admin: User, now: datetime, action: str, **what) -> None:
     """A moderation-log entry by `admin`, in the same transaction as the action it records."""
     _sql.add_log(conn, at=now, actor_id=admin.id, actor_email=admin.email, action=action, **what)
 
@@ -78,7 +77,7 @@ class Moderation:
     def __init__(self, community: Community):
         self.community = community
         self.store = community.store
-        self.engine = community.engine
+        self.store = community.store
 
     def admins(self) -> set[str]:
         return {a.strip().lower() for a in self.community.settings.admin_emails if a and a.strip()}
@@ -97,7 +96,7 @@ class Moderation:
         paper = self.store.get(key, include_hidden=True) if key and len(key) <= 200 else None
         if paper is None:
             return None
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             st = _sql.hidden_state(conn, paper.id)
         hidden = HiddenPaper(paper.id, paper.title, _aware(st.hidden_at), st.hidden_reason or "") \
             if st is not None and st.hidden_at is not None else None
@@ -121,7 +120,7 @@ class Moderation:
             raise NotFound(f"No paper with id {key[:80]!r}.")
         paper = found[0]
         now = self.community.clock()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             changed = _sql.set_hidden(conn, paper.id, now if hide else None, reason if hide else None)
             if changed:
                 _log(conn, admin, now, "hide_paper" if hide else "unhide_paper", paper_id=paper.id, reason=reason)
@@ -130,7 +129,7 @@ class Moderation:
         return changed
 
     def hidden(self, limit: int = 100) -> list[HiddenPaper]:
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             rows = _sql.hidden_papers(conn, limit)
         return [HiddenPaper(r.id, r.title, _aware(r.hidden_at), r.hidden_reason or "") for r in rows]
 
@@ -138,12 +137,12 @@ class Moderation:
     def top_voters(self, hours: int = 24, limit: int = 20) -> list[Voter]:
         """The spam view: accounts with the most votes in the last `hours`."""
         since = self.community.clock() - timedelta(hours=hours)
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             rows = _sql.top_voters_since(conn, since, limit)
         return [Voter(r.id, r.email, _aware(r.created_at), _aware(r.banned_at), int(r.votes)) for r in rows]
 
     def banned(self, limit: int = 100) -> list[Voter]:
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             rows = _sql.banned_users(conn, limit)
         return [Voter(r.id, r.email, _aware(r.created_at), _aware(r.banned_at), 0) for r in rows]
 
@@ -153,7 +152,7 @@ class Moderation:
         self._require(admin)
         reason = _reason(reason)
         now = self.community.clock()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             row = _accounts.user_by_id(conn, user_id) if 0 < user_id <= MAX_ACCOUNT_ID else None
             if row is None:
                 raise NotFound(f"No account with id {user_id}.")
@@ -186,7 +185,7 @@ class Moderation:
 
     # -- log ----------------------------------------------------------------------------------------
     def log(self, limit: int = 100) -> list[LogEntry]:
-        with self.engine.connect() as conn:
+        with self.store.reading() as conn:
             rows = _sql.recent_log(conn, limit)
         return [LogEntry(r.id, _aware(r.at), r.actor_email, r.action, r.paper_id, r.user_id, r.user_email,
                          r.reason or "", r.detail) for r in rows]

@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 
 from paperboy.service.digest_model import parse_date, short
 from paperboy.models import Paper, SearchFilters
@@ -24,7 +23,6 @@ from paperboy.ranking.recommend import Recommendation, recommend
 from paperboy.store import community as _csql
 from paperboy.store import digests as _sql
 from paperboy.store import listings as _listings
-from paperboy.store.db import reading
 
 MAX_POSITIVES = 200  # newest library papers the recommender learns from
 BACKGROUND = 256  # random papers used as generic negatives
@@ -135,8 +133,9 @@ class Recommender:
         self._cached: _Cache | None = None
 
     @property
-    def engine(self) -> sa.Engine:
-        return self.pb.store.engine
+    def store(self):
+        return self.pb.store
+
 
     def refresh(self) -> None:
         """Forget cached pools, features and searches (a new digest run sees new papers)."""
@@ -155,7 +154,7 @@ class Recommender:
     def reader(self, user_id: int | None) -> Reader:
         if user_id is None:
             return Reader(None)
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             lib = _sql.library(conn, user_id, MAX_POSITIVES)
             marks = _sql.not_interested_ids(conn, user_id)
             searches = [(r.query, dict(r.filters or {})) for r in _csql.saved_searches_of(conn, user_id)]
@@ -168,7 +167,7 @@ class Recommender:
         got = cache.pools.get((since, until))
         if got is not None:
             return got
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             ids = sorted(r.id for r in _listings.rows_between(conn, since, until))
         feats = cache.features
         papers = None
@@ -181,7 +180,7 @@ class Recommender:
 
     def _background_ids(self, cache: _Cache) -> list[str]:
         if cache.background is None:
-            with reading(self.engine) as conn:
+            with self.store.reading() as conn:
                 cache.background = (_sql.random_paper_ids(conn, BACKGROUND), None)
         return cache.background[0]
 
@@ -237,7 +236,7 @@ class Recommender:
         papers = None if feats.dense else self.pb.store.get_many(lib_ids + reader.not_interested)
         pos_ids, P = feats.rows(lib_ids, papers)
         neg_ids, N = feats.rows(reader.not_interested, papers)
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             titles = _sql.titles(conn, pos_ids)
         how = dict(reader.library)
         labels = [f"“{short(titles.get(i, ''), 70)}” you {how[i]}" for i in pos_ids]
@@ -266,12 +265,8 @@ class Recommender:
     def mark_not_interested(self, user_id: int, paper_id: str, on: bool = True) -> None:
         """Record (or withdraw) that a reader does not want papers like this one."""
         now = datetime.now(timezone.utc)
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             if not on:
                 _sql.delete_not_interested(conn, user_id, paper_id)
                 return
-            try:
-                with conn.begin_nested():
-                    _sql.insert_not_interested(conn, user_id, paper_id, now)
-            except sa.exc.IntegrityError:
-                pass  # already marked
+            _sql.insert_not_interested(conn, user_id, paper_id, now)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+
+import sqlalchemy as sa
 
 from paperboy.models import IngestReport, Paper
 from paperboy.store import papers as _papers
@@ -12,13 +15,41 @@ from paperboy.store.db import analyze, create_engine, migrate, reading
 from paperboy.store.papers import BatchOutcome
 
 
+# The database went away (PostgreSQL restarting, a dropped connection, a full pool, SQLite locked
+# past its timeout): surfaces turn these into a retryable "unavailable" answer.
+UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+
+
+class Conflict(Exception):
+    """A write broke a uniqueness rule: someone (maybe this user, a moment ago) got there first."""
+
+
 class Store:
-    """Papers and ingest runs in one SQL database (SQLite file or PostgreSQL)."""
+    """Papers and ingest runs in one SQL database (SQLite file or PostgreSQL).
+
+    Services run the store's query functions inside `writing()` (one transaction) or `reading()`;
+    the connection they get is opaque to them: only this package builds SQL.
+    """
 
     def __init__(self, url: str):
         self.url = url
         self.engine = create_engine(url)
         migrate(self.engine)
+
+    @contextmanager
+    def writing(self) -> Iterator[sa.Connection]:
+        """One transaction: committed when the block ends, rolled back on error; Conflict on a duplicate."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.IntegrityError as e:
+            raise Conflict(str(e.orig).splitlines()[0] if e.orig else str(e)) from e
+
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A connection for reads (autocommit on PostgreSQL: no BEGIN/ROLLBACK round trips)."""
+        with reading(self.engine) as conn:
+            yield conn
 
     def upsert(self, batch: Sequence[tuple[Paper, bool]]) -> BatchOutcome:
         """Merge one batch in one transaction: all of it lands or none of it does."""

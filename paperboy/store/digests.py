@@ -195,8 +195,18 @@ def library(conn: sa.Connection, user_id: int, limit: int) -> list[tuple[str, st
 
 
 def insert_not_interested(conn: sa.Connection, user_id: int, paper_id: str, now: datetime) -> None:
-    """Raises IntegrityError when already marked."""
-    conn.execute(not_interested.insert().values(user_id=user_id, paper_id=paper_id, created_at=now))
+    """Mark a paper "not interested" for a user; marking it twice changes nothing."""
+    try:
+        with conn.begin_nested():  # a savepoint: the duplicate leaves the surrounding transaction usable
+            conn.execute(not_interested.insert().values(user_id=user_id, paper_id=paper_id, created_at=now))
+    except sa.exc.IntegrityError:
+        pass  # already marked
+
+
+def outbox_id(conn: sa.Connection, subscription_id: int, period: str) -> int | None:
+    """The outbox row of one subscription and period, if any."""
+    return conn.execute(sa.select(digest_outbox.c.id).where(
+        digest_outbox.c.subscription_id == subscription_id, digest_outbox.c.period == period)).scalar()
 
 
 def delete_not_interested(conn: sa.Connection, user_id: int, paper_id: str) -> bool:

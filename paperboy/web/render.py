@@ -14,7 +14,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from paperboy.web import security
 from paperboy.web.urls import author_url, category_url, paper_url

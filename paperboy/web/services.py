@@ -5,18 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import sqlalchemy.exc as sa_exc
 from fastapi import HTTPException, Request
 
+from paperboy.models import Paper, SearchFilters, SearchPage
+from paperboy.service import DATABASE_DOWN  # the database went away: the app answers 503 (web/app.py)
 from paperboy.service.community import Community, PaperView, User
-from paperboy.models import IngestReport, Paper, SearchFilters, SearchPage
 from paperboy.service.moderation import Moderation
 
 log = logging.getLogger("paperboy.web")
-
-# The database went away (PostgreSQL restarting, a dropped connection, a full pool, SQLite locked
-# past its timeout): the app turns these into a retryable 503 (web/app.py).
-DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 
 
 def paperboy(request: Request):

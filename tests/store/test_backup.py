@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from paperboy.cli import main
 from paperboy.store import backup as bk
 from paperboy.store.db import create_engine
 
