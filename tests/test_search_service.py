@@ -169,3 +169,22 @@ def test_a_new_process_on_the_same_home_uses_the_built_dense_index(indexed):
     page = other.search("distillation of multimodal models", mode="hybrid", limit=5)
     assert page.mode == "hybrid" and page.hits and not page.warnings
     other.close()
+
+
+def test_similar_without_vectors_reads_the_abstract_as_plain_words(tmp_path, home_database):
+    """Quotes and " -word" inside an abstract are words to match, not a phrase or an exclusion."""
+    pb = Paperboy(Settings(home=tmp_path, database_url=home_database(tmp_path)))
+    papers = [
+        Paper(title="Sparse attention kernels", arxiv_id="2601.00011", source="arxiv-jsonl",
+              abstract='We compare "flash attention for very long documents" kernels -transformers included.'),
+        Paper(title="Transformers on long documents", arxiv_id="2601.00012", source="arxiv-jsonl",
+              abstract="Transformers with sparse attention kernels read long inputs."),
+        Paper(title="Protein folding", arxiv_id="2601.00013", source="arxiv-jsonl", abstract="Proteins fold."),
+    ]
+    pb.store.upsert([(p, False) for p in papers])
+    pb.update_index(embed=False)
+    ids = [h.paper.id for h in pb.similar("2601.00011")]
+    # As a search-box query the abstract would have required the quoted phrase and excluded
+    # "transformers", leaving nothing; as plain words the closest paper comes first.
+    assert ids[:1] == ["2601.00012"]
+    pb.close()

@@ -316,3 +316,15 @@ def with_filters(parsed: ParsedQuery, extra: SearchFilters | None) -> ParsedQuer
     if extra is None or extra.is_empty():
         return parsed
     return replace(parsed, filters=merge(parsed.filters, extra), warnings=list(parsed.warnings))
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def plain_text_query(text: str, max_words: int = 200) -> ParsedQuery:
+    """A "more like this" query from free text (e.g. abstracts): every word ranked, no search-box syntax.
+
+    Quotes, a leading minus or `author:` inside an abstract stay plain words, never phrases,
+    exclusions or filters.
+    """
+    return ParsedQuery(terms=_WORD.findall(text)[:max_words])

@@ -324,11 +324,10 @@ class Paperboy:
                 q = q / (np.linalg.norm(q) or 1.0)
                 hits = vec.search(q, want, exclude=exclude)
         if not len(hits):
-            text = " ".join(f"{p.title} {p.abstract[:600]}" for p in found[:5])
-            from paperboy.index.query import parse_query
+            from paperboy.index.query import plain_text_query
 
-            parsed = parse_query(text)
-            got = self.indexes.lexical.search(parsed, limit=want + len(exclude))
+            text = " ".join(f"{p.title} {p.abstract[:600]}" for p in found[:5])
+            got = self.indexes.lexical.search(plain_text_query(text), limit=want + len(exclude))
             keep = [k for k, i in enumerate(got.ids) if i not in exclude][:want]
             hits = Hits([got.ids[k] for k in keep], got.scores[keep])
         papers = self.store.get_many(hits.ids)
