@@ -103,7 +103,7 @@ def make_variant(name: str, static_dir: Path):
 
     torch.set_num_threads(os.cpu_count() or 2)
     if name == "static":
-        from paperboy.index.static_embedder import StaticEmbedder
+        from static_embedder import StaticEmbedder
 
         return StaticEmbedder(static_dir)
     if name in ("fp32", "bf16", "int8"):
@@ -268,7 +268,7 @@ def _ann_table(args, n, dim, nq, k, base, queries, real, Index, usearch_search, 
 
 def real_vectors(args):
     """Static-model vectors of the whole arXiv sample (real text at 75k scale, in seconds)."""
-    from paperboy.index.static_embedder import StaticEmbedder
+    from static_embedder import StaticEmbedder
 
     emb = StaticEmbedder(Path(args.static_dir))
     texts = all_arxiv_texts()[: args.ann_size]

@@ -183,11 +183,6 @@ class SearchFilters:
     def is_empty(self) -> bool:
         return not (self.categories or self.authors or self.since or self.until)
 
-    def paper_date_ok(self, d: date | None) -> bool:
-        if d is None:
-            return self.since is None and self.until is None
-        return (self.since is None or d >= self.since) and (self.until is None or d <= self.until)
-
 
 @dataclass(slots=True)
 class SearchHit:

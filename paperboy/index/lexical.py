@@ -206,11 +206,6 @@ class LexicalIndex:
         except (OSError, ValueError):
             return {}
 
-    def update_manifest(self, **fields: object) -> None:
-        """Record caller facts in the manifest (e.g. the store high-water mark the index is built to)."""
-        with self._write_lock:
-            self._write_manifest(**fields)
-
     def _write_manifest(self, **fields: object) -> None:
         data = self.read_manifest()
         data.update(fields)

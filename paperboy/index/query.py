@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from paperboy.models import SearchFilters, parse_arxiv_id
@@ -309,13 +309,6 @@ class _Parser:
         if len(q.terms) == 1 and self.id_candidates and not (q.phrases or q.excluded):
             q.arxiv_id = self.id_candidates[0]
             q.terms = []
-
-
-def with_filters(parsed: ParsedQuery, extra: SearchFilters | None) -> ParsedQuery:
-    """A copy of `parsed` whose filters also include `extra` (see `merge`)."""
-    if extra is None or extra.is_empty():
-        return parsed
-    return replace(parsed, filters=merge(parsed.filters, extra), warnings=list(parsed.warnings))
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -262,10 +262,6 @@ class Community:
     def view(self, key: str, user: User | None = None) -> PaperView:
         return self.views([self._resolve(key)], user)[0]
 
-    def upvote_count(self, paper: Paper) -> int:
-        with self.store.reading() as conn:
-            return (paper.upvotes or 0) + _sql.local_vote_counts(conn, [paper.id]).get(paper.id, 0)
-
     # -- votes --------------------------------------------------------------------------------------
     def upvote(self, user: User, key: str) -> PaperView:
         """Upvote once; a second upvote by the same user changes nothing (the database refuses it)."""

@@ -104,7 +104,10 @@ def evaluate(
     depth: int = 100,
 ) -> dict[str, dict[str, float]]:
     """Metrics and latency percentiles per mode."""
-    from ranx import Qrels, Run, evaluate as ranx_evaluate
+    try:
+        from ranx import Qrels, Run, evaluate as ranx_evaluate
+    except ImportError as e:  # an optional extra: say how to get it
+        raise EvalError("`paperboy eval` needs ranx: pip install 'paperboy[eval]'") from e
 
     searcher = HybridSearcher(idx, params)
     qrels = Qrels(ds.qrels)

@@ -197,10 +197,6 @@ class Ingester:
             self.store.analyze()
         return reports
 
-    def ingest_file(self, path: Path, fmt: str = "auto", progress: bool = False) -> IngestReport:
-        """Ingest one file (see ingest_files)."""
-        return self.ingest_files([path], fmt, progress)[0]
-
 
 @dataclass(slots=True, frozen=True)
 class _Abort:

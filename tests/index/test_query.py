@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from paperboy.index.query import MAX_QUERY_TOKENS, ParsedQuery, merge, parse_query, with_filters
+from paperboy.index.query import MAX_QUERY_TOKENS, ParsedQuery, merge, parse_query
 from paperboy.models import SearchFilters
 
 
@@ -223,8 +223,3 @@ def test_merge_combines_cli_and_query_filters():
     assert merge(a, None) == a
 
 
-def test_with_filters_copies():
-    q = parse_query("llm cat:cs.CL")
-    q2 = with_filters(q, SearchFilters(authors=("lecun",)))
-    assert q2.filters.authors == ("lecun",) and q2.filters.categories == ("cs.CL",)
-    assert q.filters.authors == ()
