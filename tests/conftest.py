@@ -71,11 +71,21 @@ STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests
               "tests/email/test_model.py", "tests/email/test_recommend.py")
 
 
+# Test files that load the embedding model, serve processes or ingest the whole sample: the
+# `scripts/test --fast` inner loop leaves them out (marker `slow`); the whole suite runs them.
+SLOW_FILES = ("tests/test_search_service.py", "tests/index/test_embedder.py", "tests/index/test_index_concurrency.py",
+              "tests/store/test_faults.py", "tests/test_worker.py", "tests/test_eval.py", "tests/test_cli_imports.py",
+              "tests/email/test_recommend.py", "tests/web/test_serve.py", "tests/test_pg_restart.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     backend = config.getoption("--db")
     for item in items:
-        if Path(str(item.path)).relative_to(REPO).as_posix().startswith(STORE_FREE):
+        rel = Path(str(item.path)).relative_to(REPO).as_posix()
+        if rel.startswith(STORE_FREE):
             item.add_marker(pytest.mark.store_free)
+        if rel.startswith(SLOW_FILES):
+            item.add_marker(pytest.mark.slow)
         if backend == "sqlite" and item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: run with --db=postgres"))
         elif backend == "postgres" and item.get_closest_marker("sqlite_only"):
