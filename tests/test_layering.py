@@ -39,14 +39,15 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports(path: Path) -> list[str]:
+def imports(path: Path, prefix: str = "paperboy") -> list[str]:
+    """Absolute imports in a file that start with `prefix` ("" for all)."""
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             out += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             out.append(node.module)
-    return [m for m in out if m.startswith("paperboy")]
+    return [m for m in out if m.startswith(prefix)]
 
 
 def test_every_module_has_a_layer():
@@ -96,22 +97,12 @@ NO_SQL_ABOVE_STORE = ("paperboy.index", "paperboy.ranking", "paperboy.service", 
                       "paperboy.mcp")
 
 
-def _all_imports(path: Path) -> list[str]:
-    out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.append(node.module)
-    return out
-
-
 def test_only_the_store_imports_sqlalchemy():
     bad = []
     for path in PKG.rglob("*.py"):
         me = module_name(path)
         if me.startswith(NO_SQL_ABOVE_STORE):
-            bad += [f"{me} imports {m}" for m in _all_imports(path) if m.split(".")[0] in ("sqlalchemy", "alembic")]
+            bad += [f"{me} imports {m}" for m in imports(path, "") if m.split(".")[0] in ("sqlalchemy", "alembic")]
     assert bad == []
 
 

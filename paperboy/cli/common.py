@@ -33,6 +33,9 @@ home_option = click.option(
 )
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print as a JSON object.")
+
+
 def settings_from(ctx: click.Context) -> Settings:
     """Settings for this invocation: --home on the group or the command, else the environment."""
     from paperboy.config import Settings

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from paperboy.cli.common import EXIT_PARTIAL, emit, home_option, service
+from paperboy.cli.common import EXIT_PARTIAL, emit, home_option, json_option, service
 from paperboy.cli.common import fail as _fail
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -53,8 +53,8 @@ def digest() -> None:
 def subscribe(ctx, email, frequency, hour, weekday, tz, categories, authors, no_trending, no_searches,
               no_recommended, confirmed) -> None:
     """Subscribe EMAIL; a confirmation link is emailed (nothing else is sent until it is followed)."""
-    from paperboy.service.digests import DigestError, Options
     from paperboy.email.send import run_digests
+    from paperboy.service.digests import DigestError, Options
 
     d = _digests(ctx)
     base = Options.defaults(d.settings)
@@ -117,8 +117,8 @@ def unsubscribe(ctx, email) -> None:
 @click.pass_context
 def preview(ctx, email, out) -> None:
     """Write the digest EMAIL would get next, without sending or recording anything."""
-    from paperboy.service.digests import DigestError
     from paperboy.email.compose import compose_digest, html_part, message_bytes
+    from paperboy.service.digests import DigestError
 
     d = _digests(ctx)
     try:
@@ -168,7 +168,7 @@ def run(ctx, dry_run, as_json, quiet) -> None:
 
 @digest.command(name="status")
 @home_option
-@click.option("--json", "as_json", is_flag=True, help="Print as a JSON object.")
+@json_option
 @click.pass_context
 def status(ctx, as_json) -> None:
     """Subscriptions by state and outbox rows by state."""

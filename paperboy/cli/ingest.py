@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from paperboy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, emit, home_option, service
+from paperboy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, emit, home_option, json_option, service
 
 MAX_PRINTED_PROBLEMS = 50
 INGEST_FORMATS = ["auto", "hf-page", "arxiv-jsonl", "arxiv-oai", "arxiv-atom", "hf-daily", "bibtex"]
@@ -92,7 +92,7 @@ def ingest(ctx, paths, fmt, arxiv_query, max_results, as_json, quiet, no_index) 
 
 @click.command()
 @home_option
-@click.option("--json", "as_json", is_flag=True, help="Print as a JSON object.")
+@json_option
 @click.pass_context
 def stats(ctx, as_json) -> None:
     """How many papers, from which sources, and the latest ingest runs."""
@@ -116,7 +116,7 @@ def stats(ctx, as_json) -> None:
 @click.command()
 @home_option
 @click.argument("paper_id")
-@click.option("--json", "as_json", is_flag=True, help="Print as a JSON object.")
+@json_option
 @click.option("--bibtex", is_flag=True, help="Print a BibTeX entry.")
 @click.pass_context
 def show(ctx, paper_id, as_json, bibtex) -> None:

@@ -66,7 +66,7 @@ def owner_is_dead(owner: str | None) -> bool:
 class Digests:
     """Subscriptions, digest content and the outbox over one Paperboy service.
 
-    pb: the service (store, search, indexes). community: for trending (default: a new Community).
+    pb: the facade (store, search, indexes). community: for trending (default: the facade's).
     secret: key signing confirmation and unsubscribe links. clock: returns the current UTC time.
     """
 
@@ -96,11 +96,8 @@ class Digests:
 
     @property
     def community(self):
-        if self._community is None:
-            from paperboy.service.community import Community
-
-            self._community = Community(self.pb.store, self.settings)
-        return self._community
+        """The facade's community (or the one given, e.g. with a test clock)."""
+        return self._community if self._community is not None else self.pb.community
 
     def now(self) -> datetime:
         return aware(self.clock())

@@ -35,14 +35,20 @@ class Paperboy:
         self.settings = settings or Settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self._store: Store | None = None
-        self._indexes = None
-        self._searcher = None
-        self._community = None
-        self._moderation = None
-        self._digests = None
+        self._services: dict[str, Any] = {}
         self._secret_key: bytes | None = None
-        self._lock = threading.Lock()  # builds each service once when threads race for it
+        self._lock = threading.RLock()  # builds each service once when threads race (re-entrant: they nest)
         self.submission_lock = threading.Lock()  # one submission fetch at a time per process
+
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        """The service kept under `name`, built by `build()` on first use (once, even when threads race)."""
+        got = self._services.get(name)
+        if got is None:
+            with self._lock:
+                got = self._services.get(name)
+                if got is None:
+                    got = self._services[name] = build()
+        return got
 
     @property
     def store(self) -> Store:
@@ -53,39 +59,30 @@ class Paperboy:
     @property
     def indexes(self):
         """The lexical + dense index files under home/index."""
-        if self._indexes is None:
-            from paperboy.index.indexes import Indexes
+        from paperboy.index.indexes import Indexes
 
-            self._indexes = Indexes(self.settings.index_dir, self.settings.embedding_model)
-        return self._indexes
+        return self._once("indexes", lambda: Indexes(self.settings.index_dir, self.settings.embedding_model))
 
     @property
     def searcher(self):
-        if self._searcher is None:
-            from paperboy.ranking.hybrid import HybridSearcher
+        """Hybrid retrieval over the indexes."""
+        from paperboy.ranking.hybrid import HybridSearcher
 
-            self._searcher = HybridSearcher(self.indexes)
-        return self._searcher
+        return self._once("searcher", lambda: HybridSearcher(self.indexes))
 
     @property
     def community(self):
         """Accounts, votes, libraries, submissions and trending."""
-        if self._community is None:
-            from paperboy.service.community import Community
+        from paperboy.service.community import Community
 
-            self._community = Community(self.store, self.settings)
-        return self._community
+        return self._once("community", lambda: Community(self.store, self.settings))
 
     @property
     def moderation(self):
         """Hiding papers, banning accounts, the moderation log."""
-        if self._moderation is None:
-            from paperboy.service.moderation import Moderation
+        from paperboy.service.moderation import Moderation
 
-            with self._lock:
-                if self._moderation is None:
-                    self._moderation = Moderation(self.community)
-        return self._moderation
+        return self._once("moderation", lambda: Moderation(self.community))
 
     @property
     def secret_key(self) -> bytes:
@@ -99,13 +96,9 @@ class Paperboy:
     @property
     def digests(self):
         """Email digest subscriptions, composition and the outbox."""
-        if self._digests is None:
-            from paperboy.service.digests import Digests
+        from paperboy.service.digests import Digests
 
-            with self._lock:
-                if self._digests is None:
-                    self._digests = Digests(self, community=self.community, secret=self.secret_key)
-        return self._digests
+        return self._once("digests", lambda: Digests(self, community=self.community, secret=self.secret_key))
 
     @property
     def recommender(self):
@@ -134,9 +127,9 @@ class Paperboy:
             return self.community.process_submissions(fetch)
 
     def close(self) -> None:
-        self._community = None
-        self._moderation = None
-        self._digests = None
+        self._services.pop("community", None)
+        self._services.pop("moderation", None)
+        self._services.pop("digests", None)
         if self._store is not None:
             self._store.close()
             self._store = None
