@@ -30,6 +30,7 @@ COMMANDS = {
     "digest": "paperboy.cli.digest:digest",
     "backup": "paperboy.cli.backup:backup",
     "restore": "paperboy.cli.backup:restore",
+    "mcp": "paperboy.cli.mcp:mcp",
 }
 
 

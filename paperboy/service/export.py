@@ -94,3 +94,23 @@ def bibtex(p: Paper) -> str:
     lib = bibtexparser.Library()
     lib.add(bibtex_entry(p))
     return bibtexparser.write_string(lib)
+
+
+def markdown(p: Paper) -> str:
+    """A paper as a Markdown document (for agents and the MCP resource): title, byline, links, abstract."""
+    lines = [f"# {p.title}", ""]
+    if p.authors:
+        lines += [", ".join(p.authors), ""]
+    meta = [f"arXiv:{p.arxiv_id}" if p.arxiv_id else p.id, " ".join(p.categories),
+            str(p.published or p.listed or "")]
+    lines += [" · ".join(m for m in meta if m), ""]
+    for label, url in (("Abstract page", p.abs_url), ("PDF", p.pdf_url), ("Code", p.code_url),
+                       ("Project page", p.project_url)):
+        if url:
+            lines.append(f"- {label}: <{url}>")
+    if p.upvotes is not None:
+        lines.append(f"- Upvotes: {p.upvotes}")
+    lines += ["", "## Abstract", "", p.abstract.strip() or "(no abstract)", ""]
+    if p.comment:
+        lines += [f"Comment: {p.comment}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The MCP surface: paperboy's search, papers, trending and daily listings as tools for agents."""
