@@ -86,7 +86,7 @@ def test_only_admins_reach_the_admin_routes(clients, mod_pb):
         r = _api(reader, method, path, {"reason": "x"} if method == "POST" else None)
         assert r.status_code == 403 and r.json()["detail"], path
     assert "Admin</a>" not in reader.get("/").text
-    assert mod_pb.paper(T) is not None and mod_pb.community.engine  # nothing was hidden or banned
+    assert mod_pb.paper(T) is not None and mod_pb.community.store  # nothing was hidden or banned
     admin = clients(ADMIN)
     assert admin.get("/admin").status_code == 200 and 'href="/admin"' in admin.get("/").text
     for method, path in ADMIN_API[:4]:
