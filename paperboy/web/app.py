@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
+from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
@@ -114,11 +116,20 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid request."
 
 
-def _no_nul(request: Request) -> None:
-    # NUL is never meaningful here, and PostgreSQL refuses it in text: stop it before any query runs.
-    if "\x00" in request.url.path or "%00" in request.url.query or "%00" in request.scope.get("raw_path", b"").decode(
-            "latin-1"):
-        raise HTTPException(400, "NUL characters are not allowed in addresses or parameters.")
+# C0 controls and DEL: never meaningful in an address, refused by XML (feeds) and by PostgreSQL (NUL).
+_PATH_CONTROL = re.compile("[\x00-\x1f\x7f]")
+# Query values may carry tab and line breaks (a pasted query); the other controls are refused.
+_QUERY_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_controls(request: Request) -> None:
+    """400 for control characters in the path or a query parameter, before any route turns them into a 500."""
+    raw_path = request.scope.get("raw_path", b"").decode("latin-1")
+    if _PATH_CONTROL.search(request.url.path) or _PATH_CONTROL.search(unquote(raw_path)):
+        raise HTTPException(400, "Control characters are not allowed in addresses.")
+    for key, value in request.query_params.multi_items():
+        if _QUERY_CONTROL.search(key) or _QUERY_CONTROL.search(value):
+            raise HTTPException(400, f"Control characters are not allowed in parameters ({key[:40]!r}).")
 
 
 def create_app(pb, *, community=None) -> FastAPI:
@@ -131,7 +142,7 @@ def create_app(pb, *, community=None) -> FastAPI:
         version="1",
         docs_url=None,  # paperboy.web.docs: the same page, with local assets
         redoc_url=None,
-        dependencies=[Depends(_no_nul)],
+        dependencies=[Depends(_no_controls)],
         form_limits={"max_fields": MAX_FORM_FIELDS, "max_files": 0},  # too many: 400; no route takes files
     )
     app.state.pb = pb
@@ -145,6 +156,8 @@ def create_app(pb, *, community=None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and message == "Not Found" and _PATH_CONTROL.search(request.url.path):
+            return _error(request, 400, "Control characters are not allowed in addresses.")  # no route matched
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing here: {request.url.path[:200]}"
         elif exc.status_code == 405 and message == "Method Not Allowed":

@@ -39,7 +39,7 @@ def _feed(request: Request, fmt: str, title: str, page_path: str, subtitle: str,
     fg.title(_x(title))
     fg.subtitle(_x(subtitle))  # also RSS <description>, which RSS requires
     fg.link(href=base + page_path, rel="alternate")
-    fg.link(href=self_url, rel="self")
+    fg.link(href=_x(self_url), rel="self")
     fg.language("en")
     fg.generator("paperboy")
     newest = max((v.paper.listed or v.paper.published or date(1970, 1, 1) for v in items), default=None)

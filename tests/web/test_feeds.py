@@ -58,3 +58,30 @@ def test_feed_errors_are_4xx(client):
     assert client.get("/feeds/search.atom").status_code == 400
     assert client.get("/feeds/daily.atom?date=nope").status_code == 400
     assert client.get("/feeds/categories/%3Cx%3E.atom").status_code == 400
+
+
+CONTROLS = ["%1D", "%00", "%07", "%0B", "%1F", "%7F"]
+# Every feed route with each place a control character can reach it: the path and each parameter.
+HOSTILE_FEEDS = [
+    "/feeds/categories/{c}.atom", "/feeds/categories/cs{c}.rss", "/feeds/categories/{c}cs.CL.atom",
+    "/feeds/trending.atom?window={c}", "/feeds/daily.rss?date={c}", "/feeds/daily.atom?date=2026-06-28{c}",
+    "/feeds/search.atom?q={c}", "/feeds/search.rss?q=diffusion{c}models", "/feeds/search.atom?q=x&category={c}",
+    "/feeds/search.atom?q=x&since={c}", "/feeds/search.atom?q=x&until=2026{c}", "/feeds/search.atom?q=x&sort={c}",
+    "/feeds/search.atom?q=x&{c}=1", "/feeds/trending{c}.atom",
+]
+
+
+@pytest.mark.parametrize("control", CONTROLS)
+def test_control_characters_in_feed_addresses_are_400(client, control):
+    for path in HOSTILE_FEEDS:
+        r = client.get(path.format(c=control))
+        assert r.status_code == 400, (path, control, r.status_code, r.text[:200])
+        assert "Control characters are not allowed" in r.json()["detail"]
+
+
+def test_control_characters_in_page_addresses_are_400(client):
+    for path in ("/categories/%1D", "/search?q=a%1Db", "/authors/A%1DB", "/papers/2606.99001%1D", "/daily?date=%1D",
+                 "/?window=%1D"):
+        r = client.get(path)
+        assert r.status_code == 400, (path, r.status_code)
+        assert "Control characters are not allowed" in r.text
