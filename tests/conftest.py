@@ -67,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Test files that never open a store (parsers, index files, the import walk, the eval on its own
 # index): running them again on PostgreSQL would prove nothing, so the --db=postgres pass skips them.
-STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests/test_eval.py",
+STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests/test_eval.py", "tests/test_keywords.py",
               "tests/email/test_model.py", "tests/email/test_recommend.py")
 
 

@@ -249,3 +249,45 @@ moderation_log = sa.Table(
     sa.Column("reason", sa.Text, nullable=False, server_default=""),
     sa.Column("detail", sa.Text),  # e.g. "removed 37 votes"
 )
+
+# -- discussions and collections (appended for issue 15, migration 0010) ---------------------------
+
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # No FK: a deleted comment keeps its row (body cleared) so replies keep their place in the thread.
+    sa.Column("parent_id", sa.Integer),
+    sa.Column("depth", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("body", sa.Text, nullable=False),  # markdown source; rendered and sanitised on the way out
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("edited_at", sa.DateTime(timezone=True)),
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),  # by its author
+    sa.Column("hidden_at", sa.DateTime(timezone=True)),  # by a moderator
+    sa.Column("hidden_reason", sa.Text),
+)
+
+collections = sa.Table(
+    "collections",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("user_id", "name"),
+)
+
+collection_items = sa.Table(
+    "collection_items",
+    metadata,
+    sa.Column("collection_id", sa.Integer, sa.ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+    sa.Column("note", sa.Text),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)

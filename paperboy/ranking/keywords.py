@@ -1,0 +1,89 @@
+"""A few keywords per paper from its own title and abstract, computed locally (pure, no model, no corpus).
+
+YAKE-like: candidates are runs of 1-3 content words inside a clause; a candidate scores by how often it
+occurs, whether the title has it, and its length; words every abstract uses ("model", "results") never
+stand alone. Multi-word phrases win over the single words inside them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_MATH_OR_URL = re.compile(r"\$[^$]*\$|\\\(.*?\\\)|https?://\S+|\\[a-zA-Z]+(?:\{[^}]*\})?")
+_CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”]|\s[-–—]\s|\n")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*[A-Za-z0-9]|[A-Za-z]")
+STOP = frozenset("""
+a about above across after again against all almost along also although always am among an and another any are
+as at be because been before being below between both but by can cannot could did do does doing down during each
+either else enough even ever every few for from further had has have having he her here hers him his how however
+i if in into is it its itself just least less like made make makes many may me might more most much must my
+neither no nor not now of off often on once one only onto or other others our ours out over own per rather same
+she should since so some such than that the their them themselves then there these they this those though through
+thus to too toward towards under until up upon us use used uses using very via was we well were what when where
+whether which while who whom whose why will with within without would yet you your
+""".split())
+# Words nearly every abstract uses: they may sit inside a phrase but are never a keyword on their own.
+GENERIC = frozenset("""
+approach approaches based benchmark benchmarks better challenge challenges demonstrate demonstrates different
+effective efficient existing experiment experiments extensive framework frameworks further help however improve
+improved improves improvement including key large learning less method methods model models new novel paper
+performance problem problems propose proposed provide recent respectively results result show shows significant
+significantly state study task tasks three two work works yet first second new art strong achieves achieve
+across available code data dataset datasets evaluate evaluation high introduce present presents previous prior
+specific simple set use system systems approach often important well various several general current address
+""".split())
+
+
+def _candidates(text: str) -> list[tuple[str, ...]]:
+    out = []
+    for clause in _CLAUSE.split(_MATH_OR_URL.sub(" , ", text)):
+        words = _WORD.findall(clause)
+        run: list[str] = []
+        for w in [*words, ""]:
+            lw = w.lower()
+            if lw and lw not in STOP and len(lw) > 1 and any(c.isalpha() for c in lw):
+                run.append(w)
+                continue
+            for n in (1, 2, 3):
+                for i in range(len(run) - n + 1):
+                    out.append(tuple(run[i:i + n]))
+            run = []
+    return out
+
+
+def _surface(words: tuple[str, ...]) -> str:
+    # Keep acronyms and mixed-case names (BERT, LoRA); lower-case ordinary capitalised words.
+    return " ".join(w if any(c.isupper() for c in w[1:]) or w[0].isdigit() else w.lower() for w in words)
+
+
+def keywords(title: str | None, abstract: str | None, k: int = 5) -> list[str]:
+    """Up to `k` keywords or keyphrases of a paper, best first."""
+    title, abstract = title or "", abstract or ""
+    title_cands = {tuple(w.lower() for w in c) for c in _candidates(title)}
+    counts: Counter[tuple[str, ...]] = Counter()
+    shown: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for cand in _candidates(title) + _candidates(abstract):
+        key = tuple(w.lower() for w in cand)
+        counts[key] += 1
+        shown.setdefault(key, cand)
+    scored = []
+    for key, n in counts.items():
+        if len(key) == 1 and (key[0] in GENERIC or len(key[0]) < 3):
+            continue
+        if key[0] in GENERIC and key[-1] in GENERIC:
+            continue
+        if len(key) > 1 and n < 2 and key not in title_cands:
+            continue  # a phrase seen once outside the title is usually just adjacent words
+        score = n * (1.0 + 0.6 * (len(key) - 1)) * (2.5 if key in title_cands else 1.0)
+        scored.append((score, -len(key), key))
+    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+    picked: list[tuple[str, ...]] = []
+    for _, _, key in scored:
+        text = " ".join(key)
+        if any(text in " ".join(p) or " ".join(p) in text for p in picked):
+            continue  # a word inside a chosen phrase (or the reverse) adds nothing
+        picked.append(key)
+        if len(picked) == k:
+            break
+    return [_surface(shown[key]) for key in picked]

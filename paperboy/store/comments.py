@@ -1,0 +1,93 @@
+"""SQL for discussions: threaded comments under papers, their counts, recent ones, edits, deletions, hiding.
+
+Every function takes a Connection and runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from paperboy.store.papers import VISIBLE
+from paperboy.store.schema import comments, papers, users
+
+_CHUNK = 500
+
+# A comment others can read: not deleted by its author, not hidden by a moderator, on a visible paper.
+LIVE = sa.and_(comments.c.deleted_at.is_(None), comments.c.hidden_at.is_(None))
+_COLUMNS = (comments, users.c.email.label("author_email"))
+
+
+def insert_comment(conn: sa.Connection, *, paper_id: str, user_id: int, parent_id: int | None, depth: int,
+                   body: str, now: datetime) -> int:
+    res = conn.execute(comments.insert().values(paper_id=paper_id, user_id=user_id, parent_id=parent_id, depth=depth,
+                                                body=body, created_at=now))
+    return int(res.inserted_primary_key[0])
+
+
+def comment_by_id(conn: sa.Connection, comment_id: int) -> Any:
+    """One comment with its author's email, whatever its state, or None."""
+    q = sa.select(*_COLUMNS).join(users, users.c.id == comments.c.user_id).where(comments.c.id == comment_id)
+    return conn.execute(q).first()
+
+
+def thread(conn: sa.Connection, paper_id: str, limit: int = 2000) -> list[Any]:
+    """Every comment of a paper (deleted and hidden ones too: they hold their replies' places), oldest first."""
+    q = (sa.select(*_COLUMNS).join(users, users.c.id == comments.c.user_id)
+         .where(comments.c.paper_id == paper_id).order_by(comments.c.id).limit(limit))
+    return list(conn.execute(q))
+
+
+def update_body(conn: sa.Connection, comment_id: int, body: str, now: datetime) -> bool:
+    q = comments.update().where(comments.c.id == comment_id, comments.c.deleted_at.is_(None))
+    return conn.execute(q.values(body=body, edited_at=now)).rowcount > 0
+
+
+def mark_deleted(conn: sa.Connection, comment_id: int, now: datetime) -> bool:
+    """Clear the body and mark it deleted; the row stays so replies keep their place."""
+    q = comments.update().where(comments.c.id == comment_id, comments.c.deleted_at.is_(None))
+    return conn.execute(q.values(body="", deleted_at=now)).rowcount > 0
+
+
+def set_hidden(conn: sa.Connection, comment_id: int, hidden_at: datetime | None, reason: str | None) -> bool:
+    """Hide (hidden_at set) or unhide (None); False when it was already in that state or does not exist."""
+    was = comments.c.hidden_at.is_(None) if hidden_at is not None else comments.c.hidden_at.is_not(None)
+    q = comments.update().where(comments.c.id == comment_id, was)
+    return conn.execute(q.values(hidden_at=hidden_at, hidden_reason=reason)).rowcount > 0
+
+
+def counts(conn: sa.Connection, paper_ids: Sequence[str]) -> dict[str, int]:
+    """Readable comments per paper id (papers without any are absent)."""
+    out: dict[str, int] = {}
+    ids = list(dict.fromkeys(paper_ids))
+    for i in range(0, len(ids), _CHUNK):
+        q = (sa.select(comments.c.paper_id, sa.func.count()).where(comments.c.paper_id.in_(ids[i:i + _CHUNK]), LIVE)
+             .group_by(comments.c.paper_id))
+        out.update({pid: int(n) for pid, n in conn.execute(q)})
+    return out
+
+
+def recent(conn: sa.Connection, limit: int, offset: int = 0) -> tuple[list[Any], int]:
+    """The newest readable comments on visible papers, with the paper's title, and how many there are."""
+    base = (sa.select(*_COLUMNS, papers.c.title.label("paper_title"))
+            .join(users, users.c.id == comments.c.user_id).join(papers, papers.c.id == comments.c.paper_id)
+            .where(LIVE, VISIBLE))
+    total = conn.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
+    rows = conn.execute(base.order_by(comments.c.created_at.desc(), comments.c.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+def user_comments_since(conn: sa.Connection, user_id: int, since: datetime) -> list[Any]:
+    """(id, body, created_at) of the user's comments after `since`, for rate limits and repeat checks."""
+    q = (sa.select(comments.c.id, comments.c.body, comments.c.created_at)
+         .where(comments.c.user_id == user_id, comments.c.created_at > since).order_by(comments.c.id.desc()))
+    return list(conn.execute(q))
+
+
+def hidden_comments(conn: sa.Connection, limit: int = 100) -> list[Any]:
+    q = (sa.select(*_COLUMNS).join(users, users.c.id == comments.c.user_id)
+         .where(comments.c.hidden_at.is_not(None)).order_by(comments.c.hidden_at.desc()).limit(limit))
+    return list(conn.execute(q))
