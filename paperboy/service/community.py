@@ -23,7 +23,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from paperboy.config import Settings
 from paperboy.models import IngestReport, Paper, parse_arxiv_id
 from paperboy.ranking import trending as _trending
+from paperboy.ranking.keywords import keywords
+from paperboy.sources.links import Link, paper_links
 from paperboy.store import Conflict, Store
+from paperboy.store import comments as _comments_sql
 from paperboy.store import community as _sql
 from paperboy.store import listings as _listings
 
@@ -75,6 +78,17 @@ class PaperView:
     voted: bool = False
     saved: bool = False
     score: float | None = None
+    comments: int = 0  # readable comments in its discussion
+
+    @property
+    def links(self) -> list[Link]:
+        """Code, model, dataset and project links: stored ones (with GitHub stars) first, then those in the text."""
+        p = self.paper
+        return paper_links(p.code_url, p.project_url, p.github_stars, p.abstract, p.comment)
+
+    @property
+    def keywords(self) -> list[str]:
+        return keywords(self.paper.title, self.paper.abstract)
 
 
 @dataclass(slots=True)
@@ -256,7 +270,8 @@ class Community:
             local = _sql.local_vote_counts(conn, ids)
             voted = _sql.voted_among(conn, user.id, ids) if user else set()
             saved = _sql.saved_among(conn, user.id, ids) if user else set()
-        return [PaperView(p, (p.upvotes or 0) + local.get(i, 0), i in voted, i in saved)
+            talk = _comments_sql.counts(conn, ids)
+        return [PaperView(p, (p.upvotes or 0) + local.get(i, 0), i in voted, i in saved, comments=talk.get(i, 0))
                 for p, i in zip(papers, ids)]
 
     def view(self, key: str, user: User | None = None) -> PaperView:

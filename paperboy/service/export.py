@@ -114,3 +114,12 @@ def markdown(p: Paper) -> str:
     if p.comment:
         lines += [f"Comment: {p.comment}", ""]
     return "\n".join(lines)
+
+
+def bibtex_many(papers: list[Paper]) -> str:
+    """Several papers as one .bib file, each with a distinct citation key."""
+    lib = bibtexparser.Library()
+    taken: set[str] = set()
+    for p in papers:
+        lib.add(bibtex_entry(p, taken))
+    return bibtexparser.write_string(lib)

@@ -85,6 +85,20 @@ class Paperboy:
         return self._once("moderation", lambda: Moderation(self.community))
 
     @property
+    def comments(self):
+        """Threaded discussions under papers (moderated by the same admins)."""
+        from paperboy.service.comments import Comments
+
+        return self._once("comments", lambda: Comments(self.store, is_admin=self.moderation.is_admin))
+
+    @property
+    def collections(self):
+        """Users' named collections of papers."""
+        from paperboy.service.collections import Collections
+
+        return self._once("collections", lambda: Collections(self.store))
+
+    @property
     def secret_key(self) -> bytes:
         """The instance's signing key (sessions, CSRF, links in emails): configured or created once."""
         if self._secret_key is None:
@@ -130,6 +144,8 @@ class Paperboy:
         self._services.pop("community", None)
         self._services.pop("moderation", None)
         self._services.pop("digests", None)
+        self._services.pop("comments", None)
+        self._services.pop("collections", None)
         if self._store is not None:
             self._store.close()
             self._store = None

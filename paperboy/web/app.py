@@ -188,6 +188,11 @@ def create_app(pb, *, community=None) -> FastAPI:
     add_docs(app)
     from paperboy.web import digest_routes
 
-    for module in (pages, accounts, admin, feeds, api_v1, api_hf, digest_routes):
+    from paperboy.web import api_community, collection_pages, community_feeds, discussions
+
+    # Discussions and collections first: their /papers/<id>/comments routes must win over the
+    # catch-all /papers/<id:path> routes of pages and api_v1.
+    for module in (discussions, collection_pages, community_feeds, api_community, pages, accounts, admin, feeds,
+                   api_v1, api_hf, digest_routes):
         app.include_router(module.router)
     return app

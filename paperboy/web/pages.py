@@ -95,7 +95,15 @@ def paper_bibtex(request: Request, paper_id: str):
 
 @router.get("/papers/{paper_id:path}")
 def paper_page(request: Request, paper_id: str) -> Response:
-    """Everything about one paper: abstract, links, upvotes, similar papers, BibTeX and sharing."""
+    """Everything about one paper: abstract, links, upvotes, discussion, similar papers, BibTeX and sharing."""
+    ctx = paper_context(request, paper_id)
+    if isinstance(ctx, Response):
+        return ctx
+    return render(request, "paper.html", ctx)
+
+
+def paper_context(request: Request, paper_id: str) -> dict | Response:
+    """What the paper page shows (a redirect to the canonical address instead when `paper_id` is not it)."""
     user = current_user(request)
     hidden = None
     if services.is_admin(request, user):  # admins see hidden papers too, under a banner
@@ -112,8 +120,10 @@ def paper_page(request: Request, paper_id: str) -> Response:
     else:
         view, similar = services.community(request).views([p], user)[0], []
     absolute = str(request.base_url).rstrip("/") + paper_url(p)
-    return render(request, "paper.html", {"v": view, "p": p, "similar": similar, "bibtex": bibtex(p),
-                                          "share_url": absolute, "citation": _citation(p), "hidden": hidden})
+    pb = services.paperboy(request)
+    return {"v": view, "p": p, "similar": similar, "bibtex": bibtex(p), "share_url": absolute,
+            "citation": _citation(p), "hidden": hidden, "thread": pb.comments.thread(p.id, user),
+            "comment_error": None, "comment_draft": "", "comment_parent": None}
 
 
 def _paper(request: Request, key: str):

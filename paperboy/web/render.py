@@ -92,6 +92,57 @@ def with_math(text: str | None) -> Markup:
     return _wrap(text or "", _MATH_RE, '<span class="math">', "</span>")
 
 
+# Text-mode LaTeX that should read as text: \emph{...} and friends, accents, escaped specials.
+_TEX_TEXT = (r"\\(?:emph|textbf|textit|texttt|textsc|textrm|textsf|textsl|underline|mbox|text)\{[^{}$\\]{0,300}\}"
+             r"|\\['`^\"~=.][A-Za-z]|\\['`^\"~=.uvHc]\{[A-Za-z]\}|\\[%&_#]")
+_URL = r"https?://[^\s<>\"'{}|\\^`\[\]]{1,500}"
+_TEX_URL = r"\\(?:url|href)\{(?P<texurl>https?://[^{}\s\\]{1,500})\}(?:\{(?P<label>[^{}\\$]{0,200})\})?"
+_RICH_RE = re.compile(f"(?P<math>{_MATH_RE.pattern})|{_TEX_URL}|(?P<url>{_URL})|(?P<tex>{_TEX_TEXT})")
+_URL_TRAIL = ".,;:!?)]}>*'\"~"
+_latex_to_text = None
+
+
+def _tex_text(src: str) -> str:
+    global _latex_to_text
+    if _latex_to_text is None:
+        from pylatexenc.latex2text import LatexNodes2Text
+
+        _latex_to_text = LatexNodes2Text().latex_to_text
+    try:
+        return _latex_to_text(src)
+    except Exception:  # pylatexenc is lenient, but a paper's text must never break a page
+        return src
+
+
+@functools.lru_cache(maxsize=4096)
+def _rich(text: str) -> str:
+    out, pos = [], 0
+    for m in _RICH_RE.finditer(text):
+        out.append(_esc(text[pos:m.start()]))
+        pos = m.end()
+        if m.group("math"):
+            out.append(f'<span class="math">{_esc(m.group(0))}</span>')
+        elif m.group("texurl"):
+            url = m.group("texurl")
+            out.append(f'<a href="{_esc(url)}" rel="nofollow noopener" class="ext-link">'
+                       f'{_esc(_tex_text(m.group("label")) if m.group("label") else url)}</a>')
+        elif m.group("url"):
+            url = m.group(0)
+            while url and url[-1] in _URL_TRAIL and not (url[-1] == ")" and url.count("(") >= url.count(")")):
+                url = url[:-1]
+            pos = m.start() + len(url)  # trimmed punctuation stays text
+            out.append(f'<a href="{_esc(url)}" rel="nofollow noopener" class="ext-link">{_esc(url)}</a>')
+        else:
+            out.append(_esc(_tex_text(m.group(0))))
+    out.append(_esc(text[pos:]))
+    return "".join(out)
+
+
+def rich_text(text: str | None) -> Markup:
+    """Paper text for pages: escaped, URLs as links, math spans for KaTeX, \\emph{...} and accents as text."""
+    return Markup(_rich(text or ""))
+
+
 def page_url(request: Request, page: int) -> str:
     """This page's URL with another page number (other parameters kept)."""
     q = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
@@ -112,9 +163,17 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(highlight=highlight, snippet=snippet, with_math=with_math, day=day_str)
+    env.filters.update(highlight=highlight, snippet=snippet, with_math=with_math, rich_text=rich_text, day=day_str)
     env.globals.update(page_url=page_url, paper_url=paper_url, author_url=author_url, category_url=category_url, urlencode=urlencode)
     return Jinja2Templates(env=env)
+
+
+def _my_collections(request: Request) -> list:
+    """The viewer's collections, read once per request, for the "add to collection" forms on cards."""
+    if not hasattr(request.state, "my_collections"):
+        user = security.current_user(request)
+        request.state.my_collections = request.app.state.pb.collections.mine(user) if user else []
+    return request.state.my_collections
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200,
@@ -127,6 +186,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "csrf_token": security.csrf_token(request),
         "path": request.url.path,
         "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "my_collections": functools.partial(_my_collections, request),
         **context,
     }
     response = request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code,

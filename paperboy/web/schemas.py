@@ -35,6 +35,9 @@ class PaperPublic(BaseModel):
     url: str = Field(description="The paper's page on this instance (a path).")
     score: float | None = Field(None, description="Ranking score, for search and trending results.")
     matched_by: list[str] = Field([], description="Retrievers that found it (search only).")
+    num_comments: int = Field(0, description="Readable comments in its discussion on this instance.")
+    links: list["LinkPublic"] = Field([], description="Code, model, dataset and project links (stored and found in the text).")
+    keywords: list[str] = Field([], description="A few keywords computed locally from the title and abstract.")
 
     @classmethod
     def of(cls, view: PaperView, *, logged_in: bool = False, matched_by: tuple[str, ...] = ()) -> "PaperPublic":
@@ -45,7 +48,19 @@ class PaperPublic(BaseModel):
             listed=p.listed, comment=p.comment, doi=p.doi, journal_ref=p.journal_ref, abs_url=p.abs_url,
             pdf_url=p.pdf_url, code_url=p.code_url, project_url=p.project_url, upvotes=view.upvotes,
             voted=view.voted if logged_in else None, url=paper_url(p), score=view.score, matched_by=list(matched_by),
+            num_comments=view.comments, links=[LinkPublic(kind=k.kind, url=k.url, label=k.label, stars=k.stars)
+                                               for k in view.links], keywords=view.keywords,
         )
+
+
+class LinkPublic(BaseModel):
+    kind: str = Field(description="code | model | dataset | space | collection | project")
+    url: str
+    label: str
+    stars: int | None = Field(None, description="GitHub stars, when Hugging Face reported them.")
+
+
+PaperPublic.model_rebuild()
 
 
 class PapersPublic(BaseModel):
@@ -83,6 +98,105 @@ class VotePublic(BaseModel):
 
 class ErrorPublic(BaseModel):
     detail: str
+
+
+# -- discussions and collections ------------------------------------------------------------------
+
+class CommentPublic(BaseModel):
+    """One comment; `html` is sanitised markdown, `body` its source (empty for deleted or hidden comments)."""
+
+    id: int
+    paper_id: str
+    parent_id: int | None = Field(None, description="The comment this replies to; null for a top-level comment.")
+    depth: int = Field(description="0 for top-level comments; replies nest at most 6 deep.")
+    author: str
+    body: str
+    html: str
+    state: str = Field(description="live | deleted | hidden")
+    created_at: datetime
+    edited_at: datetime | None = None
+    mine: bool = Field(False, description="Whether the caller wrote it (and may edit or delete it).")
+    paper_title: str | None = Field(None, description="Set in the list of recent comments.")
+
+    @classmethod
+    def of(cls, c) -> "CommentPublic":
+        return cls(id=c.id, paper_id=c.paper_id, parent_id=c.parent_id, depth=c.depth, author=c.author, body=c.body,
+                   html=c.html, state=c.state, created_at=c.created_at, edited_at=c.edited_at, mine=c.mine,
+                   paper_title=c.paper_title)
+
+
+class CommentsPublic(BaseModel):
+    """Comments in reading order (each reply after its parent), and how many there are."""
+
+    data: list[CommentPublic]
+    count: int
+
+
+class CommentIn(BaseModel):
+    body: str = Field(min_length=1, max_length=10_000, description="Markdown; $...$ math is kept for KaTeX.")
+    parent_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Reply to this comment of the same paper.")
+
+
+class CommentEdit(BaseModel):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class CollectionPublic(BaseModel):
+    id: int
+    name: str
+    description: str
+    public: bool
+    owner: str
+    created_at: datetime
+    updated_at: datetime
+    mine: bool = False
+    papers: int | None = Field(None, description="How many papers it holds (in lists of collections).")
+    url: str = Field(description="Its page on this instance (a path); shareable when public.")
+
+    @classmethod
+    def of(cls, c) -> "CollectionPublic":
+        return cls(id=c.id, name=c.name, description=c.description, public=c.public, owner=c.owner,
+                   created_at=c.created_at, updated_at=c.updated_at, mine=c.mine, papers=c.papers,
+                   url=f"/collections/{c.id}")
+
+
+class CollectionsPublic(BaseModel):
+    data: list[CollectionPublic]
+    count: int
+
+
+class CollectionEntryPublic(BaseModel):
+    paper: PaperPublic
+    note: str | None = None
+    added_at: datetime
+
+
+class CollectionPagePublic(BaseModel):
+    collection: CollectionPublic
+    data: list[CollectionEntryPublic]
+    count: int
+
+
+class CollectionIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field("", max_length=2000)
+    public: bool = False
+
+
+class CollectionEdit(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=2000)
+    public: bool | None = None
+
+
+class CollectionItemIn(BaseModel):
+    note: str | None = Field(None, max_length=1000)
+
+
+class CollectionItemPublic(BaseModel):
+    collection_id: int
+    paper_id: str
+    added: bool = Field(description="False when the paper was there already (its note is updated if given).")
 
 
 # -- Hugging Face Papers API shapes (what huggingface_hub's PaperInfo reads) ------------------------
@@ -132,7 +246,7 @@ class HfPaper(BaseModel):
             id=p.arxiv_id or p.id or p.paper_id(), authors=[HfAuthor(name=a) for a in p.authors],
             publishedAt=hf_time(p.published or p.listed), submittedOnDailyAt=hf_time(p.listed),
             title=p.title, summary=p.abstract, upvotes=view.upvotes, githubRepo=p.code_url,
-            projectPage=p.project_url, githubStars=p.github_stars, submittedOnDailyBy=who,
+            projectPage=p.project_url, githubStars=p.github_stars, submittedOnDailyBy=who, numComments=view.comments,
         )
 
 
@@ -152,4 +266,4 @@ class HfDailyPaper(BaseModel):
         paper = HfPaper.of(view)
         p = view.paper
         return cls(paper=paper, publishedAt=hf_time(p.listed or p.published), title=p.title, summary=p.abstract,
-                   submittedBy=paper.submittedOnDailyBy)
+                   submittedBy=paper.submittedOnDailyBy, numComments=view.comments)

@@ -98,7 +98,7 @@ def render_markdown(body: str) -> str:
     rendered = _md.render(_MATH.sub(stash, body or ""))
     rendered = _PLACEHOLDER.sub(lambda m: f'<span class="math">{html.escape(maths[int(m.group(1))], quote=False)}</span>',
                                 rendered)
-    return nh3.clean(rendered, tags=_TAGS, attributes={"a": {"href", "title"}, "span": {"class"}},
+    return nh3.clean(rendered, tags=_TAGS, attributes={"a": {"href", "title"}},
                      allowed_classes={"span": {"math"}}, url_schemes={"http", "https", "mailto"},
                      link_rel="nofollow ugc noopener noreferrer", strip_comments=True)
 
