@@ -67,7 +67,8 @@ HOSTILE_FEEDS = [
     "/feeds/trending.atom?window={c}", "/feeds/daily.rss?date={c}", "/feeds/daily.atom?date=2026-06-28{c}",
     "/feeds/search.atom?q={c}", "/feeds/search.rss?q=diffusion{c}models", "/feeds/search.atom?q=x&category={c}",
     "/feeds/search.atom?q=x&since={c}", "/feeds/search.atom?q=x&until=2026{c}", "/feeds/search.atom?q=x&sort={c}",
-    "/feeds/search.atom?q=x&{c}=1", "/feeds/trending{c}.atom",
+    "/feeds/search.atom?q=x&{c}=1", "/feeds/trending{c}.atom", "/feeds/comments.atom?x={c}",
+    "/feeds/papers/2606.99001{c}/comments.atom", "/feeds/papers/{c}/comments.atom", "/feeds/collections/1{c}.atom",
 ]
 
 
@@ -81,7 +82,7 @@ def test_control_characters_in_feed_addresses_are_400(client, control):
 
 def test_control_characters_in_page_addresses_are_400(client):
     for path in ("/categories/%1D", "/search?q=a%1Db", "/authors/A%1DB", "/papers/2606.99001%1D", "/daily?date=%1D",
-                 "/?window=%1D"):
+                 "/?window=%1D", "/discussions?page=%1D", "/collections/1%1D", "/collections/1.bib?x=%1D"):
         r = client.get(path)
         assert r.status_code == 400, (path, r.status_code)
         assert "Control characters are not allowed" in r.text

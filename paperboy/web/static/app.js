@@ -52,4 +52,31 @@
       navigator.share({ title: btn.getAttribute("data-title"), url: btn.getAttribute("data-share") }).catch(function () {});
     });
   });
+
+  // TeX in titles, abstracts and comments: KaTeX (served from /static/dist/katex, built from npm) is loaded
+  // only on pages that have math; without JS, or if it fails to load, the TeX source stays readable.
+  var maths = document.querySelectorAll(".math");
+  if (maths.length) {
+    var css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = "/static/dist/katex/katex.min.css";
+    document.head.appendChild(css);
+    var script = document.createElement("script");
+    script.src = "/static/dist/katex/katex.min.js";
+    script.onload = function () {
+      maths.forEach(function (el) {
+        var tex = el.textContent, display = false;
+        if (tex.slice(0, 2) === "$$" && tex.slice(-2) === "$$") { tex = tex.slice(2, -2); display = true; }
+        else if (tex.slice(0, 2) === "\\[" && tex.slice(-2) === "\\]") { tex = tex.slice(2, -2); display = true; }
+        else if (tex.slice(0, 2) === "\\(" && tex.slice(-2) === "\\)") { tex = tex.slice(2, -2); }
+        else if (tex[0] === "$" && tex.slice(-1) === "$") { tex = tex.slice(1, -1); }
+        try {
+          window.katex.render(tex, el, { displayMode: display, throwOnError: true, trust: false, maxSize: 50, maxExpand: 200 });
+          el.classList.add("math-rendered");
+        } catch (e) { /* not valid TeX: keep the source text */ }
+      });
+      document.documentElement.setAttribute("data-math", "rendered");
+    };
+    document.head.appendChild(script);
+  }
 })();
