@@ -179,9 +179,10 @@ class SearchFilters:
     authors: tuple[str, ...] = ()  # every one of these names must be on the paper
     since: date | None = None  # inclusive, on the paper's date (published, else listed)
     until: date | None = None  # inclusive
+    has: tuple[str, ...] = ()  # every one of these link kinds ("code", "model", "dataset", ...): `has:code`
 
     def is_empty(self) -> bool:
-        return not (self.categories or self.authors or self.since or self.until)
+        return not (self.categories or self.authors or self.since or self.until or self.has)
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ Schema (only `id` is stored; the store is the source of truth):
     author_key  raw, multi-valued    normalised name variants for author: filters
     category    raw, multi-valued    lower-cased categories plus their archive ("cs.cl", "cs")
     date        i64 yyyymmdd, fast   published, else listed, else updated; 0 when unknown
+    has         raw, multi-valued    link kinds found for the paper (code, dataset, ...), for has:code (v2)
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ import tantivy
 
 from paperboy.index.query import ParsedQuery, merge, parse_query
 from paperboy.models import Hits, Paper, SearchFilters, normalize_title, parse_arxiv_id
+from paperboy.sources.links import paper_links
 
-SCHEMA_VERSION = 1  # bump when fields or analyzers change; an older index must then be rebuilt
+SCHEMA_VERSION = 2  # bump when fields or analyzers change; an older index must then be rebuilt
 MANIFEST = "manifest.json"
 
 # Per-field weights on BM25. `text` holds title + abstract, so a title word scores 1 + TITLE_BOOST.
@@ -110,6 +112,7 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("author_key", tokenizer_name="raw", index_option="basic")
     sb.add_text_field("category", tokenizer_name="raw", index_option="basic")
     sb.add_integer_field("date", indexed=True, fast=True)
+    sb.add_text_field("has", tokenizer_name="raw", index_option="basic")  # link kinds: code, dataset, ... (v2)
     return sb.build()
 
 
@@ -243,6 +246,8 @@ class LexicalIndex:
         for cat in category_terms(p.categories or ()):
             doc.add_text("category", cat)
         doc.add_integer("date", _date_int(paper_date(p)))
+        for kind in {link.kind for link in paper_links(p.code_url, p.project_url, None, p.abstract, p.comment)}:
+            doc.add_text("has", kind)
         return doc
 
     def add(self, papers: Iterable[Paper]) -> int:
@@ -454,6 +459,8 @@ class LexicalIndex:
             key = author_filter_key(name)
             if key:
                 clauses.append((Must, Q.term_query(self._schema, "author_key", key)))
+        for kind in f.has:
+            clauses.append((Must, Q.term_query(self._schema, "has", kind)))
         if f.since or f.until:
             lo = _date_int(f.since) if f.since else 1  # 1, not 0: papers without a date never pass
             hi = _date_int(f.until) if f.until else 99991231

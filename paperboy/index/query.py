@@ -8,6 +8,7 @@ Grammar (informal, case-insensitive field names):
     cat:cs.CL       category:cs   cat:cs.CL,cs.LG   (categories:)      any category filter may match
     year:2025       year:2024..2025   year:2024-2025   year:2024..
     since:2025-01-01  until:2025-06   (YYYY, YYYY-MM or YYYY-MM-DD; until is inclusive of the period)
+    has:code        has:dataset   has:model   has:space   has:project   (links found in the abstract/comment)
     id:2401.01234   arxiv:2401.01234v2   or the whole query being an arXiv id / arxiv.org URL
 Anything else of the form foo:bar is searched as the words "foo bar", with a warning.
 
@@ -32,6 +33,8 @@ _AUTHOR_FIELDS = {"author", "authors", "au"}
 _CATEGORY_FIELDS = {"cat", "category", "categories"}
 _ID_FIELDS = {"id", "arxiv"}
 _DATE_FIELDS = {"since", "until", "year"}
+_HAS_FIELDS = {"has"}
+HAS_VALUES = ("code", "model", "dataset", "space", "collection", "project")
 _CATEGORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*$")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 _YEAR_RANGE_RE = re.compile(r"^(\d{4})?\s*(?:\.\.|-|–)\s*(\d{4})?$")
@@ -74,6 +77,7 @@ def merge(a: SearchFilters | None, b: SearchFilters | None) -> SearchFilters:
         authors=tuple(dict.fromkeys(a.authors + b.authors)),
         since=since,
         until=until,
+        has=tuple(dict.fromkeys(a.has + b.has)),
     )
 
 
@@ -126,6 +130,7 @@ class _Parser:
         self.tokens = 0
         self.categories: list[str] = []
         self.authors: list[str] = []
+        self.has: list[str] = []
         self.since: date | None = None
         self.until: date | None = None
         self.id_candidates: list[str] = []
@@ -227,7 +232,7 @@ class _Parser:
 
     def _field(self, name: str, shown: str, value: str, negate: bool) -> None:
         value = value.strip()
-        known = name in _AUTHOR_FIELDS | _CATEGORY_FIELDS | _DATE_FIELDS | _ID_FIELDS
+        known = name in _AUTHOR_FIELDS | _CATEGORY_FIELDS | _DATE_FIELDS | _ID_FIELDS | _HAS_FIELDS
         if not known:
             self.q.warnings.append(f"unknown field '{shown}:' searched as text")
             self._word(shown, negate)
@@ -253,6 +258,12 @@ class _Parser:
                     self.categories.append(cat)
                 elif cat:
                     self.q.warnings.append(f"'{cat}' is not a category; ignored")
+        elif name in _HAS_FIELDS:
+            kind = value.lower()
+            if kind in HAS_VALUES:
+                self.has.append(kind)
+            else:
+                self.q.warnings.append(f"'has:{value}' is not one of {', '.join(HAS_VALUES)}; ignored")
         elif name == "year":
             self._year(value)
         elif name in ("since", "until"):
@@ -302,6 +313,7 @@ class _Parser:
             authors=tuple(dict.fromkeys(self.authors)),
             since=self.since,
             until=self.until,
+            has=tuple(dict.fromkeys(self.has)),
         )
         if self.since and self.until and self.since > self.until:
             q.warnings.append("date range is empty (since is after until)")

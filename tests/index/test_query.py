@@ -223,3 +223,8 @@ def test_merge_combines_cli_and_query_filters():
     assert merge(a, None) == a
 
 
+def test_has_filter():
+    q = parse_query("diffusion has:code HAS:Dataset has:nonsense")
+    assert q.terms == ["diffusion"] and q.filters.has == ("code", "dataset")
+    assert any("has:nonsense" in w for w in q.warnings)
+    assert not parse_query("has:code").is_empty()

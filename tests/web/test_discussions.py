@@ -253,3 +253,15 @@ def test_collections_private_public_share_feed_and_bibtex(clients):
     assert anon.get(f"/collections/{cid}").status_code == 404
     for bad in ("/collections/abc", "/collections/0", "/collections/99999999999.bib", "/api/v1/collections/0"):
         assert anon.get(bad).status_code in (404, 422), bad
+
+
+def test_has_code_search_filter(clients):
+    anon = clients()
+    r = anon.get("/api/v1/search", params={"q": "has:code", "limit": 100})
+    assert r.status_code == 200
+    found = r.json()["data"]
+    assert found and P in [p["id"] for p in found]
+    assert all(any(link["kind"] == "code" for link in p["links"]) for p in found)
+    both = anon.get("/api/v1/search", params={"q": "has:code popular", "limit": 100}).json()["data"]
+    assert [p["id"] for p in both][0] == P
+    assert anon.get("/search", params={"q": "has:code"}).status_code == 200
