@@ -151,16 +151,16 @@ class Comments:
             edited_at=_aware(row.edited_at), mine=viewer is not None and viewer.id == row.user_id and state == "live",
             paper_title=getattr(row, "paper_title", None), hidden_reason=row.hidden_reason if admin else None)
 
-    def _paper_id(self, key: str) -> str:
-        paper = self.store.get(key) if key and len(key) <= 200 else None
+    def _paper_id(self, key: str, include_hidden: bool = False) -> str:
+        paper = self.store.get(key, include_hidden=include_hidden) if key and len(key) <= 200 else None
         if paper is None:
             raise CommentNotFound(f"No paper with id {key[:80]!r}.")
         return paper.id
 
     # -- reading --------------------------------------------------------------------------------------
-    def thread(self, paper_key: str, viewer: Any = None) -> list[Comment]:
+    def thread(self, paper_key: str, viewer: Any = None, *, include_hidden_paper: bool = False) -> list[Comment]:
         """A paper's comments in reading order (each reply after its parent), with their depth."""
-        paper_id = self._paper_id(paper_key)
+        paper_id = self._paper_id(paper_key, include_hidden_paper)
         with reading(self.engine) as conn:
             rows = _sql.thread(conn, paper_id, THREAD_LIMIT)
         admin = self.is_admin(viewer)

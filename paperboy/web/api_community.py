@@ -15,15 +15,29 @@ from paperboy.service.comments import CommentError, CommentRateLimited
 from paperboy.web import params
 from paperboy.web.collection_pages import collection_status
 from paperboy.web.discussions import comment_status
-from paperboy.web.schemas import (CollectionEdit, CollectionEntryPublic, CollectionIn, CollectionItemIn,
-                                  CollectionItemPublic, CollectionPagePublic, CollectionPublic, CollectionsPublic,
-                                  CommentEdit, CommentIn, CommentPublic, CommentsPublic, ErrorPublic, PaperPublic)
+from paperboy.web.schemas import (
+    CollectionEdit,
+    CollectionEntryPublic,
+    CollectionIn,
+    CollectionItemIn,
+    CollectionItemPublic,
+    CollectionPagePublic,
+    CollectionPublic,
+    CollectionsPublic,
+    CommentEdit,
+    CommentIn,
+    CommentPublic,
+    CommentsPublic,
+    ErrorPublic,
+    PaperPublic,
+)
 from paperboy.web.security import check_csrf, current_user
 
 router = APIRouter(prefix="/api/v1", tags=["paperboy API v1: discussions and collections"])
 
 ID_PATTERN = r"^[1-9][0-9]{0,9}$"
-PaperId = Annotated[str, Path(description="arXiv id (optional version) or paperboy id (pb-<16 hex>).", max_length=64)]
+PaperId = Annotated[str, Path(description="arXiv id (optional version) or paperboy id (pb-<16 hex>).", max_length=64,
+                              pattern=params.PAPER_ID_PATTERN)]
 CommentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Comment id.")]
 CollectionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Collection id.")]
 CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token", max_length=200)]
@@ -117,7 +131,7 @@ def _collection_error(exc: CollectionError) -> HTTPException:
     return HTTPException(collection_status(exc), str(exc))
 
 
-@router.get("/collections", response_model=CollectionsPublic, responses={401: _err("Not logged in")})
+@router.get("/collections", response_model=CollectionsPublic, responses={**BAD, 401: _err("Not logged in")})
 def my_collections(request: Request) -> CollectionsPublic:
     """Your collections, most recently changed first."""
     user = current_user(request)

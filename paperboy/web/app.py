@@ -186,9 +186,7 @@ def create_app(pb, *, community=None) -> FastAPI:
     app.add_middleware(_Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)
-    from paperboy.web import digest_routes
-
-    from paperboy.web import api_community, collection_pages, community_feeds, discussions
+    from paperboy.web import api_community, collection_pages, community_feeds, digest_routes, discussions
 
     # Discussions and collections first: their /papers/<id>/comments routes must win over the
     # catch-all /papers/<id:path> routes of pages and api_v1.

@@ -11,8 +11,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
-from paperboy.service.collections import (MAX_DESCRIPTION, MAX_NAME, MAX_NOTE, CollectionError, CollectionForbidden,
-                                          CollectionNotFound)
+from paperboy.service.collections import (
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    MAX_NOTE,
+    CollectionError,
+    CollectionForbidden,
+    CollectionNotFound,
+)
 from paperboy.service.export import bibtex_many
 from paperboy.web import params
 from paperboy.web.render import render

@@ -12,8 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
-from paperboy.service.comments import (MAX_BODY, CommentError, CommentForbidden, CommentNotFound,
-                                       CommentRateLimited)
+from paperboy.service.comments import MAX_BODY, CommentError, CommentForbidden, CommentNotFound, CommentRateLimited
 from paperboy.web import params
 from paperboy.web.render import render
 from paperboy.web.security import check_csrf, current_user, safe_next

@@ -120,9 +120,9 @@ def paper_context(request: Request, paper_id: str) -> dict | Response:
     else:
         view, similar = services.community(request).views([p], user)[0], []
     absolute = str(request.base_url).rstrip("/") + paper_url(p)
-    pb = services.paperboy(request)
+    thread = services.paperboy(request).comments.thread(p.id, user, include_hidden_paper=hidden is not None)
     return {"v": view, "p": p, "similar": similar, "bibtex": bibtex(p), "share_url": absolute,
-            "citation": _citation(p), "hidden": hidden, "thread": pb.comments.thread(p.id, user),
+            "citation": _citation(p), "hidden": hidden, "thread": thread,
             "comment_error": None, "comment_draft": "", "comment_parent": None}
 
 
