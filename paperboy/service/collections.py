@@ -11,12 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import sqlalchemy as sa
-
 from paperboy.models import Paper
-from paperboy.store import Store
+from paperboy.store import Conflict, Store
 from paperboy.store import collections as _sql
-from paperboy.store.db import reading
 
 MAX_NAME, MAX_DESCRIPTION, MAX_NOTE = 100, 2000, 1000
 MAX_COLLECTIONS = 100  # per account
@@ -80,10 +77,6 @@ class Collections:
         self.store = store
         self.clock = clock
 
-    @property
-    def engine(self):
-        return self.store.engine
-
     def _collection(self, row: Any, viewer: Any = None) -> Collection:
         return Collection(row.id, row.name, row.description or "", bool(row.public),
                           (row.owner_email or "").partition("@")[0][:40] or "reader", _aware(row.created_at),
@@ -112,12 +105,12 @@ class Collections:
         description = _text(description, MAX_DESCRIPTION, "description")
         now = self.clock()
         try:
-            with self.engine.begin() as conn:
+            with self.store.writing() as conn:
                 if _sql.count_of(conn, user.id) >= MAX_COLLECTIONS:
                     raise CollectionError(f"You can keep at most {MAX_COLLECTIONS} collections.")
                 cid = _sql.insert_collection(conn, user.id, name, description, bool(public), now)
                 row = _sql.collection_by_id(conn, cid)
-        except sa.exc.IntegrityError:
+        except Conflict:
             raise CollectionError(f"You already have a collection named {name!r}.") from None
         return self._collection(row, user)
 
@@ -133,33 +126,33 @@ class Collections:
         if public is not None:
             values["public"] = bool(public)
         try:
-            with self.engine.begin() as conn:
+            with self.store.writing() as conn:
                 self._row(conn, collection_id, user, owner=True)
                 _sql.update_collection(conn, collection_id, self.clock(), **values)
                 row = _sql.collection_by_id(conn, collection_id)
-        except sa.exc.IntegrityError:
+        except Conflict:
             raise CollectionError(f"You already have a collection named {values.get('name')!r}.") from None
         return self._collection(row, user)
 
     def delete(self, user: Any, collection_id: int) -> None:
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             self._row(conn, collection_id, user, owner=True)
             _sql.delete_collection(conn, collection_id)
 
     def mine(self, user: Any) -> list[Collection]:
         if user is None:
             return []
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             return [self._collection(r, user) for r in _sql.collections_of(conn, user.id)]
 
     def get(self, collection_id: int, viewer: Any = None) -> Collection:
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             return self._collection(self._row(conn, collection_id, viewer), viewer)
 
     def entries(self, collection_id: int, viewer: Any = None, limit: int = 50,
                 offset: int = 0) -> tuple[Collection, list[Entry], int]:
         """The collection, its visible papers (newest added first) with notes, and how many there are."""
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             row = self._row(conn, collection_id, viewer)
             items, total = _sql.items(conn, collection_id, limit, offset)
         found = self.store.get_many([i.paper_id for i in items])
@@ -171,7 +164,7 @@ class Collections:
         paper_id = self._paper_id(paper_key)
         note = _text(note, MAX_NOTE, "note") if note is not None else None
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             self._row(conn, collection_id, user, owner=True)
             _, total = _sql.items(conn, collection_id, 1)
             if total >= MAX_PAPERS:
@@ -182,7 +175,7 @@ class Collections:
 
     def remove(self, user: Any, collection_id: int, paper_key: str) -> bool:
         paper_id = self._paper_id(paper_key)
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             self._row(conn, collection_id, user, owner=True)
             removed = _sql.delete_item(conn, collection_id, paper_id)
             _sql.touch(conn, collection_id, self.clock())
@@ -191,5 +184,5 @@ class Collections:
     def containing(self, user: Any, paper_ids: list[str]) -> dict[str, set[int]]:
         if user is None or not paper_ids:
             return {}
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             return _sql.containing(conn, user.id, paper_ids)

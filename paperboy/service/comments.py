@@ -21,7 +21,6 @@ from paperboy.store import Store
 from paperboy.store import comments as _sql
 from paperboy.store import community as _users
 from paperboy.store import moderation as _mod
-from paperboy.store.db import reading
 
 MAX_BODY = 10_000  # characters of markdown
 MAX_DEPTH = 6  # replies deeper than this join their parent's level, so threads never march off the page
@@ -136,10 +135,6 @@ class Comments:
         self.is_admin = is_admin
         self.clock = clock
 
-    @property
-    def engine(self):
-        return self.store.engine
-
     def _comment(self, row: Any, viewer: Any = None, admin: bool = False) -> Comment:
         state = "deleted" if row.deleted_at is not None else "hidden" if row.hidden_at is not None else "live"
         readable = state == "live" or (state == "hidden" and admin)
@@ -161,7 +156,7 @@ class Comments:
     def thread(self, paper_key: str, viewer: Any = None, *, include_hidden_paper: bool = False) -> list[Comment]:
         """A paper's comments in reading order (each reply after its parent), with their depth."""
         paper_id = self._paper_id(paper_key, include_hidden_paper)
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = _sql.thread(conn, paper_id, THREAD_LIMIT)
         admin = self.is_admin(viewer)
         children: dict[int | None, list[Any]] = {}
@@ -180,7 +175,7 @@ class Comments:
         return out
 
     def get(self, comment_id: int, viewer: Any = None) -> Comment:
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             row = _sql.comment_by_id(conn, comment_id)
         if row is None or self.store.get(row.paper_id) is None:
             raise CommentNotFound(f"No comment {comment_id}.")
@@ -189,18 +184,18 @@ class Comments:
     def counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
         if not paper_ids:
             return {}
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             return _sql.counts(conn, paper_ids)
 
     def recent(self, limit: int = 50, offset: int = 0) -> tuple[list[Comment], int]:
         """The newest readable comments anywhere, newest first, and how many there are."""
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows, total = _sql.recent(conn, limit, offset)
         return [self._comment(r) for r in rows], total
 
     def commenters(self, paper_id: str, exclude_user: int | None = None) -> list[tuple[int, str]]:
         """(user id, email) of everyone with a live comment on the paper, for notifications."""
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = _sql.thread(conn, paper_id, THREAD_LIMIT)
         seen: dict[int, str] = {}
         for r in rows:
@@ -239,7 +234,7 @@ class Comments:
         paper_id = self._paper_id(paper_key)
         body = self._check_body(body)
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             self._check_author(conn, user, body, now)
             depth = 0
             if parent_id is not None:
@@ -269,7 +264,7 @@ class Comments:
     def edit(self, user: Any, comment_id: int, body: str | None) -> Comment:
         body = self._check_body(body)
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             self._own(conn, user, comment_id)
             self._check_author(conn, user, body, now, editing=comment_id)
             _sql.update_body(conn, comment_id, body, now)
@@ -277,7 +272,7 @@ class Comments:
         return self._comment(row, user)
 
     def delete(self, user: Any, comment_id: int) -> None:
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             self._own(conn, user, comment_id)
             _sql.mark_deleted(conn, comment_id, self.clock())
 
@@ -290,7 +285,7 @@ class Comments:
         if hidden and not reason:
             raise CommentError("Give a reason for hiding the comment.")
         now = self.clock()
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             row = _sql.comment_by_id(conn, comment_id)
             if row is None:
                 raise CommentNotFound(f"No comment {comment_id}.")
