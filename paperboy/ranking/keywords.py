@@ -7,6 +7,7 @@ stand alone. Multi-word phrases win over the single words inside them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
@@ -57,8 +58,17 @@ def _surface(words: tuple[str, ...]) -> str:
     return " ".join(w if any(c.isupper() for c in w[1:]) or w[0].isdigit() else w.lower() for w in words)
 
 
+@functools.lru_cache(maxsize=4096)
+def _keywords(title: str, abstract: str, k: int) -> tuple[str, ...]:
+    return tuple(_compute(title, abstract, k))
+
+
 def keywords(title: str | None, abstract: str | None, k: int = 5) -> list[str]:
-    """Up to `k` keywords or keyphrases of a paper, best first."""
+    """Up to `k` keywords or keyphrases of a paper, best first (cached: pages ask for the same papers often)."""
+    return list(_keywords(title or "", abstract or "", k))
+
+
+def _compute(title: str, abstract: str, k: int) -> list[str]:
     title, abstract = title or "", abstract or ""
     title_cands = {tuple(w.lower() for w in c) for c in _candidates(title)}
     counts: Counter[tuple[str, ...]] = Counter()

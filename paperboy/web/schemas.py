@@ -37,10 +37,12 @@ class PaperPublic(BaseModel):
     matched_by: list[str] = Field([], description="Retrievers that found it (search only).")
     num_comments: int = Field(0, description="Readable comments in its discussion on this instance.")
     links: list["LinkPublic"] = Field([], description="Code, model, dataset and project links (stored and found in the text).")
-    keywords: list[str] = Field([], description="A few keywords computed locally from the title and abstract.")
+    keywords: list[str] = Field([], description="A few keywords computed locally from the title and abstract "
+                                                "(in the single-paper answer only; empty in lists).")
 
     @classmethod
-    def of(cls, view: PaperView, *, logged_in: bool = False, matched_by: tuple[str, ...] = ()) -> "PaperPublic":
+    def of(cls, view: PaperView, *, logged_in: bool = False, matched_by: tuple[str, ...] = (),
+           detail: bool = False) -> "PaperPublic":
         p = view.paper
         return cls(
             id=p.id or p.paper_id(), arxiv_id=p.arxiv_id, version=p.version, title=p.title, abstract=p.abstract,
@@ -49,7 +51,7 @@ class PaperPublic(BaseModel):
             pdf_url=p.pdf_url, code_url=p.code_url, project_url=p.project_url, upvotes=view.upvotes,
             voted=view.voted if logged_in else None, url=paper_url(p), score=view.score, matched_by=list(matched_by),
             num_comments=view.comments, links=[LinkPublic(kind=k.kind, url=k.url, label=k.label, stars=k.stars)
-                                               for k in view.links], keywords=view.keywords,
+                                               for k in view.links], keywords=view.keywords if detail else [],
         )
 
 
