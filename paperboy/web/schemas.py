@@ -36,13 +36,13 @@ class PaperPublic(BaseModel):
     score: float | None = Field(None, description="Ranking score, for search and trending results.")
     matched_by: list[str] = Field([], description="Retrievers that found it (search only).")
     num_comments: int = Field(0, description="Readable comments in its discussion on this instance.")
-    links: list["LinkPublic"] = Field([], description="Code, model, dataset and project links (stored and found in the text).")
+    links: list[LinkPublic] = Field([], description="Code, model, dataset and project links (stored and found in the text).")
     keywords: list[str] = Field([], description="A few keywords computed locally from the title and abstract "
                                                 "(in the single-paper answer only; empty in lists).")
 
     @classmethod
     def of(cls, view: PaperView, *, logged_in: bool = False, matched_by: tuple[str, ...] = (),
-           detail: bool = False) -> "PaperPublic":
+           detail: bool = False) -> PaperPublic:
         p = view.paper
         return cls(
             id=p.id or p.paper_id(), arxiv_id=p.arxiv_id, version=p.version, title=p.title, abstract=p.abstract,
@@ -121,7 +121,7 @@ class CommentPublic(BaseModel):
     paper_title: str | None = Field(None, description="Set in the list of recent comments.")
 
     @classmethod
-    def of(cls, c) -> "CommentPublic":
+    def of(cls, c) -> CommentPublic:
         return cls(id=c.id, paper_id=c.paper_id, parent_id=c.parent_id, depth=c.depth, author=c.author, body=c.body,
                    html=c.html, state=c.state, created_at=c.created_at, edited_at=c.edited_at, mine=c.mine,
                    paper_title=c.paper_title)
@@ -156,7 +156,7 @@ class CollectionPublic(BaseModel):
     url: str = Field(description="Its page on this instance (a path); shareable when public.")
 
     @classmethod
-    def of(cls, c) -> "CollectionPublic":
+    def of(cls, c) -> CollectionPublic:
         return cls(id=c.id, name=c.name, description=c.description, public=c.public, owner=c.owner,
                    created_at=c.created_at, updated_at=c.updated_at, mine=c.mine, papers=c.papers,
                    url=f"/collections/{c.id}")
@@ -241,7 +241,7 @@ class HfPaper(BaseModel):
     submittedOnDailyBy: HfUser | None = None
 
     @classmethod
-    def of(cls, view: PaperView) -> "HfPaper":
+    def of(cls, view: PaperView) -> HfPaper:
         p = view.paper
         who = HfUser(user=p.submitted_by, name=p.submitted_by, fullname=p.submitted_by) if p.submitted_by else None
         return cls(
@@ -264,7 +264,7 @@ class HfDailyPaper(BaseModel):
     isAuthorParticipating: bool = False
 
     @classmethod
-    def of(cls, view: PaperView) -> "HfDailyPaper":
+    def of(cls, view: PaperView) -> HfDailyPaper:
         paper = HfPaper.of(view)
         p = view.paper
         return cls(paper=paper, publishedAt=hf_time(p.listed or p.published), title=p.title, summary=p.abstract,
