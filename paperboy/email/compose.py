@@ -13,14 +13,15 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
 
-from paperboy.service.digest_model import Digest, Options, display_address
 from paperboy.models import Paper
+from paperboy.service.digest_model import Digest, Options, display_address
 
 TEMPLATES = Path(__file__).parent / "templates"
 ABSTRACT_CHARS = 320
@@ -162,3 +163,21 @@ def html_part(msg: EmailMessage) -> str:
     """The HTML alternative of a composed message (for previews)."""
     part = msg.get_body(preferencelist=("html",))
     return part.get_content() if part is not None else ""
+
+
+def compose_comment_notice(to: str, *, paper_title: str, author: str, body_text: str, body_html: str,
+                           comment_url: str, unsubscribe_url: str, mail_from: str, message_id: str,
+                           date: datetime) -> EmailMessage:
+    """One new comment on a paper the recipient discussed, with a one-click link that stops these emails."""
+    title = " ".join((paper_title or "").split())[:150]  # one line: no header injection, no folding surprises
+    text = (f"{author} commented on “{title}”:\n\n{body_text}\n\nRead and reply: {comment_url}\n\n"
+            f"Stop emails about comments: {unsubscribe_url}\n")
+    esc = functools.partial(html_escape, quote=True)
+    body = (f"<p><strong>{esc(author)}</strong> commented on <a href=\"{esc(comment_url)}\">{esc(title)}</a>:</p>"
+            f"<blockquote>{body_html}</blockquote><p><a href=\"{esc(comment_url)}\">Read and reply</a></p>"
+            f"<p style=\"font-size:12px;color:#666\"><a href=\"{esc(unsubscribe_url)}\">Stop emails about comments</a></p>")
+    msg = _message(to=to, subject=f"New comment on “{title}”", mail_from=mail_from, message_id=message_id,
+                   date=date, text=text, html=body)
+    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return msg

@@ -29,9 +29,16 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import parseaddr
 
+from paperboy.email.compose import (
+    compose_comment_notice,
+    compose_confirmation,
+    compose_digest,
+    message_bytes,
+    paper_path,
+)
+from paperboy.service.comments import CommentError
 from paperboy.service.digest_model import Options
 from paperboy.service.digests import Digests, OutboxEntry, sender_identity
-from paperboy.email.compose import compose_confirmation, compose_digest, message_bytes
 
 log = logging.getLogger("paperboy.email")
 
@@ -128,7 +135,7 @@ class SmtpSender:
             _quietly_close(self._conn)
             self._conn = None
 
-    def __enter__(self) -> "SmtpSender":
+    def __enter__(self) -> SmtpSender:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -185,6 +192,8 @@ def compose_entry(digests: Digests, entry: OutboxEntry, now: datetime) -> EmailM
         return compose_confirmation(sub.email, opts, confirm_url=digests.confirm_url(sub, payload["nonce"], opts),
                                     mail_from=s.mail_from, base_url=s.base_url, message_id=entry.message_id,
                                     date=now, valid_hours=s.confirm_hours)
+    if entry.kind == "comment":
+        return _comment_notice(digests, entry, now)
     if sub.state != "active":
         return f"subscription is {sub.state}"
     digest = digests.content_for(entry)
@@ -192,6 +201,27 @@ def compose_entry(digests: Digests, entry: OutboxEntry, now: datetime) -> EmailM
         return "nothing new for this period"
     return compose_digest(digest, mail_from=s.mail_from, base_url=s.base_url,
                           unsubscribe_url=digests.unsubscribe_url(sub), message_id=entry.message_id, date=now)
+
+
+def _comment_notice(digests: Digests, entry: OutboxEntry, now: datetime) -> EmailMessage | str:
+    """A new comment for an earlier commenter, unless they opted out or the comment went away meanwhile."""
+    sub, s = entry.subscription, digests.settings
+    comments = digests.pb.comments
+    if sub.state != "active" or not comments.emails_wanted(sub.id):
+        return "comment emails are off for this subscription"
+    try:
+        c = comments.get(int((entry.payload or {})["comment_id"]))
+    except (KeyError, TypeError, ValueError, CommentError):
+        return "the comment is gone"
+    if c.state != "live":
+        return f"the comment is {c.state}"
+    paper = digests.pb.paper(c.paper_id)
+    base = s.base_url.rstrip("/")
+    return compose_comment_notice(
+        sub.email, paper_title=paper.title if paper else c.paper_id, author=c.author, body_text=c.body,
+        body_html=c.html, comment_url=f"{base}{paper_path(paper)}#comment-{c.id}" if paper else base,
+        unsubscribe_url=f"{base}/discussions/emails/off/{comments.emails_off_token(sub.id)}",
+        mail_from=s.mail_from, message_id=entry.message_id, date=now)
 
 
 def run_digests(digests: Digests, sender: SmtpSender | None = None, *, dry_run: bool = False, plan: bool = True,

@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from paperboy.store import Store
 from paperboy.store import comments as _sql
 from paperboy.store import community as _users
+from paperboy.store import digests as _outbox
 from paperboy.store import moderation as _mod
 
 MAX_BODY = 10_000  # characters of markdown
@@ -130,10 +131,14 @@ class Comments:
     """Threaded discussions over one Store; `is_admin` says who may hide comments."""
 
     def __init__(self, store: Store, is_admin: Callable[[Any], bool] = lambda user: False,
-                 clock: Callable[[], datetime] = _utcnow):
+                 clock: Callable[[], datetime] = _utcnow, *, secret: bytes = b"", mail_domain: str = "paperboy.invalid"):
         self.store = store
         self.is_admin = is_admin
         self.clock = clock
+        self.mail_domain = mail_domain
+        from itsdangerous import URLSafeSerializer
+
+        self._off = URLSafeSerializer(secret or b"unset", salt="comment-emails-off")
 
     def _comment(self, row: Any, viewer: Any = None, admin: bool = False) -> Comment:
         state = "deleted" if row.deleted_at is not None else "hidden" if row.hidden_at is not None else "live"
@@ -248,6 +253,12 @@ class Comments:
                     parent_id, depth = parent.parent_id, parent.depth
             cid = _sql.insert_comment(conn, paper_id=paper_id, user_id=user.id, parent_id=parent_id, depth=depth,
                                       body=body, now=now)
+            # Opted-in earlier commenters get one email each, through the digest outbox (retries, bounces).
+            _outbox.insert_outbox(conn, [
+                {"subscription_id": t.id, "kind": "comment", "period": f"comment-{cid}", "state": "pending",
+                 "attempts": 0, "next_attempt_at": now, "message_id": f"<comment.{t.id}.{cid}@{self.mail_domain}>",
+                 "payload": {"comment_id": cid}, "created_at": now, "updated_at": now}
+                for t in _sql.notify_targets(conn, paper_id, user.id)])
             row = _sql.comment_by_id(conn, cid)
         return self._comment(row, user)
 
@@ -275,6 +286,37 @@ class Comments:
         with self.store.writing() as conn:
             self._own(conn, user, comment_id)
             _sql.mark_deleted(conn, comment_id, self.clock())
+
+    # -- comment emails -------------------------------------------------------------------------------
+    def comment_emails(self, user: Any) -> bool | None:
+        """Whether the user gets emails about new comments (None: no confirmed digest subscription to send to)."""
+        with self.store.reading() as conn:
+            return _sql.comment_emails_of(conn, user.id)
+
+    def set_comment_emails(self, user: Any, on: bool) -> None:
+        with self.store.writing() as conn:
+            if not _sql.set_comment_emails(conn, on=on, user_id=user.id):
+                raise CommentError("Comment emails go to a confirmed address: subscribe to email digests first.")
+
+    def emails_wanted(self, subscription_id: int) -> bool:
+        with self.store.reading() as conn:
+            return _sql.wants_comment_emails(conn, subscription_id)
+
+    def emails_off_token(self, subscription_id: int) -> str:
+        return self._off.dumps(subscription_id)
+
+    def emails_off(self, token: str) -> None:
+        """The unsubscribe link of a comment email: stop them for that subscription (idempotent)."""
+        from itsdangerous import BadData
+
+        try:
+            sub_id = int(self._off.loads(token)) if token and len(token) <= 200 else None
+        except (BadData, TypeError, ValueError):
+            sub_id = None
+        if sub_id is None:
+            raise CommentNotFound("This unsubscribe link is not valid.")
+        with self.store.writing() as conn:
+            _sql.set_comment_emails(conn, on=False, sub_id=sub_id)
 
     # -- moderation -----------------------------------------------------------------------------------
     def set_hidden(self, admin: Any, comment_id: int, hidden: bool, reason: str = "") -> bool:

@@ -87,9 +87,13 @@ class Paperboy:
     @property
     def comments(self):
         """Threaded discussions under papers (moderated by the same admins)."""
+        from email.utils import parseaddr
+
         from paperboy.service.comments import Comments
 
-        return self._once("comments", lambda: Comments(self.store, is_admin=self.moderation.is_admin))
+        domain = parseaddr(self.settings.mail_from)[1].rpartition("@")[2] or "paperboy.invalid"
+        return self._once("comments", lambda: Comments(self.store, is_admin=self.moderation.is_admin,
+                                                       secret=self.secret_key, mail_domain=domain))
 
     @property
     def collections(self):

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from paperboy.store.papers import VISIBLE
-from paperboy.store.schema import comments, papers, users
+from paperboy.store.schema import comments, papers, subscriptions, users
 
 _CHUNK = 500
 
@@ -91,3 +91,35 @@ def hidden_comments(conn: sa.Connection, limit: int = 100) -> list[Any]:
     q = (sa.select(*_COLUMNS).join(users, users.c.id == comments.c.user_id)
          .where(comments.c.hidden_at.is_not(None)).order_by(comments.c.hidden_at.desc()).limit(limit))
     return list(conn.execute(q))
+
+
+# -- comment emails (opt-in per confirmed digest subscription) ---------------------------------------
+
+def notify_targets(conn: sa.Connection, paper_id: str, exclude_user: int) -> list[Any]:
+    """(id, email) of active, opted-in subscriptions of the paper's earlier commenters, the new author left out."""
+    talkers = (sa.select(comments.c.user_id).where(comments.c.paper_id == paper_id, LIVE,
+                                                  comments.c.user_id != exclude_user).distinct())
+    q = (sa.select(subscriptions.c.id, subscriptions.c.email)
+         .where(subscriptions.c.user_id.in_(talkers), subscriptions.c.state == "active",
+                subscriptions.c.comment_emails.is_(True)).order_by(subscriptions.c.id))
+    return list(conn.execute(q))
+
+
+def comment_emails_of(conn: sa.Connection, user_id: int) -> bool | None:
+    """Whether the user's active subscription wants comment emails; None without an active subscription."""
+    q = sa.select(subscriptions.c.comment_emails).where(subscriptions.c.user_id == user_id,
+                                                         subscriptions.c.state == "active")
+    row = conn.execute(q).first()
+    return None if row is None else bool(row[0])
+
+
+def set_comment_emails(conn: sa.Connection, *, on: bool, user_id: int | None = None, sub_id: int | None = None) -> bool:
+    """Switch comment emails for a user's active subscription (or one subscription by id); False if none."""
+    cond = subscriptions.c.id == sub_id if sub_id is not None else sa.and_(subscriptions.c.user_id == user_id,
+                                                                           subscriptions.c.state == "active")
+    return conn.execute(subscriptions.update().where(cond).values(comment_emails=on)).rowcount > 0
+
+
+def wants_comment_emails(conn: sa.Connection, sub_id: int) -> bool:
+    q = sa.select(subscriptions.c.comment_emails).where(subscriptions.c.id == sub_id)
+    return bool(conn.execute(q).scalar())

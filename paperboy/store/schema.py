@@ -193,6 +193,8 @@ subscriptions = sa.Table(
     # Rotated by every subscribe request, so only the newest confirmation link works.
     sa.Column("nonce", sa.String(32), nullable=False),
     sa.Column("bounces", sa.Integer, nullable=False, server_default="0"),  # permanent failures in a row
+    # Opt-in (migration 0010): email this confirmed address about new comments on papers its user discussed.
+    sa.Column("comment_emails", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("confirmed_at", sa.DateTime(timezone=True)),

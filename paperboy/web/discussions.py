@@ -133,10 +133,39 @@ def moderate_comment(request: Request, cid: str, action: str, csrf_token: OptTex
 
 
 @router.get("/discussions")
-def discussions(request: Request, page: Annotated[int, Query(ge=1, le=params.MAX_PAGE)] = 1):
-    """The newest comments on any paper."""
+def discussions(request: Request, page: Annotated[int, Query(ge=1, le=params.MAX_PAGE)] = 1, error: str | None = None):
+    """The newest comments on any paper, and the viewer's comment-email switch."""
     per = params.PER_PAGE
-    items, total = request.app.state.pb.comments.recent(per, (page - 1) * per)
+    pb = request.app.state.pb
+    items, total = pb.comments.recent(per, (page - 1) * per)
     last = max(1, min(params.MAX_PAGE, -(-total // per)))
-    return render(request, "discussions.html", {"items": items, "page": page, "last_page": last,
-                                                "has_prev": page > 1, "has_next": page < last, "total": total})
+    user = current_user(request)
+    return render(request, "discussions.html", {
+        "items": items, "page": page, "last_page": last, "has_prev": page > 1, "has_next": page < last,
+        "total": total, "emails": pb.comments.comment_emails(user) if user else None, "email_error": error})
+
+
+@router.post("/discussions/emails")
+def comment_emails(request: Request, csrf_token: OptText = None, on: OptText = None):
+    """Opt in to (or out of) emails about new comments on papers you commented on."""
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    if user is None:
+        return _login(request, "/discussions")
+    try:
+        request.app.state.pb.comments.set_comment_emails(user, on == "on")
+    except CommentError as exc:
+        return render(request, "error.html", {"status": 400, "message": str(exc)}, status_code=400)
+    return RedirectResponse("/discussions#emails", status_code=303)
+
+
+@router.api_route("/discussions/emails/off/{token}", methods=["GET", "POST"])
+def comment_emails_off(request: Request, token: str):
+    """The link in every comment email (and its RFC 8058 one-click POST): no more comment emails."""
+    try:
+        request.app.state.pb.comments.emails_off(token)
+    except CommentError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return render(request, "notice.html", {"heading": "Comment emails are off",
+                                           "message": "No more emails about comments. You can switch them on again "
+                                                      "on the Discussions page."})

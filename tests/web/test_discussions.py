@@ -275,3 +275,53 @@ def test_has_code_search_filter(clients):
     both = anon.get("/api/v1/search", params={"q": "has:code popular", "limit": 100}).json()["data"]
     assert [p["id"] for p in both][0] == P
     assert anon.get("/search", params={"q": "has:code"}).status_code == 200
+
+
+def test_comment_emails_are_opt_in_sent_through_the_outbox_and_unsubscribable(web_home):
+    """Earlier commenters who opted in get one email per new comment over real SMTP; the link turns them off."""
+    from paperboy.email.send import run_digests
+    from paperboy.service import Paperboy
+    from paperboy.web import create_app
+    from tests.email.conftest import SmtpSink
+
+    with SmtpSink() as sink:
+        pb = Paperboy(web_settings(web_home, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_timeout=5.0,
+                                   base_url="http://testserver", mail_from="paperboy <digest@paperboy.test>"))
+        try:
+            with TestClient(create_app(pb), base_url="http://testserver") as ann, \
+                    TestClient(create_app(pb), base_url="http://testserver") as bob:
+                for c, email in ((ann, "ann@example.org"), (bob, "bob@example.org")):
+                    sign_up(c, email, PW)
+                    c.headers["X-CSRF-Token"] = csrf_of(c, "/about")
+                assert ann.post(f"/api/v1/papers/{P}/comments", json={"body": "First!"}).status_code == 201
+
+                # Off by default; switching on needs a confirmed address (an active digest subscription).
+                assert "subscribe to email digests" in ann.get("/discussions").text
+                assert _form(ann, "/discussions/emails", {"on": "on"}).status_code == 400
+                pb.digests.subscribe("ann@example.org", user_id=_user(pb, "ann@example.org").id, confirmed=True)
+                assert "are <strong>off</strong>" in ann.get("/discussions").text
+                assert bob.post(f"/api/v1/papers/{P}/comments", json={"body": "Unnoticed"}).status_code == 201
+                assert _form(ann, "/discussions/emails", {"on": "on"}).status_code == 303
+                assert "are <strong>on</strong>" in ann.get("/discussions").text
+
+                r = bob.post(f"/api/v1/papers/{P}/comments", json={"body": "A *reply* <script>x()</script>"})
+                assert r.status_code == 201
+                ann.post(f"/api/v1/papers/{P}/comments", json={"body": "My own comment: no email to me"})
+                report = run_digests(pb.digests, plan=False, kind="comment")  # the digest itself is not the point
+                assert report.sent == 1, report.summary()
+                (got,) = sink.to("ann@example.org")
+                msg = got.message
+                assert msg["Subject"] == "New comment on “Popular Paper From Hugging Face Daily”"
+                assert f"http://testserver/papers/{P}#comment-{r.json()['id']}" in msg.get_body(("plain",)).get_content()
+                assert "<script>" not in msg.get_body(("html",)).get_content()
+                off = msg["List-Unsubscribe"].strip("<>")
+                assert off.startswith("http://testserver/discussions/emails/off/")
+
+                # The link (GET, or the one-click POST) turns them off; a tampered one is a 404.
+                assert ann.post(off.removeprefix("http://testserver")).status_code == 200
+                assert ann.get(off.removeprefix("http://testserver") + "x").status_code == 404
+                bob.post(f"/api/v1/papers/{P}/comments", json={"body": "Another one"})
+                assert run_digests(pb.digests, plan=False, kind="comment").sent == 0
+                assert len(sink.to("ann@example.org")) == 1
+        finally:
+            pb.close()

@@ -1,4 +1,4 @@
-"""discussions (threaded comments) and collections of papers
+"""discussions (threaded comments, opt-in comment emails) and collections of papers
 
 Revision ID: 0010
 Revises: 0005
@@ -14,6 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A NOT NULL column with a constant default: a plain ADD COLUMN on SQLite and PostgreSQL alike.
+    op.add_column('subscriptions', sa.Column('comment_emails', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table('comments',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('paper_id', sa.String(length=64), nullable=False),
@@ -69,3 +71,4 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_comments_user_id'), table_name='comments')
     op.drop_index(op.f('ix_comments_paper_id'), table_name='comments')
     op.drop_table('comments')
+    op.drop_column('subscriptions', 'comment_emails')
