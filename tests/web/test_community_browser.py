@@ -13,7 +13,8 @@ import pytest
 
 from tests.web.conftest import LiveServer
 
-pytestmark = pytest.mark.browser
+# The PostgreSQL pass runs the same service calls in test_discussions.py; this file checks pages and scripts.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

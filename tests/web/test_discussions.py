@@ -40,13 +40,27 @@ def clients(pb):
         c.__enter__()
         made.append(c)
         if email:
-            sign_up(c, email, PW)
+            log_in_fast(pb, c, email)
         c.headers["X-CSRF-Token"] = csrf_of(c, "/about")  # bound to the login: good for every form after it
         return c
 
     yield make
     for c in made:
         c.__exit__(None, None, None)
+
+
+def log_in_fast(pb, c: TestClient, email: str) -> None:
+    """A new account with a session cookie, without hashing a password (argon2 costs ~1 s a sign-up here);
+    the sign-up form itself is covered by test_accounts.py and the browser journey."""
+    from datetime import datetime, timezone
+
+    from paperboy.service.community import User
+    from paperboy.store import community as users
+
+    now = datetime.now(timezone.utc)
+    with pb.store.writing() as conn:
+        uid = users.insert_user(conn, email, "not-a-password-hash", now)
+    c.cookies.set("pb_session", pb.community.start_session(User(uid, email, now)))
 
 
 def _user(pb, email: str):
@@ -291,7 +305,7 @@ def test_comment_emails_are_opt_in_sent_through_the_outbox_and_unsubscribable(we
             with TestClient(create_app(pb), base_url="http://testserver") as ann, \
                     TestClient(create_app(pb), base_url="http://testserver") as bob:
                 for c, email in ((ann, "ann@example.org"), (bob, "bob@example.org")):
-                    sign_up(c, email, PW)
+                    log_in_fast(pb, c, email)
                     c.headers["X-CSRF-Token"] = csrf_of(c, "/about")
                 assert ann.post(f"/api/v1/papers/{P}/comments", json={"body": "First!"}).status_code == 201
 
