@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperboy.service.comments import MAX_BODY, MAX_DEPTH, PER_HOUR
-from tests.web.conftest import csrf_of, sign_up, web_settings
+from tests.web.conftest import csrf_of, web_settings
 
 ADMIN = "admin@example.org"
 PW = "correct horse battery"
