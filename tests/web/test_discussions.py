@@ -14,7 +14,6 @@ from paperboy.service.comments import MAX_BODY, MAX_DEPTH, PER_HOUR
 from tests.web.conftest import csrf_of, web_settings
 
 ADMIN = "admin@example.org"
-PW = "correct horse battery"
 P = "2606.99002"  # "Popular Paper From Hugging Face Daily", with a code_url
 P2 = "2605.99003"
 
