@@ -188,3 +188,22 @@ def test_similar_without_vectors_reads_the_abstract_as_plain_words(tmp_path, hom
     # "transformers", leaving nothing; as plain words the closest paper comes first.
     assert ids[:1] == ["2601.00012"]
     pb.close()
+
+
+def test_an_index_of_an_older_schema_is_rebuilt_by_the_next_update(tmp_path, home_database):
+    """After an upgrade that adds a keyword field, `paperboy index` (or the worker) rebuilds it by itself."""
+    url = home_database(tmp_path)
+    pb = Paperboy(Settings(home=tmp_path, database_url=url))
+    pb.store.upsert([(Paper(title="Zebrafish fin regeneration atlas", abstract="Cells.", arxiv_id="2601.00001",
+                            source="arxiv-jsonl"), False)])
+    pb.update_index(embed=False)
+    pb.close()
+    manifest = tmp_path / "index" / "lexical" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["schema_version"] = 1  # as an older paperboy wrote it
+    manifest.write_text(json.dumps(data))
+    pb = Paperboy(Settings(home=tmp_path, database_url=url))
+    rep = pb.update_index(embed=False)
+    assert rep.lexical == 1
+    assert pb.search("zebrafish", mode="lexical").hits[0].paper.id == "2601.00001"
+    pb.close()

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from paperboy.index.lexical import LexicalIndex
+from paperboy.index.lexical import LexicalIndex, LexicalIndexError
 from paperboy.models import Paper
 
 log = logging.getLogger("paperboy.index")
@@ -252,6 +253,8 @@ class Indexes:
             if rebuild:
                 self.lexical.clear()
                 self._set_manifest(lexical_seq=0)
+            else:
+                self._reset_lexical_if_outdated()
             since = self.manifest().get("lexical_seq", 0)
             if since < store_seq:
                 rep.lexical = self._update_lexical(changes(since), progress)
@@ -263,6 +266,17 @@ class Indexes:
                     rep.dense_error = f"{type(e).__name__}: {e}"
         rep.seconds = time.perf_counter() - started
         return rep
+
+    def _reset_lexical_if_outdated(self) -> None:
+        """A keyword index written for another schema (an upgrade added a field) is rebuilt from the store."""
+        try:
+            self.lexical  # noqa: B018  opening it is the check
+        except LexicalIndexError as e:
+            log.warning("%s; rebuilding the keyword index from the store", e)
+            with self._lock:
+                self._lexical = None
+                shutil.rmtree(self.directory / "lexical", ignore_errors=True)
+            self._set_manifest(lexical_seq=0)
 
     def _update_lexical(self, changes: Iterator[tuple[int, Paper]], progress: bool) -> int:
         from tqdm import tqdm
