@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from paperboy.models import Paper
+from paperboy.service.comments import display_name
 from paperboy.store import Conflict, Store
 from paperboy.store import collections as _sql
 
@@ -79,7 +80,7 @@ class Collections:
 
     def _collection(self, row: Any, viewer: Any = None) -> Collection:
         return Collection(row.id, row.name, row.description or "", bool(row.public),
-                          (row.owner_email or "").partition("@")[0][:40] or "reader", _aware(row.created_at),
+                          display_name(row.user_id), _aware(row.created_at),
                           _aware(row.updated_at), viewer is not None and viewer.id == row.user_id,
                           getattr(row, "papers", None))
 

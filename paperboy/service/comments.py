@@ -7,6 +7,8 @@ tags applies to old comments too. TeX math ($...$) passes through untouched for 
 
 from __future__ import annotations
 
+import hashlib
+
 import html
 import re
 from collections.abc import Callable, Sequence
@@ -79,9 +81,9 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt is not None and dt.tzinfo is None else dt
 
 
-def display_name(email: str) -> str:
-    """What readers see of an author: the part of the email before the @, never the address."""
-    return (email or "").partition("@")[0][:40] or "reader"
+def display_name(user_id: int) -> str:
+    """What other readers see of an account: a stable pseudonym, nothing of its email address."""
+    return "reader-" + hashlib.sha256(f"paperboy-reader:{user_id}".encode()).hexdigest()[:6]
 
 
 _md = MarkdownIt("commonmark", {"html": False, "maxNesting": 20}).disable(["image"])
@@ -146,7 +148,7 @@ class Comments:
         body = row.body if readable else ""
         return Comment(
             id=row.id, paper_id=row.paper_id, parent_id=row.parent_id, depth=row.depth,
-            author=display_name(row.author_email) if state != "deleted" else "[deleted]", body=body,
+            author=display_name(row.user_id) if state != "deleted" else "[deleted]", body=body,
             html=render_markdown(body) if readable else "", state=state, created_at=_aware(row.created_at),
             edited_at=_aware(row.edited_at), mine=viewer is not None and viewer.id == row.user_id and state == "live",
             paper_title=getattr(row, "paper_title", None), hidden_reason=row.hidden_reason if admin else None)
