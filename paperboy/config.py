@@ -212,3 +212,47 @@ class Settings(BaseSettings):
         description="Accounts allowed to preview anyone's digest on the web (JSON list in the env var, "
         'e.g. PAPERBOY_ADMIN_EMAILS=\'["me@example.org"]\').',
     )
+
+    # -- following arXiv and Hugging Face (appended for issue 12) ------------------------------------
+    follow: list[str] | None = Field(
+        default=None,
+        description="arXiv categories or archives to harvest every day, e.g. PAPERBOY_FOLLOW='[\"cs.CL\", \"stat.ML\"]'; "
+        "default: the primary categories of the papers held. The admin page can change it (kept in the database).",
+    )
+    arxiv_oai_url: str = Field(
+        default="https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint harvested for new papers."
+    )
+    hf_api_url: str = Field(
+        default="https://huggingface.co",
+        description="Hugging Face base URL whose /api/daily_papers?date= is harvested for upvotes and code links.",
+    )
+    harvest_contact: str | None = Field(
+        default=None,
+        description="Contact address sent in the User-Agent of harvest requests (arXiv asks harvesters for one); "
+        "default: the address of mail_from.",
+    )
+    harvest_min_interval: float = Field(
+        default=3.0, ge=0.0, le=600.0,
+        description="Seconds between two harvest requests to the same service (arXiv asks for at least 3).",
+    )
+    harvest_interval_hours: float = Field(
+        default=6.0, ge=0.0, le=24 * 7,
+        description="`paperboy worker` harvests at start and then every this many hours; 0 turns harvesting off.",
+    )
+    harvest_initial_days: int = Field(
+        default=7, ge=1, le=3650,
+        description="Days back the first harvest of a set (no watermark yet) starts from; Hugging Face days "
+        "this recent are also fetched again on every harvest, as their upvotes change.",
+    )
+    harvest_max_retries: int = Field(
+        default=5, ge=0, le=100,
+        description="Retries of one harvest request after 503/429/5xx answers or network errors, waiting "
+        "Retry-After or an exponential backoff; then the harvest stops with one line and is retried next time.",
+    )
+    harvest_backoff: float = Field(
+        default=5.0, ge=0.0, le=3600.0,
+        description="Seconds waited after the first failed harvest request; doubles with each retry (at most 5 min).",
+    )
+    harvest_timeout: float = Field(
+        default=60.0, gt=0.0, le=3600.0, description="Seconds to wait for a harvest answer before retrying."
+    )

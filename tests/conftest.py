@@ -15,6 +15,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# No test harvests the real arXiv or Hugging Face: the worker harvests only where a test turns it on.
+os.environ.setdefault("PAPERBOY_HARVEST_INTERVAL_HOURS", "0")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PAPERBOY_SHARED", REPO.parent / "shared"))
@@ -68,7 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # Test files that never open a store (parsers, index files, the import walk, the eval on its own
 # index): running them again on PostgreSQL would prove nothing, so the --db=postgres pass skips them.
 STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests/test_eval.py", "tests/test_keywords.py",
-              "tests/email/test_model.py", "tests/email/test_recommend.py")
+              "tests/email/test_model.py", "tests/email/test_recommend.py",
+              "tests/test_harvest_protocol.py")
 
 
 # Test files that load the embedding model, serve processes or ingest the whole sample: the

@@ -78,6 +78,13 @@ class Paperboy:
         return self._once("community", lambda: Community(self.store, self.settings))
 
     @property
+    def harvest(self):
+        """Following arXiv and Hugging Face: harvest runs, followed categories, status."""
+        from paperboy.service.harvest import Harvester
+
+        return self._once("harvest", lambda: Harvester(self.store, self.settings))
+
+    @property
     def moderation(self):
         """Hiding papers, banning accounts, the moderation log."""
         from paperboy.service.moderation import Moderation
@@ -150,6 +157,7 @@ class Paperboy:
         self._services.pop("digests", None)
         self._services.pop("comments", None)
         self._services.pop("collections", None)
+        self._services.pop("harvest", None)
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -15,13 +15,14 @@ from types import ModuleType
 from typing import BinaryIO
 
 from paperboy.models import SourceError
-from paperboy.sources import arxiv_atom, arxiv_jsonl, arxiv_oai, bibtex, hf_daily, hf_page
+from paperboy.sources import arxiv_atom, arxiv_jsonl, arxiv_oai, arxiv_oai_pmh, bibtex, hf_daily, hf_page
 
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Detection order: the strict JSON Lines sniffers first, the loose plain-text one last.
-FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (arxiv_oai, arxiv_jsonl, hf_daily, arxiv_atom, bibtex, hf_page)}
+FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (arxiv_oai, arxiv_jsonl, hf_daily, arxiv_oai_pmh, arxiv_atom, bibtex,
+                                                       hf_page)}
 
 # Only for an empty file, where there is nothing to sniff (ingesting it yields nothing either way).
 _EXTENSIONS = {".bib": "bibtex", ".atom": "arxiv-atom", ".xml": "arxiv-atom", ".jsonl": "arxiv-jsonl",

@@ -12,6 +12,7 @@ from paperboy.models import IngestReport, Paper
 from paperboy.store import papers as _papers
 from paperboy.store import runs as _runs
 from paperboy.store.db import analyze, create_engine, migrate, reading
+from paperboy.store.harvest import HarvestStore
 from paperboy.store.papers import BatchOutcome
 
 
@@ -35,6 +36,7 @@ class Store:
         self.url = url
         self.engine = create_engine(url)
         migrate(self.engine)
+        self.harvest = HarvestStore(self.engine)  # watermarks, instance settings, HF extras
 
     @contextmanager
     def writing(self) -> Iterator[sa.Connection]:

@@ -14,6 +14,7 @@ from paperboy.models import Paper, author_key, normalize_title
 SOURCE_PRIORITY = {
     "arxiv-atom": 3,
     "arxiv-oai": 3,
+    "arxiv-oai-pmh": 3,
     "arxiv-jsonl": 3,
     "hf-daily": 2,
     "bibtex": 1,

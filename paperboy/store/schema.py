@@ -293,3 +293,43 @@ collection_items = sa.Table(
     sa.Column("note", sa.Text),
     sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# -- following arXiv and Hugging Face (appended for migration 0007) ---------------------------------
+
+# One row per (source, scope): scope is the OAI set for arXiv ("cs", "math", ...), "" for Hugging Face.
+harvest_state = sa.Table(
+    "harvest_state",
+    metadata,
+    sa.Column("source", sa.String(32), primary_key=True),  # arxiv | hf
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("watermark", sa.Date),  # every record up to this datestamp (day) is in
+    # A harvest in progress: the token of the next page and the window it belongs to, saved after
+    # each stored page, so a crash resumes at that page instead of starting again.
+    sa.Column("resume_token", sa.Text),
+    sa.Column("resume_from", sa.Date),
+    sa.Column("resume_until", sa.Date),
+    sa.Column("last_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("last_success_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", sa.DateTime(timezone=True)),
+)
+
+# Settings an admin changes at run time (e.g. the followed categories); they override the environment.
+instance_settings = sa.Table(
+    "instance_settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.String(254)),
+)
+
+# What Hugging Face's daily papers say about a paper beyond the shared columns: shown as theirs.
+hf_extras = sa.Table(
+    "hf_extras",
+    metadata,
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("ai_summary", sa.Text),
+    sa.Column("ai_keywords", sa.JSON),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
