@@ -18,12 +18,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
 
-OAI_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-            'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/ '
-            'http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">\n'
-            '<responseDate>2026-11-29T12:00:00Z</responseDate>\n')
+OAI_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/ '
+    'http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">\n'
+    "<responseDate>2026-11-29T12:00:00Z</responseDate>\n"
+)
 TOP_LEVEL = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat", "nlin", "physics"}
 
 
@@ -51,21 +53,29 @@ def record_xml(rec: dict, datestamp: str) -> str:
     for name in rec.get("authors") or []:
         parts = name.rsplit(" ", 1)
         fore, key = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
-        authors.append(f"<author><keyname>{escape(key)}</keyname>"
-                       + (f"<forenames>{escape(fore)}</forenames>" if fore else "") + "</author>")
-    extra = "".join(f"<{tag}>{escape(str(rec[key]))}</{tag}>" for key, tag in
-                    (("comment", "comments"), ("journal_ref", "journal-ref"), ("doi", "doi")) if rec.get(key))
+        authors.append(
+            f"<author><keyname>{escape(key)}</keyname>"
+            + (f"<forenames>{escape(fore)}</forenames>" if fore else "")
+            + "</author>"
+        )
+    extra = "".join(
+        f"<{tag}>{escape(str(rec[key]))}</{tag}>"
+        for key, tag in (("comment", "comments"), ("journal_ref", "journal-ref"), ("doi", "doi"))
+        if rec.get(key)
+    )
     created = rec.get("created") or rec.get("crawl_date") or datestamp
     updated = f"<updated>{rec['updated']}</updated>" if rec.get("updated") else ""
-    return (f"<record><header><identifier>oai:arXiv.org:{rec['id']}</identifier><datestamp>{datestamp}</datestamp>"
-            f"{sets}</header><metadata>"
-            '<arXiv xmlns="http://arxiv.org/OAI/arXiv/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-            'xsi:schemaLocation="http://arxiv.org/OAI/arXiv/ http://arxiv.org/OAI/arXiv.xsd">'
-            f"<id>{rec['id']}</id><created>{created}</created>{updated}"
-            f"<authors>{''.join(authors)}</authors><title>{escape(rec['title'])}</title>"
-            f"<categories>{escape(' '.join(rec['categories']))}</categories>{extra}"
-            "<license>http://arxiv.org/licenses/nonexclusive-distrib/1.0/</license>"
-            f"<abstract>{escape(rec.get('summary') or '')}</abstract></arXiv></metadata></record>")
+    return (
+        f"<record><header><identifier>oai:arXiv.org:{rec['id']}</identifier><datestamp>{datestamp}</datestamp>"
+        f"{sets}</header><metadata>"
+        '<arXiv xmlns="http://arxiv.org/OAI/arXiv/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://arxiv.org/OAI/arXiv/ http://arxiv.org/OAI/arXiv.xsd">'
+        f"<id>{rec['id']}</id><created>{created}</created>{updated}"
+        f"<authors>{''.join(authors)}</authors><title>{escape(rec['title'])}</title>"
+        f"<categories>{escape(' '.join(rec['categories']))}</categories>{extra}"
+        "<license>http://arxiv.org/licenses/nonexclusive-distrib/1.0/</license>"
+        f"<abstract>{escape(rec.get('summary') or '')}</abstract></arXiv></metadata></record>"
+    )
 
 
 @dataclass
@@ -95,7 +105,7 @@ class _Base(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
-    def start(self) -> "_Base":
+    def start(self) -> _Base:
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -136,8 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "hold":  # answer only once the test lets it (e.g. after a kill -9 of the client)
             self.server.release.wait(60)
         if fault == "stall":  # never answers in time: waits for the client's next request (its retry)
-            self.server.wait_requests(req.n + 1, 60)
             req.answer = "stall"
+            self.server.wait_requests(req.n + 1, 60)
             self.close_connection = True
             return
         if fault == "slow":
@@ -206,8 +216,10 @@ class OaiServer(_Base):
             self.items.sort(key=lambda it: (it.datestamp, it.rec["id"]))
 
     def _error(self, code: str, text: str) -> bytes:
-        return (OAI_HEAD + f'<request verb="ListRecords">{self.url}/oai</request>'
-                f'<error code="{code}">{escape(text)}</error></OAI-PMH>').encode()
+        return (
+            OAI_HEAD + f'<request verb="ListRecords">{self.url}/oai</request>'
+            f'<error code="{code}">{escape(text)}</error></OAI-PMH>'
+        ).encode()
 
     def answer(self, query: dict[str, str], path: str) -> tuple[int, str, bytes, dict[str, str]]:
         xml = "text/xml; charset=utf-8"
@@ -227,18 +239,25 @@ class OaiServer(_Base):
                 return 200, xml, self._error("cannotDisseminateFormat", "metadataPrefix must be arXiv"), {}
             set_, from_, until, offset_n = query.get("set", ""), query.get("from", ""), query.get("until", ""), 0
         with self.cond:
-            match = [it for it in self.items
-                     if (not set_ or set_ in {set_spec(c) for c in it.rec["categories"]})
-                     and (not from_ or it.datestamp >= from_) and (not until or it.datestamp <= until)]
+            match = [
+                it
+                for it in self.items
+                if (not set_ or set_ in {set_spec(c) for c in it.rec["categories"]})
+                and (not from_ or it.datestamp >= from_)
+                and (not until or it.datestamp <= until)
+            ]
         if not match:
             return 200, xml, self._error("noRecordsMatch", "no records in this window"), {}
-        page = match[offset_n: offset_n + self.page_size]
+        page = match[offset_n : offset_n + self.page_size]
         nxt = offset_n + len(page)
-        tok = (f"{self.token_generation}|{set_}|{from_}|{until}|{nxt}" if nxt < len(match) else "")
-        body = (OAI_HEAD + f'<request verb="ListRecords">{self.url}/oai</request><ListRecords>'
-                + "".join(record_xml(it.rec, it.datestamp) for it in page)
-                + f'<resumptionToken cursor="{offset_n}" completeListSize="{len(match)}">{tok}</resumptionToken>'
-                + "</ListRecords></OAI-PMH>")
+        tok = f"{self.token_generation}|{set_}|{from_}|{until}|{nxt}" if nxt < len(match) else ""
+        body = (
+            OAI_HEAD
+            + f'<request verb="ListRecords">{self.url}/oai</request><ListRecords>'
+            + "".join(record_xml(it.rec, it.datestamp) for it in page)
+            + f'<resumptionToken cursor="{offset_n}" completeListSize="{len(match)}">{tok}</resumptionToken>'
+            + "</ListRecords></OAI-PMH>"
+        )
         return 200, xml, body.encode(), {}
 
 
@@ -264,10 +283,17 @@ class HfServer(_Base):
 def hf_entry(rec: dict, day: str, upvotes: int, **paper: object) -> dict:
     """One daily-papers entry in the API's shape for a sample record."""
     return {
-        "paper": {"id": rec["id"], "title": rec["title"], "summary": rec.get("summary") or "",
-                  "authors": [{"name": a} for a in rec.get("authors") or []],
-                  "publishedAt": f"{day}T00:00:00.000Z", "upvotes": upvotes, **paper},
+        "paper": {
+            "id": rec["id"],
+            "title": rec["title"],
+            "summary": rec.get("summary") or "",
+            "authors": [{"name": a} for a in rec.get("authors") or []],
+            "publishedAt": f"{day}T00:00:00.000Z",
+            "upvotes": upvotes,
+            **paper,
+        },
         "submittedBy": {"name": "akhaliq", "fullname": "AK"},
         "submittedOnDailyAt": f"{day}T12:00:00.000Z",
-        "title": rec["title"], "numComments": 0,
+        "title": rec["title"],
+        "numComments": 0,
     }

@@ -28,6 +28,7 @@ COMMANDS = {
     "serve": "paperboy.cli.serve:serve_command",
     "worker": "paperboy.cli.worker:worker",
     "digest": "paperboy.cli.digest:digest",
+    "harvest": "paperboy.cli.harvest:harvest",
     "backup": "paperboy.cli.backup:backup",
     "restore": "paperboy.cli.backup:restore",
     "mcp": "paperboy.cli.mcp:mcp",

@@ -106,6 +106,10 @@ def stats(ctx, as_json) -> None:
         click.echo(f"  from {src}: {n:,}")
     if s["top_categories"]:
         click.echo("top categories: " + ", ".join(f"{c} {n:,}" for c, n in s["top_categories"].items()))
+    for name, h in (s.get("harvest") or {}).get("sources", {}).items():
+        click.echo(f"harvest {name}: watermark {h['watermark'] or 'none'}, last success {h['last_success'] or 'never'}"
+                   + (f", last error: {h['last_error']}" if h["last_error"] else "")
+                   + (f", next run {h['next_run']}" if h["next_run"] else ""))
     for r in s["runs"]:
         click.echo(
             f"  run {r['id']} {r['status']:<7} {r['source']}: +{r['added']} ~{r['updated']} "

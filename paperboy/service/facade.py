@@ -238,7 +238,9 @@ class Paperboy:
         return self.store.get(key, include_hidden)
 
     def stats(self) -> dict[str, Any]:
-        return self.store.stats()
+        out = self.store.stats()
+        out["harvest"] = self.harvest.status()
+        return out
 
     def iter_papers(self) -> Iterator[Paper]:
         for _seq, p in self.store.iter_papers(0):

@@ -19,12 +19,12 @@ from typing import Any
 from tqdm import tqdm
 
 from paperboy.config import Settings
-from paperboy.store.ingest import Ingester, status_of
 from paperboy.models import IngestReport, Paper, Rejected, SourceError
 from paperboy.sources import arxiv_oai_pmh, hf_daily
 from paperboy.sources.hf_api import HfClient, extras
 from paperboy.sources.oai_pmh import OaiClient, OaiError, Politeness
 from paperboy.store import Store
+from paperboy.store.ingest import Ingester, status_of
 
 SOURCES = ("arxiv", "hf")
 FOLLOW_KEY = "follow"
@@ -78,8 +78,9 @@ class HarvestReport:
 
     def to_dict(self) -> dict[str, Any]:
         marks = [s.watermark for s in self.sources.values() if s.watermark]
-        out: dict[str, Any] = {k: self.total(k) for k in ("added", "updated", "unchanged", "rejected", "skipped",
-                                                            "requests")}
+        out: dict[str, Any] = {
+            k: self.total(k) for k in ("added", "updated", "unchanged", "rejected", "skipped", "requests")
+        }
         out["watermark"] = min(marks) if marks else None  # everything followed is in up to this day
         out["sources"] = {name: asdict(s) for name, s in self.sources.items()}
         return out
@@ -149,9 +150,13 @@ class Harvester:
     # -- running ----------------------------------------------------------------------------------------
     def _politeness(self) -> Politeness:
         s = self.settings
-        return Politeness(min_interval=s.harvest_min_interval, max_retries=s.harvest_max_retries,
-                          backoff=s.harvest_backoff, default_retry_after=max(s.harvest_backoff, 1.0) * 6,
-                          timeout=s.harvest_timeout)
+        return Politeness(
+            min_interval=s.harvest_min_interval,
+            max_retries=s.harvest_max_retries,
+            backoff=s.harvest_backoff,
+            default_retry_after=max(s.harvest_backoff, 1.0) * 6,
+            timeout=s.harvest_timeout,
+        )
 
     def _contact(self) -> str | None:
         if self.settings.harvest_contact:
@@ -159,9 +164,16 @@ class Harvester:
         m = re.search(r"<([^<>@\s]+@[^<>\s]+)>|([^<>@\s]+@[^<>\s]+)", self.settings.mail_from)
         return (m.group(1) or m.group(2)) if m else None
 
-    def run(self, source: str = "all", *, from_: date | None = None, until: date | None = None,
-            sets: list[str] | None = None, progress: bool = False, on_problem: Problem | None = None,
-            ) -> HarvestReport:
+    def run(
+        self,
+        source: str = "all",
+        *,
+        from_: date | None = None,
+        until: date | None = None,
+        sets: list[str] | None = None,
+        progress: bool = False,
+        on_problem: Problem | None = None,
+    ) -> HarvestReport:
         """One harvest now. A source that fails (network, server) is reported and the others still run."""
         if source not in (*SOURCES, "all"):
             raise HarvestError(f"unknown source {source!r}; choose arxiv, hf or all")
@@ -175,8 +187,9 @@ class Harvester:
             report.sources["hf"] = self._hf(from_, until, progress, problem)
         return report
 
-    def _arxiv(self, from_: date | None, until: date | None, sets: list[str] | None, progress: bool,
-               problem: Problem) -> SourceReport:
+    def _arxiv(
+        self, from_: date | None, until: date | None, sets: list[str] | None, progress: bool, problem: Problem
+    ) -> SourceReport:
         rep = SourceReport()
         follow = self.follow()
         if sets:
@@ -186,8 +199,7 @@ class Harvester:
             rep.errors.append("arxiv: no categories followed (set PAPERBOY_FOLLOW or choose them on the admin page)")
             problem(rep.errors[-1])
             return rep
-        with OaiClient(self.settings.arxiv_oai_url, politeness=self._politeness(),
-                       contact=self._contact()) as client:
+        with OaiClient(self.settings.arxiv_oai_url, politeness=self._politeness(), contact=self._contact()) as client:
             for set_ in targets:
                 try:
                     self._arxiv_set(client, set_, follow, from_, until, rep, progress, problem)
@@ -205,8 +217,17 @@ class Harvester:
             rep.failed = False  # some sets worked: partial, not a failure of the source
         return rep
 
-    def _arxiv_set(self, client: OaiClient, set_: str, follow: list[str], from_: date | None,
-                   until: date | None, rep: SourceReport, progress: bool, problem: Problem) -> None:
+    def _arxiv_set(
+        self,
+        client: OaiClient,
+        set_: str,
+        follow: list[str],
+        from_: date | None,
+        until: date | None,
+        rep: SourceReport,
+        progress: bool,
+        problem: Problem,
+    ) -> None:
         hs = self.store.harvest
         state = hs.state("arxiv", set_)
         hs.attempt("arxiv", set_)
@@ -219,8 +240,9 @@ class Harvester:
             start = state.watermark or (_today() - timedelta(days=self.settings.harvest_initial_days))
             window = (start, until or _today())
         ing_rep = IngestReport(source=arxiv_oai_pmh.NAME)
-        run = self.store.start_run(arxiv_oai_pmh.NAME, f"{client.endpoint} set={set_} from={window[0]} "
-                                                        f"until={window[1]}")
+        run = self.store.start_run(
+            arxiv_oai_pmh.NAME, f"{client.endpoint} set={set_} from={window[0]} until={window[1]}"
+        )
         ingester = Ingester(self.store, self.settings.batch_size, problem)
         restarted = False
         page_no = 0
@@ -234,8 +256,10 @@ class Harvester:
                         break
                     if exc.code == "badResumptionToken" and token and not restarted:
                         # Tokens expire; the window is asked for again (stored pages come back unchanged).
-                        problem(f"arxiv set {set_}: resumption token refused; harvesting {window[0]}..{window[1]} "
-                                "again from its first page")
+                        problem(
+                            f"arxiv set {set_}: resumption token refused; harvesting {window[0]}..{window[1]} "
+                            "again from its first page"
+                        )
                         token, restarted = None, True
                         continue
                     raise
@@ -264,18 +288,20 @@ class Harvester:
         rep.add(ing_rep)
         rep.errors.extend(ing_rep.errors)
 
-    def _oai_page(self, client: OaiClient, set_: str, window: tuple[date, date], token: str | None,
-                  page_no: int) -> arxiv_oai_pmh.OaiPage:
+    def _oai_page(
+        self, client: OaiClient, set_: str, window: tuple[date, date], token: str | None, page_no: int
+    ) -> arxiv_oai_pmh.OaiPage:
         """Fetch and parse one page; a malformed answer is fetched again (a proxy cut it, say), then given up on."""
         for attempt in range(MAX_PAGE_RETRIES + 1):
-            body = client.list_records(set_=set_, from_=window[0].isoformat(), until=window[1].isoformat(),
-                                       resumption_token=token)
+            body = client.list_records(
+                set_=set_, from_=window[0].isoformat(), until=window[1].isoformat(), resumption_token=token
+            )
             try:
                 page = arxiv_oai_pmh.parse_page(body, f"{client.endpoint} set={set_} page {page_no}")
             except SourceError:
                 if attempt == MAX_PAGE_RETRIES:
                     raise
-                time.sleep(min(self.settings.harvest_backoff * 2 ** attempt, 300))
+                time.sleep(min(self.settings.harvest_backoff * 2**attempt, 300))
                 continue
             if page.error_code:
                 raise OaiError(page.error_code[:1].upper() + page.error_code[1:], page.error_message)
@@ -300,8 +326,13 @@ class Harvester:
         try:
             with HfClient(self.settings.hf_api_url, politeness=self._politeness(), contact=self._contact()) as client:
                 try:
-                    for day in tqdm(list(_days(start, end)), desc="Hugging Face", unit=" days",
-                                    disable=None if progress else True, leave=False):
+                    for day in tqdm(
+                        list(_days(start, end)),
+                        desc="Hugging Face",
+                        unit=" days",
+                        disable=None if progress else True,
+                        leave=False,
+                    ):
                         body = client.daily(day)
                         if body is not None:
                             self._hf_day(body, day, ingester, ing_rep, run, problem)
@@ -329,8 +360,9 @@ class Harvester:
         rep.watermark = mark.isoformat() if mark else None
         return rep
 
-    def _hf_day(self, body: bytes, day: date, ingester: Ingester, ing_rep: IngestReport, run: int,
-                problem: Problem) -> None:
+    def _hf_day(
+        self, body: bytes, day: date, ingester: Ingester, ing_rep: IngestReport, run: int, problem: Problem
+    ) -> None:
         origin = f"{self.settings.hf_api_url}/api/daily_papers?date={day}"
         try:
             records = list(hf_daily.parse(io.BytesIO(body), origin))
@@ -350,8 +382,12 @@ class Harvester:
     def status(self) -> dict[str, Any]:
         """Per source: watermark, last success, last error, next run (when the worker harvests)."""
         every = self.settings.harvest_interval_hours
-        out: dict[str, Any] = {"follow": self.follow(), "follow_origin": self.follow_origin(),
-                               "interval_hours": every, "sources": {}}
+        out: dict[str, Any] = {
+            "follow": self.follow(),
+            "follow_origin": self.follow_origin(),
+            "interval_hours": every,
+            "sources": {},
+        }
         for source in SOURCES:
             states = self.store.harvest.states(source)
             if source == "arxiv":
@@ -368,7 +404,8 @@ class Harvester:
                 "last_error": errors[-1].last_error if errors else None,
                 "last_error_at": errors[-1].last_error_at.isoformat() if errors and errors[-1].last_error_at else None,
                 "next_run": ((last_attempt + timedelta(hours=every)).isoformat() if last_attempt else "at worker start")
-                if every > 0 else None,
+                if every > 0
+                else None,
             }
             if source == "arxiv":
                 entry["sets"] = {s.scope: s.watermark.isoformat() if s.watermark else None for s in states}

@@ -4,9 +4,12 @@ Every pass (every `interval` seconds) it
   1. ingests files dropped into <home>/inbox/ (any format `paperboy ingest` reads), moving each to
      inbox/done/, or to inbox/failed/ with a <name>.log of the report when records were rejected
      or the input stopped early (the good records are stored either way);
-  2. brings the indexes up to date with the store: lexical first (seconds), then the embeddings
+  2. harvests arXiv (OAI-PMH) and Hugging Face daily papers for the followed categories: at start,
+     then every harvest_interval_hours, and before the first digests of a UTC day when no harvest
+     has succeeded that day yet (so a digest never goes out before the day's papers are in);
+  3. brings the indexes up to date with the store: lexical first (seconds), then the embeddings
      (CPU-heavy, checkpointed, resumable);
-  3. every digest_check_minutes: sends due email digests (through the `deliver` callable the
+  4. every digest_check_minutes: sends due email digests (through the `deliver` callable the
      command plugs in: the email surface, as `paperboy digest run`) and fetches web submissions
      still queued (`Paperboy.process_submissions`, as the web app does).
 
@@ -28,12 +31,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from paperboy.service import IndexBusy, Paperboy
 
 log = logging.getLogger("paperboy.service.worker")
+
+HARVEST_RETRY_SECONDS = 30 * 60  # a failed harvest (no network) is tried again this soon
 
 # Names a file being written carries until it is complete: copy as x.part, then rename into place.
 PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".log")
@@ -52,6 +58,7 @@ class PassReport:
     lexical: int = 0
     embedded: int = 0
     digests_sent: int = 0
+    harvested: int = 0  # papers added or updated by a harvest
     submissions: int = 0
     errors: list[str] = field(default_factory=list)  # steps that failed (logged with a traceback)
 
@@ -82,6 +89,8 @@ class Worker:
         self._slow = True  # this pass runs them (every digest_check_minutes)
         self._dense_failed_at: int | None = None  # store seq at which embedding last failed
         self._busy_said = False
+        self._next_harvest: float | None = None  # monotonic time the next harvest is due; None: at start
+        self._last_harvest_try: float | None = None
 
     # -- signals ----------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -130,7 +139,7 @@ class Worker:
         self._slow = self._last_slow is None or time.monotonic() - self._last_slow >= every
         if self._slow:
             self._last_slow = time.monotonic()
-        for name, step in (("inbox", self.ingest_inbox), ("index", self.update_index),
+        for name, step in (("inbox", self.ingest_inbox), ("harvest", self.harvest), ("index", self.update_index),
                            ("digests", self.run_digests), ("submissions", self.fetch_submissions)):
             if self.stopping:
                 break
@@ -191,7 +200,53 @@ class Worker:
                 line += f"; stopped early: {report.aborted}"
             log.info("inbox: %s -> %s/ (%s)", path.name, dest.parent.name, line)
 
-    # -- 2. indexes -------------------------------------------------------------------------------
+    # -- 2. harvest -------------------------------------------------------------------------------
+    def harvest_due(self) -> bool:
+        every = float(self.pb.settings.harvest_interval_hours) * 3600
+        if every <= 0:
+            return False
+        now = time.monotonic()
+        if self._next_harvest is None or now >= self._next_harvest:
+            return True
+        if not (self._slow and self.deliver is not None):
+            return False
+        # Digests are checked in this pass: the day's papers must be in first.
+        last = self.pb.harvest.last_update()
+        start_of_day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        retry = min(every, HARVEST_RETRY_SECONDS)
+        return (last is None or last < start_of_day) and (
+            self._last_harvest_try is None or now - self._last_harvest_try >= retry)
+
+    def harvest(self, rep: PassReport) -> None:
+        if not self.harvest_due():
+            return
+        every = float(self.pb.settings.harvest_interval_hours) * 3600
+        self._last_harvest_try = time.monotonic()
+        problems: list[str] = []
+        try:
+            with self.interruptible():
+                report = self.pb.harvest.run("all", progress=self.progress, on_problem=problems.append)
+        finally:
+            # A harvest that raised (database down) is retried sooner than the regular schedule.
+            self._next_harvest = time.monotonic() + min(every, HARVEST_RETRY_SECONDS)
+        if not any(s.failed for s in report.sources.values()):
+            self._next_harvest = self._last_harvest_try + every
+        data = report.to_dict()
+        rep.harvested = data["added"] + data["updated"]
+        for name, s in data["sources"].items():
+            line = (f"{name}: {s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
+                    f"{s['rejected']} rejected, {s['requests']} requests, watermark {s['watermark']}")
+            if s["failed"]:
+                # One line, no traceback: no network is an expected state, retried on the next passes.
+                log.warning("harvest: %s; stopped: %s (retried in %.0f min)", line, s["errors"][-1],
+                            min(every, HARVEST_RETRY_SECONDS) / 60)
+                rep.errors.append(f"harvest: {s['errors'][-1]}")
+            else:
+                log.info("harvest: %s", line)
+        for msg in problems[:5]:
+            log.warning("harvest: %s", msg)
+
+    # -- 3. indexes -------------------------------------------------------------------------------
     def update_index(self, rep: PassReport) -> None:
         pb = self.pb
         try:
@@ -226,7 +281,7 @@ class Worker:
             rep.embedded = dense.embedded
             log.info("index: embedded %s papers in %.1f s", f"{dense.embedded:,}", dense.seconds)
 
-    # -- 3. digests and submissions ---------------------------------------------------------------
+    # -- 4. digests and submissions ---------------------------------------------------------------
     def run_digests(self, rep: PassReport) -> None:
         if self.deliver is None or not self._slow:
             return

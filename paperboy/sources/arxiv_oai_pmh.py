@@ -9,8 +9,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
-from paperboy.sources.text import (RecordError, clean_names, clean_text, dedupe, head_text, parse_date,
-                                   require_title)
+from paperboy.sources.text import RecordError, clean_names, clean_text, dedupe, head_text, parse_date, require_title
 
 NAME = "arxiv-oai-pmh"
 MAX_BYTES = 200 * 1024 * 1024

@@ -24,8 +24,11 @@ class HfClient:
         self.polite = politeness or Politeness()
         self.requests = 0
         self._last = float("-inf")
-        self._client = httpx.Client(timeout=self.polite.timeout, follow_redirects=True,
-                                    headers={"User-Agent": user_agent(contact), "Accept": "application/json"})
+        self._client = httpx.Client(
+            timeout=self.polite.timeout,
+            follow_redirects=True,
+            headers={"User-Agent": user_agent(contact), "Accept": "application/json"},
+        )
 
     def _wait_turn(self) -> None:
         wait = self._last + self.polite.min_interval - time.monotonic()
@@ -55,15 +58,18 @@ class HfClient:
                 problem = f"HTTP {resp.status_code}"
                 wait = _retry_after(resp.headers.get("Retry-After"))
             if attempt < self.polite.max_retries:
-                time.sleep(wait if wait is not None else min(self.polite.backoff * 2 ** attempt,
-                                                             self.polite.default_retry_after))
-        raise FetchError(f"Hugging Face API at {self.base_url} unreachable after {self.polite.max_retries + 1} "
-                         f"attempts (last: {problem})")
+                time.sleep(
+                    wait if wait is not None else min(self.polite.backoff * 2**attempt, self.polite.default_retry_after)
+                )
+        raise FetchError(
+            f"Hugging Face API at {self.base_url} unreachable after {self.polite.max_retries + 1} "
+            f"attempts (last: {problem})"
+        )
 
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "HfClient":
+    def __enter__(self) -> HfClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -90,6 +96,7 @@ def extras(body: bytes) -> dict[str, dict[str, Any]]:
         out[parsed[0]] = {
             "ai_summary": " ".join(summary.split())[:5000] if isinstance(summary, str) else None,
             "ai_keywords": [k.strip()[:200] for k in keywords if isinstance(k, str) and k.strip()][:50]
-            if isinstance(keywords, list) else None,
+            if isinstance(keywords, list)
+            else None,
         }
     return out

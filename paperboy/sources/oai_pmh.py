@@ -48,9 +48,13 @@ class _PoliteScythe(Scythe):
         super().__init__(
             endpoint,
             http_config=HTTPConfig(timeout=politeness.timeout, user_agent=agent),
-            retry_config=RetryConfig(max_retries=politeness.max_retries, retry_status_codes=RETRY_STATUSES,
-                                     default_retry_after=max(politeness.default_retry_after, 0.001),
-                                     retry_on_transport_error=True, initial_backoff=max(politeness.backoff, 0.001)),
+            retry_config=RetryConfig(
+                max_retries=politeness.max_retries,
+                retry_status_codes=RETRY_STATUSES,
+                default_retry_after=max(politeness.default_retry_after, 0.001),
+                retry_on_transport_error=True,
+                initial_backoff=max(politeness.backoff, 0.001),
+            ),
         )
         self.min_interval = politeness.min_interval
         self.requests = 0
@@ -84,8 +88,15 @@ class OaiClient:
         """HTTP requests sent so far (retries included)."""
         return self._scythe.requests
 
-    def list_records(self, *, metadata_prefix: str = "arXiv", set_: str | None = None, from_: str | None = None,
-                     until: str | None = None, resumption_token: str | None = None) -> bytes:
+    def list_records(
+        self,
+        *,
+        metadata_prefix: str = "arXiv",
+        set_: str | None = None,
+        from_: str | None = None,
+        until: str | None = None,
+        resumption_token: str | None = None,
+    ) -> bytes:
         """The body of one ListRecords page; an OAI-PMH error answer raises OaiError with its code."""
         if resumption_token:
             query = {"verb": "ListRecords", "resumptionToken": resumption_token}
@@ -97,8 +108,10 @@ class OaiClient:
         except OAIPMHException as exc:  # noRecordsMatch, badResumptionToken, ... (an <error> in the answer)
             raise OaiError(type(exc).__name__, str(exc)) from None
         except httpx2.HTTPStatusError as exc:
-            raise FetchError(f"OAI-PMH endpoint {self.endpoint} answered HTTP {exc.response.status_code} "
-                             f"after {self.requests} requests") from None
+            raise FetchError(
+                f"OAI-PMH endpoint {self.endpoint} answered HTTP {exc.response.status_code} "
+                f"after {self.requests} requests"
+            ) from None
         except httpx2.TransportError as exc:
             raise FetchError(f"OAI-PMH endpoint {self.endpoint} unreachable ({type(exc).__name__}: {exc})") from None
         return response.http_response.content
@@ -106,7 +119,7 @@ class OaiClient:
     def close(self) -> None:
         self._scythe.close()
 
-    def __enter__(self) -> "OaiClient":
+    def __enter__(self) -> OaiClient:
         return self
 
     def __exit__(self, *exc) -> None:

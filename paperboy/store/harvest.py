@@ -85,9 +85,19 @@ class HarvestStore:
         current = self.state(source, scope).watermark
         if watermark is not None and current is not None and watermark < current:
             watermark = current
-        self._update(source, scope, {"watermark": watermark or current, "resume_token": None,
-                                     "resume_from": None, "resume_until": None, "last_success_at": _now(),
-                                     "last_error": None, "last_error_at": None})
+        self._update(
+            source,
+            scope,
+            {
+                "watermark": watermark or current,
+                "resume_token": None,
+                "resume_from": None,
+                "resume_until": None,
+                "last_success_at": _now(),
+                "last_error": None,
+                "last_error_at": None,
+            },
+        )
 
     def advance(self, source: str, scope: str, watermark: date) -> None:
         """Move the watermark forward only (per day, for sources harvested day by day)."""
@@ -116,9 +126,13 @@ class HarvestStore:
 
     def held_categories(self, limit: int = 50) -> list[str]:
         """Primary categories of the papers held, most papers first (the default of what to follow)."""
-        q = (sa.select(papers.c.primary_category, sa.func.count().label("n"))
-             .where(papers.c.primary_category.is_not(None))
-             .group_by(papers.c.primary_category).order_by(sa.desc("n"), papers.c.primary_category).limit(limit))
+        q = (
+            sa.select(papers.c.primary_category, sa.func.count().label("n"))
+            .where(papers.c.primary_category.is_not(None))
+            .group_by(papers.c.primary_category)
+            .order_by(sa.desc("n"), papers.c.primary_category)
+            .limit(limit)
+        )
         with reading(self.engine) as conn:
             return [r.primary_category for r in conn.execute(q)]
 
@@ -130,14 +144,20 @@ class HarvestStore:
         now = _now()
         written = 0
         with self.engine.begin() as conn:
-            ids = dict(conn.execute(sa.select(papers.c.arxiv_id, papers.c.id)
-                                    .where(papers.c.arxiv_id.in_(list(by_arxiv_id)))).all())
+            ids = dict(
+                conn.execute(
+                    sa.select(papers.c.arxiv_id, papers.c.id).where(papers.c.arxiv_id.in_(list(by_arxiv_id)))
+                ).all()
+            )
             for arxiv_id, extra in by_arxiv_id.items():
                 pid = ids.get(arxiv_id)
                 if pid is None:
                     continue
-                values = {"ai_summary": extra.get("ai_summary"), "ai_keywords": extra.get("ai_keywords"),
-                          "updated_at": now}
+                values = {
+                    "ai_summary": extra.get("ai_summary"),
+                    "ai_keywords": extra.get("ai_keywords"),
+                    "updated_at": now,
+                }
                 q = hf_extras.update().where(hf_extras.c.paper_id == pid)
                 if conn.execute(q.values(**values)).rowcount == 0:
                     conn.execute(hf_extras.insert().values(paper_id=pid, **values))
