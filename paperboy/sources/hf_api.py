@@ -34,7 +34,6 @@ class HfClient:
         wait = self._last + self.polite.min_interval - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        self._last = time.monotonic()
         self.requests += 1
 
     def daily(self, day: date) -> bytes | None:
@@ -48,7 +47,10 @@ class HfClient:
                 resp = self._client.get(url, params={"date": day.isoformat(), "limit": 100})
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
-            else:
+                resp = None
+            finally:
+                self._last = time.monotonic()  # spacing counts from the end of the answer
+            if resp is not None:
                 if resp.status_code == 200:
                     return resp.content
                 if resp.status_code == 404:

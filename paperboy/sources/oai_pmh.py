@@ -34,7 +34,7 @@ def user_agent(contact: str | None, version: str = "1") -> str:
 class Politeness:
     """How the client treats the server: spacing of requests, retries, waits."""
 
-    min_interval: float = 3.0  # seconds between the starts of two requests (arXiv asks for 3)
+    min_interval: float = 3.0  # seconds from one answer to the next request (arXiv asks for 3 between requests)
     max_retries: int = 5  # per request, for 503/429/5xx and network errors together
     backoff: float = 5.0  # first wait after a network error; doubles per retry (capped)
     default_retry_after: float = 30.0  # wait after a 5xx without Retry-After
@@ -64,9 +64,12 @@ class _PoliteScythe(Scythe):
         wait = self._last + self.min_interval - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        self._last = time.monotonic()
         self.requests += 1
-        return super()._request(query)
+        try:
+            return super()._request(query)
+        finally:
+            # Counted from the end of the previous answer: the server never sees two requests closer.
+            self._last = time.monotonic()
 
     def _get_retry_after(self, http_response: httpx2.Response) -> float:
         seconds = _retry_after(http_response.headers.get("retry-after"))
