@@ -96,7 +96,7 @@ class _Base(ThreadingHTTPServer):
         self.requests: list[Request] = []
         self.faults: dict[int, str] = {}
         self.retry_after = "1"
-        self.slow_seconds = 0.3
+        self.slow_seconds = 0.1
         self.cond = threading.Condition()
         self.release = threading.Event()  # lets a "hold" request answer
         self._thread: threading.Thread | None = None
@@ -106,7 +106,7 @@ class _Base(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def start(self) -> _Base:
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 

@@ -42,8 +42,8 @@ def harvest_all(client: OaiClient) -> list[str]:
 
 def test_spacing_retry_after_user_agent_and_faults(oai, records):
     oai.faults = {2: "503", 3: "drop", 5: "stall", 6: "slow"}
-    oai.retry_after = "1"
-    polite = Politeness(min_interval=DELAY, max_retries=3, backoff=0.05, default_retry_after=1, timeout=2)
+    oai.retry_after = "0.5"
+    polite = Politeness(min_interval=DELAY, max_retries=3, backoff=0.05, default_retry_after=1, timeout=1)
     with OaiClient(oai.url + "/oai", politeness=polite, contact="ops@example.org") as client:
         assert harvest_all(client) == [r["id"] for r in records]  # every record once, in order
         assert client.requests == len(oai.requests) == 6  # 3 pages, and the 503, drop and stall retried
@@ -51,7 +51,7 @@ def test_spacing_retry_after_user_agent_and_faults(oai, records):
     assert [r.answer for r in reqs] == ["200", "503", "drop", "200", "stall", "200"]  # the last one slow
     gaps = [b.at - a.at for a, b in zip(reqs, reqs[1:])]
     assert min(gaps) >= DELAY, gaps  # the server saw at least the configured spacing, retries included
-    assert gaps[1] >= 1.0, gaps  # the request after the 503 came after Retry-After
+    assert gaps[1] >= 0.5, gaps  # the request after the 503 came after Retry-After
     assert all("paperboy/" in r.user_agent and "mailto:ops@example.org" in r.user_agent for r in reqs)
     assert reqs[0].query == {
         "verb": "ListRecords",
@@ -91,13 +91,13 @@ def test_hf_days_404_and_retry_after():
     try:
         server.days["2026-11-20"] = [{"paper": {"id": "2511.00001", "title": "T"}}]
         server.faults = {1: "503"}
-        server.retry_after = "1"
+        server.retry_after = "0.5"
         with HfClient(server.url, politeness=Politeness(min_interval=DELAY, backoff=0.01)) as hf:
             assert b"2511.00001" in hf.daily(date(2026, 11, 20))
             assert hf.daily(date(2026, 11, 21)) is None
         reqs = server.requests
         assert [r.answer for r in reqs] == ["503", "200", "404"]
-        assert reqs[1].at - reqs[0].at >= 1.0 and reqs[2].at - reqs[1].at >= DELAY
+        assert reqs[1].at - reqs[0].at >= 0.5 and reqs[2].at - reqs[1].at >= DELAY
         assert reqs[0].query["date"] == "2026-11-20"
     finally:
         server.stop()

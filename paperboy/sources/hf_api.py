@@ -11,7 +11,7 @@ import httpx
 
 from paperboy.models import SourceError, parse_arxiv_id
 from paperboy.sources.arxiv_api import _retry_after
-from paperboy.sources.oai_pmh import RETRY_STATUSES, FetchError, Politeness, user_agent
+from paperboy.sources.oai_pmh import RETRY_STATUSES, FetchError, Politeness, tls_context, user_agent
 
 HF_API_URL = "https://huggingface.co"
 
@@ -25,6 +25,7 @@ class HfClient:
         self.requests = 0
         self._last = float("-inf")
         self._client = httpx.Client(
+            verify=tls_context(),
             timeout=self.polite.timeout,
             follow_redirects=True,
             headers={"User-Agent": user_agent(contact), "Accept": "application/json"},
