@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
 
 import httpx
 

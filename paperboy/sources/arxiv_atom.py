@@ -10,7 +10,8 @@ from typing import Any, BinaryIO
 import feedparser
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
-from paperboy.sources.text import RecordError, clean_names, clean_text, dedupe, head_text, parse_date, require_title
+from paperboy.sources.text import (RecordError, clean_names, clean_text, dedupe, head_text, parse_date,
+                                   require_title)
 
 NAME = "arxiv-atom"
 MAX_BYTES = 200 * 1024 * 1024  # feedparser needs the whole document; API pages are well below this

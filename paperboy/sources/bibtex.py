@@ -13,7 +13,7 @@ from bibtexparser.model import Entry, ParsingFailedBlock
 from pylatexenc.latex2text import LatexNodes2Text
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
-from paperboy.sources.text import MAX_FIELD_CHARS, UTF8_BOM, RecordError, clean_text, head_text, parse_month
+from paperboy.sources.text import (MAX_FIELD_CHARS, UTF8_BOM, RecordError, clean_text, head_text, parse_month)
 
 NAME = "bibtex"
 MAX_BYTES = 200 * 1024 * 1024

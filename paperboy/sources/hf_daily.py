@@ -7,18 +7,8 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
-from paperboy.sources.text import (
-    UTF8_BOM,
-    RecordError,
-    clean_names,
-    clean_text,
-    guard_format,
-    head_text,
-    opt_int,
-    opt_str,
-    parse_date,
-    require_title,
-)
+from paperboy.sources.text import (UTF8_BOM, RecordError, clean_names, clean_text, guard_format, head_text,
+                                   opt_int, opt_str, parse_date, require_title)
 
 NAME = "hf-daily"
 MAX_BYTES = 200 * 1024 * 1024  # the whole document is loaded; daily listings are a few MB at most
