@@ -92,6 +92,8 @@ def parse_page(data: bytes, origin: str) -> OaiPage:
         stamp = header.findtext(f"{_O}datestamp") if header is not None else None
         if stamp and paper.arxiv_id:
             page.datestamps[paper.arxiv_id] = stamp.strip()
+            # The datestamp of a new record is its announcement day; the store keeps the earliest.
+            paper.listed = parse_date(stamp.strip())
     tok = listing.find(f"{_O}resumptionToken")
     if tok is not None:
         page.token = (tok.text or "").strip() or None  # an empty token marks the last page
