@@ -7,6 +7,7 @@ cookie and the page's token in X-CSRF-Token, as the vote API does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from typing import Annotated, get_type_hints
 from urllib.parse import urlencode
@@ -16,8 +17,10 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, create_model
 
 from paperboy.service.community import CommunityError, NotFound, User
+from paperboy.service.harvest import HarvestError
 from paperboy.service.moderation import MAX_ACCOUNT_ID, MAX_REASON, HiddenPaper, LogEntry, NotAdmin, Voter
 from paperboy.web import params, services
+from paperboy.web.pages import minutes_ago
 from paperboy.web.render import render
 from paperboy.web.security import check_csrf, current_user, safe_next
 
@@ -64,8 +67,10 @@ def admin_page(request: Request, hours: Annotated[int, Query(ge=1, le=24 * 30)] 
     if not services.is_admin(request, user):
         raise HTTPException(403, FORBIDDEN)
     mod = services.moderation(request)
+    harvest = services.paperboy(request).harvest
     return render(request, "admin.html", {"hours": hours, "voters": mod.top_voters(hours), "hidden": mod.hidden(),
-                                          "banned": mod.banned(), "log": mod.log(100)})
+                                          "banned": mod.banned(), "log": mod.log(100), "harvest": harvest.status(),
+                                          "updated": minutes_ago(harvest.last_update())})
 
 
 def _form_admin(request: Request, csrf_token: str | None) -> User:
@@ -107,6 +112,19 @@ def hide_form(request: Request, paper: PaperField, reason: Reason = None, csrf_t
 def unhide_form(request: Request, paper: PaperField, reason: Reason = None, csrf_token: OptField = None,
                 next: OptField = None):
     return _form_action(request, csrf_token, lambda mod, user: mod.unhide(user, _form_paper(paper), reason), next)
+
+
+@pages.post("/admin/harvest/follow")
+def follow_form(request: Request, categories: Annotated[str, Form(max_length=4000)] = "",
+                csrf_token: OptField = None):
+    """Set the followed arXiv categories (space or comma separated); empty goes back to the default."""
+    user = _form_admin(request, csrf_token)
+    wanted = [c for c in re.split(r"[\s,]+", categories) if c]
+    try:
+        services.paperboy(request).harvest.set_follow(wanted or None, by=user.email)
+    except HarvestError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return _back("/admin#harvest-h")
 
 
 @pages.post("/admin/users/{user_id}/ban")

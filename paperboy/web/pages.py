@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -121,9 +121,11 @@ def paper_context(request: Request, paper_id: str) -> dict | Response:
         view, similar = services.community(request).views([p], user)[0], []
     absolute = str(request.base_url).rstrip("/") + paper_url(p)
     thread = services.paperboy(request).comments.thread(p.id, user, include_hidden_paper=hidden is not None)
+    from_hf = "hf-daily" in (p.source or "")
+    hf = services.paperboy(request).harvest.hf_extras(p.id) if from_hf else None
     return {"v": view, "p": p, "similar": similar, "bibtex": bibtex(p), "share_url": absolute,
             "citation": _citation(p), "hidden": hidden, "thread": thread,
-            "comment_error": None, "comment_draft": "", "comment_parent": None}
+            "comment_error": None, "comment_draft": "", "comment_parent": None, "hf": hf, "from_hf": from_hf}
 
 
 def _paper(request: Request, key: str):
@@ -185,8 +187,16 @@ def about(request: Request):
         as_of = services.community(request).reference_day()
     except CommunityError:
         as_of = date.today()
+    pb = services.paperboy(request)
     return render(request, "about.html", {"gravity": g, "examples": examples, "as_of": as_of,
-                                          "papers": services.paperboy(request).store.count()})
+                                          "papers": pb.store.count(), "updated": minutes_ago(pb.harvest.last_update())})
+
+
+def minutes_ago(when: datetime | None) -> int | None:
+    """Whole minutes since `when` (None stays None): the "updated N minutes ago" of harvested instances."""
+    if when is None:
+        return None
+    return max(0, int((datetime.now(timezone.utc) - when).total_seconds() // 60))
 
 
 @router.get("/healthz", include_in_schema=False)
