@@ -74,7 +74,7 @@ def test_harvest_follows_resumes_updates_and_adds_hf(tmp_path, home_database, se
     oai.faults = {2: "503", 3: "malformed", 5: "drop", 6: "slow"}
     oai.retry_after = "0"
     extra = sample[179]  # a paper only Hugging Face lists (not yet harvested from arXiv)
-    oai.items = [it for it in oai.items if it.rec["id"] != extra["id"]]
+    oai.remove(extra["id"])
     liked = next(r for r in sample if set(r["categories"]) & set(FOLLOW))
     hf.days[DAY1] = [
         hf_entry(
