@@ -11,7 +11,7 @@ import click
 from paperboy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, emit, home_option, json_option, service
 
 MAX_PRINTED_PROBLEMS = 50
-INGEST_FORMATS = ["auto", "hf-page", "arxiv-jsonl", "arxiv-oai", "arxiv-atom", "hf-daily", "bibtex"]
+INGEST_FORMATS = ["auto", "hf-page", "arxiv-jsonl", "arxiv-oai", "arxiv-oai-pmh", "arxiv-atom", "hf-daily", "bibtex"]
 
 
 class _Problems:

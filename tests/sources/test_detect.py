@@ -16,7 +16,7 @@ from tests.sources.test_hf_daily import DAILY
 
 
 def test_registry():
-    assert set(FORMATS) == {"hf-page", "arxiv-jsonl", "arxiv-oai", "arxiv-atom", "hf-daily", "bibtex"}
+    assert set(FORMATS) == {"hf-page", "arxiv-jsonl", "arxiv-oai", "arxiv-oai-pmh", "arxiv-atom", "hf-daily", "bibtex"}
     for name, module in FORMATS.items():
         assert module.NAME == name and callable(module.sniff) and callable(module.parse)
 
