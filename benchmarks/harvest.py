@@ -57,14 +57,9 @@ def main() -> None:
     t0 = time.perf_counter()
     sample = load_sample(shards)
     server = OaiServer(page_size=args.page_size)
-    by_day: dict[str, list[dict]] = {}
-    for rec in sample:
-        by_day.setdefault(rec.get("crawl_date") or "2025-03-01", []).append(rec)  # datestamp: the crawl day
-    for day, recs in by_day.items():
-        server.publish(recs, day)
-    # One new day: papers with fresh ids, announced today.
+    # Datestamp: the day the sample crawled it; then one new day of papers with fresh ids, announced today.
     new = [dict(r, id=f"2612.{n:05d}", title=f"{r['title']} (day {today})") for n, r in enumerate(sample[: args.day])]
-    server.publish(new, today)
+    server.load([(r, r.get("crawl_date") or "2025-03-01") for r in sample] + [(r, str(today)) for r in new])
     server.start()
     print(
         f"server: {len(sample):,} sample records + {len(new):,} new ones, {args.page_size} per page "
@@ -87,6 +82,7 @@ def main() -> None:
 
     # 1. The whole sample.
     home = base / "full"
+    me = resource.getrusage(resource.RUSAGE_SELF)
     proc, wall, cpu, rss = child(
         home,
         env,
@@ -104,6 +100,8 @@ def main() -> None:
         "--no-index",
     )
     rep = json.loads(proc.stdout)["sources"]["arxiv"]
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    server_cpu = (mine.ru_utime - me.ru_utime) + (mine.ru_stime - me.ru_stime)
     got = rep["added"] + rep["updated"] + rep["unchanged"]
     print(
         f"full sample: {got:,} records ({rep['added']:,} added) in {wall:.1f} s = {got / wall:,.0f} records/s; "

@@ -205,6 +205,9 @@ def test_cli_json_exit_codes_and_no_network(tmp_path, cli, servers, monkeypatch)
     rep = json.loads(out)
     assert set(rep) >= {"added", "updated", "unchanged", "rejected", "requests", "watermark", "sources"}
     assert set(rep["sources"]) == {"arxiv", "hf"} and rep["added"] > 0 and rep["watermark"] == DAY2
+    # A window after a gap (today, when the watermark is two days back) leaves the watermark alone.
+    code, out, _ = cli(home, "harvest", "--json", "--no-index", "--from", str(TODAY), "--until", str(TODAY))
+    assert code == 0 and json.loads(out)["watermark"] == DAY2
     assert cli(home, "harvest", "--from", "yesterday")[0] == 2
     assert cli(home, "harvest", "--from", DAY2, "--until", DAY1)[0] == 2
 

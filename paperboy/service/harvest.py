@@ -108,6 +108,11 @@ def _days(start: date, end: date) -> Iterable[date]:
         d += timedelta(days=1)
 
 
+def _joins(watermark: date | None, start: date) -> bool:
+    """Does a window starting at `start` continue from `watermark` (so finishing it may move the watermark)?"""
+    return watermark is None or start <= watermark + timedelta(days=1)
+
+
 class Harvester:
     """Runs harvests into the store and answers what is followed and how the harvest stands."""
 
@@ -283,7 +288,8 @@ class Harvester:
             raise
         finally:
             bar.close()
-        hs.finish("arxiv", set_, window[1])
+        # A window that starts after the watermark (an explicit --from) leaves a gap: the watermark stays.
+        hs.finish("arxiv", set_, window[1] if _joins(state.watermark, window[0]) else None)
         self.store.finish_run(run, ing_rep, status_of(ing_rep))
         rep.add(ing_rep)
         rep.errors.extend(ing_rep.errors)
@@ -320,6 +326,7 @@ class Harvester:
             start = from_
         else:
             start = min(state.watermark + timedelta(days=1), recent) if state.watermark else recent
+        joins = _joins(state.watermark, start)
         ing_rep = IngestReport(source=hf_daily.NAME)
         run = self.store.start_run(hf_daily.NAME, f"{self.settings.hf_api_url} {start}..{end}")
         ingester = Ingester(self.store, self.settings.batch_size, problem)
@@ -336,7 +343,8 @@ class Harvester:
                         body = client.daily(day)
                         if body is not None:
                             self._hf_day(body, day, ingester, ing_rep, run, problem)
-                        hs.advance("hf", "", day)
+                        if joins:
+                            hs.advance("hf", "", day)
                 finally:
                     rep.requests = client.requests
         except SourceError as exc:
@@ -352,7 +360,7 @@ class Harvester:
             self.store.finish_run(run, ing_rep, "failed" if isinstance(exc, Exception) else "interrupted")
             raise
         else:
-            hs.finish("hf", "", end)
+            hs.finish("hf", "", end if joins else None)
             self.store.finish_run(run, ing_rep, status_of(ing_rep))
         rep.add(ing_rep)
         rep.errors.extend(e for e in ing_rep.errors if e not in rep.errors)
