@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.oai_server import HfServer, hf_entry
@@ -13,6 +14,7 @@ from tests.web.conftest import csrf_of, sign_up, web_settings
 ADMIN = "admin@example.org"
 
 
+@pytest.mark.sqlite_only  # pages over the same store calls that tests/test_harvest.py runs on both backends
 def test_admin_follows_categories_and_pages_show_harvest(web_home):
     from paperboy.service import Paperboy
     from paperboy.web import create_app
