@@ -28,7 +28,8 @@ from paperboy.cli.common import EXIT_PARTIAL, FiniteRange, home_option, service
               help="New vectors between embedding checkpoints (default 2048).")
 @click.pass_context
 def worker(ctx, interval, once, niceness, settle, ingest_share, no_embed, no_digests, checkpoint_every) -> None:
-    """Background work: ingest files dropped in <home>/inbox, keep the indexes up to date, send digests."""
+    """Background work: ingest files dropped in <home>/inbox, harvest arXiv and Hugging Face (every
+    PAPERBOY_HARVEST_INTERVAL_HOURS), keep the indexes up to date, then send digests."""
     import logging
 
     from paperboy.service.worker import Worker
