@@ -209,6 +209,7 @@ def test_cli_json_exit_codes_and_no_network(tmp_path, cli, servers, monkeypatch)
     code, out, _ = cli(home, "harvest", "--json", "--no-index", "--from", str(TODAY), "--until", str(TODAY))
     assert code == 0 and json.loads(out)["watermark"] == DAY2
     assert cli(home, "harvest", "--from", "yesterday")[0] == 2
+    assert cli(home, "harvest", "--set", "cs&verb=Identify")[0] == 2
     assert cli(home, "harvest", "--from", DAY2, "--until", DAY1)[0] == 2
 
     with socket.socket() as s:  # nobody listens here: "no network"

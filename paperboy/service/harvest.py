@@ -28,6 +28,7 @@ from paperboy.store.ingest import Ingester, status_of
 
 SOURCES = ("arxiv", "hf")
 FOLLOW_KEY = "follow"
+SET_RE = re.compile(r"^[a-z][a-z-]*(?::[A-Za-z][A-Za-z.-]*){0,2}$")
 CATEGORY_RE = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?$")
 # arXiv's OAI sets: these archives are sets of their own; the other archives sit under "physics:".
 TOP_LEVEL_SETS = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat", "nlin", "physics"}
@@ -182,6 +183,9 @@ class Harvester:
         """One harvest now. A source that fails (network, server) is reported and the others still run."""
         if source not in (*SOURCES, "all"):
             raise HarvestError(f"unknown source {source!r}; choose arxiv, hf or all")
+        bad = [x for x in sets or () if not SET_RE.match(x)]
+        if bad:
+            raise HarvestError(f"not an OAI set of arXiv: {bad[0][:60]!r} (e.g. cs, math, physics:hep-th)")
         if from_ and until and from_ > until:
             raise HarvestError(f"--from {from_} is after --until {until}")
         problem = on_problem or (lambda _m: None)
