@@ -36,7 +36,6 @@ class _Fetcher:
         delay = self._last + self.min_interval - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        self._last = time.monotonic()
 
     def get(self, params: dict) -> bytes:
         problem = ""
@@ -46,8 +45,12 @@ class _Fetcher:
             try:
                 resp = self.client.get(self.base_url, params=params)
             except httpx.TransportError as exc:
+                self._last = time.monotonic()
                 problem = f"{type(exc).__name__}: {exc}"
             else:
+                # Spacing counts from the end of the answer, so the server never sees two requests
+                # closer (counting from the start let a slow first connection eat into the interval).
+                self._last = time.monotonic()
                 if resp.status_code == 200:
                     return resp.content
                 message = api_error(resp.content) if resp.content else None
