@@ -105,7 +105,8 @@ def main() -> None:
     got = rep["added"] + rep["updated"] + rep["unchanged"]
     print(
         f"full sample: {got:,} records ({rep['added']:,} added) in {wall:.1f} s = {got / wall:,.0f} records/s; "
-        f"{rep['requests']:,} requests; CPU {cpu:.1f} s; peak RSS {rss:.0f} MiB"
+        f"{rep['requests']:,} requests; harvester CPU {cpu:.1f} s ({got / cpu:,.0f} records per CPU second), "
+        f"loopback server CPU {server_cpu:.1f} s; peak RSS {rss:.0f} MiB; load average {os.getloadavg()[0]:.1f}"
     )
 
     # 2. Steady state: one month held and embedded (untimed), then one new day (timed).
