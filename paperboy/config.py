@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         default="default",
         description="sentence-transformers model name or path; 'default' is the packaged all-MiniLM-L6-v2.",
     )
+    embedding_backend: Literal["auto", "onnx", "torch"] = Field(
+        default="auto",
+        description="How the embedding model runs: 'auto' uses ONNX Runtime for the packaged default model "
+        "(no PyTorch at run time; exported once into <home>/index/encoders) and sentence-transformers for any "
+        "other model; 'torch' forces sentence-transformers.",
+    )
     batch_size: int = Field(
         default=2000, ge=1, le=100_000, description="Papers per ingest transaction."
     )

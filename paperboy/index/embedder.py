@@ -56,6 +56,7 @@ TEXT_FORMAT_VERSION = 1
 TITLE_SEPARATOR = ". "
 
 _PRECISIONS = ("auto", "fp32", "bf16", "int8")
+BACKENDS = ("auto", "onnx", "torch")
 
 
 class ModelUnavailable(RuntimeError):
@@ -120,6 +121,66 @@ def _resolve_model(model: str) -> tuple[str, str, bool]:
     if path.exists():
         return str(path.resolve()), str(path.resolve()), True
     return model, model, False
+
+
+def uses_onnx(model: str, backend: str = "auto") -> bool:
+    """True when `model` runs through ONNX Runtime: the packaged default, unless backend='torch'."""
+    if backend not in BACKENDS:
+        raise ValueError(f"embedding backend must be one of {BACKENDS}, not {backend!r}")
+    if backend == "torch":
+        return False
+    load_from, canonical, is_local = _resolve_model(model)
+    packaged = canonical == DEFAULT_MODEL and is_local
+    if backend == "onnx" and not packaged:
+        raise ValueError("the ONNX backend runs the packaged default model only; other models run with 'torch'")
+    if not packaged:
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("tokenizers") is not None
+
+
+def load_embedder(model: str = "default", *, cache_dir: Path | None = None, backend: str = "auto",
+                  extra_cache_dirs: Sequence[Path] = (), **kwargs: Any):
+    """The encoder for `model`: ONNX Runtime for the packaged default, sentence-transformers otherwise.
+
+    cache_dir: where an exported ONNX graph is published (the data directory's index folder); the graph is
+    also looked up in extra_cache_dirs (e.g. the one scripts/setup.sh fills) and in the user cache.
+    backend: "auto" (ONNX where it applies), "onnx" or "torch" (PAPERBOY_EMBEDDING_BACKEND).
+    """
+    if uses_onnx(model, backend):
+        from paperboy.index.onnx_embedder import OnnxEmbedder, ensure_graph
+
+        load_from, canonical, _ = _resolve_model(model)
+        model_dir = Path(load_from)
+        shared = [*map(Path, extra_cache_dirs), shared_encoder_cache()]
+        try:
+            graph = ensure_graph(model_dir, Path(cache_dir) if cache_dir else shared[-1], also_look_in=shared)
+        except ImportError as exc:  # exporting needs torch + transformers (once)
+            raise ModelUnavailable(f"no ONNX graph cached for {canonical} and it cannot be exported here: {exc}") from exc
+        allowed = {"batch_size", "max_seq_length", "query_cache_size", "name"}
+        return OnnxEmbedder(model_dir, graph, name=kwargs.pop("name", None) or canonical,
+                            **{k: v for k, v in kwargs.items() if k in allowed})
+    return Embedder(model, **kwargs)
+
+
+def prepare_default_encoder() -> Path | None:
+    """Export the packaged model's ONNX graph into the machine-wide cache (scripts/setup.sh); None if not packaged."""
+    if not uses_onnx("default"):
+        return None
+    from paperboy.index.onnx_embedder import ensure_graph
+
+    return ensure_graph(Path(_resolve_model("default")[0]), shared_encoder_cache())
+
+
+def shared_encoder_cache() -> Path:
+    """The machine-wide ONNX cache that scripts/setup.sh fills ($PAPERBOY_ENCODER_CACHE or the user cache)."""
+    env = os.environ.get("PAPERBOY_ENCODER_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("paperboy", appauthor=False)) / "encoders"
 
 
 class Embedder:

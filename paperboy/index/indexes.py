@@ -5,6 +5,7 @@ Layout (all rebuildable from the store with `paperboy index --rebuild`):
     update.lock               held by the one process updating the indexes (worker, `paperboy index`, web)
     lexical/                  tantivy files + their manifest
     dense/<model-slug>/       vectors.npy, ids, text hashes, manifest (one folder per embedding model)
+    encoders/<key>/model.onnx the packaged model exported for ONNX Runtime (published atomically, once)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger("paperboy.index")
 
 MANIFEST = "manifest.json"
 UPDATE_LOCK = "update.lock"
+ENCODER_CACHE = "encoders"  # exported ONNX graphs, one folder per model version
 PAGE = 4096  # papers handed to the lexical writer at a time
 CHECKPOINT_EVERY = 2048  # new vectors between saves of an embedding run (what a crash can lose)
 
@@ -59,10 +61,11 @@ class Indexes:
     records a finished dense update (the vector files themselves are switched atomically).
     """
 
-    def __init__(self, directory: Path, model: str = "default", *, lexical_heap_mb: int = 128):
+    def __init__(self, directory: Path, model: str = "default", *, lexical_heap_mb: int = 128, backend: str = "auto"):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.model = model
+        self.backend = backend
         self._heap = lexical_heap_mb
         self._lexical: LexicalIndex | None = None
         self._embedder = None
@@ -82,13 +85,15 @@ class Indexes:
 
     @property
     def embedder(self):
-        """The sentence-transformers embedder (loads the model on first use, a few seconds)."""
+        """The encoder, loaded on first use: ONNX Runtime for the packaged model (~0.1 s), else sentence-transformers."""
         if self._embedder is None:
             with self._lock:
                 if self._embedder is None:
-                    from paperboy.index.embedder import Embedder
+                    from paperboy.index.embedder import load_embedder
 
-                    self._embedder = Embedder(self.model)
+                    # The exported graph lives in the data directory (ENCODER_CACHE), exported once.
+                    self._embedder = load_embedder(self.model, cache_dir=self.directory / ENCODER_CACHE,
+                                                   backend=self.backend)
         return self._embedder
 
     @property

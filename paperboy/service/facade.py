@@ -61,7 +61,8 @@ class Paperboy:
         """The lexical + dense index files under home/index."""
         from paperboy.index.indexes import Indexes
 
-        return self._once("indexes", lambda: Indexes(self.settings.index_dir, self.settings.embedding_model))
+        return self._once("indexes", lambda: Indexes(self.settings.index_dir, self.settings.embedding_model,
+                                                     backend=self.settings.embedding_backend))
 
     @property
     def searcher(self):

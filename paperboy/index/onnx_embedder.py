@@ -1,0 +1,219 @@
+"""The packaged all-MiniLM-L6-v2 run by ONNX Runtime: no torch, transformers or sentence-transformers at run time.
+
+The graph (BERT + attention-masked mean pooling + L2 normalisation, i.e. the model's sentence-transformers
+modules 0-2) is exported once with torch.onnx (the only step that needs torch), fused by ONNX Runtime's
+transformer optimizer, and published atomically into a cache folder keyed by the model files, so a second
+process never sees a half-written file and never exports twice (a file lock). Tokenization is the model's own
+tokenizer.json through the `tokenizers` package. An InferenceSession is safe to run() from many threads, so
+queries need no lock: the only shared state is an lru_cache (itself thread-safe).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+log = logging.getLogger("paperboy.index")
+
+# Bump when the exported graph changes (pooling, opset, fusion), so cached files are re-exported.
+EXPORT_VERSION = 1
+OPSET = 17
+GRAPH_NAME = "model.onnx"
+
+
+def cache_key(model_dir: Path) -> str:
+    """A short id of the model files the graph is exported from (cheap: no hashing of the weights)."""
+    h = hashlib.sha1(f"v{EXPORT_VERSION}".encode())
+    for name in ("config.json", "tokenizer.json", "sentence_bert_config.json", "modules.json"):
+        p = model_dir / name
+        h.update(name.encode() + (p.read_bytes() if p.exists() else b"-"))
+    weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("pytorch_model*.bin"))
+    for p in weights:
+        h.update(f"{p.name}:{p.stat().st_size}".encode())
+    return h.hexdigest()[:16]
+
+
+def cached_graph(model_dir: Path, cache_dirs: Sequence[Path]) -> Path | None:
+    """The first published graph for this model in `cache_dirs`, or None."""
+    key = cache_key(model_dir)
+    for d in cache_dirs:
+        p = Path(d) / key / GRAPH_NAME
+        if p.is_file():
+            return p
+    return None
+
+
+def ensure_graph(model_dir: Path, cache_dir: Path, *, also_look_in: Sequence[Path] = ()) -> Path:
+    """Path of the ONNX graph for `model_dir`, exporting it into `cache_dir` first if no cache has it.
+
+    Concurrent callers (threads or processes) wait for one export on a file lock; the graph is written to
+    a temporary file and renamed into place, so readers only ever see a complete file.
+    """
+    found = cached_graph(model_dir, [cache_dir, *also_look_in])
+    if found is not None:
+        return found
+    from filelock import FileLock
+
+    folder = Path(cache_dir) / cache_key(model_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / "export.lock"):
+        target = folder / GRAPH_NAME
+        if target.is_file():  # another process exported it while we waited
+            return target
+        log.info("exporting %s to ONNX (once, into %s)", model_dir, folder)
+        fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".onnx.tmp", dir=folder)
+        os.close(fd)
+        try:
+            _export(model_dir, Path(tmp))
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, target)  # atomic publish
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        (folder / "source.json").write_text(json.dumps({"model_dir": str(model_dir), "export_version": EXPORT_VERSION}))
+    return target
+
+
+def _export(model_dir: Path, out: Path) -> None:
+    """torch.onnx export of transformer + mean pooling + normalise, then ORT's BERT fusions (fp32)."""
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    class _SentenceEncoder(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            h = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+            mask = attention_mask.unsqueeze(-1).to(h.dtype)
+            pooled = (h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    # Eager attention: the plain MatMul/Softmax pattern that ORT's optimizer fuses into one Attention op.
+    bert = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+    enc = _SentenceEncoder(bert)
+    ids = torch.ones(2, 16, dtype=torch.long)
+    dyn = {0: "batch", 1: "seq"}
+    raw = out.with_name(out.name + ".raw")
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # tracer notices about Python booleans in HF code
+            torch.onnx.export(
+                enc, (ids, ids, torch.zeros_like(ids)), str(raw), dynamo=False, opset_version=OPSET,
+                input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
+                dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn, "embedding": {0: "batch"}},
+            )
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        cfg = bert.config
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = optimize_model(str(raw), model_type="bert", num_heads=cfg.num_attention_heads,
+                                 hidden_size=cfg.hidden_size, opt_level=1)
+        opt.save_model_to_file(str(out))
+    finally:
+        raw.unlink(missing_ok=True)
+
+
+class OnnxEmbedder:
+    """Same interface as embedder.Embedder (name, dim, precision, batch_size, embed_documents, embed_query)."""
+
+    def __init__(self, model_dir: Path | str, graph: Path | str, *, name: str, batch_size: int = 64,
+                 max_seq_length: int | None = None, query_cache_size: int = 1024, threads: int | None = None):
+        from tokenizers import Tokenizer
+
+        self.model_dir = Path(model_dir)
+        self.graph = Path(graph)
+        self.name = name
+        self.precision = "onnx-fp32"
+        self.device = "cpu"
+        self.batch_size = int(batch_size)
+        st_cfg = self.model_dir / "sentence_bert_config.json"
+        seq = json.loads(st_cfg.read_text()).get("max_seq_length") if st_cfg.exists() else None
+        self.max_seq_length = int(max_seq_length or seq or 512)
+        self.dim = int(json.loads((self.model_dir / "config.json").read_text())["hidden_size"])
+        tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tok.no_padding()
+        tok.enable_truncation(max_length=self.max_seq_length)
+        self._tok = tok
+        self._pad_id = int(tok.token_to_id("[PAD]") or 0)
+        self._threads = threads or os.cpu_count() or 1
+        self._sessions: dict[int, object] = {}
+        self._session_lock = threading.Lock()  # creating a session only; run() needs no lock
+        self._query = functools.lru_cache(maxsize=query_cache_size)(self._embed_one)
+
+    def _session(self, threads: int):
+        s = self._sessions.get(threads)
+        if s is None:
+            with self._session_lock:
+                s = self._sessions.get(threads)
+                if s is None:
+                    import onnxruntime as ort
+
+                    opts = ort.SessionOptions()
+                    opts.intra_op_num_threads = threads
+                    opts.inter_op_num_threads = 1
+                    # Threads that spin at barriers steal the CPU from every other process on a busy box.
+                    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                    s = ort.InferenceSession(str(self.graph), opts, providers=["CPUExecutionProvider"])
+                    self._sessions[threads] = s
+        return s
+
+    def _run(self, texts: Sequence[str], threads: int) -> np.ndarray:
+        encs = self._tok.encode_batch(list(texts), add_special_tokens=True)
+        width = max(len(e.ids) for e in encs)
+        ids = np.full((len(encs), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encs), width), dtype=np.int64)
+        types = np.zeros((len(encs), width), dtype=np.int64)
+        for i, e in enumerate(encs):
+            n = len(e.ids)
+            ids[i, :n] = e.ids
+            mask[i, :n] = 1
+            types[i, :n] = e.type_ids
+        out = self._session(threads).run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        out = np.asarray(out, dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+    def embed_documents(self, texts: Iterable[str], progress: bool = True) -> np.ndarray:
+        """Embed many texts; returns float32 (n, dim), L2-normalised, in input order."""
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        from tqdm.auto import tqdm
+
+        # Longest first, so each batch pads little (lengths in characters track tokens well enough).
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        with tqdm(total=len(texts), desc="embedding", unit="doc", disable=None if progress else True) as bar:
+            for start in range(0, len(texts), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                out[idx] = self._run([texts[i] for i in idx], self._threads)
+                bar.update(len(idx))
+        return out
+
+    def _embed_one(self, key: str) -> np.ndarray:
+        # One short text gains nothing from a second thread (and a second session thread would spin).
+        vec = self._run([key], 1)[0]
+        vec.setflags(write=False)
+        return vec
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one query (cached); returns a read-only float32 (dim,) unit vector. Thread-safe, lock-free."""
+        return self._query(" ".join(text.split()))
+
+    def __repr__(self) -> str:
+        return f"OnnxEmbedder({self.name!r}, dim={self.dim}, graph={str(self.graph)!r})"
