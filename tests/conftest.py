@@ -76,7 +76,8 @@ STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests
 
 # Test files that load the embedding model, serve processes or ingest the whole sample: the
 # `scripts/test --fast` inner loop leaves them out (marker `slow`); the whole suite runs them.
-SLOW_FILES = ("tests/test_search_service.py", "tests/index/test_embedder.py", "tests/index/test_index_concurrency.py",
+SLOW_FILES = ("tests/test_search_service.py", "tests/index/test_embedder.py", "tests/index/test_onnx_embedder.py",
+              "tests/index/test_index_concurrency.py",
               "tests/store/test_faults.py", "tests/test_worker.py", "tests/test_eval.py", "tests/test_cli_imports.py",
               "tests/email/test_recommend.py", "tests/web/test_serve.py", "tests/test_pg_restart.py",
               "tests/test_mcp.py")

@@ -41,8 +41,9 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -241,12 +242,12 @@ class Embedder:
             # Cache first: never touch the network for a model that is already here.
             with _quiet_transformers():
                 return SentenceTransformer(load_from, device=device, local_files_only=True)
-        except Exception as first:  # noqa: BLE001 - any failure here means "not available locally"
+        except Exception as first:
             if is_local or offline:
                 raise ModelUnavailable(_unavailable_message(spec, first)) from first
         try:
             return SentenceTransformer(load_from, device=device)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise ModelUnavailable(_unavailable_message(spec, exc)) from exc
 
     @property

@@ -17,8 +17,8 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -111,17 +111,28 @@ def _export(model_dir: Path, out: Path) -> None:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # tracer notices about Python booleans in HF code
             torch.onnx.export(
-                enc, (ids, ids, torch.zeros_like(ids)), str(raw), dynamo=False, opset_version=OPSET,
-                input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
-                dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn, "embedding": {0: "batch"}},
+                enc,
+                (ids, ids, torch.zeros_like(ids)),
+                str(raw),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["embedding"],
+                dynamic_axes={
+                    "input_ids": dyn,
+                    "attention_mask": dyn,
+                    "token_type_ids": dyn,
+                    "embedding": {0: "batch"},
+                },
             )
         from onnxruntime.transformers.optimizer import optimize_model
 
         cfg = bert.config
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            opt = optimize_model(str(raw), model_type="bert", num_heads=cfg.num_attention_heads,
-                                 hidden_size=cfg.hidden_size, opt_level=1)
+            opt = optimize_model(
+                str(raw), model_type="bert", num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size, opt_level=1
+            )
         opt.save_model_to_file(str(out))
     finally:
         raw.unlink(missing_ok=True)
@@ -130,8 +141,17 @@ def _export(model_dir: Path, out: Path) -> None:
 class OnnxEmbedder:
     """Same interface as embedder.Embedder (name, dim, precision, batch_size, embed_documents, embed_query)."""
 
-    def __init__(self, model_dir: Path | str, graph: Path | str, *, name: str, batch_size: int = 64,
-                 max_seq_length: int | None = None, query_cache_size: int = 1024, threads: int | None = None):
+    def __init__(
+        self,
+        model_dir: Path | str,
+        graph: Path | str,
+        *,
+        name: str,
+        batch_size: int = 64,
+        max_seq_length: int | None = None,
+        query_cache_size: int = 1024,
+        threads: int | None = None,
+    ):
         from tokenizers import Tokenizer
 
         self.model_dir = Path(model_dir)

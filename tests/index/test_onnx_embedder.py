@@ -1,0 +1,95 @@
+"""The ONNX Runtime encoder of the packaged MiniLM against sentence-transformers, on real arXiv and SciFact texts."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import numpy as np
+import pytest
+
+from paperboy.index.embedder import (
+    DEFAULT_MODEL,
+    Embedder,
+    _resolve_model,
+    load_embedder,
+    shared_encoder_cache,
+    uses_onnx,
+)
+from paperboy.index.onnx_embedder import GRAPH_NAME, OnnxEmbedder, cache_key, cached_graph
+from tests.index.test_embedder import TOPICAL, arxiv_papers, document_text, scifact_docs
+
+MODEL_DIR = Path(_resolve_model("default")[0])
+
+
+@pytest.fixture(scope="module")
+def onnx(tmp_path_factory) -> OnnxEmbedder:
+    # The graph comes from the machine-wide cache that scripts/setup.sh fills (exported here if missing).
+    emb = load_embedder("default", cache_dir=tmp_path_factory.mktemp("encoders"))
+    assert isinstance(emb, OnnxEmbedder)
+    return emb
+
+
+def _texts(n: int = 24) -> list[str]:
+    arxiv = [document_text({"title": p["title"], "abstract": p["summary"]}) for p in arxiv_papers(n // 2)]
+    return arxiv + [d["title"] + ". " + d["text"] for d in scifact_docs(n - n // 2)]
+
+
+def test_same_vectors_as_sentence_transformers(onnx):
+    texts = _texts()
+    queries = list(TOPICAL) + ["graph neural networks", "a", "大语言模型 推理", "x " * 400]
+    ref = Embedder("default", precision="fp32")
+    assert (onnx.name, onnx.dim, onnx.max_seq_length) == (DEFAULT_MODEL, ref.dim, ref.max_seq_length)
+    docs = np.sum(onnx.embed_documents(texts, progress=False) * ref.embed_documents(texts, progress=False), axis=1)
+    qs = [float(onnx.embed_query(q) @ ref.embed_query(q)) for q in queries]
+    assert docs.min() >= 0.999 and min(qs) >= 0.999, (docs.min(), qs)
+
+
+def test_concurrent_queries_give_identical_vectors(onnx):
+    queries = [f"{q} {i}" for i in range(6) for q in TOPICAL]
+    fresh = OnnxEmbedder(MODEL_DIR, onnx.graph, name=onnx.name, query_cache_size=0)  # no cache: every call runs
+    expected = [fresh.embed_query(q) for q in queries]
+    start = threading.Barrier(8)
+    results: dict[int, list[np.ndarray]] = {}
+
+    def work(k: int) -> None:
+        start.wait()
+        results[k] = [fresh.embed_query(q) for q in (queries[k:] + queries[:k])]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8
+    for k, got in results.items():
+        for q, v in zip(queries[k:] + queries[:k], got, strict=True):
+            assert np.array_equal(v, expected[queries.index(q)]), (k, q)
+
+
+def test_cached_query_is_shared_and_readonly(onnx):
+    q = "retrieval augmented generation"
+    first = onnx.embed_query(q)
+    assert onnx.embed_query("  retrieval   augmented generation ") is first and not first.flags.writeable
+
+
+def test_graph_is_published_complete_and_looked_up_by_model_key(onnx, tmp_path):
+    assert onnx.graph.name == GRAPH_NAME and onnx.graph.parent.name == cache_key(MODEL_DIR)
+    # A half-written export (the temporary name) is never taken for a graph.
+    half = tmp_path / cache_key(MODEL_DIR)
+    half.mkdir()
+    (half / ".model.abc.onnx.tmp").write_bytes(b"\x08\x07")
+    assert cached_graph(MODEL_DIR, [tmp_path]) is None
+    assert cached_graph(MODEL_DIR, [tmp_path, onnx.graph.parent.parent]) == onnx.graph
+
+
+def test_backend_choice():
+    assert uses_onnx("default") and uses_onnx("all-MiniLM-L6-v2", "onnx") and not uses_onnx("default", "torch")
+    with pytest.raises(ValueError, match="packaged default model only"):
+        load_embedder(str(MODEL_DIR.parent), backend="onnx")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        load_embedder("default", backend="tensorflow")
+    assert shared_encoder_cache().name == "encoders"
