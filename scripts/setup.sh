@@ -18,6 +18,10 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 "${PIP[@]}" -r requirements.lock
 "${PIP[@]}" --no-deps --no-build-isolation -e .
+# The packaged embedding model exported once for ONNX Runtime into the machine-wide cache (~30 s the first
+# time, then instant): search and indexing then run without loading PyTorch.
+HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 .venv/bin/python -c \
+  "from paperboy.index.embedder import prepare_default_encoder as p; p()"
 # Browser assets served by paperboy itself (KaTeX, the map, ...), built from frontend/*/ with npm.
 scripts/build_frontend.sh
 
