@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -207,3 +209,21 @@ def test_an_index_of_an_older_schema_is_rebuilt_by_the_next_update(tmp_path, hom
     assert rep.lexical == 1
     assert pb.search("zebrafish", mode="lexical").hits[0].paper.id == "2601.00001"
     pb.close()
+
+
+def test_hybrid_cli_search_in_a_fresh_process_loads_no_torch(indexed):
+    """`paperboy search` in hybrid mode embeds the query with ONNX Runtime: no torch/transformers import."""
+    from tests.test_cli_imports import HEAVY, PROBE
+
+    env = {k: v for k, v in os.environ.items() if k != "PAPERBOY_DATABASE_URL"}
+    if indexed.settings.database_url:
+        env["PAPERBOY_DATABASE_URL"] = indexed.settings.database_url
+    args = ["--home", str(indexed.settings.home), "search", "distillation of multimodal models", "--mode", "hybrid",
+            "--json", "--limit", "3"]
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+    out = proc.stdout.splitlines()
+    loaded = json.loads(next(x for x in out if x.startswith("LOADED=")).removeprefix("LOADED="))
+    hits = json.loads("\n".join(x for x in out if not x.startswith("LOADED=")))
+    assert len(hits) == 3 and "dense" in {m for h in hits for m in h["matched_by"]}, proc.stderr[-2000:]
+    assert loaded == [], loaded
