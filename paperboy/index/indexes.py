@@ -34,6 +34,7 @@ UPDATE_LOCK = "update.lock"
 ENCODER_CACHE = "encoders"  # exported ONNX graphs, one folder per model version
 PAGE = 4096  # papers handed to the lexical writer at a time
 CHECKPOINT_EVERY = 2048  # new vectors between saves of an embedding run (what a crash can lose)
+PUBLISH_EVERY_CHECKPOINTS = 8  # a first run publishes its newest-first progress to searchers this often
 
 
 class IndexBusy(RuntimeError):
@@ -70,7 +71,7 @@ class Indexes:
         self._lexical: LexicalIndex | None = None
         self._embedder = None
         self._vectors = None
-        self._vectors_seq = -1
+        self._vectors_seq: tuple[int, int] = (-1, -1)
         self._lock = threading.RLock()  # lazy opening of the parts
         self._update_lock = threading.Lock()  # one updating thread per process (the file lock is per process)
 
@@ -107,7 +108,7 @@ class Indexes:
         Reopened when another process (worker, `paperboy index`) has finished a newer update. An
         update writes a private copy, so the object returned here is never modified under a reader.
         """
-        seq = self._dense_entry().get("seq", 0)
+        seq = self._reopen_key(self._dense_entry())
         vec = self._vectors
         if vec is None or seq != self._vectors_seq:
             with self._lock:
@@ -296,22 +297,71 @@ class Indexes:
 
     def _update_dense(self, changes, store_seq: int, progress: bool, rebuild: bool,
                       checkpoint_every: int = CHECKPOINT_EVERY) -> int:
+        """Embed what changed, newest papers first, publishing the vectors after every window.
+
+        Search uses the vectors of each finished window at once, and the manifest records how far back they
+        reach (`covers_since`), so a first run over all of arXiv serves recent papers semantically within
+        minutes while older ones are still being embedded.
+        """
         from paperboy.index.embedder import document_text
         from paperboy.index.vectors import embed_missing
 
         dense = self.manifest().get("dense", {})
-        since = 0 if rebuild else dense.get(self.model, {}).get("seq", 0)
+        entry = dict(dense.get(self.model, {}))
+        since = 0 if rebuild else entry.get("seq", 0)
         if since >= store_seq:
             return 0
+        # Only a store never embedded before has a frontier; an incremental run only adds new papers.
+        partial = rebuild or not entry.get("count") or bool(entry.get("covers_since"))
         # A private copy: readers of this process keep searching self._vectors, untouched, while it grows.
         vec = self._open_vectors(for_writing=True)
-        items = ((p.id, document_text(p)) for _s, p in changes(since))
-        n = embed_missing(vec, self.embedder, items, progress=progress, checkpoint_every=max(1, int(checkpoint_every)))
-        dense[self.model] = {"seq": store_seq, "count": len(vec), "model": self.embedder.name, "dim": vec.dim}
-        self._set_manifest(dense=dense)
-        with self._lock:
-            self._vectors, self._vectors_seq = vec, store_seq
+        items = sorted(((_paper_day(p), p.id, document_text(p)) for _s, p in changes(since)), reverse=True)
+        # Vectors are saved every checkpoint; a window (several checkpoints) is what readers reopen and what
+        # moves the coverage date: reopening costs a read of the whole matrix, so not after every checkpoint.
+        checkpoint_every = max(1, int(checkpoint_every))
+        window = checkpoint_every * PUBLISH_EVERY_CHECKPOINTS
+        n = 0
+        bar = _progress(len(items), progress)
+        with bar:
+            for start in range(0, len(items), window):
+                part = items[start : start + window]
+                n += embed_missing(vec, self.embedder, ((i, t) for _d, i, t in part), progress=False,
+                                   checkpoint_every=checkpoint_every)
+                bar.update(len(part))
+                done = start + window >= len(items)
+                entry.update(seq=store_seq if done else entry.get("seq", 0), count=len(vec), model=self.embedder.name,
+                             dim=vec.dim, rev=entry.get("rev", 0) + 1,
+                             covers_since=None if done or not partial else (part[-1][0] or None))
+                dense[self.model] = dict(entry)
+                self._set_manifest(dense=dense)
+                if done:  # until then this copy still changes: readers reopen the saved windows from disk
+                    with self._lock:
+                        self._vectors, self._vectors_seq = vec, self._reopen_key(entry)
+        if not items:
+            entry.update(seq=store_seq, count=len(vec), model=self.embedder.name, dim=vec.dim, covers_since=None)
+            dense[self.model] = entry
+            self._set_manifest(dense=dense)
         return n
+
+    def dense_coverage(self) -> str | None:
+        """The oldest paper date (YYYY-MM-DD) the semantic index reaches while a first embedding is under way,
+        or None when it covers the whole store (or holds nothing yet)."""
+        return self._dense_entry().get("covers_since") or None
+
+    @staticmethod
+    def _reopen_key(entry: dict[str, Any]) -> tuple[int, int]:
+        return int(entry.get("seq", 0)), int(entry.get("rev", 0))
+
+
+def _paper_day(p: Paper) -> str:
+    day = p.published or p.listed or p.updated
+    return day.isoformat() if day else ""
+
+
+def _progress(total: int, progress: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="embedding (newest first)", unit="doc", disable=None if progress else True)
 
 
 def _pages(items: Iterable[Paper], size: int) -> Iterator[list[Paper]]:

@@ -79,6 +79,10 @@ class HybridSearcher:
             hits = lex.search(parsed, limit=depth, filters=flt)
             return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids})
 
+        covers = self.indexes.dense_coverage()
+        if covers:  # a first embedding run is under way, newest papers first
+            warnings.append(f"semantic search covers papers since {covers[:7]}; older ones match by keywords "
+                            "until indexing finishes")
         qvec = self.indexes.embedder.embed_query(parsed.text)
         vec = self.indexes.vectors
         # Phrases and exclusions are hard constraints: dense may only rank what the lexical side allows.
