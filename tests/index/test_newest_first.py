@@ -16,9 +16,15 @@ def papers() -> list[Paper]:
     out = []
     for i in range(40):  # one paper a month, Jan 2023 .. Apr 2026, stored in shuffled order
         k = (i * 7) % 40
-        out.append(Paper(id=f"2{k:03d}.00001", title=f"A study of {TOPICS[k % 5]} number {k}",
-                         abstract=f"We examine {TOPICS[k % 5]} with new methods.", categories=["cs.LG"],
-                         published=date(2023 + k // 12, k % 12 + 1, 15)))
+        out.append(
+            Paper(
+                id=f"2{k:03d}.00001",
+                title=f"A study of {TOPICS[k % 5]} number {k}",
+                abstract=f"We examine {TOPICS[k % 5]} with new methods.",
+                categories=["cs.LG"],
+                published=date(2023 + k // 12, k % 12 + 1, 15),
+            )
+        )
     return out
 
 
@@ -44,8 +50,9 @@ def test_first_run_embeds_newest_first_and_search_reports_coverage(tmp_path, mon
     idx = Indexes(tmp_path / "index")
     watch = Watching(idx.embedder, idx)
     idx._embedder = watch
-    rep = idx.update(lambda since: ((n, p) for n, p in enumerate(stored, 1) if n > since), len(stored),
-                     checkpoint_every=5)
+    rep = idx.update(
+        lambda since: ((n, p) for n, p in enumerate(stored, 1) if n > since), len(stored), checkpoint_every=5
+    )
     assert rep.embedded == 40 and rep.dense_error is None
     # Before the first window: keyword results only. After window w: hybrid, covering the 10*w newest months.
     coverages = [c for _n, c, _m, _w in watch.seen]
@@ -59,7 +66,8 @@ def test_first_run_embeds_newest_first_and_search_reports_coverage(tmp_path, mon
     page = HybridSearcher(idx).retrieve("protein folding", mode="hybrid")
     assert page.mode == "hybrid" and not any("covers" in w for w in page.warnings)
     # An incremental run over one new paper keeps the coverage whole and embeds only that paper.
-    stored.append(Paper(id="2605.00001", title="Protein folding again", abstract="Folding.",
-                        published=date(2026, 5, 1)))
+    stored.append(
+        Paper(id="2605.00001", title="Protein folding again", abstract="Folding.", published=date(2026, 5, 1))
+    )
     assert idx.update(lambda since: ((n, p) for n, p in enumerate(stored, 1) if n > since), 41).embedded == 1
     assert idx.dense_coverage() is None and len(idx.vectors) == 41

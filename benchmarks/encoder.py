@@ -1,0 +1,216 @@
+"""The encoder without PyTorch: ONNX Runtime vs the bf16 sentence-transformers path, side by side in one run.
+
+    .venv/bin/python benchmarks/encoder.py bulk [--n 512]          papers/s: torch bf16, ONNX fp32, ONNX int8
+    .venv/bin/python benchmarks/encoder.py quality [--variants int8]  SciFact-train nDCG@10 (dense, hybrid)
+    .venv/bin/python benchmarks/encoder.py cli --home H            fresh `paperboy search --mode hybrid`: wall, RSS
+    .venv/bin/python benchmarks/encoder.py query --home H          Paperboy.search() hybrid p50/p99, torch vs ONNX
+
+Prints figures, asserts nothing. Variants run interleaved (round-robin, best of --rounds) so a shared machine's
+load hits them alike; the load average is printed with each figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+SCIFACT = REPO.parent / "shared" / "eval" / "scifact"
+if not SCIFACT.exists():
+    SCIFACT = Path("/work/shared/eval/scifact")
+
+QUERIES = [
+    "graph neural networks for molecules",
+    "diffusion models image editing",
+    "retrieval augmented generation",
+    "protein structure prediction",
+    "reinforcement learning from human feedback",
+    "speech recognition noise",
+    "federated learning privacy",
+    "3d gaussian splatting",
+    "large language model reasoning benchmark",
+    "sparse attention long context",
+]
+
+
+def load() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def encoder(variant: str):
+    from paperboy.index.embedder import Embedder, load_embedder
+
+    if variant == "torch-bf16":
+        return Embedder("default", precision="bf16")
+    if variant == "torch-fp32":
+        return Embedder("default", precision="fp32")
+    emb = load_embedder("default", backend="onnx")
+    if variant == "onnx-int8":
+        from paperboy.index.onnx_embedder import OnnxEmbedder, ensure_int8_graph
+
+        emb = OnnxEmbedder(emb.model_dir, ensure_int8_graph(emb.graph), name=emb.name)
+        emb.precision = "onnx-int8"
+    return emb
+
+
+def bulk(args) -> None:
+    from embedding import arxiv_texts
+
+    texts = arxiv_texts(args.n)
+    names = args.variants.split(",")
+    encs = {}
+    for name in names:
+        t = time.perf_counter()
+        encs[name] = encoder(name)
+        encs[name].embed_documents(texts[:8], progress=False)  # warm-up
+        print(f"{name:12s} load+warm-up {time.perf_counter() - t:6.1f} s  ({load()})", flush=True)
+    best: dict[str, float] = {}
+    for r in range(args.rounds):
+        for name in names:
+            t = time.perf_counter()
+            encs[name].embed_documents(texts, progress=False)
+            rate = len(texts) / (time.perf_counter() - t)
+            best[name] = max(best.get(name, 0.0), rate)
+            print(f"round {r + 1} {name:12s} {rate:7.1f} papers/s  ({load()})", flush=True)
+    base = best.get("torch-bf16")
+    for name in names:
+        rel = f"  x{best[name] / base:.2f} vs torch-bf16" if base else ""
+        print(f"BULK {name:12s} best {best[name]:7.1f} papers/s{rel}  ({len(texts)} arXiv abstracts)")
+
+
+def quality(args) -> None:
+    from paperboy.index.vectors import embed_missing
+    from paperboy.service.evaluation import build_indexes, evaluate, load_dataset
+
+    ds = load_dataset(SCIFACT / "corpus.jsonl", SCIFACT / "queries.jsonl", SCIFACT / "qrels" / "train.tsv")
+    for name in args.variants.split(","):
+        work = Path(args.work) / name
+        idx = build_indexes(ds, work, "default", dense=False, progress=False)
+        idx._embedder = encoder(name)  # this variant's vectors, in a work folder of its own
+        from paperboy.index.embedder import document_text
+        from paperboy.service.evaluation import corpus_papers
+
+        t = time.perf_counter()
+        embed_missing(
+            idx.vectors, idx._embedder, ((p.id, document_text(p)) for p in corpus_papers(ds.corpus)), progress=False
+        )
+        took = time.perf_counter() - t
+        res = evaluate(ds, idx, ("dense", "hybrid"))
+        print(
+            f"QUALITY {name:12s} dense nDCG@10 {res['dense']['ndcg@10']:.4f}  hybrid {res['hybrid']['ndcg@10']:.4f}"
+            f"  (embedded in {took:.0f} s, {load()})",
+            flush=True,
+        )
+
+
+def cli(args) -> None:
+    import tempfile
+
+    walls: dict[str, list[float]] = {}
+    rss: dict[str, list[int]] = {}
+    out = Path(tempfile.mkstemp(suffix=".time")[1])
+    for _ in range(args.rounds):
+        for backend in args.backends.split(","):
+            env = {**os.environ, "PAPERBOY_EMBEDDING_BACKEND": backend, "PYTHONPATH": str(REPO)}
+            # GNU time: wall seconds, peak RSS (KB), user + system CPU of the one child process.
+            proc = subprocess.run(
+                [
+                    "/usr/bin/time",
+                    "-o",
+                    str(out),
+                    "-f",
+                    "%e %M %U %S",
+                    sys.executable,
+                    "-m",
+                    "paperboy.cli",
+                    "--home",
+                    args.home,
+                    "search",
+                    QUERIES[0],
+                    "--mode",
+                    "hybrid",
+                    "--limit",
+                    "10",
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            wall, kb, user, system = out.read_text().split()[-4:]
+            if proc.returncode != 0 or "semantic index not built" in proc.stderr:
+                print(proc.stderr[-500:])
+            walls.setdefault(backend, []).append(float(wall))
+            rss.setdefault(backend, []).append(int(kb))
+            print(
+                f"{backend:6s} wall {float(wall):5.2f} s  cpu {float(user) + float(system):5.2f} s  "
+                f"RSS {int(kb) / 1024:.0f} MB  ({load()})",
+                flush=True,
+            )
+    out.unlink()
+    for backend, w in walls.items():
+        print(
+            f"CLI hybrid search [{backend}]: wall min {min(w):.2f} s / median {statistics.median(w):.2f} s, "
+            f"peak RSS {max(rss[backend]) / 1024:.0f} MB"
+        )
+
+
+def query(args) -> None:
+    import numpy as np
+
+    from paperboy.config import Settings
+    from paperboy.service import Paperboy
+
+    pbs = {}
+    for backend in args.backends.split(","):
+        pb = Paperboy(Settings(home=Path(args.home), embedding_backend=backend))
+        pb.search("warm up the encoder", mode="hybrid", limit=10)
+        pbs[backend] = pb
+    times: dict[str, list[float]] = {b: [] for b in pbs}
+    for r in range(args.rounds):
+        for i, q in enumerate(QUERIES * 8):
+            for backend, pb in pbs.items():
+                t = time.perf_counter()
+                pb.search(f"{q} {r} {i}", mode="hybrid", limit=10)  # uncached query vector each time
+                times[backend].append((time.perf_counter() - t) * 1000)
+    for backend, ts in times.items():
+        print(
+            f"HYBRID Paperboy.search() [{backend}]: p50 {np.percentile(ts, 50):.1f} ms, "
+            f"p99 {np.percentile(ts, 99):.1f} ms over {len(ts)} queries "
+            f"({len(pbs[backend].indexes.vectors):,} vectors, {load()})"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("bulk")
+    b.add_argument("--n", type=int, default=512)
+    b.add_argument("--rounds", type=int, default=2)
+    b.add_argument("--variants", default="torch-bf16,onnx-fp32,onnx-int8")
+    q = sub.add_parser("quality")
+    q.add_argument("--variants", default="onnx-fp32,onnx-int8")
+    q.add_argument("--work", default="/tmp/paperboy-encoder-quality")
+    c = sub.add_parser("cli")
+    c.add_argument("--home", required=True)
+    c.add_argument("--rounds", type=int, default=3)
+    c.add_argument("--backends", default="onnx,torch")
+    s = sub.add_parser("query")
+    s.add_argument("--home", required=True)
+    s.add_argument("--rounds", type=int, default=1)
+    s.add_argument("--backends", default="onnx,torch")
+    args = ap.parse_args()
+    {"bulk": bulk, "quality": quality, "cli": cli, "query": query}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
