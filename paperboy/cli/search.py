@@ -16,8 +16,11 @@ from paperboy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, emit, home_o
 @click.option("--no-embed", is_flag=True, help="Lexical index only (seconds); embeddings later.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Embed on a Ray cluster: 'local' starts one here, or e.g. 'auto', HOST:6379, ray://HOST:10001 "
+                   "(needs paperboy[cluster]).")
 @click.pass_context
-def index(ctx, rebuild, check, no_embed, as_json, quiet) -> None:
+def index(ctx, rebuild, check, no_embed, as_json, quiet, ray_address) -> None:
     """Build or update the search indexes (incremental; resumable embedding)."""
     pb = service(ctx)
     if check:
@@ -35,7 +38,8 @@ def index(ctx, rebuild, check, no_embed, as_json, quiet) -> None:
         click.echo(f"waiting for another process updating the index to finish "
                    f"(lock: {pb.settings.index_dir / 'update.lock'})...", err=True)
 
-    rep = pb.update_index(embed=not no_embed, progress=not quiet and not as_json, rebuild=rebuild, on_wait=waiting)
+    rep = pb.update_index(embed=not no_embed, progress=not quiet and not as_json, rebuild=rebuild, on_wait=waiting,
+                          ray=ray_address)
     if as_json:
         emit({"lexical": rep.lexical, "embedded": rep.embedded, "seconds": rep.seconds, "dense_error": rep.dense_error})
     else:

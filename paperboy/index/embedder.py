@@ -159,9 +159,10 @@ def load_embedder(model: str = "default", *, cache_dir: Path | None = None, back
             graph = ensure_graph(model_dir, Path(cache_dir) if cache_dir else shared[-1], also_look_in=shared)
         except ImportError as exc:  # exporting needs torch + transformers (once)
             raise ModelUnavailable(f"no ONNX graph cached for {canonical} and it cannot be exported here: {exc}") from exc
-        allowed = {"batch_size", "max_seq_length", "query_cache_size", "name"}
+        allowed = {"batch_size", "max_seq_length", "query_cache_size", "name", "threads"}
         return OnnxEmbedder(model_dir, graph, name=kwargs.pop("name", None) or canonical,
                             **{k: v for k, v in kwargs.items() if k in allowed})
+    kwargs.pop("threads", None)
     return Embedder(model, **kwargs)
 
 

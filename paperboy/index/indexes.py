@@ -245,6 +245,7 @@ class Indexes:
         wait: bool | float = True,
         on_wait: Callable[[], None] | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
+        ray: str | None = None,
     ) -> UpdateReport:
         """Bring the indexes up to `store_seq` by reading `changes(since_seq)` from the store.
 
@@ -252,6 +253,7 @@ class Indexes:
         resumable: vectors are checkpointed every `checkpoint_every` new vectors and unchanged
         texts (same hash) are never re-embedded. One updater at a time across processes: `wait`
         and `on_wait` as in `updating()` (IndexBusy when not waiting and someone else updates).
+        ray: a Ray address ("local" starts one here): embed as Ray Data jobs on that cluster (paperboy[cluster]).
         """
         started = time.perf_counter()
         rep = UpdateReport()
@@ -267,7 +269,7 @@ class Indexes:
                 self._set_manifest(lexical_seq=store_seq)
             if embed:
                 try:
-                    rep.embedded = self._update_dense(changes, store_seq, progress, rebuild, checkpoint_every)
+                    rep.embedded = self._update_dense(changes, store_seq, progress, rebuild, checkpoint_every, ray)
                 except Exception as e:  # a model that cannot load must not block lexical search
                     rep.dense_error = f"{type(e).__name__}: {e}"
         rep.seconds = time.perf_counter() - started
@@ -296,7 +298,7 @@ class Indexes:
         return n
 
     def _update_dense(self, changes, store_seq: int, progress: bool, rebuild: bool,
-                      checkpoint_every: int = CHECKPOINT_EVERY) -> int:
+                      checkpoint_every: int = CHECKPOINT_EVERY, ray: str | None = None) -> int:
         """Embed what changed, newest papers first, publishing the vectors after every window.
 
         Search uses the vectors of each finished window at once, and the manifest records how far back they
@@ -320,13 +322,21 @@ class Indexes:
         # moves the coverage date: reopening costs a read of the whole matrix, so not after every checkpoint.
         checkpoint_every = max(1, int(checkpoint_every))
         window = checkpoint_every * PUBLISH_EVERY_CHECKPOINTS
+        encoder, batch = self.embedder, 256
+        if ray and items:
+            from paperboy.index.ray_embed import RayEmbedder
+
+            # One Ray Data job per checkpoint; its vectors come back here and are saved like local ones.
+            encoder = RayEmbedder(ray, self.embedder, model=self.model, cache_dir=self.directory / ENCODER_CACHE,
+                                  backend=self.backend)
+            batch = checkpoint_every
         n = 0
         bar = _progress(len(items), progress)
         with bar:
             for start in range(0, len(items), window):
                 part = items[start : start + window]
-                n += embed_missing(vec, self.embedder, ((i, t) for _d, i, t in part), progress=False,
-                                   checkpoint_every=checkpoint_every)
+                n += embed_missing(vec, encoder, ((i, t) for _d, i, t in part), progress=False,
+                                   checkpoint_every=checkpoint_every, batch_size=batch)
                 bar.update(len(part))
                 done = start + window >= len(items)
                 entry.update(seq=store_seq if done else entry.get("seq", 0), count=len(vec), model=self.embedder.name,

@@ -250,14 +250,17 @@ class Paperboy:
     # -- index --------------------------------------------------------------------------
     def update_index(self, *, embed: bool = True, progress: bool = False, rebuild: bool = False,
                      wait: bool | float = True, on_wait: Callable[[], None] | None = None,
-                     checkpoint_every: int | None = None):
+                     checkpoint_every: int | None = None, ray: str | None = None):
         """Bring the search indexes up to date with the store (incremental unless rebuild).
 
         One updater at a time across processes: wait=False raises IndexBusy instead of waiting
         (web requests), on_wait is called once when another process holds the lock.
+        ray: embed on a Ray cluster at this address ("local" starts one here).
         """
         st = self.store
         extra: dict[str, Any] = {"checkpoint_every": checkpoint_every} if checkpoint_every else {}
+        if ray:
+            extra["ray"] = ray
         return self.indexes.update(st.iter_papers, st.max_seq(), embed=embed, progress=progress, rebuild=rebuild,
                                    wait=wait, on_wait=on_wait, **extra)
 
