@@ -73,7 +73,7 @@ class RayEmbedder:
         ds = ray.data.from_items([{"row": int(i), "text": texts[i]} for i in order],
                                  override_num_blocks=max(1, min(len(texts) // self.batch_size, self.actors * 4)))
         ds = ds.map_batches(_Encode, fn_constructor_args=self._args, batch_size=self.batch_size,
-                            concurrency=self.actors, num_gpus=1 if self.gpus else 0,
+                            compute=ray.data.ActorPoolStrategy(size=self.actors), num_gpus=1 if self.gpus else 0,
                             num_cpus=0 if self.gpus else 1, batch_format="numpy")
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             out[batch["row"]] = batch["vector"]
