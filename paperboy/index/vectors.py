@@ -83,6 +83,15 @@ class _EmbedderLike(Protocol):
     def embed_documents(self, texts: Sequence[str], progress: bool = True) -> np.ndarray: ...
 
 
+def _load_onnxruntime_first() -> None:
+    """Import ONNX Runtime (the encoder) before usearch: usearch's extension exports the libstdc++ it links
+    statically, and ONNX Runtime loaded after it binds to those symbols and crashes the process (segfault)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        pass
+
+
 def text_hash(text: str) -> str:
     """sha1 hex digest of the exact text that was embedded."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
@@ -215,6 +224,7 @@ class VectorIndex:
         hnsw = files.get("hnsw")
         if hnsw and (self.directory / hnsw).exists():
             try:
+                _load_onnxruntime_first()
                 from usearch.index import Index
 
                 ann = Index.restore(str(self.directory / hnsw))
@@ -426,6 +436,7 @@ class VectorIndex:
 
     def build_ann(self, *, threads: int = 0) -> None:
         """(Re)build the HNSW graph over all vectors; save() then persists it."""
+        _load_onnxruntime_first()
         from usearch.index import Index
 
         ann = Index(
@@ -519,6 +530,7 @@ class VectorIndex:
             self._ann.expansion_search = max(HNSW_EXPANSION_SEARCH, fetch)
             matches = self._ann.search(q, fetch)
         else:
+            _load_onnxruntime_first()
             from usearch.index import search as exact_search
 
             # SIMD f16 dot products straight off the stored matrix: half the memory traffic of an
@@ -544,6 +556,7 @@ _THREADS = 0  # usearch: 0 = all cores
 @functools.lru_cache(maxsize=1)
 def _has_usearch() -> bool:
     try:
+        _load_onnxruntime_first()
         import usearch.index  # noqa: F401
     except ImportError:
         return False

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -93,3 +95,20 @@ def test_backend_choice():
     with pytest.raises(ValueError, match="backend must be one of"):
         load_embedder("default", backend="tensorflow")
     assert shared_encoder_cache().name == "encoders"
+
+
+def test_vector_search_before_the_first_query_embedding_does_not_crash(tmp_path):
+    """usearch loaded before ONNX Runtime segfaulted the process (e.g. 'similar papers' before any search)."""
+    code = """
+import sys
+import numpy as np
+from paperboy.index.vectors import VectorIndex
+vec = VectorIndex(sys.argv[1], model_name="m", dim=384)
+vec.upsert(["a", "b"], ["h1", "h2"], np.eye(2, 384, dtype=np.float32))
+assert vec.search(np.eye(1, 384, dtype=np.float32)[0], 1).ids == ["a"] and "usearch.index" in sys.modules
+from paperboy.index.embedder import load_embedder
+print(load_embedder("default").embed_query("graph neural networks").shape)
+"""
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and "(384,)" in proc.stdout, proc.stderr[-2000:]
