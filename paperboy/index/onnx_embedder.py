@@ -178,13 +178,17 @@ class OnnxEmbedder:
         max_seq_length: int | None = None,
         query_cache_size: int = 1024,
         threads: int | None = None,
+        int8_documents: bool = False,
     ):
+        """int8_documents: embed documents with the per-channel int8 graph (made once beside `graph`): ~2x the
+        fp32 rate at -0.003 dense / -0.001 hybrid SciFact nDCG@10; queries always run the fp32 graph."""
         from tokenizers import Tokenizer
 
         self.model_dir = Path(model_dir)
         self.graph = Path(graph)
         self.name = name
-        self.precision = "onnx-fp32"
+        self.int8_documents = bool(int8_documents)
+        self.precision = "onnx-int8-documents" if int8_documents else "onnx-fp32"
         self.device = "cpu"
         self.batch_size = int(batch_size)
         st_cfg = self.model_dir / "sentence_bert_config.json"
@@ -197,16 +201,18 @@ class OnnxEmbedder:
         self._tok = tok
         self._pad_id = int(tok.token_to_id("[PAD]") or 0)
         self._threads = threads or os.cpu_count() or 1
-        self._sessions: dict[int, object] = {}
+        self._sessions: dict[tuple[int, bool], object] = {}
         self._session_lock = threading.Lock()  # creating a session only; run() needs no lock
         self._query = functools.lru_cache(maxsize=query_cache_size)(self._embed_one)
 
-    def _session(self, threads: int):
-        s = self._sessions.get(threads)
+    def _session(self, threads: int, int8: bool = False):
+        key = (threads, int8)
+        s = self._sessions.get(key)
         if s is None:
             with self._session_lock:
-                s = self._sessions.get(threads)
+                s = self._sessions.get(key)
                 if s is None:
+                    graph = ensure_int8_graph(self.graph) if int8 else self.graph
                     import onnxruntime as ort
 
                     opts = ort.SessionOptions()
@@ -215,11 +221,11 @@ class OnnxEmbedder:
                     # Threads that spin at barriers steal the CPU from every other process on a busy box.
                     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                    s = ort.InferenceSession(str(self.graph), opts, providers=["CPUExecutionProvider"])
-                    self._sessions[threads] = s
+                    s = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+                    self._sessions[key] = s
         return s
 
-    def _run(self, texts: Sequence[str], threads: int) -> np.ndarray:
+    def _run(self, texts: Sequence[str], threads: int, int8: bool = False) -> np.ndarray:
         encs = self._tok.encode_batch(list(texts), add_special_tokens=True)
         width = max(len(e.ids) for e in encs)
         ids = np.full((len(encs), width), self._pad_id, dtype=np.int64)
@@ -230,7 +236,7 @@ class OnnxEmbedder:
             ids[i, :n] = e.ids
             mask[i, :n] = 1
             types[i, :n] = e.type_ids
-        out = self._session(threads).run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        out = self._session(threads, int8).run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
         out = np.asarray(out, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
@@ -248,7 +254,7 @@ class OnnxEmbedder:
         with tqdm(total=len(texts), desc="embedding", unit="doc", disable=None if progress else True) as bar:
             for start in range(0, len(texts), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                out[idx] = self._run([texts[i] for i in idx], self._threads)
+                out[idx] = self._run([texts[i] for i in idx], self._threads, self.int8_documents)
                 bar.update(len(idx))
         return out
 

@@ -30,7 +30,7 @@ MODEL_DIR = Path(_resolve_model("default")[0])
 @pytest.fixture(scope="module")
 def onnx(tmp_path_factory) -> OnnxEmbedder:
     # The graph comes from the machine-wide cache that scripts/setup.sh fills (exported here if missing).
-    emb = load_embedder("default", cache_dir=tmp_path_factory.mktemp("encoders"))
+    emb = load_embedder("default", cache_dir=tmp_path_factory.mktemp("encoders"), int8_documents=False)
     assert isinstance(emb, OnnxEmbedder)
     return emb
 
@@ -48,6 +48,15 @@ def test_same_vectors_as_sentence_transformers(onnx):
     docs = np.sum(onnx.embed_documents(texts, progress=False) * ref.embed_documents(texts, progress=False), axis=1)
     qs = [float(onnx.embed_query(q) @ ref.embed_query(q)) for q in queries]
     assert docs.min() >= 0.999 and min(qs) >= 0.999, (docs.min(), qs)
+
+
+def test_int8_documents_stay_close_to_fp32_and_queries_stay_fp32(onnx):
+    default = load_embedder("default")  # what indexing uses: int8 documents (passed the SciFact bar)
+    assert default.int8_documents and default.graph == onnx.graph
+    texts = _texts(16)
+    cos = np.sum(default.embed_documents(texts, progress=False) * onnx.embed_documents(texts, progress=False), axis=1)
+    assert 0.97 <= cos.min() and cos.max() < 0.99999  # really the int8 graph, and close (measured min 0.991)
+    assert np.array_equal(default.embed_query("sparse attention"), onnx.embed_query("sparse attention"))
 
 
 def test_concurrent_queries_give_identical_vectors(onnx):
