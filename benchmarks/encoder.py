@@ -54,12 +54,8 @@ def encoder(variant: str):
         return Embedder("default", precision="bf16")
     if variant == "torch-fp32":
         return Embedder("default", precision="fp32")
-    emb = load_embedder("default", backend="onnx")
-    if variant == "onnx-int8":
-        from paperboy.index.onnx_embedder import OnnxEmbedder, ensure_int8_graph
-
-        emb = OnnxEmbedder(emb.model_dir, ensure_int8_graph(emb.graph), name=emb.name)
-        emb.precision = "onnx-int8"
+    # onnx-fp32: both graphs fp32; onnx-int8: documents through the int8 graph (what `paperboy index` uses).
+    emb = load_embedder("default", backend="onnx", int8_documents=variant == "onnx-int8")
     return emb
 
 
