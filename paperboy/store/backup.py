@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
-
 from paperboy.store.db import _alembic_config, create_engine, migrate
 from paperboy.store.schema import metadata
 
@@ -115,6 +113,8 @@ def is_empty(url: str) -> bool:
 
 
 def _check_revision(rev: str | None, src: Path) -> None:
+    from alembic.script import ScriptDirectory
+
     known = {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
     if rev is None:
         raise BackupError(f"{src} holds no paperboy store (no schema version found)")

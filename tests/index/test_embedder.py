@@ -118,7 +118,7 @@ def test_topical_query_ranks_its_paper_first(embedder):
         assert ids[int(np.argmax(scores))] == expected, query
 
 
-def test_embed_query_is_cached_readonly_and_fast(embedder):
+def test_embed_query_is_cached_and_readonly(embedder):
     q = "graph neural networks for molecular property prediction"
     first = embedder.embed_query(q)
     assert first.shape == (384,) and first.dtype == np.float32
@@ -129,10 +129,7 @@ def test_embed_query_is_cached_readonly_and_fast(embedder):
     # Queries run in fp32 and agree with the bf16 document path.
     doc = embedder.embed_documents([q], progress=False)[0]
     assert float(doc @ first) > 0.995
-    start = time.perf_counter()
-    for i in range(20):
-        embedder.embed_query(f"uncached query number {i} about diffusion models")
-    assert (time.perf_counter() - start) / 20 < 0.5  # generous: a few ms on an idle machine
+    # How fast uncached queries are is measured by benchmarks/encoder.py, never asserted here.
 
 
 def test_fp32_and_bf16_agree(embedder):

@@ -222,3 +222,12 @@ def test_the_hidden_paper_query_uses_its_index_even_without_statistics(open_stor
             "EXPLAIN SELECT id FROM papers WHERE hidden_at IS NOT NULL LIMIT 5001").scalars())
     assert "ix_papers_hidden_at" in plan, plan
     assert "Seq Scan" in bare, bare  # the form it replaced, which is what the ORDER BY protects against
+
+
+def test_head_revision_read_from_the_files_is_alembics_head():
+    """The fast check every store open makes agrees with Alembic's own view of the migrations."""
+    from alembic.script import ScriptDirectory
+
+    from paperboy.store.db import _alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
