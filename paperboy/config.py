@@ -129,6 +129,21 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(
         default=15, ge=1, le=24 * 60, description="Window in minutes for counting failed logins."
     )
+    signup_max_per_hour: int = Field(
+        default=5, ge=1, le=100000,
+        description="Accounts one client address may create per hour; more are refused with HTTP 429.",
+    )
+    vote_max_per_hour: int = Field(
+        default=300, ge=1, le=1000000,
+        description="Upvotes and un-votes one client address may cast per hour; more are refused with HTTP 429.",
+    )
+    verify_hours: int = Field(
+        default=48, ge=1, le=24 * 30,
+        description="Hours an email-verification link stays valid (votes count only from verified accounts).",
+    )
+    reset_hours: int = Field(
+        default=2, ge=1, le=24 * 7, description="Hours a password-reset link stays valid (it also dies once used)."
+    )
     trending_gravity: float = Field(
         default=1.8, ge=0.0, le=10.0,
         description="Gravity G of the trending score votes / (age_hours + 2) ** G; higher favours "
