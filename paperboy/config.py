@@ -26,7 +26,7 @@ PLACEHOLDER_KEYS = frozenset({
 })
 
 
-def production_problems(settings: "Settings") -> list[str]:
+def production_problems(settings: Settings) -> list[str]:
     """Why these settings are unsafe to serve other people with (empty when they are fine)."""
     out = []
     key = settings.secret_key
@@ -45,7 +45,7 @@ def production_problems(settings: "Settings") -> list[str]:
     return out
 
 
-def load_secret_key(settings: "Settings") -> bytes:
+def load_secret_key(settings: Settings) -> bytes:
     """The configured secret key, else one created once in <home>/secret_key (mode 0600).
 
     One key per instance, shared by the web app (sessions, CSRF) and email (signed digest links).
@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _safe_for_production(self) -> "Settings":
+    def _safe_for_production(self) -> Settings:
         if self.environment == "production":
             problems = production_problems(self)
             if problems:

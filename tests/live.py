@@ -80,7 +80,7 @@ class ServeProcess:
                 self.proc.wait()
         self._log.close()
 
-    def __enter__(self) -> "ServeProcess":
+    def __enter__(self) -> ServeProcess:
         try:
             self.wait_ready()
         except BaseException:
@@ -99,7 +99,7 @@ def page_csrf(client: httpx.Client, path: str = "/") -> str:
     return m.group(1)
 
 
-def signed_up_client(server: "ServeProcess", email: str, password: str = "correct horse battery",
+def signed_up_client(server: ServeProcess, email: str, password: str = "correct horse battery",
                      **kw) -> tuple[httpx.Client, str]:
     """A client that signed up (and so is logged in) through the real forms, with its account verified
     (so its votes count), and its CSRF token for the API."""

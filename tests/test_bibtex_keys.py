@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from paperboy.export import bibtex
 from paperboy.models import Paper
+from paperboy.service.export import bibtex
 
 
 def _key(author: str, title: str) -> str:
-    p = Paper(title=title, abstract="", authors=[author] if author else [], categories=["cs.LG"], arxiv_id="2607.00001",
-              published=date(2026, 7, 1), source="test", source_ref="t")
+    p = Paper(
+        title=title,
+        abstract="",
+        authors=[author] if author else [],
+        categories=["cs.LG"],
+        arxiv_id="2607.00001",
+        published=date(2026, 7, 1),
+        source="test",
+        source_ref="t",
+    )
     return bibtex(p).split("{", 1)[1].split(",", 1)[0]
 
 

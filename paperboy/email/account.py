@@ -42,11 +42,21 @@ def compose_account_mail(settings, to: str, subject: str, text: str) -> EmailMes
     """A plain account email (text, and the same text as simple HTML for clients that prefer it)."""
     from html import escape
 
-    html = "<!doctype html><html><body><pre style=\"font-family:sans-serif;white-space:pre-wrap\">" + \
-        escape(text) + "</pre></body></html>"
+    html = (
+        '<!doctype html><html><body><pre style="font-family:sans-serif;white-space:pre-wrap">'
+        + escape(text)
+        + "</pre></body></html>"
+    )
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "paperboy.invalid"
-    return _message(to=to, subject=subject, mail_from=settings.mail_from, message_id=make_msgid("account", domain),
-                    date=datetime.now(timezone.utc), text=text, html=html)
+    return _message(
+        to=to,
+        subject=subject,
+        mail_from=settings.mail_from,
+        message_id=make_msgid("account", domain),
+        date=datetime.now(timezone.utc),
+        text=text,
+        html=html,
+    )
 
 
 def verification_mail(settings, to: str, url: str) -> EmailMessage:

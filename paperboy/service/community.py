@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import threading
@@ -235,7 +236,7 @@ class Community:
         with self.store.reading() as conn:
             n, oldest = _sql.client_events_since(conn, action, client[:64], now - hour)
         if n >= limit:
-            retry = max(1, int(((_aware(oldest) or now) + hour - now).total_seconds()) + 1)
+            retry = max(1, math.ceil(((_aware(oldest) or now) + hour - now).total_seconds()))
             raise RateLimited(message.format(minutes=retry // 60 + 1), retry)
         if secrets.randbelow(100) == 0:  # now and then, forget events past every window
             with self.store.writing() as conn:

@@ -13,8 +13,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from paperboy.store.papers import VISIBLE
-from paperboy.store.schema import (client_events, login_failures, not_interested, papers, saved_papers,
-                                   saved_searches, sessions, submissions, subscriptions, users, votes)
+from paperboy.store.schema import (
+    client_events,
+    login_failures,
+    not_interested,
+    papers,
+    saved_papers,
+    saved_searches,
+    sessions,
+    submissions,
+    subscriptions,
+    users,
+    votes,
+)
 
 _CHUNK = 500  # ids per IN (...) list; keeps statements under SQLite's variable limit
 

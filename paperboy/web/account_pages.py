@@ -16,8 +16,14 @@ from fastapi.responses import RedirectResponse
 from paperboy.service.community import AuthError, CommunityError, InvalidLink, RateLimited, User
 from paperboy.web import params, services
 from paperboy.web.render import render
-from paperboy.web.security import (SESSION_COOKIE, check_csrf, clear_session_cookie, client_address, current_user,
-                                   set_session_cookie)
+from paperboy.web.security import (
+    SESSION_COOKIE,
+    check_csrf,
+    clear_session_cookie,
+    client_address,
+    current_user,
+    set_session_cookie,
+)
 
 log = logging.getLogger("paperboy.web")
 router = APIRouter(include_in_schema=False)
@@ -48,11 +54,16 @@ def queue_verification(request: Request, background: BackgroundTasks, user: User
 
 
 def _message(request: Request, title: str, message: str, status: int = 200):
-    return render(request, "digest/message.html", {"title": title, "message": message, "form_action": None,
-                                                   "button": None}, status_code=status)
+    return render(
+        request,
+        "digest/message.html",
+        {"title": title, "message": message, "form_action": None, "button": None},
+        status_code=status,
+    )
 
 
 # -- verification ---------------------------------------------------------------------------------
+
 
 @router.get("/verify/{token}")
 def verify(request: Request, token: Token):
@@ -66,6 +77,7 @@ def verify(request: Request, token: Token):
 
 # -- password reset -------------------------------------------------------------------------------
 
+
 @router.get("/forgot")
 def forgot_form(request: Request):
     return render(request, "forgot.html", {"error": None, "sent": False, "email": ""})
@@ -76,11 +88,20 @@ def forgot(request: Request, background: BackgroundTasks, email: Field, csrf_tok
     check_csrf(request, csrf_token)
     com = services.community(request)
     try:  # as many reset emails per address and hour as sign-ups: both send mail to any address typed in
-        com.throttle("reset", client_address(request), request.app.state.settings.signup_max_per_hour,
-                      "Too many reset requests from your network; try again in {minutes} minutes.")
+        com.throttle(
+            "reset",
+            client_address(request),
+            request.app.state.settings.signup_max_per_hour,
+            "Too many reset requests from your network; try again in {minutes} minutes.",
+        )
     except RateLimited as exc:
-        return render(request, "forgot.html", {"error": str(exc), "sent": False, "email": email[:254]},
-                      status_code=429, headers={"Retry-After": str(exc.retry_after)})
+        return render(
+            request,
+            "forgot.html",
+            {"error": str(exc), "sent": False, "email": email[:254]},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     com.record_client_event("reset", client_address(request))
     found = com.reset_token(email)
     if found is not None:
@@ -122,14 +143,17 @@ def reset(request: Request, token: Token, password: Secret, csrf_token: OptField
 
 # -- settings -------------------------------------------------------------------------------------
 
-DONE = {"password": "Your password is changed; other devices were logged out.",
-        "email": "Your email is changed. We sent a link to the new address: your votes count again once you follow it.",
-        "sent": "We sent a new verification link; it may take a minute to arrive."}
+DONE = {
+    "password": "Your password is changed; other devices were logged out.",
+    "email": "Your email is changed. We sent a link to the new address: your votes count again once you follow it.",
+    "sent": "We sent a new verification link; it may take a minute to arrive.",
+}
 
 
 def _settings_page(request: Request, user: User, error: str | None = None, status: int = 200, done: str | None = None):
-    return render(request, "settings.html", {"account": user, "error": error, "done": DONE.get(done or "")},
-                  status_code=status)
+    return render(
+        request, "settings.html", {"account": user, "error": error, "done": DONE.get(done or "")}, status_code=status
+    )
 
 
 @router.get("/settings")
@@ -152,8 +176,9 @@ def resend_verification(request: Request, background: BackgroundTasks, csrf_toke
 
 
 @router.post("/settings/email")
-def change_email(request: Request, background: BackgroundTasks, email: Field, password: Secret,
-                 csrf_token: OptField = None):
+def change_email(
+    request: Request, background: BackgroundTasks, email: Field, password: Secret, csrf_token: OptField = None
+):
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
@@ -174,7 +199,9 @@ def change_password(request: Request, current: Secret, new: Secret, csrf_token: 
     if user is None:
         return RedirectResponse("/login?next=/settings", status_code=303)
     try:
-        services.community(request).change_password(user, current, new, keep_session=request.cookies.get(SESSION_COOKIE))
+        services.community(request).change_password(
+            user, current, new, keep_session=request.cookies.get(SESSION_COOKIE)
+        )
     except CommunityError as exc:
         return _settings_page(request, user, str(exc), 401 if isinstance(exc, AuthError) else 400)
     return RedirectResponse("/settings?done=password", status_code=303)
@@ -192,9 +219,12 @@ def delete_account(request: Request, password: Secret, confirm: OptField = None,
         counts = services.community(request).delete_account(user, password)
     except CommunityError as exc:
         return _settings_page(request, user, str(exc), 401 if isinstance(exc, AuthError) else 400)
-    resp = _message(request, "Account deleted",
-                    f"{user.email} and its data are gone: {counts['votes']} votes, {counts['saved papers']} saved "
-                    f"papers, {counts['saved searches']} saved searches, {counts['subscriptions']} digest "
-                    "subscription(s).")
+    resp = _message(
+        request,
+        "Account deleted",
+        f"{user.email} and its data are gone: {counts['votes']} votes, {counts['saved papers']} saved "
+        f"papers, {counts['saved searches']} saved searches, {counts['subscriptions']} digest "
+        "subscription(s).",
+    )
     clear_session_cookie(request, resp)
     return resp

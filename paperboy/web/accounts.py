@@ -15,8 +15,15 @@ from paperboy.service.community import AuthError, CommunityError, NotFound, Rate
 from paperboy.web import params, services
 from paperboy.web.account_pages import queue_verification
 from paperboy.web.render import render
-from paperboy.web.security import (check_csrf, clear_session_cookie, client_address, current_user,
-                                   set_session_cookie, safe_next, SESSION_COOKIE)
+from paperboy.web.security import (
+    SESSION_COOKIE,
+    check_csrf,
+    clear_session_cookie,
+    client_address,
+    current_user,
+    safe_next,
+    set_session_cookie,
+)
 from paperboy.web.urls import paper_url
 
 router = APIRouter(include_in_schema=False)

@@ -8,8 +8,15 @@ from fastapi import APIRouter, Header, HTTPException, Query, Request
 
 from paperboy.service.community import NotFound, RateLimited
 from paperboy.web import params, services
-from paperboy.web.schemas import (DailyPublic, ErrorPublic, PaperPublic, PapersPublic, SearchPublic,
-                                  TrendingPublic, VotePublic)
+from paperboy.web.schemas import (
+    DailyPublic,
+    ErrorPublic,
+    PaperPublic,
+    PapersPublic,
+    SearchPublic,
+    TrendingPublic,
+    VotePublic,
+)
 from paperboy.web.security import check_csrf, client_address, current_user
 
 router = APIRouter(prefix="/api/v1", tags=["paperboy API v1"],

@@ -149,7 +149,7 @@ class LiveServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         import time
 
         self.thread.start()
@@ -177,7 +177,7 @@ class AtomServer:
         self.requests: list[str] = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
+            def do_GET(self):
                 outer.requests.append(self.path)
                 self.send_response(outer.status)
                 self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
@@ -192,7 +192,7 @@ class AtomServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/query"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "AtomServer":
+    def __enter__(self) -> AtomServer:
         self.thread.start()
         return self
 
