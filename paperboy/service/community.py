@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import re
 import secrets
@@ -31,12 +32,14 @@ from paperboy.store import comments as _comments_sql
 from paperboy.store import community as _sql
 from paperboy.store import listings as _listings
 
+log = logging.getLogger("paperboy.community")
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}\.[^@\s\x00-\x1f.]{1,63}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_SAVED_SEARCHES = 200
 TRENDING_CACHE_SECONDS = 60.0  # other processes' votes show up within this long
 ALL_TIME_NEWEST = 2000  # unvoted papers considered for all-time trending (only the newest can rank)
 SUBMISSION_STATES = ("queued", "done", "failed", "duplicate")
+SUBMISSION_RETRY_HOURS = 24  # a submission waits this long for arXiv to be reachable, then fails
 VERIFY_SALT, RESET_SALT = "paperboy.account.verify", "paperboy.account.reset"
 
 
@@ -581,20 +584,28 @@ class Community:
             return [_submission(r) for r in _sql.submissions_of(conn, user.id, limit)]
 
     def process_submissions(self, fetch: Callable[[list[str]], IngestReport], limit: int = 100) -> list[Submission]:
-        """Fetch queued arXiv ids with `fetch(ids)` (which ingests them) and mark each done/failed/duplicate."""
+        """Fetch queued arXiv ids with `fetch(ids)` (which ingests them) and mark each done/failed/duplicate.
+
+        When arXiv cannot be reached (network down, arXiv failing), the rows stay queued with a plain
+        message and are tried again on the next run, for up to SUBMISSION_RETRY_HOURS; the technical
+        error goes to the log, not to the reader.
+        """
         with self.store.reading() as conn:
             queued = _sql.queued_submissions(conn, limit)
         if not queued:
             return []
         pending = [r for r in queued if self.store.get(r.arxiv_id, include_hidden=True) is None]
         pending_ids = {r.id for r in pending}
-        problem = None
+        problem, retry = None, False
         if pending:
             try:
                 report = fetch(sorted({r.arxiv_id for r in pending}))
                 problem = report.aborted or (report.errors[0] if report.errors else None)
+                retry = bool(report.aborted and report.retryable)
             except Exception as exc:  # a fetch failure of any kind must not leave rows queued forever
                 problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            log.warning("fetching submitted papers failed%s: %s", " (will retry)" if retry else "", problem[:500])
         now = self.clock()
         out = []
         with self.store.writing() as conn:
@@ -604,6 +615,13 @@ class Community:
                     state, msg = "duplicate", "Already in paperboy."
                 elif paper is not None:
                     state, msg = "done", "Fetched from arXiv."
+                elif retry and now - _aware(r.created_at) < timedelta(hours=SUBMISSION_RETRY_HOURS):
+                    state = "queued"
+                    msg = ("arXiv cannot be reached right now (no network, or arXiv is down); paperboy "
+                           "tries again automatically.")
+                elif retry:
+                    state = "failed"
+                    msg = f"arXiv could not be reached for {SUBMISSION_RETRY_HOURS} hours; please submit it again later."
                 else:
                     state = "failed"
                     msg = f"arXiv has no paper {r.arxiv_id}." if not problem else f"Fetching failed: {problem}"[:500]

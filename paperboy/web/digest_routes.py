@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from paperboy.service.digests import DigestError, Digests, Options
 from paperboy.web import params
 from paperboy.web.render import render
-from paperboy.web.security import check_csrf, current_user, safe_next
+from paperboy.web.security import check_csrf, current_user, safe_next, styled_document_csp
 
 log = logging.getLogger("paperboy.web")
 router = APIRouter(include_in_schema=False)
@@ -189,6 +189,8 @@ def preview(request: Request, email: Annotated[str | None, Query(max_length=300)
     msg = compose_digest(dg, mail_from=s.mail_from, base_url=s.base_url,
                          unsubscribe_url=d.unsubscribe_url(dg.subscription),
                          message_id=d.message_id("digest", dg.subscription.id, dg.period), date=d.now())
-    # The site's CSP blocks inline styles, so browsers show this unstyled; the content is exactly
-    # what the subscriber would get (`paperboy digest preview` writes the styled file).
-    return HTMLResponse(html_part(msg), headers={"X-Preview-Of": dg.subscription.email})
+    # Exactly what the subscriber gets, styled: this response carries its own CSP that allows the
+    # email's inline styles by hash (the site-wide policy would block them) and no scripts.
+    html = html_part(msg)
+    return HTMLResponse(html, headers={"X-Preview-Of": dg.subscription.email,
+                                       "Content-Security-Policy": styled_document_csp(html)})
