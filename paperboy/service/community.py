@@ -93,6 +93,7 @@ class PaperView:
     saved: bool = False
     score: float | None = None
     comments: int = 0  # readable comments in its discussion
+    dismissed: bool = False  # the viewer marked it "Not interested"
 
     @property
     def links(self) -> list[Link]:
@@ -454,8 +455,16 @@ class Community:
             voted = _sql.voted_among(conn, user.id, ids) if user else set()
             saved = _sql.saved_among(conn, user.id, ids) if user else set()
             talk = _comments_sql.counts(conn, ids)
-        return [PaperView(p, (p.upvotes or 0) + local.get(i, 0), i in voted, i in saved, comments=talk.get(i, 0))
+            dismissed = _sql.not_interested_among(conn, user.id, ids) if user else set()
+        return [PaperView(p, (p.upvotes or 0) + local.get(i, 0), i in voted, i in saved, comments=talk.get(i, 0),
+                          dismissed=i in dismissed)
                 for p, i in zip(papers, ids)]
+
+    def not_interested(self, user: User, limit: int = 200) -> list[PaperView]:
+        """The papers the user marked "Not interested", newest mark first."""
+        with self.store.reading() as conn:
+            ids = _sql.not_interested_paper_ids(conn, user.id, limit)
+        return self._hydrate(ids, user)
 
     def view(self, key: str, user: User | None = None) -> PaperView:
         return self.views([self._resolve(key)], user)[0]

@@ -201,6 +201,24 @@ def saved_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> 
     return out
 
 
+def not_interested_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    for chunk in _chunks(paper_ids):
+        q = sa.select(not_interested.c.paper_id).where(not_interested.c.user_id == user_id,
+                                                       not_interested.c.paper_id.in_(chunk))
+        out.update(conn.execute(q).scalars())
+    return out
+
+
+def not_interested_paper_ids(conn: sa.Connection, user_id: int, limit: int) -> list[str]:
+    """Visible papers the user marked "Not interested", newest mark first."""
+    q = (sa.select(not_interested.c.paper_id)
+         .select_from(not_interested.join(papers, papers.c.id == not_interested.c.paper_id))
+         .where(not_interested.c.user_id == user_id, VISIBLE)
+         .order_by(not_interested.c.created_at.desc(), not_interested.c.paper_id).limit(limit))
+    return list(conn.execute(q).scalars())
+
+
 def insert_saved_paper(conn: sa.Connection, user_id: int, paper_id: str, now: datetime) -> None:
     """Raises IntegrityError when already saved."""
     conn.execute(saved_papers.insert().values(user_id=user_id, paper_id=paper_id, created_at=now))

@@ -46,8 +46,7 @@ def _site(web_home, sink, clock, **kw):
     from paperboy.service.community import Community
     from paperboy.web import create_app
 
-    settings = web_settings(web_home, smtp_host="127.0.0.1", smtp_port=sink.port, base_url="http://paperboy.test",
-                            **kw)
+    settings = web_settings(web_home, smtp_host="127.0.0.1", smtp_port=sink.port, base_url="http://paperboy.test", **kw)
     pb = Paperboy(settings)
     return pb, create_app(pb, community=Community(pb.store, settings, clock=clock))
 
@@ -80,8 +79,12 @@ def test_votes_count_only_after_the_emailed_link_is_followed(site, sink, clock):
     sign_up(client, EMAIL, PASSWORD, verify=False)
     assert "Confirm your email address to make your upvotes count" in client.get("/").text
     r = _vote(client)
-    assert r.status_code == 200 and r.json() == {"paper_id": PAPER, "upvotes": IMPORTED, "voted": True,
-                                                 "counted": False}
+    assert r.status_code == 200 and r.json() == {
+        "paper_id": PAPER,
+        "upvotes": IMPORTED,
+        "voted": True,
+        "counted": False,
+    }
     assert _count(client) == IMPORTED  # kept, not counted, not ranked
     assert pb.community.trending("all", 1).items[0].upvotes == IMPORTED
 
@@ -129,8 +132,7 @@ def test_password_reset_by_signed_expiring_single_use_link(site, sink, clock):
     client.cookies.clear()
     for pw, status in ((PASSWORD, 401), ("a brand new password", 303)):
         token = csrf_of(client, "/login")
-        r = client.post("/login", data={"email": EMAIL, "password": pw, "csrf_token": token},
-                        follow_redirects=False)
+        r = client.post("/login", data={"email": EMAIL, "password": pw, "csrf_token": token}, follow_redirects=False)
         assert r.status_code == status
 
 
@@ -144,15 +146,16 @@ def test_settings_change_email_password_and_delete_with_data(site, sink):
     client.post("/searches", data={"q": "diffusion", "csrf_token": token})
     client.post("/subscribe", data={"email": EMAIL, "frequency": "daily", "trending": "on", "csrf_token": token})
 
-    r = client.post("/settings/password", data={"current": "wrong password", "new": "another password",
-                                                "csrf_token": token})
+    r = client.post(
+        "/settings/password", data={"current": "wrong password", "new": "another password", "csrf_token": token}
+    )
     assert r.status_code == 401 and "current password is not right" in r.text
-    r = client.post("/settings/password", data={"current": PASSWORD, "new": "another password",
-                                                "csrf_token": token})
+    r = client.post("/settings/password", data={"current": PASSWORD, "new": "another password", "csrf_token": token})
     assert r.status_code == 200 and "Your password is changed" in r.text  # still logged in here
 
-    r = client.post("/settings/email", data={"email": "new@example.org", "password": "another password",
-                                             "csrf_token": token})
+    r = client.post(
+        "/settings/email", data={"email": "new@example.org", "password": "another password", "csrf_token": token}
+    )
     assert "Your email is changed" in r.text and "not confirmed yet" in r.text
     assert _count(client) == IMPORTED  # unverified again: the vote stops counting
     assert _link(sink, "new@example.org").startswith("/verify/")
@@ -161,8 +164,7 @@ def test_settings_change_email_password_and_delete_with_data(site, sink):
 
     r = client.post("/settings/delete", data={"password": "another password", "csrf_token": token})
     assert r.status_code == 400 and "Tick the box" in r.text
-    r = client.post("/settings/delete", data={"password": "another password", "confirm": "delete",
-                                              "csrf_token": token})
+    r = client.post("/settings/delete", data={"password": "another password", "confirm": "delete", "csrf_token": token})
     assert r.status_code == 200 and "1 votes, 1 saved papers, 1 saved searches, 1 digest" in r.text
     assert "Log in" in client.get("/").text
     assert _count(client) == IMPORTED
