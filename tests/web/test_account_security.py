@@ -174,21 +174,21 @@ def test_settings_change_email_password_and_delete_with_data(site, sink):
 
 
 def test_sign_up_and_votes_are_limited_per_client_address(web_home, sink, clock):
-    pb, app = _site(web_home, sink, clock, signup_max_per_hour=5, vote_max_per_hour=3)
+    pb, app = _site(web_home, sink, clock, signup_max_per_hour=2, vote_max_per_hour=3)
     try:
         with TestClient(app, base_url="http://testserver", client=("198.51.100.7", 40000)) as one:
-            for i in range(5):
+            for i in range(2):
                 one.cookies.clear()
                 sign_up(one, f"bot{i}@example.org", PASSWORD)
             one.cookies.clear()
             token = csrf_of(one, "/signup")
-            r = one.post("/signup", data={"email": "bot5@example.org", "password": PASSWORD, "csrf_token": token})
+            r = one.post("/signup", data={"email": "bot2@example.org", "password": PASSWORD, "csrf_token": token})
             assert r.status_code == 429 and "Too many new accounts" in r.text
             assert 0 < int(r.headers["retry-after"]) <= 3600
             with TestClient(app, base_url="http://testserver", client=("203.0.113.9", 40000)) as other:
                 sign_up(other, "person@example.org", PASSWORD)  # another address is not affected
             clock.now += timedelta(hours=1, seconds=1)
-            sign_up(one, "bot5@example.org", PASSWORD)  # the window moved on
+            sign_up(one, "bot2@example.org", PASSWORD)  # the window moved on
 
             statuses = [_vote(one).status_code for _ in range(3)]  # up, down, up
             r = _vote(one)
