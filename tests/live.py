@@ -38,6 +38,7 @@ class ServeProcess:
         env.setdefault("PAPERBOY_SIGNUP_MAX_PER_HOUR", "100000")
         env.setdefault("PAPERBOY_VOTE_MAX_PER_HOUR", "1000000")
         self.home, self.database_url = home, database_url
+        self._pb = None
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "paperboy.cli", "--home", str(home), "serve", "--host", "127.0.0.1",
@@ -58,19 +59,21 @@ class ServeProcess:
 
     def verify(self, email: str) -> None:
         """Mark the account verified through the service API an operator uses (as if its link was followed)."""
-        from paperboy.config import Settings
-        from paperboy.service import Paperboy
+        if self._pb is None:  # one service over the server's store for all the accounts a test verifies
+            from paperboy.config import Settings
+            from paperboy.service import Paperboy
 
-        pb = Paperboy(Settings(home=self.home, database_url=self.database_url, secret_key="test-secret"))
-        try:
-            pb.community.mark_verified(pb.community.user_by_email(email).id)
-        finally:
-            pb.close()
+            self._pb = Paperboy(Settings(home=self.home, database_url=self.database_url, secret_key="test-secret"))
+        com = self._pb.community
+        com.mark_verified(com.user_by_email(email).id)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
+        if self._pb is not None:
+            self._pb.close()
+            self._pb = None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

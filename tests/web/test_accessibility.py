@@ -19,6 +19,7 @@ from tests.web.conftest import LiveServer
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "test-artifacts" / "screenshots"
 AXE = REPO / "frontend" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -81,9 +82,13 @@ def test_main_pages_pass_axe_and_keyboard_checks(live, app, web_pb):
     com = app.state.community
     user = com.mark_verified(com.sign_up(EMAIL, "a long enough password").id)
     com.upvote(user, "2606.99002")
-    web_pb.digests.subscribe(EMAIL, confirmed=True)
+    from paperboy.service.digest_model import Options
+
+    # Trending only: the preview's styling is under test, not the recommender (which costs seconds).
+    web_pb.digests.subscribe(EMAIL, Options(searches=False, recommended=False), confirmed=True)
     token = com.start_session(user)
     found, problems = [], []
+    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -97,6 +102,8 @@ def test_main_pages_pass_axe_and_keyboard_checks(live, app, web_pb):
         def check_page(path: str) -> None:
             page.goto(live.url + path)
             found.extend(_axe(page))
+            if path in ("/", "/settings"):
+                page.screenshot(path=str(SHOTS / ("settings.png" if path == "/settings" else "home-cards.png")))
             if page.locator("h1").count() < 1:
                 problems.append(f"{path}: no <h1>")
             page.keyboard.press("Tab")  # the first stop of every page skips to its content
@@ -113,6 +120,11 @@ def test_main_pages_pass_axe_and_keyboard_checks(live, app, web_pb):
             check_page(path)
             if path == "/search?q=diffusion+models":
                 assert page.locator("article.card").count() > 0, "the search found nothing to check"
+                # White on the orange buttons: WCAG AA contrast for normal text (4.5:1).
+                fg, bg = page.locator(".search-row button[type=submit]").first.evaluate(
+                    "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
+                )
+                assert _contrast(fg, bg) >= 4.5, (fg, bg, _contrast(fg, bg))
             if page.locator("article.card").count():
                 card = page.locator("article.card").first
                 stops = card.evaluate(
@@ -125,23 +137,14 @@ def test_main_pages_pass_axe_and_keyboard_checks(live, app, web_pb):
                     "button", name="Upvote Popular Paper From Hugging Face Daily, 43 votes", exact=True
                 )
                 assert own.count() == 1 and own.get_attribute("aria-pressed") == "true"
-            votes = page.locator("form.vote button")
-            for i in range(votes.count()):
-                name = votes.nth(i).get_attribute("aria-label") or ""
-                if not re.fullmatch(r"Upvote .+, \d+ votes?", name) or votes.nth(i).get_attribute(
-                    "aria-pressed"
-                ) not in ("true", "false"):
-                    problems.append(f"{path}: vote button named {name!r}")
+            votes = page.evaluate("""() => [...document.querySelectorAll('form.vote button')]
+                .map(b => [b.getAttribute('aria-label') || '', b.getAttribute('aria-pressed')])""")
+            for name, pressed in votes:
+                if not re.fullmatch(r"Upvote .+, \d+ votes?", name) or pressed not in ("true", "false"):
+                    problems.append(f"{path}: vote button named {name!r}, aria-pressed={pressed!r}")
         nav = page.locator("nav.nav")
         assert nav.get_by_role("link", name="Recommended for you").is_visible()
         assert nav.get_by_role("link", name="Subscribe").is_visible()
-
-        # White on the orange buttons: WCAG AA contrast for normal text (4.5:1).
-        page.goto(live.url + "/search?q=diffusion")
-        fg, bg = page.locator(".search-row button[type=submit]").first.evaluate(
-            "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
-        )
-        assert _contrast(fg, bg) >= 4.5, (fg, bg, _contrast(fg, bg))
 
         # The digest preview: styled (its own CSP lets the email's inline styles through), no CSP
         # refusals, and no request for a missing /favicon.ico.
