@@ -293,6 +293,7 @@ collection_items = sa.Table(
               index=True),
     sa.Column("note", sa.Text),
     sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 # -- per-client-address rate limits for sign-ups and votes (migration 0006) ----------------------------
 

@@ -1,14 +1,14 @@
 """accounts: email verification time, per-client-address events for sign-up and vote rate limits
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0005'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
