@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from paperboy.ranking.trending import age_in_hours, hn_gravity_score, rank_trending, window_start
-
 from tests.web.conftest import verified_user
 
 

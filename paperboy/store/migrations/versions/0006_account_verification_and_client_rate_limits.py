@@ -1,14 +1,14 @@
 """accounts: email verification time, per-client-address events for sign-up and vote rate limits
 
 Revision ID: 0006
-Revises: 0010
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0010'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
