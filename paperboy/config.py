@@ -26,7 +26,7 @@ PLACEHOLDER_KEYS = frozenset({
 })
 
 
-def production_problems(settings: "Settings") -> list[str]:
+def production_problems(settings: Settings) -> list[str]:
     """Why these settings are unsafe to serve other people with (empty when they are fine)."""
     out = []
     key = settings.secret_key
@@ -45,7 +45,7 @@ def production_problems(settings: "Settings") -> list[str]:
     return out
 
 
-def load_secret_key(settings: "Settings") -> bytes:
+def load_secret_key(settings: Settings) -> bytes:
     """The configured secret key, else one created once in <home>/secret_key (mode 0600).
 
     One key per instance, shared by the web app (sessions, CSRF) and email (signed digest links).
@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _safe_for_production(self) -> "Settings":
+    def _safe_for_production(self) -> Settings:
         if self.environment == "production":
             problems = production_problems(self)
             if problems:
@@ -134,6 +134,21 @@ class Settings(BaseSettings):
     )
     login_window_minutes: int = Field(
         default=15, ge=1, le=24 * 60, description="Window in minutes for counting failed logins."
+    )
+    signup_max_per_hour: int = Field(
+        default=5, ge=1, le=100000,
+        description="Accounts one client address may create per hour; more are refused with HTTP 429.",
+    )
+    vote_max_per_hour: int = Field(
+        default=300, ge=1, le=1000000,
+        description="Upvotes and un-votes one client address may cast per hour; more are refused with HTTP 429.",
+    )
+    verify_hours: int = Field(
+        default=48, ge=1, le=24 * 30,
+        description="Hours an email-verification link stays valid (votes count only from verified accounts).",
+    )
+    reset_hours: int = Field(
+        default=2, ge=1, le=24 * 7, description="Hours a password-reset link stays valid (it also dies once used)."
     )
     trending_gravity: float = Field(
         default=1.8, ge=0.0, le=10.0,

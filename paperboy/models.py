@@ -99,7 +99,7 @@ class Paper:
         digest = hashlib.sha1(f"{self.title_key}|{self.first_author_key}".encode()).hexdigest()[:16]
         return f"pb-{digest}"
 
-    def with_defaults(self) -> "Paper":
+    def with_defaults(self) -> Paper:
         """Fill arXiv links from the id where the source left them out."""
         if not self.arxiv_id:
             return self
@@ -149,7 +149,7 @@ class Hits:
         return len(self.ids)
 
     @classmethod
-    def empty(cls) -> "Hits":
+    def empty(cls) -> Hits:
         return cls([], np.zeros(0, dtype=np.float32))
 
 
@@ -165,6 +165,7 @@ class IngestReport:
     duplicates: int = 0  # records whose id repeated inside the same input
     errors: list[str] = field(default_factory=list)  # first few rejection/abort messages
     aborted: str | None = None  # why the input stopped early, if it did
+    retryable: bool = False  # the abort was the network or the source being down: the same run may work later
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # index): running them again on PostgreSQL would prove nothing, so the --db=postgres pass skips them.
 STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests/test_eval.py", "tests/test_keywords.py",
               "tests/email/test_model.py", "tests/email/test_recommend.py",
-              "tests/test_harvest_protocol.py")
+              "tests/test_harvest_protocol.py", "tests/test_bibtex_keys.py")
 
 
 # Test files that load the embedding model, serve processes or ingest the whole sample: the

@@ -33,6 +33,12 @@ class ServeProcess:
         if database_url:
             env["PAPERBOY_DATABASE_URL"] = database_url
         env.setdefault("PAPERBOY_SECRET_KEY", "test-secret")
+        # These tests sign up and vote as many readers from one address (127.0.0.1); the per-address
+        # limits themselves are tested in tests/web/test_account_security.py.
+        env.setdefault("PAPERBOY_SIGNUP_MAX_PER_HOUR", "100000")
+        env.setdefault("PAPERBOY_VOTE_MAX_PER_HOUR", "1000000")
+        self.home, self.database_url = home, database_url
+        self._pb = None
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "paperboy.cli", "--home", str(home), "serve", "--host", "127.0.0.1",
@@ -51,10 +57,23 @@ class ServeProcess:
             assert time.monotonic() < deadline, f"paperboy serve did not start:\n{self.log()}"
             time.sleep(0.1)
 
+    def verify(self, email: str) -> None:
+        """Mark the account verified through the service API an operator uses (as if its link was followed)."""
+        if self._pb is None:  # one service over the server's store for all the accounts a test verifies
+            from paperboy.config import Settings
+            from paperboy.service import Paperboy
+
+            self._pb = Paperboy(Settings(home=self.home, database_url=self.database_url, secret_key="test-secret"))
+        com = self._pb.community
+        com.mark_verified(com.user_by_email(email).id)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
+        if self._pb is not None:
+            self._pb.close()
+            self._pb = None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -64,7 +83,7 @@ class ServeProcess:
                 self.proc.wait()
         self._log.close()
 
-    def __enter__(self) -> "ServeProcess":
+    def __enter__(self) -> ServeProcess:
         try:
             self.wait_ready()
         except BaseException:
@@ -83,15 +102,17 @@ def page_csrf(client: httpx.Client, path: str = "/") -> str:
     return m.group(1)
 
 
-def signed_up_client(base_url: str, email: str, password: str = "correct horse battery",
+def signed_up_client(server: ServeProcess, email: str, password: str = "correct horse battery",
                      **kw) -> tuple[httpx.Client, str]:
-    """A client that signed up (and so is logged in) through the real forms, and its CSRF token for the API."""
-    client = httpx.Client(base_url=base_url, follow_redirects=True, **kw)
+    """A client that signed up (and so is logged in) through the real forms, with its account verified
+    (so its votes count), and its CSRF token for the API."""
+    client = httpx.Client(base_url=server.url, follow_redirects=True, **kw)
     token = page_csrf(client, "/signup")
     r = client.post("/signup", data={"email": email, "password": password, "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     assert client.cookies.get("pb_session")
+    server.verify(email)
     return client, page_csrf(client, "/")  # the token is bound to the new session
 
 

@@ -58,7 +58,7 @@ def test_serve_survives_a_postgres_restart_under_load(own_cluster, tmp_path):
 
     srv = ServeProcess(home, url, tmp_path / "serve.log")
     with srv:
-        voters = [signed_up_client(srv.url, f"voter{i}@example.org", timeout=TIMEOUT) for i in range(VOTERS)]
+        voters = [signed_up_client(srv, f"voter{i}@example.org", timeout=TIMEOUT) for i in range(VOTERS)]
         user_ids = {}
         with engine.connect() as conn:
             for i in range(VOTERS):

@@ -329,7 +329,8 @@ def digest_sender(pb) -> Callable[[], RunReport]:
 
 
 def start_scheduler(pb, *, community=None, secret: bytes | None = None, first_run_in: float = 30.0):
-    """Start an APScheduler thread that runs `run_digests` every digest_check_minutes; returns it.
+    """Start an APScheduler thread that runs `run_digests` (and retries queued web submissions) every
+    digest_check_minutes; returns it.
 
     Safe with several processes (web workers) each running one: rows are claimed atomically.
     first_run_in: seconds before the first run (lets the server finish starting).
@@ -346,6 +347,10 @@ def start_scheduler(pb, *, community=None, secret: bytes | None = None, first_ru
                 log.info("digests: %s", rep.summary())
         except Exception:  # the scheduler must outlive one bad run
             log.exception("digest run failed")
+        try:  # web submissions that found arXiv unreachable wait in the queue for this retry
+            pb.process_submissions()
+        except Exception:
+            log.exception("retrying queued submissions failed")
 
     sched = BackgroundScheduler(timezone="UTC", daemon=True)
     sched.add_job(tick, "interval", minutes=pb.settings.digest_check_minutes, id="paperboy-digests",

@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 import re
 import secrets
 import threading
@@ -20,7 +22,7 @@ import numpy as np
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from paperboy.config import Settings
+from paperboy.config import Settings, load_secret_key
 from paperboy.models import IngestReport, Paper, parse_arxiv_id
 from paperboy.ranking import trending as _trending
 from paperboy.ranking.keywords import keywords
@@ -30,12 +32,15 @@ from paperboy.store import comments as _comments_sql
 from paperboy.store import community as _sql
 from paperboy.store import listings as _listings
 
+log = logging.getLogger("paperboy.community")
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,189}\.[^@\s\x00-\x1f.]{1,63}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_SAVED_SEARCHES = 200
 TRENDING_CACHE_SECONDS = 60.0  # other processes' votes show up within this long
 ALL_TIME_NEWEST = 2000  # unvoted papers considered for all-time trending (only the newest can rank)
 SUBMISSION_STATES = ("queued", "done", "failed", "duplicate")
+SUBMISSION_RETRY_HOURS = 24  # a submission waits this long for arXiv to be reachable, then fails
+VERIFY_SALT, RESET_SALT = "paperboy.account.verify", "paperboy.account.reset"
 
 
 class CommunityError(ValueError):
@@ -67,6 +72,15 @@ class User:
     id: int
     email: str
     created_at: datetime
+    verified_at: datetime | None = None  # set once the owner followed an emailed link; only then votes count
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class InvalidLink(CommunityError):
+    """A verification or password-reset link that is forged, expired, used or superseded."""
 
 
 @dataclass(slots=True)
@@ -79,6 +93,7 @@ class PaperView:
     saved: bool = False
     score: float | None = None
     comments: int = 0  # readable comments in its discussion
+    dismissed: bool = False  # the viewer marked it "Not interested"
 
     @property
     def links(self) -> list[Link]:
@@ -149,12 +164,24 @@ def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def _valid_email(email: str) -> str:
+    email = normalize_email(email)
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise CommunityError("Enter a valid email address, like name@example.org.")
+    return email
+
+
+def _valid_password(password: str) -> None:
+    if not (MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD):
+        raise CommunityError(f"Choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.email, _aware(row.created_at))
+    return User(row.id, row.email, _aware(row.created_at), _aware(getattr(row, "verified_at", None)))
 
 
 def _submission(row: Any) -> Submission:
@@ -183,21 +210,178 @@ class Community:
 
 
     # -- accounts ---------------------------------------------------------------------------------
-    def sign_up(self, email: str, password: str) -> User:
-        """Create an account; CommunityError with a user-facing reason when refused."""
-        email = normalize_email(email)
-        if len(email) > 254 or not EMAIL_RE.match(email):
-            raise CommunityError("Enter a valid email address, like name@example.org.")
-        if not (MIN_PASSWORD <= len(password or "") <= MAX_PASSWORD):
-            raise CommunityError(f"Choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
+    def sign_up(self, email: str, password: str, client: str | None = None) -> User:
+        """Create an account; CommunityError with a user-facing reason when refused.
+
+        With `client` (the address the request came from), at most `signup_max_per_hour` accounts per
+        address and hour (RateLimited beyond). The account starts unverified: its votes count once
+        its owner follows the link `verification_link_token` makes.
+        """
+        email = _valid_email(email)
+        _valid_password(password)
+        if client is not None:
+            self.throttle("signup", client, self.settings.signup_max_per_hour,
+                           "Too many new accounts from your network; try again in {minutes} minutes.")
         pw_hash = self._hasher.hash(password)
         now = self.clock()
         try:
             with self.store.writing() as conn:
                 uid = _sql.insert_user(conn, email, pw_hash, now)
+                if client is not None:
+                    _sql.insert_client_event(conn, "signup", client[:64], now)
         except Conflict:
             raise CommunityError("An account with this email already exists; log in instead.") from None
         return User(uid, email, now)
+
+    def throttle(self, action: str, client: str, limit: int, message: str) -> None:
+        """RateLimited when `client` did `action` `limit` times within the last hour."""
+        now = self.clock()
+        hour = timedelta(hours=1)
+        with self.store.reading() as conn:
+            n, oldest = _sql.client_events_since(conn, action, client[:64], now - hour)
+        if n >= limit:
+            retry = max(1, math.ceil(((_aware(oldest) or now) + hour - now).total_seconds()))
+            raise RateLimited(message.format(minutes=retry // 60 + 1), retry)
+        if secrets.randbelow(100) == 0:  # now and then, forget events past every window
+            with self.store.writing() as conn:
+                _sql.delete_client_events_before(conn, now - hour)
+
+    def record_client_event(self, action: str, client: str) -> None:
+        """Count one `action` (e.g. "reset") from `client` toward its `throttle` limit."""
+        with self.store.writing() as conn:
+            _sql.insert_client_event(conn, action, client[:64], self.clock())
+
+    def user(self, user_id: int) -> User | None:
+        with self.store.reading() as conn:
+            row = _sql.user_by_id(conn, user_id)
+        return _user(row) if row else None
+
+    def user_by_email(self, email: str) -> User | None:
+        with self.store.reading() as conn:
+            row = _sql.user_by_email(conn, normalize_email(email)[:254])
+        return _user(row) if row else None
+
+    # -- signed links: email verification and password reset ----------------------------------------
+    def _serializer(self, salt: str):
+        from itsdangerous import URLSafeSerializer
+
+        return URLSafeSerializer(load_secret_key(self.settings), salt=salt)
+
+    def _sign(self, salt: str, data: dict[str, Any]) -> str:
+        # The issue time travels inside the signed data and is checked against self.clock, so
+        # expiry follows the same clock as everything else here (and tests can move it).
+        return self._serializer(salt).dumps({**data, "t": int(self.clock().timestamp())})
+
+    def _unsign(self, salt: str, token: str, hours: int, what: str) -> dict[str, Any]:
+        from itsdangerous import BadData
+
+        try:
+            data = self._serializer(salt).loads(token) if token and len(token) <= 1000 else None
+        except BadData:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("t"), int) or not isinstance(data.get("u"), int):
+            raise InvalidLink(f"This {what} link is not valid (copy the whole link from the email).")
+        if self.clock().timestamp() - data["t"] > hours * 3600:
+            raise InvalidLink(f"This {what} link has expired; ask for a new one.")
+        return data
+
+    def verification_token(self, user: User) -> str:
+        """The token of a link proving `user` owns their email (valid `verify_hours`, for that email only)."""
+        return self._sign(VERIFY_SALT, {"u": user.id, "e": user.email})
+
+    def verify_email(self, token: str) -> User:
+        """Mark the account a verification link names as verified; InvalidLink when it is not valid."""
+        data = self._unsign(VERIFY_SALT, token, self.settings.verify_hours, "verification")
+        now = self.clock()
+        with self.store.writing() as conn:
+            row = _sql.user_by_id(conn, data["u"])
+            if row is None or row.email != data.get("e"):
+                raise InvalidLink("This verification link is for an email address the account no longer has.")
+            if row.verified_at is None:
+                _sql.set_verified(conn, row.id, now, row.email)
+        self._invalidate()  # the account's votes count from now on
+        return self.user(data["u"])
+
+    def mark_verified(self, user_id: int) -> User:
+        """Verify an account without a link (operators, e.g. an admin who knows the person)."""
+        with self.store.writing() as conn:
+            if not _sql.set_verified(conn, user_id, self.clock()):
+                raise NotFound(f"No account {user_id}.")
+        self._invalidate()
+        return self.user(user_id)
+
+    def reset_token(self, email: str) -> tuple[User, str] | None:
+        """(account, token of a password-reset link) for an email, None when no account has it.
+
+        The token carries a fingerprint of the current password hash, so it dies once the password
+        changes: a used link cannot be used again, and an old one is worthless after a reset.
+        """
+        with self.store.reading() as conn:
+            row = _sql.user_by_email(conn, normalize_email(email)[:254])
+        if row is None or getattr(row, "banned_at", None) is not None:
+            return None
+        return _user(row), self._sign(RESET_SALT, {"u": row.id, "p": _token_hash(row.password_hash)[:16]})
+
+    def check_reset_token(self, token: str) -> User:
+        data = self._unsign(RESET_SALT, token, self.settings.reset_hours, "password-reset")
+        with self.store.reading() as conn:
+            row = _sql.user_by_id(conn, data["u"])
+        if row is None or _token_hash(row.password_hash)[:16] != data.get("p"):
+            raise InvalidLink("This password-reset link was already used or replaced; ask for a new one.")
+        return _user(row)
+
+    def reset_password(self, token: str, new_password: str) -> User:
+        """Set a new password from a reset link; every session of the account ends."""
+        _valid_password(new_password)
+        user = self.check_reset_token(token)
+        with self.store.writing() as conn:
+            _sql.set_password_hash(conn, user.id, self._hasher.hash(new_password))
+            _sql.delete_sessions_of(conn, user.id)
+            if user.verified_at is None:  # the link reached the inbox: that proves the address too
+                _sql.set_verified(conn, user.id, self.clock(), user.email)
+        self._invalidate()
+        return self.user(user.id)
+
+    def _check_password(self, user: User, password: str) -> Any:
+        with self.store.reading() as conn:
+            row = _sql.user_by_id(conn, user.id)
+        try:
+            ok = row is not None and self._hasher.verify(row.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            raise AuthError("Your current password is not right.")
+        return row
+
+    def change_password(self, user: User, current: str, new: str, keep_session: str | None = None) -> None:
+        """New password after checking the current one; other sessions end (`keep_session` token stays)."""
+        _valid_password(new)
+        self._check_password(user, current)
+        with self.store.writing() as conn:
+            _sql.set_password_hash(conn, user.id, self._hasher.hash(new))
+            _sql.delete_sessions_of(conn, user.id, keep=_token_hash(keep_session) if keep_session else None)
+
+    def change_email(self, user: User, password: str, new_email: str) -> User:
+        """Move the account to another email; it is unverified (its votes stop counting) until re-verified."""
+        email = _valid_email(new_email)
+        self._check_password(user, password)
+        if email == user.email:
+            return self.user(user.id)
+        try:
+            with self.store.writing() as conn:
+                _sql.set_email(conn, user.id, email)
+        except Conflict:
+            raise CommunityError("Another account already uses this email.") from None
+        self._invalidate()
+        return self.user(user.id)
+
+    def delete_account(self, user: User, password: str) -> dict[str, int]:
+        """Delete the account with its votes, library, saved searches and subscription; counts per kind."""
+        self._check_password(user, password)
+        with self.store.writing() as conn:
+            counts = _sql.delete_user(conn, user.id, user.email)
+        self._invalidate()
+        return counts
 
     def log_in(self, email: str, password: str, client: str) -> User:
         """The user for these credentials; AuthError if wrong, RateLimited after too many failures."""
@@ -271,16 +455,28 @@ class Community:
             voted = _sql.voted_among(conn, user.id, ids) if user else set()
             saved = _sql.saved_among(conn, user.id, ids) if user else set()
             talk = _comments_sql.counts(conn, ids)
-        return [PaperView(p, (p.upvotes or 0) + local.get(i, 0), i in voted, i in saved, comments=talk.get(i, 0))
+            dismissed = _sql.not_interested_among(conn, user.id, ids) if user else set()
+        return [PaperView(p, (p.upvotes or 0) + local.get(i, 0), i in voted, i in saved, comments=talk.get(i, 0),
+                          dismissed=i in dismissed)
                 for p, i in zip(papers, ids)]
+
+    def not_interested(self, user: User, limit: int = 200) -> list[PaperView]:
+        """The papers the user marked "Not interested", newest mark first."""
+        with self.store.reading() as conn:
+            ids = _sql.not_interested_paper_ids(conn, user.id, limit)
+        return self._hydrate(ids, user)
 
     def view(self, key: str, user: User | None = None) -> PaperView:
         return self.views([self._resolve(key)], user)[0]
 
     # -- votes --------------------------------------------------------------------------------------
-    def upvote(self, user: User, key: str) -> PaperView:
-        """Upvote once; a second upvote by the same user changes nothing (the database refuses it)."""
+    def upvote(self, user: User, key: str, client: str | None = None) -> PaperView:
+        """Upvote once; a second upvote by the same user changes nothing (the database refuses it).
+
+        With `client`, at most `vote_max_per_hour` votes and un-votes per address and hour.
+        """
         paper = self._resolve(key)
+        self._count_vote(client)
         try:
             with self.store.writing() as conn:
                 _sql.insert_vote(conn, user.id, paper.id, self.clock())
@@ -289,12 +485,21 @@ class Community:
         self._invalidate()
         return self.views([paper], user)[0]
 
-    def unvote(self, user: User, key: str) -> PaperView:
+    def unvote(self, user: User, key: str, client: str | None = None) -> PaperView:
         paper = self._resolve(key)
+        self._count_vote(client)
         with self.store.writing() as conn:
             _sql.delete_vote(conn, user.id, paper.id)
         self._invalidate()
         return self.views([paper], user)[0]
+
+    def _count_vote(self, client: str | None) -> None:
+        if client is None:
+            return
+        self.throttle("vote", client, self.settings.vote_max_per_hour,
+                       "Too many votes from your network; try again in {minutes} minutes.")
+        with self.store.writing() as conn:
+            _sql.insert_client_event(conn, "vote", client[:64], self.clock())
 
     # -- library ------------------------------------------------------------------------------------
     def save_paper(self, user: User, key: str) -> PaperView:
@@ -388,20 +593,28 @@ class Community:
             return [_submission(r) for r in _sql.submissions_of(conn, user.id, limit)]
 
     def process_submissions(self, fetch: Callable[[list[str]], IngestReport], limit: int = 100) -> list[Submission]:
-        """Fetch queued arXiv ids with `fetch(ids)` (which ingests them) and mark each done/failed/duplicate."""
+        """Fetch queued arXiv ids with `fetch(ids)` (which ingests them) and mark each done/failed/duplicate.
+
+        When arXiv cannot be reached (network down, arXiv failing), the rows stay queued with a plain
+        message and are tried again on the next run, for up to SUBMISSION_RETRY_HOURS; the technical
+        error goes to the log, not to the reader.
+        """
         with self.store.reading() as conn:
             queued = _sql.queued_submissions(conn, limit)
         if not queued:
             return []
         pending = [r for r in queued if self.store.get(r.arxiv_id, include_hidden=True) is None]
         pending_ids = {r.id for r in pending}
-        problem = None
+        problem, retry = None, False
         if pending:
             try:
                 report = fetch(sorted({r.arxiv_id for r in pending}))
                 problem = report.aborted or (report.errors[0] if report.errors else None)
+                retry = bool(report.aborted and report.retryable)
             except Exception as exc:  # a fetch failure of any kind must not leave rows queued forever
                 problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            log.warning("fetching submitted papers failed%s: %s", " (will retry)" if retry else "", problem[:500])
         now = self.clock()
         out = []
         with self.store.writing() as conn:
@@ -411,6 +624,13 @@ class Community:
                     state, msg = "duplicate", "Already in paperboy."
                 elif paper is not None:
                     state, msg = "done", "Fetched from arXiv."
+                elif retry and now - _aware(r.created_at) < timedelta(hours=SUBMISSION_RETRY_HOURS):
+                    state = "queued"
+                    msg = ("arXiv cannot be reached right now (no network, or arXiv is down); paperboy "
+                           "tries again automatically.")
+                elif retry:
+                    state = "failed"
+                    msg = f"arXiv could not be reached for {SUBMISSION_RETRY_HOURS} hours; please submit it again later."
                 else:
                     state = "failed"
                     msg = f"arXiv has no paper {r.arxiv_id}." if not problem else f"Fetching failed: {problem}"[:500]

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 import bibtexparser
+from anyascii import anyascii
 from bibtexparser.model import Entry, Field
 
 from paperboy.models import Paper
@@ -48,10 +49,16 @@ def write(papers: Iterable[Paper], fmt: str, out: TextIO) -> int:
     return n
 
 
+def _ascii(text: str) -> str:
+    # Transliterate rather than drop: "Cupiał" keys as "cupial", as BibTeX tools and arXiv do.
+    return anyascii(text).lower()
+
+
 def _cite_key(p: Paper, taken: set[str]) -> str:
-    family = re.sub(r"[^a-z]", "", (p.authors[0].split()[-1] if p.authors else "anon").lower()) or "anon"
+    names = p.authors[0].split() if p.authors else []
+    family = re.sub(r"[^a-z]", "", _ascii(names[-1] if names else "anon")) or "anon"
     year = str((p.published or p.listed or p.updated).year) if (p.published or p.listed or p.updated) else ""
-    word = next((w for w in re.findall(r"[a-z]+", p.title.lower()) if len(w) > 3), "paper")
+    word = next((w for w in re.findall(r"[a-z]+", _ascii(p.title)) if len(w) > 3), "paper")
     key = base = f"{family}{year}{word}"
     i = 1
     while key in taken:

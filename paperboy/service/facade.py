@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from paperboy.config import Settings
-from paperboy.store.ingest import Ingester, combine, status_of
 from paperboy.models import IngestReport, Paper, SearchFilters, SearchHit, SearchPage, SourceError
 from paperboy.store import Store
 from paperboy.store.backup import BackupError, BackupResult
+from paperboy.store.ingest import Ingester, combine, status_of
 
 __all__ = ["Paperboy", "BackupError", "BackupResult"]
 
@@ -135,8 +135,10 @@ class Paperboy:
         """Fetch queued web submissions from the arXiv API, ingest and index them; the processed rows."""
 
         def fetch(ids: list[str]) -> IngestReport:
+            # One attempt: a submission that finds arXiv unreachable stays queued and the next run (the
+            # worker's or the server's scheduler) tries again, instead of sleeping through backoffs here.
             report = self.ingest_arxiv_ids(ids, base_url=self.settings.arxiv_api_url,
-                                           min_interval=self.settings.arxiv_min_interval)
+                                           min_interval=self.settings.arxiv_min_interval, max_attempts=1)
             if report.added or report.updated:
                 from paperboy.index.indexes import IndexBusy
 
@@ -204,12 +206,13 @@ class Paperboy:
         *,
         base_url: str | None = None,
         min_interval: float = 3.0,
+        max_attempts: int = 4,
         on_problem: Callable[[str], None] | None = None,
     ) -> IngestReport:
         """Fetch specific arXiv papers by id (the API's id_list) and ingest them."""
         from paperboy.sources import arxiv_api
 
-        kwargs: dict[str, Any] = {"min_interval": min_interval}
+        kwargs: dict[str, Any] = {"min_interval": min_interval, "max_attempts": max_attempts}
         if base_url:
             kwargs["base_url"] = base_url
         return self._ingest_pages("id_list=" + ",".join(ids), arxiv_api.fetch_ids(list(ids), **kwargs), on_problem)
@@ -226,8 +229,10 @@ class Paperboy:
                 ing.feed_run(run, arxiv_atom.parse(io.BytesIO(page), f"arxiv-api page {n}"), report, seen)
         except SourceError as e:
             report.aborted = f"arXiv API: {e}"
+            report.retryable = bool(getattr(e, "transient", False))
         except Exception as e:  # network failures of any kind end the run with what was stored
             report.aborted = f"arXiv API request failed: {e}"
+            report.retryable = True
         if report.aborted:
             ing._problem(report, report.aborted)
         self.store.finish_run(run, report, status_of(report))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -20,7 +20,14 @@ MAX_RETRY_AFTER = 300.0  # never sleep longer than this on one Retry-After
 
 
 class FetchError(SourceError):
-    """The arXiv API could not be reached or kept failing after the allowed attempts."""
+    """The arXiv API could not be reached or kept failing after the allowed attempts.
+
+    `transient`: the same request may well work later (network down, 5xx/429); False for a refusal (4xx).
+    """
+
+    def __init__(self, message: str, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
 
 
 class _Fetcher:
@@ -62,7 +69,7 @@ class _Fetcher:
             if attempt < self.max_attempts:
                 time.sleep(retry_after if retry_after is not None else self.backoff * 2 ** (attempt - 1))
         raise FetchError(f"arXiv API at {self.base_url} still failing after {self.max_attempts} attempts "
-                         f"(last: {problem})")
+                         f"(last: {problem})", transient=True)
 
 
 def _retry_after(value: str | None) -> float | None:

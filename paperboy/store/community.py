@@ -13,8 +13,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from paperboy.store.papers import VISIBLE
-from paperboy.store.schema import (login_failures, papers, saved_papers, saved_searches, sessions, submissions,
-                                   users, votes)
+from paperboy.store.schema import (
+    client_events,
+    login_failures,
+    not_interested,
+    papers,
+    saved_papers,
+    saved_searches,
+    sessions,
+    submissions,
+    subscriptions,
+    users,
+    votes,
+)
 
 _CHUNK = 500  # ids per IN (...) list; keeps statements under SQLite's variable limit
 
@@ -43,6 +54,42 @@ def user_by_id(conn: sa.Connection, user_id: int) -> Any:
 
 def set_password_hash(conn: sa.Connection, user_id: int, password_hash: str) -> None:
     conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def set_verified(conn: sa.Connection, user_id: int, when: datetime | None, email: str | None = None) -> bool:
+    """Mark the account verified at `when` (None: unverified); with `email`, only while it still has that email."""
+    q = users.update().where(users.c.id == user_id)
+    if email is not None:
+        q = q.where(users.c.email == email)
+    return conn.execute(q.values(verified_at=when)).rowcount > 0
+
+
+def set_email(conn: sa.Connection, user_id: int, email: str) -> None:
+    """New email, unverified until its owner follows a link; raises IntegrityError when taken."""
+    conn.execute(users.update().where(users.c.id == user_id).values(email=email, verified_at=None))
+
+
+def delete_user(conn: sa.Connection, user_id: int, email: str) -> dict[str, int]:
+    """Delete the account and everything that is its owner's (sessions, votes, library, searches, marks,
+    digest subscription); submissions stay as anonymous records of which papers were asked for."""
+    counts = {}
+    for name, table in (("votes", votes), ("saved papers", saved_papers), ("saved searches", saved_searches),
+                        ("not interested", not_interested), ("sessions", sessions)):
+        counts[name] = conn.execute(table.delete().where(table.c.user_id == user_id)).rowcount
+    # digest_outbox rows go with their subscription (ON DELETE CASCADE)
+    counts["subscriptions"] = conn.execute(subscriptions.delete().where(
+        sa.or_(subscriptions.c.user_id == user_id, subscriptions.c.email == email))).rowcount
+    conn.execute(submissions.update().where(submissions.c.user_id == user_id).values(user_id=None))
+    conn.execute(users.delete().where(users.c.id == user_id))
+    return counts
+
+
+def delete_sessions_of(conn: sa.Connection, user_id: int, keep: str | None = None) -> int:
+    """End every session of the user (but `keep`, a token hash), e.g. after a password change."""
+    q = sessions.delete().where(sessions.c.user_id == user_id)
+    if keep is not None:
+        q = q.where(sessions.c.token_hash != keep)
+    return conn.execute(q).rowcount
 
 
 def insert_session(conn: sa.Connection, token_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
@@ -87,6 +134,24 @@ def clear_login_failures(conn: sa.Connection, email: str, client: str, before: d
         conn.execute(login_failures.delete().where(login_failures.c.at <= before))
 
 
+# -- per-client-address rate limits (sign-ups, votes) --------------------------------------------
+
+def insert_client_event(conn: sa.Connection, action: str, client: str, now: datetime) -> None:
+    conn.execute(client_events.insert().values(action=action, client=client, at=now))
+
+
+def client_events_since(conn: sa.Connection, action: str, client: str, since: datetime) -> tuple[int, datetime | None]:
+    """(events of this kind from this client after `since`, the oldest of them)."""
+    q = sa.select(sa.func.count(), sa.func.min(client_events.c.at)).where(
+        client_events.c.action == action, client_events.c.client == client, client_events.c.at > since)
+    n, oldest = conn.execute(q).one()
+    return int(n), oldest
+
+
+def delete_client_events_before(conn: sa.Connection, before: datetime) -> int:
+    return conn.execute(client_events.delete().where(client_events.c.at <= before)).rowcount
+
+
 # -- votes and saved papers -----------------------------------------------------------------------
 
 def insert_vote(conn: sa.Connection, user_id: int, paper_id: str, now: datetime) -> None:
@@ -98,17 +163,24 @@ def delete_vote(conn: sa.Connection, user_id: int, paper_id: str) -> bool:
     return conn.execute(votes.delete().where(votes.c.user_id == user_id, votes.c.paper_id == paper_id)).rowcount > 0
 
 
+# Only votes of accounts with a verified email count (shown, ranked, exported): an account costs
+# an inbox, so stuffing votes with scripted sign-ups gains nothing. The votes themselves are kept,
+# and count from the moment their owner verifies.
+_COUNTED = sa.select(votes.c.paper_id, sa.func.count()).select_from(
+    votes.join(users, users.c.id == votes.c.user_id)).where(users.c.verified_at.is_not(None))
+
+
 def local_vote_counts(conn: sa.Connection, paper_ids: Sequence[str]) -> dict[str, int]:
-    """Votes cast on this instance, per paper id (papers without votes are absent)."""
+    """Counted votes cast on this instance (verified accounts only), per paper id (papers without any are absent)."""
     out: dict[str, int] = {}
     for chunk in _chunks(paper_ids):
-        q = sa.select(votes.c.paper_id, sa.func.count()).where(votes.c.paper_id.in_(chunk)).group_by(votes.c.paper_id)
+        q = _COUNTED.where(votes.c.paper_id.in_(chunk)).group_by(votes.c.paper_id)
         out.update({pid: int(n) for pid, n in conn.execute(q)})
     return out
 
 
 def all_local_vote_counts(conn: sa.Connection) -> dict[str, int]:
-    q = sa.select(votes.c.paper_id, sa.func.count()).group_by(votes.c.paper_id)
+    q = _COUNTED.group_by(votes.c.paper_id)
     return {pid: int(n) for pid, n in conn.execute(q)}
 
 
@@ -127,6 +199,24 @@ def saved_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> 
                                                      saved_papers.c.paper_id.in_(chunk))
         out.update(conn.execute(q).scalars())
     return out
+
+
+def not_interested_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
+    out: set[str] = set()
+    for chunk in _chunks(paper_ids):
+        q = sa.select(not_interested.c.paper_id).where(not_interested.c.user_id == user_id,
+                                                       not_interested.c.paper_id.in_(chunk))
+        out.update(conn.execute(q).scalars())
+    return out
+
+
+def not_interested_paper_ids(conn: sa.Connection, user_id: int, limit: int) -> list[str]:
+    """Visible papers the user marked "Not interested", newest mark first."""
+    q = (sa.select(not_interested.c.paper_id)
+         .select_from(not_interested.join(papers, papers.c.id == not_interested.c.paper_id))
+         .where(not_interested.c.user_id == user_id, VISIBLE)
+         .order_by(not_interested.c.created_at.desc(), not_interested.c.paper_id).limit(limit))
+    return list(conn.execute(q).scalars())
 
 
 def insert_saved_paper(conn: sa.Connection, user_id: int, paper_id: str, now: datetime) -> None:

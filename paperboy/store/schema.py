@@ -110,6 +110,7 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),  # argon2id, PHC string
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("banned_at", sa.DateTime(timezone=True)),  # set: cannot log in; sessions stop working (0004)
+    sa.Column("verified_at", sa.DateTime(timezone=True)),  # email proven by a link; only then do votes count (0006)
 )
 
 sessions = sa.Table(
@@ -292,6 +293,18 @@ collection_items = sa.Table(
               index=True),
     sa.Column("note", sa.Text),
     sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# -- per-client-address rate limits for sign-ups and votes (migration 0006) ----------------------------
+
+client_events = sa.Table(
+    "client_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(16), nullable=False),  # signup | vote
+    sa.Column("client", sa.String(64), nullable=False),  # client IP address
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_client_events_action_client_at", "action", "client", "at"),
 )
 
 # -- following arXiv and Hugging Face (appended for migration 0007) ---------------------------------

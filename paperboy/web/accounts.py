@@ -13,9 +13,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from paperboy.service.community import AuthError, CommunityError, NotFound, RateLimited
 from paperboy.web import params, services
+from paperboy.web.account_pages import queue_verification
 from paperboy.web.render import render
-from paperboy.web.security import (check_csrf, clear_session_cookie, client_address, current_user,
-                                   set_session_cookie, safe_next, SESSION_COOKIE)
+from paperboy.web.security import (
+    SESSION_COOKIE,
+    check_csrf,
+    clear_session_cookie,
+    client_address,
+    current_user,
+    safe_next,
+    set_session_cookie,
+)
 from paperboy.web.urls import paper_url
 
 router = APIRouter(include_in_schema=False)
@@ -45,14 +53,18 @@ def signup_form(request: Request, next: Next = None):
 
 
 @router.post("/signup")
-def signup(request: Request, email: Field, password: Secret, csrf_token: OptField = None, next: OptField = None):
+def signup(request: Request, background: BackgroundTasks, email: Field, password: Secret, csrf_token: OptField = None, next: OptField = None):
     check_csrf(request, csrf_token)
     com = services.community(request)
+    ctx = {"next": safe_next(next), "email": email[:254]}
     try:
-        user = com.sign_up(email, password)
+        user = com.sign_up(email, password, client_address(request))
+    except RateLimited as exc:
+        return render(request, "signup.html", {**ctx, "error": str(exc)}, status_code=429,
+                      headers={"Retry-After": str(exc.retry_after)})
     except CommunityError as exc:
-        return render(request, "signup.html", {"next": safe_next(next), "error": str(exc), "email": email[:254]},
-                      status_code=400)
+        return render(request, "signup.html", {**ctx, "error": str(exc)}, status_code=400)
+    queue_verification(request, background, user)
     return _logged_in(request, com.start_session(user), safe_next(next))
 
 
@@ -110,9 +122,12 @@ def vote(request: Request, paper_id: str, action: Annotated[str, Form(max_length
     action = params.choice(action, ("up", "down"), "action", "up")
     com = services.community(request)
     try:
-        view = com.upvote(user, key) if action == "up" else com.unvote(user, key)
+        client = client_address(request)
+        view = com.upvote(user, key, client) if action == "up" else com.unvote(user, key, client)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    except RateLimited as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     return _see_other(safe_next(next, paper_url(view.paper)))
 
 

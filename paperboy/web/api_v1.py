@@ -6,11 +6,18 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 
-from paperboy.service.community import NotFound
+from paperboy.service.community import NotFound, RateLimited
 from paperboy.web import params, services
-from paperboy.web.schemas import (DailyPublic, ErrorPublic, PaperPublic, PapersPublic, SearchPublic,
-                                  TrendingPublic, VotePublic)
-from paperboy.web.security import check_csrf, current_user
+from paperboy.web.schemas import (
+    DailyPublic,
+    ErrorPublic,
+    PaperPublic,
+    PapersPublic,
+    SearchPublic,
+    TrendingPublic,
+    VotePublic,
+)
+from paperboy.web.security import check_csrf, client_address, current_user
 
 router = APIRouter(prefix="/api/v1", tags=["paperboy API v1"],
                    responses={400: {"model": ErrorPublic, "description": "Bad parameter, with the reason"}})
@@ -67,20 +74,26 @@ def _vote(request: Request, paper_id: str, token: str | None, up: bool) -> VoteP
     check_csrf(request, token)
     com = services.community(request)
     try:
-        view = com.upvote(user, key) if up else com.unvote(user, key)
+        client = client_address(request)
+        view = com.upvote(user, key, client) if up else com.unvote(user, key, client)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return VotePublic(paper_id=view.paper.id, upvotes=view.upvotes, voted=view.voted)
+    except RateLimited as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    return VotePublic(paper_id=view.paper.id, upvotes=view.upvotes, voted=view.voted, counted=user.verified)
 
 
 CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token", max_length=200)]
 VOTE_ERRORS = {401: {"model": ErrorPublic, "description": "Not logged in"},
-               403: {"model": ErrorPublic, "description": "Missing or wrong CSRF token"}, **NOT_FOUND}
+               403: {"model": ErrorPublic, "description": "Missing or wrong CSRF token"},
+               429: {"model": ErrorPublic, "description": "Too many votes from this client address (vote_max_per_hour); "
+                     "Retry-After says when to try again"}, **NOT_FOUND}
 
 
 @router.post("/papers/{paper_id:path}/vote", response_model=VotePublic, responses=VOTE_ERRORS)
 def upvote(request: Request, paper_id: str, x_csrf_token: CsrfHeader = None) -> VotePublic:
-    """Upvote a paper (once per user; repeating it changes nothing)."""
+    """Upvote a paper (once per user; repeating it changes nothing). `upvotes` counts verified accounts only:
+    the vote of an account whose email is not confirmed yet is kept, and counts once it is (`counted`)."""
     return _vote(request, paper_id, x_csrf_token, True)
 
 

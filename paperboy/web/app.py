@@ -134,7 +134,7 @@ def _no_controls(request: Request) -> None:
 
 def create_app(pb, *, community=None) -> FastAPI:
     """The web app over one Paperboy facade; `community` (tests: another clock) defaults to `pb.community`."""
-    from paperboy.web import accounts, admin, api_hf, api_v1, feeds, pages
+    from paperboy.web import account_pages, accounts, admin, api_hf, api_v1, feeds, pages
 
     app = FastAPI(
         title="paperboy",
@@ -190,7 +190,7 @@ def create_app(pb, *, community=None) -> FastAPI:
 
     # Discussions and collections first: their /papers/<id>/comments routes must win over the
     # catch-all /papers/<id:path> routes of pages and api_v1.
-    for module in (discussions, collection_pages, community_feeds, api_community, pages, accounts, admin, feeds,
+    for module in (discussions, collection_pages, community_feeds, api_community, pages, accounts, account_pages, admin, feeds,
                    api_v1, api_hf, digest_routes):
         app.include_router(module.router)
     return app

@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -18,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from paperboy.service.digests import DigestError, Digests, Options
 from paperboy.web import params
 from paperboy.web.render import render
-from paperboy.web.security import check_csrf, current_user, safe_next
+from paperboy.web.security import check_csrf, current_user, safe_next, styled_document_csp
 
 log = logging.getLogger("paperboy.web")
 router = APIRouter(include_in_schema=False)
@@ -92,11 +93,18 @@ def subscribe(request: Request, background: BackgroundTasks, email: OptField = N
     opts = Options(frequency=frequency, send_hour=hour, weekday=weekday, timezone=timezone,
                    trending=bool(trending), searches=bool(searches), recommended=bool(recommended),
                    categories=_split(categories, ",\\s"), authors=_split(authors, ";\\n"))
+    # A logged-in reader whose email the account already proved (verification link) changes their own
+    # digest at once; any other address still gets the double opt-in email.
+    proven = user is not None and user.verified and address.strip().lower() == user.email
     try:
-        sub, outbox_id = d.subscribe(address, opts, user_id=user.id if user else None)
+        sub, outbox_id = d.subscribe(address, opts, user_id=user.id if user else None, confirmed=proven)
     except DigestError as exc:
         return render(request, "digest/subscribe.html", _form_ctx(user, None, opts, str(exc), address[:254]),
                       status_code=400)
+    if proven:
+        return _message(request, "Digest saved",
+                        f"{sub.display_email} gets a {sub.options.describe()} digest from now on. Change or stop it "
+                        "here at any time; every email also has a one-click unsubscribe link.")
     if outbox_id is not None:
         background.add_task(_send_now, d, outbox_id)
     return _message(request, "Check your inbox",
@@ -162,8 +170,22 @@ def not_interested(request: Request, paper: Annotated[str, Form(max_length=100)]
     found = request.app.state.pb.paper(key)
     if found is None:
         raise HTTPException(404, f"No paper with id {key!r}.")
-    digests(request).recommender.mark_not_interested(user.id, found.id, on=action != "undo")
-    return RedirectResponse(safe_next(next, "/recommended"), status_code=303)
+    on = action != "undo"
+    digests(request).recommender.mark_not_interested(user.id, found.id, on=on)
+    # Back to the page, which offers an Undo after a mark (the paper may have left its list, e.g. /recommended).
+    base, _, frag = safe_next(next, "/recommended").partition("#")
+    parts = urlsplit(base)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "dismissed"] + ([("dismissed", found.id)] if on else [])
+    return RedirectResponse(urlunsplit(("", "", parts.path, urlencode(query), frag)), status_code=303)
+
+
+@router.get("/not-interested")
+def not_interested_list(request: Request):
+    """Every paper the reader marked "Not interested", each with an Undo."""
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/not-interested", status_code=303)
+    return render(request, "not_interested.html", {"items": request.app.state.community.not_interested(user)})
 
 
 # -- preview --------------------------------------------------------------------------------------
@@ -189,6 +211,8 @@ def preview(request: Request, email: Annotated[str | None, Query(max_length=300)
     msg = compose_digest(dg, mail_from=s.mail_from, base_url=s.base_url,
                          unsubscribe_url=d.unsubscribe_url(dg.subscription),
                          message_id=d.message_id("digest", dg.subscription.id, dg.period), date=d.now())
-    # The site's CSP blocks inline styles, so browsers show this unstyled; the content is exactly
-    # what the subscriber would get (`paperboy digest preview` writes the styled file).
-    return HTMLResponse(html_part(msg), headers={"X-Preview-Of": dg.subscription.email})
+    # Exactly what the subscriber gets, styled: this response carries its own CSP that allows the
+    # email's inline styles by hash (the site-wide policy would block them) and no scripts.
+    html = html_part(msg)
+    return HTMLResponse(html, headers={"X-Preview-Of": dg.subscription.email,
+                                       "Content-Security-Policy": styled_document_csp(html)})

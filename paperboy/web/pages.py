@@ -202,3 +202,10 @@ def minutes_ago(when: datetime | None) -> int | None:
 @router.get("/healthz", include_in_schema=False)
 def healthz(request: Request):
     return {"ok": True, "papers": services.paperboy(request).store.count()}
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon():
+    # Browsers ask for /favicon.ico on documents without <link rel="icon"> (the digest preview, JSON,
+    # feeds); point them at the one icon instead of answering 404.
+    return RedirectResponse("/static/favicon.svg", status_code=301, headers={"Cache-Control": "max-age=86400"})

@@ -94,8 +94,9 @@ class DailyPublic(PapersPublic):
 
 class VotePublic(BaseModel):
     paper_id: str
-    upvotes: int
+    upvotes: int = Field(description="Upvotes counted: imported ones plus those of accounts with a confirmed email.")
     voted: bool
+    counted: bool = Field(description="False while your email is not confirmed: your vote is kept but not counted yet.")
 
 
 class ErrorPublic(BaseModel):

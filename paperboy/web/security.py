@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, Response
@@ -86,6 +87,36 @@ def current_user(request: Request) -> User | None:
         token = _cookie_value(request, SESSION_COOKIE)
         request.state.user = request.app.state.community.session_user(token) if token else None
     return request.state.user
+
+
+class _Styles(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: set[str] = set()
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_style = tag == "style"
+        self.found.update(v for k, v in attrs if k == "style" and v)
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.found.add(data)
+
+
+def styled_document_csp(html: str) -> str:
+    """A CSP for one server-made HTML document (the digest preview): its own inline styles, by hash, and
+    nothing else; no scripts at all. Style attributes need 'unsafe-hashes' (CSP 3); the hashes pin them
+    to exactly these declarations, so injected markup gets no styles it did not already have."""
+    parser = _Styles()
+    parser.feed(html)
+    hashes = " ".join(sorted("'sha256-" + base64.b64encode(hashlib.sha256(v.encode()).digest()).decode() + "'"
+                             for v in parser.found))
+    return ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-hashes' " + hashes +
+            "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def client_address(request: Request) -> str:

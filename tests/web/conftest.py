@@ -68,7 +68,13 @@ def web_home(base_home, tmp_path: Path, new_database_url) -> Path:
 
 
 def web_settings(home: Path, **kw) -> Settings:
-    """Settings for a web_home copy: its own SQLite file, or its own PostgreSQL database."""
+    """Settings for a web_home copy: its own SQLite file, or its own PostgreSQL database.
+
+    Tests sign up and vote as many readers from one client address, so the per-address limits are
+    raised unless a test asks for them (tests/web/test_account_security.py tests the defaults).
+    """
+    kw.setdefault("signup_max_per_hour", 100000)
+    kw.setdefault("vote_max_per_hour", 1000000)
     return Settings(home=home, database_url=homes.home_database_url(home), secret_key="test-secret",
                     arxiv_min_interval=0.0, **kw)
 
@@ -108,11 +114,22 @@ def csrf_of(client, path: str = "/login") -> str:
     return m.group(1)
 
 
-def sign_up(client, email: str = "reader@example.org", password: str = "correct horse battery") -> None:
+def sign_up(client, email: str = "reader@example.org", password: str = "correct horse battery",
+            verify: bool = True) -> None:
+    """Sign up through the form; with `verify`, the account is verified (votes count) through the
+    service API an operator uses, as if its owner had followed the emailed link."""
     token = csrf_of(client, "/signup")
     r = client.post("/signup", data={"email": email, "password": password, "csrf_token": token},
                     follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
+    if verify:
+        com = client.app.state.community
+        com.mark_verified(com.user_by_email(email).id)
+
+
+def verified_user(com, email: str, password: str = "password123"):
+    """A new account, verified (so its votes count), made through the Community service."""
+    return com.mark_verified(com.sign_up(email, password).id)
 
 
 class LiveServer:
@@ -132,7 +149,7 @@ class LiveServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         import time
 
         self.thread.start()
@@ -160,7 +177,7 @@ class AtomServer:
         self.requests: list[str] = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
+            def do_GET(self):
                 outer.requests.append(self.path)
                 self.send_response(outer.status)
                 self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
@@ -175,7 +192,7 @@ class AtomServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/api/query"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "AtomServer":
+    def __enter__(self) -> AtomServer:
         self.thread.start()
         return self
 

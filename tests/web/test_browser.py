@@ -46,7 +46,12 @@ def _count(page, paper_id: str) -> int:
     return int(page.locator(f'form.vote[data-paper="{paper_id}"] .count').first.inner_text())
 
 
-def test_reader_journey(browser, live):
+def _verify(app, email: str) -> None:
+    com = app.state.community
+    com.mark_verified(com.user_by_email(email).id)
+
+
+def test_reader_journey(browser, live, app):
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
@@ -92,6 +97,8 @@ def test_reader_journey(browser, live):
     page.click('form.stack button[type="submit"]')
     page.wait_for_url(base + f"/papers/{paper_id}")
     assert page.locator("nav.nav").get_by_text("Log out").is_visible()
+    assert page.locator(".unverified").is_visible()  # votes count once the emailed link is followed
+    _verify(app, EMAIL)  # as following it does (tests/web/test_account_security.py follows the real one)
 
     # Upvote (JS fetch, no reload): the count changes and survives a reload.
     page.evaluate("() => { window.noReload = true; }")
@@ -153,7 +160,7 @@ def test_reader_journey(browser, live):
     assert not errors, errors
 
 
-def test_pages_work_without_javascript(browser, live):
+def test_pages_work_without_javascript(browser, live, app):
     ctx = browser.new_context(java_script_enabled=False)
     page = ctx.new_page()
     base = live.url
@@ -161,6 +168,8 @@ def test_pages_work_without_javascript(browser, live):
     page.fill('input[name="email"]', "nojs@example.org")
     page.fill('input[name="password"]', PASSWORD)
     page.click('form.stack button[type="submit"]')
+    page.wait_for_url(base + "/")
+    _verify(app, "nojs@example.org")
     page.goto(base + "/papers/2606.99002")
     assert _count(page, "2606.99002") == 42
     page.click('form.vote[data-paper="2606.99002"] button')  # plain form POST + redirect

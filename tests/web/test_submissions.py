@@ -61,6 +61,24 @@ def test_arxiv_error_fails_cleanly(client, web_pb):
     assert "state-failed" in page and "Fetching failed" in page and "HTTP 400" in page
 
 
+def test_offline_submission_stays_queued_with_a_plain_message_and_is_retried(client, app, web_pb):
+    from paperboy.web import services
+    from tests.live import free_port
+
+    web_pb.settings.arxiv_api_url = f"http://127.0.0.1:{free_port()}/api/query"  # nothing listens: offline
+    sign_up(client)
+    assert _submit(client, NEW_ID).status_code == 303
+    page = client.get("/submit").text
+    assert "state-queued" in page and "arXiv cannot be reached right now" in page
+    assert "Errno" not in page and "ConnectError" not in page and "few seconds" not in page
+    assert "keeps trying for up to a day" in page
+    with AtomServer(arxiv_atom([(NEW_ID, "A Freshly Submitted Paper on Retrieval", "We submit things.")])) as srv:
+        web_pb.settings.arxiv_api_url = srv.url
+        services.fetch_submitted(app)  # the next scheduled run, once the network is back
+    page = client.get("/submit").text
+    assert "state-done" in page and f'href="/papers/{NEW_ID}"' in page
+
+
 def test_not_an_arxiv_id_is_refused(client):
     sign_up(client)
     for text in ("hello", "https://example.com/abs/2401.01234", "<script>alert(1)</script>", "9" * 300):

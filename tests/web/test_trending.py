@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from paperboy.ranking.trending import age_in_hours, hn_gravity_score, rank_trending, window_start
+from tests.web.conftest import verified_user
 
 
 def test_gravity_score_is_the_documented_formula():
@@ -53,9 +54,9 @@ def test_community_trending_uses_the_setting_and_cache_invalidation(web_pb):
     assert top.items[0].paper.id == "2606.99002" and top.as_of == date(2026, 7, 1)
     ids = [v.paper.id for v in top.items]
     assert ids[1] == "2605.99003"  # 3 imported votes, a month old
-    u = com.sign_up("t@example.org", "password123")
+    u = verified_user(com, "t@example.org")
     for i in range(5):
-        com.upvote(com.sign_up(f"t{i}@example.org", "password123"), "2606.30673")
+        com.upvote(verified_user(com, f"t{i}@example.org"), "2606.30673")
     com.upvote(u, "2606.30673")
     assert com.trending("all", 3).items[1].paper.id == "2606.30673"  # 6 votes > 3, cache was cleared
 

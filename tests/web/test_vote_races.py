@@ -75,7 +75,7 @@ def _assert_clean(responses: list[httpx.Response]) -> None:
 
 def test_one_user_upvoting_from_many_connections_counts_once(server, web_home):
     before = _count(server.url)
-    main, token = signed_up_client(server.url, "racer@example.org")
+    main, token = signed_up_client(server, "racer@example.org")
     clients = [twin(main) for _ in range(THREADS)]
     try:
         responses = _hammer([lambda c=c: _vote(c, token, True) for c in clients])
@@ -91,7 +91,7 @@ def test_one_user_upvoting_from_many_connections_counts_once(server, web_home):
 
 def test_distinct_users_upvoting_at_once_count_each(server, web_home):
     before = _count(server.url)
-    logged_in = [signed_up_client(server.url, f"voter{i}@example.org") for i in range(THREADS)]
+    logged_in = [signed_up_client(server, f"voter{i}@example.org") for i in range(THREADS)]
     try:
         responses = _hammer([lambda c=c, t=t: _vote(c, t, True) for c, t in logged_in])
     finally:
@@ -105,7 +105,7 @@ def test_distinct_users_upvoting_at_once_count_each(server, web_home):
 
 def test_concurrent_toggles_end_consistent(server, web_home):
     before = _count(server.url)
-    users = [signed_up_client(server.url, f"toggler{i}@example.org") for i in range(6)]
+    users = [signed_up_client(server, f"toggler{i}@example.org") for i in range(6)]
     rnd = random.Random(42)
     # Each user toggles from 4 connections at once, 6 rounds each: up and down race for the same row.
     conns = [(twin(c), t) for c, t in users for _ in range(4)]
@@ -125,7 +125,7 @@ def test_concurrent_toggles_end_consistent(server, web_home):
     assert _count(server.url) == before + rows  # the shown count is the number of vote rows
     assert len(voters) == rows <= len(users)
     # Two more users after the storm: the count moves by exactly two.
-    fresh = [signed_up_client(server.url, f"late{i}@example.org") for i in range(2)]
+    fresh = [signed_up_client(server, f"late{i}@example.org") for i in range(2)]
     try:
         _assert_clean(_hammer([lambda c=c, t=t: _vote(c, t, True) for c, t in fresh]))
     finally:

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from paperboy.store.schema import votes
-from tests.web.conftest import csrf_of, sign_up
+from tests.web.conftest import csrf_of, sign_up, verified_user
 
 PAPER = "2606.30647"  # a real paper of the 2026-07 shard
 
@@ -69,11 +69,11 @@ def test_vote_api_needs_session_and_csrf_header(client):
     assert r.status_code == 403 and "reload the page" in r.json()["detail"]
     token = csrf_of(client, "/")
     r = client.post(f"/api/v1/papers/{PAPER}/vote", headers={"X-CSRF-Token": token})
-    assert r.status_code == 200 and r.json() == {"paper_id": PAPER, "upvotes": 1, "voted": True}
+    assert r.status_code == 200 and r.json() == {"paper_id": PAPER, "upvotes": 1, "voted": True, "counted": True}
     r = client.post(f"/api/v1/papers/{PAPER}v2/vote", headers={"X-CSRF-Token": token})
     assert r.json()["upvotes"] == 1  # any version of the id is the same paper
     r = client.delete(f"/api/v1/papers/{PAPER}/vote", headers={"X-CSRF-Token": token})
-    assert r.json() == {"paper_id": PAPER, "upvotes": 0, "voted": False}
+    assert r.json() == {"paper_id": PAPER, "upvotes": 0, "voted": False, "counted": True}
     assert client.post("/api/v1/papers/2401.00009/vote", headers={"X-CSRF-Token": token}).status_code == 404
     assert client.get(f"/api/v1/papers/{PAPER}").json()["voted"] is False
 
@@ -98,7 +98,7 @@ def test_local_votes_move_trending(client, app):
     before = [v.paper.id for v in com.trending("today", 400).items]
     target = before[-1]
     for i in range(3):
-        u = com.sign_up(f"voter{i}@example.org", "password123")
+        u = verified_user(com, f"voter{i}@example.org")
         com.upvote(u, target)
     after = com.trending("today", 5)
     assert after.items[0].paper.id == target and after.items[0].upvotes == 3

@@ -27,6 +27,8 @@
         f.classList.toggle("voted", data.voted);
         var b = f.querySelector("button");
         b.setAttribute("aria-pressed", data.voted ? "true" : "false");
+        b.setAttribute("aria-label", "Upvote " + b.getAttribute("data-title") + ", " + data.upvotes +
+                       (data.upvotes === 1 ? " vote" : " votes"));
         b.title = data.voted ? "Remove your upvote" : "Upvote";
       });
     }).catch(function () { form.submit(); });
