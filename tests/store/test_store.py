@@ -231,3 +231,28 @@ def test_head_revision_read_from_the_files_is_alembics_head():
     from paperboy.store.db import _alembic_config, head_revision
 
     assert head_revision() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def test_accounts_from_before_verification_keep_their_votes_counted(new_database_url):
+    """Upgrading to email verification (0006) counts existing accounts as verified from their sign-up."""
+    from datetime import datetime, timezone
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from paperboy.store.db import _alembic_config, create_engine, migrate
+
+    engine = create_engine(new_database_url())
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")  # the revision before 0006
+    signed_up = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO users (email, password_hash, created_at) VALUES ('old@example.org', 'x', :t)"),
+                     {"t": signed_up})
+    migrate(engine)
+    with engine.connect() as conn:
+        verified = conn.execute(sa.text("SELECT verified_at FROM users WHERE email = 'old@example.org'")).scalar()
+    engine.dispose()
+    assert verified is not None

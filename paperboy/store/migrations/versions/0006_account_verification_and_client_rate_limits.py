@@ -15,9 +15,11 @@ depends_on = None
 
 def upgrade() -> None:
     # A nullable column without default: a plain ALTER TABLE ADD COLUMN on SQLite and PostgreSQL.
-    # Accounts from before stay unverified: their votes count once their owner follows a link
-    # (or an operator verifies them), as the abuse this closes is exactly unverified accounts voting.
     op.add_column('users', sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True))
+    # Accounts from before the upgrade keep their votes counted (verified as of their sign-up):
+    # an upgrade must not wipe an instance's community signal overnight. New accounts verify by
+    # email; an operator who suspects old stuffed accounts bans them from /admin.
+    op.execute("UPDATE users SET verified_at = created_at")
     op.create_table('client_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('action', sa.String(length=16), nullable=False),
