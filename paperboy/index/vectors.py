@@ -344,6 +344,12 @@ class VectorIndex:
         p = self._pos.get(paper_id)
         return None if p is None else self._hashes[p]
 
+    def matrix(self) -> np.ndarray:
+        """The stored float16 unit vectors, rows in `ids` order (a read-only view, no copy)."""
+        view = self._vecs[: self._n]
+        view.flags.writeable = False
+        return view
+
     def vector(self, paper_id: str) -> np.ndarray | None:
         """The stored unit vector (float32) of a paper, or None."""
         p = self._pos.get(paper_id)

@@ -154,6 +154,13 @@ class Paperboy:
         with self.submission_lock:
             return self.community.process_submissions(fetch)
 
+    @property
+    def map(self):
+        """The map of the field: layout, topics and momentum (files under home/index/map)."""
+        from paperboy.service.maps import PaperMap
+
+        return self._once("map", lambda: PaperMap(self.store, self.indexes, self.settings.index_dir / "map"))
+
     def close(self) -> None:
         self._services.pop("community", None)
         self._services.pop("moderation", None)

@@ -1,0 +1,316 @@
+"""The map of the field: builds the 2-D layout and topics of every paper, places new ones, answers what is rising."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from paperboy.index.map_files import MapData, MapFiles
+from paperboy.models import Paper
+
+log = logging.getLogger("paperboy.map")
+
+POINTS_MAGIC = b"PBM1"
+NO_MONTH = 0xFFFF
+EPOCH = date(1970, 1, 1)
+RISING_MIN_RECENT = 5  # a topic needs this many papers in the last 30 days to count as rising
+
+
+class MapMissing(LookupError):
+    """There is no map yet (`paperboy map` builds it) or no embeddings to build one from."""
+
+
+@dataclass(slots=True)
+class BuildReport:
+    papers: int
+    fine_topics: int
+    broad_topics: int
+    seconds: dict[str, float]
+
+
+@dataclass(slots=True)
+class TopicStats:
+    """One fine topic with its momentum."""
+
+    id: int
+    label: str
+    broad: int
+    broad_label: str
+    size: int
+    recent: int  # papers in the last 30 days
+    before: int  # papers in the 90 days before those
+    momentum: float
+    x: float
+    y: float
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, "size": self.size, "momentum": round(self.momentum, 3)}
+
+
+def paper_day(p: Paper) -> int:
+    """Days since 1970-01-01 of the paper's listing (else publication) date; -1 when unknown."""
+    d = p.listed or p.published or p.updated
+    return (d - EPOCH).days if d else -1
+
+
+def paper_text(p: Paper) -> str:
+    return f"{p.title}. {p.title}. {p.abstract or ''}"  # the title counts twice: it names the topic
+
+
+class PaperMap:
+    """The map over one store and its vector index; built explicitly, then kept up to date by `update()`."""
+
+    def __init__(self, store, indexes, directory):
+        self.store = store
+        self.indexes = indexes
+        self.files = MapFiles(directory)
+        self._points: tuple[int, bytes, bytes] | None = None  # generation, raw, gzip
+        self._lock = threading.Lock()
+
+    # -- reading ------------------------------------------------------------------------
+    def data(self) -> MapData:
+        data = self.files.load()
+        if data is None:
+            raise MapMissing("there is no map yet: run `paperboy map` to build it")
+        return data
+
+    def exists(self) -> bool:
+        return self.files.exists()
+
+    def topics(self, as_of: int | None = None) -> list[TopicStats]:
+        """Every fine topic with size and momentum (last 30 days against the 90 before), biggest first."""
+        from paperboy.ranking.topics import momentum
+
+        d = self.data()
+        known = d.day >= 0
+        recent, before, mom = momentum(d.fine[known], d.day[known], len(d.topics), as_of)
+        sizes = np.bincount(d.fine.astype(np.int64), minlength=len(d.topics))
+        out = []
+        for t in d.topics:
+            i = t["id"]
+            out.append(TopicStats(i, t["label"], t["parent"], d.broad[t["parent"]]["label"], int(sizes[i]),
+                                  int(recent[i]), int(before[i]), float(mom[i]), t["x"], t["y"]))
+        return out
+
+    def rising(self, limit: int = 8) -> list[TopicStats]:
+        """Topics gaining fastest: highest momentum among those with enough recent papers."""
+        ts = [t for t in self.topics() if t.recent >= RISING_MIN_RECENT and t.momentum > 1.0]
+        ts.sort(key=lambda t: (-t.momentum, -t.recent))
+        return ts[:limit]
+
+    def monthly(self) -> tuple[list[str], np.ndarray]:
+        """(month labels 'YYYY-MM', papers per fine topic and month)."""
+        from paperboy.ranking.topics import month_index, per_month
+
+        d = self.data()
+        known = d.day >= 0
+        first, counts = per_month(d.fine[known], month_index(d.day[known]), len(d.topics))
+        return [_month_label(first + i) for i in range(counts.shape[1])], counts
+
+    def rows_of(self, ids: Iterable[str]) -> list[int]:
+        """Row numbers (positions in the points data) of the given paper ids that are on the map."""
+        d = self.data()
+        pos = _positions(d)
+        return [pos[i] for i in ids if i in pos]
+
+    def topic_counts(self, ids: Iterable[str]) -> list[tuple[TopicStats, int]]:
+        """The reader's topics: how many of `ids` fall in each fine topic, most first."""
+        d = self.data()
+        rows = self.rows_of(ids)
+        if not rows:
+            return []
+        counts = np.bincount(d.fine[rows].astype(np.int64), minlength=len(d.topics))
+        stats = self.topics()
+        return [(stats[i], int(counts[i])) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+
+    def points(self) -> tuple[int, bytes, bytes]:
+        """(generation, binary points, the same gzipped) for the browser; see `encode_points`."""
+        d = self.data()
+        cached = self._points
+        if cached is not None and cached[0] == d.generation:
+            return cached
+        with self._lock:
+            if self._points is None or self._points[0] != d.generation:
+                raw = encode_points(d)
+                self._points = (d.generation, raw, gzip.compress(raw, 6, mtime=0))
+            return self._points
+
+    # -- building -----------------------------------------------------------------------
+    def _vectors(self):
+        vec = self.indexes.vectors
+        if len(vec) == 0:
+            raise MapMissing("no embeddings yet: run `paperboy index` first")
+        return vec
+
+    def _paper_fields(self, wanted: set[str] | None, on_progress: Callable[[int], None] | None = None):
+        """id -> (title, text, primary category, day) from the store (every paper, or those wanted)."""
+        out: dict[str, tuple[str, str, str, int]] = {}
+        if wanted is not None and len(wanted) < 20_000:
+            papers: Iterable[Paper] = self.store.get_many(sorted(wanted), include_hidden=True).values()
+        else:
+            papers = (p for _s, p in self.store.iter_papers(0))
+        for p in papers:
+            pid = p.id or p.paper_id()
+            if wanted is None or pid in wanted:
+                cat = p.categories[0] if p.categories else ""
+                out[pid] = (p.title, paper_text(p), cat, paper_day(p))
+                if on_progress and len(out) % 5000 == 0:
+                    on_progress(len(out))
+        return out
+
+    def build(self, *, seed: int | None = None, progress: bool = False) -> BuildReport:
+        """Lay out every embedded paper, cluster the layout into topics and label them; publish the new map."""
+        from paperboy.ranking.layout import layout
+        from paperboy.ranking.topics import cluster, label_topics
+
+        secs: dict[str, float] = {}
+        t0 = time.perf_counter()
+        vec = self._vectors()
+        fields = self._paper_fields(None)
+        vids = vec.ids
+        rows = [r for r, i in enumerate(vids) if i in fields]  # a paper deleted since it was embedded: left out
+        ids = [vids[r] for r in rows]
+        matrix = vec.matrix() if len(rows) == len(vids) else vec.matrix()[np.asarray(rows, np.int64)]
+        secs["read"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        xy = layout(matrix, seed=seed, verbose=progress)
+        secs["layout"] = time.perf_counter() - t
+        t = time.perf_counter()
+        topics = cluster(xy)
+        secs["cluster"] = time.perf_counter() - t
+        t = time.perf_counter()
+        texts = [fields[i][1] for i in ids]
+        n_fine, n_broad = len(topics.parent), int(topics.parent.max()) + 1
+        fine_labels = label_topics(texts, topics.fine, n_fine)
+        broad_labels = label_topics(texts, topics.broad, n_broad, terms=2)
+        secs["labels"] = time.perf_counter() - t
+        cats = sorted({fields[i][2] for i in ids})
+        cat_pos = {c: k for k, c in enumerate(cats)}
+        data = MapData(
+            ids=ids, xy=xy, fine=topics.fine,
+            day=np.fromiter((fields[i][3] for i in ids), np.int32, len(ids)),
+            category=np.fromiter((cat_pos[fields[i][2]] for i in ids), np.uint16, len(ids)),
+            titles=[fields[i][0] for i in ids], categories=cats,
+            topics=_topic_entries(xy, topics.fine, fine_labels, parent=topics.parent),
+            broad=_topic_entries(xy, topics.broad, broad_labels),
+            meta={"model": vec.model_name, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "base_count": len(ids), "placed": 0, "seed": seed},
+        )
+        self.files.save(data)
+        secs["total"] = time.perf_counter() - t0
+        return BuildReport(len(ids), n_fine, n_broad, secs)
+
+    def update(self) -> int:
+        """Place papers embedded since the last build or update into the map (old points stay); how many."""
+        from paperboy.ranking.layout import place, unit_rows
+
+        old = self.files.load()
+        if old is None:
+            return 0
+        vec = self._vectors()
+        vids = vec.ids
+        on_map = set(old.ids)
+        new_rows = [r for r, i in enumerate(vids) if i not in on_map]
+        if not new_rows:
+            return 0
+        new_ids = [vids[r] for r in new_rows]
+        fields = self._paper_fields(set(new_ids))
+        keep = [k for k, i in enumerate(new_ids) if i in fields]
+        new_ids = [new_ids[k] for k in keep]
+        if not new_ids:
+            return 0
+        matrix = vec.matrix()
+        pos = {i: r for r, i in enumerate(vids)}
+        base_rows = np.fromiter((pos.get(i, -1) for i in old.ids), np.int64, len(old.ids))
+        alive = base_rows >= 0  # papers gone from the vector index stay on the map but guide no one
+        base = unit_rows(matrix[base_rows[alive]])
+        xy, fine = place(matrix[np.asarray(new_rows)[keep]], base, old.xy[alive], old.fine[alive])
+        cats = list(old.categories)
+        cat_pos = {c: k for k, c in enumerate(cats)}
+        for i in new_ids:
+            if fields[i][2] not in cat_pos:
+                cat_pos[fields[i][2]] = len(cats)
+                cats.append(fields[i][2])
+        data = MapData(
+            ids=old.ids + new_ids,
+            xy=np.concatenate([old.xy, xy]), fine=np.concatenate([old.fine, fine]),
+            day=np.concatenate([old.day, np.fromiter((fields[i][3] for i in new_ids), np.int32, len(new_ids))]),
+            category=np.concatenate([old.category,
+                                     np.fromiter((cat_pos[fields[i][2]] for i in new_ids), np.uint16, len(new_ids))]),
+            titles=old.titles + [fields[i][0] for i in new_ids], categories=cats,
+            topics=old.topics, broad=old.broad,
+            meta={**old.meta, "placed": int(old.meta.get("placed", 0)) + len(new_ids),
+                  "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+        )
+        sizes = np.bincount(data.fine.astype(np.int64), minlength=len(data.topics))
+        data.topics = [{**t, "size": int(sizes[t["id"]])} for t in data.topics]
+        bsizes = np.bincount(np.asarray([t["parent"] for t in data.topics])[data.fine], minlength=len(data.broad))
+        data.broad = [{**b, "size": int(bsizes[b["id"]])} for b in data.broad]
+        self.files.save(data)
+        return len(new_ids)
+
+
+def _topic_entries(xy: np.ndarray, groups: np.ndarray, labels: Sequence[str],
+                   parent: np.ndarray | None = None) -> list[dict[str, Any]]:
+    out = []
+    for g, label in enumerate(labels):
+        member = groups == g
+        # The label sits at the member nearest the mean: the mean of a crescent lies outside it.
+        pts = xy[member]
+        centre = pts.mean(axis=0) if len(pts) else np.zeros(2)
+        anchor = pts[np.argmin(((pts - centre) ** 2).sum(axis=1))] if len(pts) else centre
+        entry = {"id": g, "label": label, "x": round(float(anchor[0]), 5), "y": round(float(anchor[1]), 5),
+                 "size": int(member.sum())}
+        if parent is not None:
+            entry["parent"] = int(parent[g])
+        out.append(entry)
+    return out
+
+
+_POSITIONS: dict[int, tuple[int, dict[str, int]]] = {}
+
+
+def _positions(d: MapData) -> dict[str, int]:
+    key = id(d)
+    hit = _POSITIONS.get(key)
+    if hit is None or hit[0] != d.generation:
+        _POSITIONS.clear()
+        hit = (d.generation, {i: r for r, i in enumerate(d.ids)})
+        _POSITIONS[key] = hit
+    return hit[1]
+
+
+def _month_label(m: int) -> str:
+    return f"{1970 + m // 12:04d}-{m % 12 + 1:02d}"
+
+
+def encode_points(d: MapData) -> bytes:
+    """The browser's binary: header then column arrays, little-endian, every array aligned to its size.
+
+    header (16 bytes): b"PBM1", uint32 count, uint32 first month (months since 1970-01), uint32 topics
+    then float32 x[count], float32 y[count], uint16 topic[count], uint16 month[count] (months after
+    the first; 65535 unknown), uint16 category[count].
+    """
+    from paperboy.ranking.topics import month_index
+
+    n = len(d)
+    known = d.day >= 0
+    months = np.full(n, NO_MONTH, np.uint16)
+    first = 0
+    if known.any():
+        m = month_index(d.day[known])
+        first = int(m.min())
+        months[known] = (m - first).astype(np.uint16)
+    head = POINTS_MAGIC + struct.pack("<III", n, first, len(d.topics))
+    parts = [head, d.xy[:, 0].astype("<f4").tobytes(), d.xy[:, 1].astype("<f4").tobytes(),
+             d.fine.astype("<u2").tobytes(), months.astype("<u2").tobytes(), d.category.astype("<u2").tobytes()]
+    return b"".join(parts)
