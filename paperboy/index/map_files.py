@@ -120,9 +120,16 @@ class MapFiles:
         n = int(m["count"])
         if len(ids) != n or len(titles) != n or any(len(a) != n for a in arrays.values()):
             raise MapCorrupt(f"{self.directory}: files disagree with the manifest's count {n}")
-        return MapData(ids=ids, titles=titles, topics=topics["fine"], broad=topics["broad"],
-                       categories=topics["categories"], meta=m.get("meta", {}), generation=int(m["generation"]),
-                       **{k: arrays[k].astype(t, copy=False) for k, t in ARRAYS.items()})
+        return MapData(
+            ids=ids,
+            titles=titles,
+            topics=topics["fine"],
+            broad=topics["broad"],
+            categories=topics["categories"],
+            meta=m.get("meta", {}),
+            generation=int(m["generation"]),
+            **{k: arrays[k].astype(t, copy=False) for k, t in ARRAYS.items()},
+        )
 
     def titles_path(self) -> Path | None:
         """The gzip "id<TAB>title" file of the current generation (sent to browsers without re-reading)."""
@@ -144,8 +151,15 @@ class MapFiles:
         _write_atomic(self.directory / files["topics"], lambda f: f.write(json.dumps(topics, indent=1).encode()))
         lines = "".join(f"{i}\t{' '.join(t.split())}\n" for i, t in zip(data.ids, data.titles)).encode()
         _write_atomic(self.directory / files["titles"], lambda f: f.write(gzip.compress(lines, 6, mtime=0)))
-        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "generation": gen, "count": len(data),
-                    "files": files, "meta": data.meta, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "generation": gen,
+            "count": len(data),
+            "files": files,
+            "meta": data.meta,
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         _write_atomic(self.directory / MANIFEST, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
         keep = set(files.values()) | (set(old["files"].values()) if old else set())
         for p in self.directory.iterdir():

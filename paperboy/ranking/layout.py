@@ -32,23 +32,24 @@ def nearest(queries: np.ndarray, base: np.ndarray, k: int, *, skip_self: bool = 
     idx = np.empty((queries.shape[0], k_eff), dtype=np.int64)
     sim = np.empty((queries.shape[0], k_eff), dtype=np.float32)
     for start in range(0, queries.shape[0], BLOCK):
-        s = queries[start:start + BLOCK] @ base.T
+        s = queries[start : start + BLOCK] @ base.T
         if skip_self:
             rows = np.arange(s.shape[0])
             s[rows, rows + start] = np.inf  # self first, then dropped below
         part = np.argpartition(-s, k_eff - 1, axis=1)[:, :k_eff] if k_eff < n else np.tile(np.arange(n), (len(s), 1))
         ps = np.take_along_axis(s, part, axis=1)
         order = np.argsort(-ps, axis=1)
-        idx[start:start + BLOCK] = np.take_along_axis(part, order, axis=1)
-        sim[start:start + BLOCK] = np.take_along_axis(ps, order, axis=1)
+        idx[start : start + BLOCK] = np.take_along_axis(part, order, axis=1)
+        sim[start : start + BLOCK] = np.take_along_axis(ps, order, axis=1)
     if skip_self:
         idx, sim = idx[:, 1:], sim[:, 1:]
         sim = np.minimum(sim, 1.0)
     return idx, sim
 
 
-def layout(vectors: np.ndarray, *, seed: int | None = None, n_neighbors: int = N_NEIGHBORS,
-           verbose: bool = False) -> np.ndarray:
+def layout(
+    vectors: np.ndarray, *, seed: int | None = None, n_neighbors: int = N_NEIGHBORS, verbose: bool = False
+) -> np.ndarray:
     """(n, 2) float32 positions of the rows of `vectors`, scaled into [-1, 1]^2.
 
     The k-NN graph is computed exactly (blocked BLAS products) and handed to UMAP precomputed:
@@ -95,8 +96,14 @@ def normalise(xy: np.ndarray) -> np.ndarray:
     return ((xy - centre) / span).astype(np.float32)
 
 
-def place(new_vectors: np.ndarray, base_vectors: np.ndarray, base_xy: np.ndarray, base_topic: np.ndarray,
-          *, k: int = PLACE_NEIGHBORS) -> tuple[np.ndarray, np.ndarray]:
+def place(
+    new_vectors: np.ndarray,
+    base_vectors: np.ndarray,
+    base_xy: np.ndarray,
+    base_topic: np.ndarray,
+    *,
+    k: int = PLACE_NEIGHBORS,
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions and topics of new papers from their k nearest placed papers; the old ones do not move.
 
     Position: the similarity-weighted mean of the neighbours' positions, pulled towards the nearest

@@ -14,17 +14,106 @@ LABEL_TERMS = 3
 
 # Words every CS abstract uses: they would top every cluster's label otherwise.
 _BOILERPLATE = {
-    "paper", "propose", "proposed", "method", "methods", "approach", "approaches", "results", "show", "shows",
-    "novel", "based", "using", "use", "used", "model", "models", "task", "tasks", "performance", "state",
-    "art", "existing", "work", "new", "framework", "achieve", "achieves", "demonstrate", "experiments",
-    "extensive", "significantly", "improve", "improves", "improved", "code", "available", "github", "com",
-    "https", "http", "www", "benchmark", "benchmarks", "dataset", "datasets", "introduce", "present",
-    "large", "data", "learning", "while", "however", "challenging", "effective", "effectively", "efficient",
-    "study", "existing", "problem", "address", "key", "various", "different", "furthermore", "specifically",
-    "outperforms", "comprehensive", "significant", "superior", "remains", "leverage", "leverages",
-    "leveraging", "enables", "enable", "ability", "capabilities", "recent", "recently", "advances",
-    "including", "high", "quality", "real", "world", "analysis", "evaluation", "evaluate", "publicly",
-    "project", "page", "io", "released", "release", "generalization", "robust", "lack", "limited", "et", "al",
+    "paper",
+    "propose",
+    "proposed",
+    "method",
+    "methods",
+    "approach",
+    "approaches",
+    "results",
+    "show",
+    "shows",
+    "novel",
+    "based",
+    "using",
+    "use",
+    "used",
+    "model",
+    "models",
+    "task",
+    "tasks",
+    "performance",
+    "state",
+    "art",
+    "existing",
+    "work",
+    "new",
+    "framework",
+    "achieve",
+    "achieves",
+    "demonstrate",
+    "experiments",
+    "extensive",
+    "significantly",
+    "improve",
+    "improves",
+    "improved",
+    "code",
+    "available",
+    "github",
+    "com",
+    "https",
+    "http",
+    "www",
+    "benchmark",
+    "benchmarks",
+    "dataset",
+    "datasets",
+    "introduce",
+    "present",
+    "large",
+    "data",
+    "learning",
+    "while",
+    "however",
+    "challenging",
+    "effective",
+    "effectively",
+    "efficient",
+    "study",
+    "problem",
+    "address",
+    "key",
+    "various",
+    "different",
+    "furthermore",
+    "specifically",
+    "outperforms",
+    "comprehensive",
+    "significant",
+    "superior",
+    "remains",
+    "leverage",
+    "leverages",
+    "leveraging",
+    "enables",
+    "enable",
+    "ability",
+    "capabilities",
+    "recent",
+    "recently",
+    "advances",
+    "including",
+    "high",
+    "quality",
+    "real",
+    "world",
+    "analysis",
+    "evaluation",
+    "evaluate",
+    "publicly",
+    "project",
+    "page",
+    "io",
+    "released",
+    "release",
+    "generalization",
+    "robust",
+    "lack",
+    "limited",
+    "et",
+    "al",
 }
 
 
@@ -53,8 +142,9 @@ def cluster(xy: np.ndarray, *, min_size: int | None = None, n_broad: int | None 
     if n < 10:
         return Topics(np.zeros(n, np.uint16), np.zeros(1, np.uint16))
     min_size = min_size or max(8, n // 700)
-    labels = HDBSCAN(min_cluster_size=min_size, min_samples=min(10, min_size), cluster_selection_method="leaf",
-                     copy=True).fit_predict(xy.astype(np.float64))
+    labels = HDBSCAN(
+        min_cluster_size=min_size, min_samples=min(10, min_size), cluster_selection_method="leaf", copy=True
+    ).fit_predict(xy.astype(np.float64))
     if labels.max() < 0:  # no structure at all: one topic
         labels = np.zeros(n, np.int64)
     noise = labels < 0
@@ -109,14 +199,17 @@ def label_topics(texts: Sequence[str], groups: np.ndarray, n_groups: int, *, ter
     if len(texts) == 0:
         return ["" for _ in range(n_groups)]
     min_df = 2 if len(texts) >= 200 else 1
-    vec = CountVectorizer(analyzer=_analyzer(), min_df=min_df, max_df=0.5 if len(texts) >= 200 else 1.0,
-                          dtype=np.float32)
+    vec = CountVectorizer(
+        analyzer=_analyzer(), min_df=min_df, max_df=0.5 if len(texts) >= 200 else 1.0, dtype=np.float32
+    )
     try:
         counts = vec.fit_transform(texts)
     except ValueError:  # no terms left at all
         return [f"topic {g + 1}" for g in range(n_groups)]
-    member = sparse.csr_matrix((np.ones(len(groups), np.float32), (groups.astype(np.int64), np.arange(len(groups)))),
-                               shape=(n_groups, len(texts)))
+    member = sparse.csr_matrix(
+        (np.ones(len(groups), np.float32), (groups.astype(np.int64), np.arange(len(groups)))),
+        shape=(n_groups, len(texts)),
+    )
     tf = np.asarray((member @ counts).todense())
     words_per_group = tf.sum(axis=1, keepdims=True)
     avg = float(words_per_group.mean()) or 1.0
@@ -131,7 +224,8 @@ def label_topics(texts: Sequence[str], groups: np.ndarray, n_groups: int, *, ter
                 break
             term = str(vocab[j])
             if any(term in c.split() or c in term.split() or c == term for c in chosen) or any(
-                    term in c or c in term for c in chosen):
+                term in c or c in term for c in chosen
+            ):
                 continue
             chosen.append(term)
             if len(chosen) == terms:

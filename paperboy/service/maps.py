@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import struct
@@ -29,6 +30,10 @@ class MapMissing(LookupError):
     """There is no map yet (`paperboy map` builds it) or no embeddings to build one from."""
 
 
+class MapBusy(RuntimeError):
+    """Another process is building or updating the map."""
+
+
 @dataclass(slots=True)
 class BuildReport:
     papers: int
@@ -51,6 +56,7 @@ class TopicStats:
     momentum: float
     x: float
     y: float
+    row: int  # the map row its label sits on (a member near the topic's middle)
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "label": self.label, "size": self.size, "momentum": round(self.momentum, 3)}
@@ -97,8 +103,21 @@ class PaperMap:
         out = []
         for t in d.topics:
             i = t["id"]
-            out.append(TopicStats(i, t["label"], t["parent"], d.broad[t["parent"]]["label"], int(sizes[i]),
-                                  int(recent[i]), int(before[i]), float(mom[i]), t["x"], t["y"]))
+            out.append(
+                TopicStats(
+                    i,
+                    t["label"],
+                    t["parent"],
+                    d.broad[t["parent"]]["label"],
+                    int(sizes[i]),
+                    int(recent[i]),
+                    int(before[i]),
+                    float(mom[i]),
+                    t["x"],
+                    t["y"],
+                    int(t.get("row", -1)),
+                )
+            )
         return out
 
     def rising(self, limit: int = 8) -> list[TopicStats]:
@@ -145,6 +164,22 @@ class PaperMap:
             return self._points
 
     # -- building -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self, wait: bool):
+        """One writer of the map files at a time across processes (`paperboy map`, the worker)."""
+        from filelock import FileLock, Timeout
+
+        self.files.directory.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.files.directory / "update.lock")
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            raise MapBusy(f"another process is updating the map ({lock.lock_file})") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
     def _vectors(self):
         vec = self.indexes.vectors
         if len(vec) == 0:
@@ -167,8 +202,12 @@ class PaperMap:
                     on_progress(len(out))
         return out
 
-    def build(self, *, seed: int | None = None, progress: bool = False) -> BuildReport:
+    def build(self, *, seed: int | None = None, progress: bool = False, wait: bool = True) -> BuildReport:
         """Lay out every embedded paper, cluster the layout into topics and label them; publish the new map."""
+        with self._writing(wait):
+            return self._build(seed, progress)
+
+    def _build(self, seed: int | None, progress: bool) -> BuildReport:
         from paperboy.ranking.layout import layout
         from paperboy.ranking.topics import cluster, label_topics
 
@@ -196,21 +235,35 @@ class PaperMap:
         cats = sorted({fields[i][2] for i in ids})
         cat_pos = {c: k for k, c in enumerate(cats)}
         data = MapData(
-            ids=ids, xy=xy, fine=topics.fine,
+            ids=ids,
+            xy=xy,
+            fine=topics.fine,
             day=np.fromiter((fields[i][3] for i in ids), np.int32, len(ids)),
             category=np.fromiter((cat_pos[fields[i][2]] for i in ids), np.uint16, len(ids)),
-            titles=[fields[i][0] for i in ids], categories=cats,
+            titles=[fields[i][0] for i in ids],
+            categories=cats,
             topics=_topic_entries(xy, topics.fine, fine_labels, parent=topics.parent),
             broad=_topic_entries(xy, topics.broad, broad_labels),
-            meta={"model": vec.model_name, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                  "base_count": len(ids), "placed": 0, "seed": seed},
+            meta={
+                "model": vec.model_name,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "base_count": len(ids),
+                "placed": 0,
+                "seed": seed,
+            },
         )
         self.files.save(data)
         secs["total"] = time.perf_counter() - t0
         return BuildReport(len(ids), n_fine, n_broad, secs)
 
-    def update(self) -> int:
+    def update(self, *, wait: bool = True) -> int:
         """Place papers embedded since the last build or update into the map (old points stay); how many."""
+        if not self.files.exists():
+            return 0
+        with self._writing(wait):
+            return self._update()
+
+    def _update(self) -> int:
         from paperboy.ranking.layout import place, unit_rows
 
         old = self.files.load()
@@ -242,14 +295,21 @@ class PaperMap:
                 cats.append(fields[i][2])
         data = MapData(
             ids=old.ids + new_ids,
-            xy=np.concatenate([old.xy, xy]), fine=np.concatenate([old.fine, fine]),
+            xy=np.concatenate([old.xy, xy]),
+            fine=np.concatenate([old.fine, fine]),
             day=np.concatenate([old.day, np.fromiter((fields[i][3] for i in new_ids), np.int32, len(new_ids))]),
-            category=np.concatenate([old.category,
-                                     np.fromiter((cat_pos[fields[i][2]] for i in new_ids), np.uint16, len(new_ids))]),
-            titles=old.titles + [fields[i][0] for i in new_ids], categories=cats,
-            topics=old.topics, broad=old.broad,
-            meta={**old.meta, "placed": int(old.meta.get("placed", 0)) + len(new_ids),
-                  "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+            category=np.concatenate(
+                [old.category, np.fromiter((cat_pos[fields[i][2]] for i in new_ids), np.uint16, len(new_ids))]
+            ),
+            titles=old.titles + [fields[i][0] for i in new_ids],
+            categories=cats,
+            topics=old.topics,
+            broad=old.broad,
+            meta={
+                **old.meta,
+                "placed": int(old.meta.get("placed", 0)) + len(new_ids),
+                "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
         )
         sizes = np.bincount(data.fine.astype(np.int64), minlength=len(data.topics))
         data.topics = [{**t, "size": int(sizes[t["id"]])} for t in data.topics]
@@ -259,17 +319,26 @@ class PaperMap:
         return len(new_ids)
 
 
-def _topic_entries(xy: np.ndarray, groups: np.ndarray, labels: Sequence[str],
-                   parent: np.ndarray | None = None) -> list[dict[str, Any]]:
+def _topic_entries(
+    xy: np.ndarray, groups: np.ndarray, labels: Sequence[str], parent: np.ndarray | None = None
+) -> list[dict[str, Any]]:
     out = []
     for g, label in enumerate(labels):
         member = groups == g
         # The label sits at the member nearest the mean: the mean of a crescent lies outside it.
-        pts = xy[member]
+        rows = np.flatnonzero(member)
+        pts = xy[rows]
         centre = pts.mean(axis=0) if len(pts) else np.zeros(2)
-        anchor = pts[np.argmin(((pts - centre) ** 2).sum(axis=1))] if len(pts) else centre
-        entry = {"id": g, "label": label, "x": round(float(anchor[0]), 5), "y": round(float(anchor[1]), 5),
-                 "size": int(member.sum())}
+        k = int(np.argmin(((pts - centre) ** 2).sum(axis=1))) if len(pts) else -1
+        anchor = pts[k] if len(pts) else centre
+        entry = {
+            "id": g,
+            "label": label,
+            "x": round(float(anchor[0]), 5),
+            "y": round(float(anchor[1]), 5),
+            "row": int(rows[k]) if len(pts) else -1,
+            "size": int(member.sum()),
+        }
         if parent is not None:
             entry["parent"] = int(parent[g])
         out.append(entry)
@@ -311,6 +380,12 @@ def encode_points(d: MapData) -> bytes:
         first = int(m.min())
         months[known] = (m - first).astype(np.uint16)
     head = POINTS_MAGIC + struct.pack("<III", n, first, len(d.topics))
-    parts = [head, d.xy[:, 0].astype("<f4").tobytes(), d.xy[:, 1].astype("<f4").tobytes(),
-             d.fine.astype("<u2").tobytes(), months.astype("<u2").tobytes(), d.category.astype("<u2").tobytes()]
+    parts = [
+        head,
+        d.xy[:, 0].astype("<f4").tobytes(),
+        d.xy[:, 1].astype("<f4").tobytes(),
+        d.fine.astype("<u2").tobytes(),
+        months.astype("<u2").tobytes(),
+        d.category.astype("<u2").tobytes(),
+    ]
     return b"".join(parts)

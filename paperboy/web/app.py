@@ -86,7 +86,7 @@ class _TooLarge(HTTPException):
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/feeds/")) or request.url.path == "/openapi.json"
+    return request.url.path.startswith(("/api/", "/feeds/", "/map/")) or request.url.path == "/openapi.json"
 
 
 def _is_hf(request: Request) -> bool:
@@ -186,11 +186,11 @@ def create_app(pb, *, community=None) -> FastAPI:
     app.add_middleware(_Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)
-    from paperboy.web import api_community, collection_pages, community_feeds, digest_routes, discussions
+    from paperboy.web import api_community, collection_pages, community_feeds, digest_routes, discussions, map_routes
 
     # Discussions and collections first: their /papers/<id>/comments routes must win over the
     # catch-all /papers/<id:path> routes of pages and api_v1.
     for module in (discussions, collection_pages, community_feeds, api_community, pages, accounts, account_pages, admin, feeds,
-                   api_v1, api_hf, digest_routes):
+                   api_v1, api_hf, digest_routes, map_routes):
         app.include_router(module.router)
     return app
