@@ -7,6 +7,8 @@ fitted model (a pickle) has to be kept between runs.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 N_NEIGHBORS = 15  # UMAP's default: local structure without losing the big picture
@@ -82,7 +84,9 @@ def layout(
         low_memory=True,
         verbose=verbose,
     )
-    xy = reducer.fit_transform(v).astype(np.float32)
+    with warnings.catch_warnings():  # "transform will be unavailable": placement never uses it (see place())
+        warnings.filterwarnings("ignore", message=".*knn_search_index.*")
+        xy = reducer.fit_transform(v).astype(np.float32)
     return normalise(xy)
 
 

@@ -181,6 +181,8 @@ class PaperMap:
             lock.release()
 
     def _vectors(self):
+        if not self.indexes.dense_ready():  # checked first: opening an absent index would load the model
+            raise MapMissing("no embeddings yet: run `paperboy index` first")
         vec = self.indexes.vectors
         if len(vec) == 0:
             raise MapMissing("no embeddings yet: run `paperboy index` first")

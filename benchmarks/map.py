@@ -1,0 +1,158 @@
+"""The map of the field at full size: layout + topics of the 74,728-paper sample, placing a day of new papers, /map in Chromium.
+
+    .venv/bin/python benchmarks/map.py --home HOME [--vectors store|lsa] [--skip-browser]
+
+HOME holds the ingested sample (`paperboy ingest .../arxiv-cs-2025-2026/*.jsonl.gz`). With `--vectors store`
+its embeddings (`paperboy index`) are used; with `--vectors lsa` (when the ~20 min+ embedding pass is not
+done) 384-d LSA vectors (TF-IDF + truncated SVD of title + abstract) of the same papers are written into the
+home under the model name "bench-lsa-384": the same shape as MiniLM's, so the timings carry over.
+Prints: seconds per stage of `PaperMap.build()`, of placing the newest 1,500 papers into a map of the others,
+and /map in Chromium (first paint from navigation start, bytes over the wire).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+LSA_MODEL = "bench-lsa-384"
+DAY = 1500
+
+
+def lsa_vectors(pb, dim: int = 384) -> tuple[list[str], np.ndarray]:
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    ids, texts = [], []
+    for _s, p in pb.store.iter_papers(0):
+        ids.append(p.id)
+        texts.append(f"{p.title}. {p.abstract}")
+    x = TfidfVectorizer(
+        sublinear_tf=True, min_df=3, max_df=0.5, stop_words="english", max_features=100_000, dtype=np.float32
+    ).fit_transform(texts)
+    v = TruncatedSVD(dim, algorithm="randomized", n_iter=4, random_state=0).fit_transform(x).astype(np.float32)
+    return ids, v
+
+
+def install_lsa(home: Path) -> None:
+    """Write LSA vectors into HOME as the dense index of model LSA_MODEL (as `paperboy index` would)."""
+    from paperboy.config import Settings
+    from paperboy.index.indexes import model_slug
+    from paperboy.index.vectors import VectorIndex
+    from paperboy.service import Paperboy
+
+    pb = Paperboy(Settings(home=home, embedding_model=LSA_MODEL))
+    t = time.perf_counter()
+    ids, v = lsa_vectors(pb)
+    print(f"lsa vectors: {len(ids):,} x {v.shape[1]} in {time.perf_counter() - t:.1f} s (not part of the map)")
+    vec = VectorIndex(
+        pb.settings.index_dir / "dense" / model_slug(LSA_MODEL), model_name=LSA_MODEL, dim=v.shape[1], reset=True
+    )
+    vec.upsert(ids, ["lsa"] * len(ids), v)
+    vec.save()
+    dense = pb.indexes.manifest().get("dense", {})
+    dense[LSA_MODEL] = {"seq": pb.store.max_seq(), "count": len(ids), "model": LSA_MODEL, "dim": v.shape[1]}
+    pb.indexes._set_manifest(dense=dense)
+    pb.close()
+
+
+def bench_build(pb) -> None:
+    from paperboy.index.map_files import MapData
+
+    t = time.perf_counter()
+    rep = pb.map.build()
+    total = time.perf_counter() - t
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in rep.seconds.items() if k != "total")
+    print(
+        f"build: {rep.papers:,} papers -> {rep.fine_topics} fine / {rep.broad_topics} broad topics "
+        f"in {total:.1f} s ({stages})"
+    )
+    # A day of new papers: take the newest DAY off the map, then place them back.
+    d = pb.map.data()
+    keep = np.argsort(d.day, kind="stable")[:-DAY]
+    keep.sort()
+    old = MapData(
+        ids=[d.ids[i] for i in keep],
+        xy=d.xy[keep],
+        fine=d.fine[keep],
+        day=d.day[keep],
+        category=d.category[keep],
+        titles=[d.titles[i] for i in keep],
+        topics=d.topics,
+        broad=d.broad,
+        categories=d.categories,
+        meta=d.meta,
+    )
+    pb.map.files.save(old)
+    t = time.perf_counter()
+    placed = pb.map.update()
+    print(f"place: {placed:,} new papers into a map of {len(old):,} in {time.perf_counter() - t:.2f} s")
+    top = sorted(pb.map.topics(), key=lambda s: -s.size)[:8]
+    print("biggest topics:", "; ".join(f"{s.label} ({s.size})" for s in top))
+    print("rising:", "; ".join(f"{s.label} x{s.momentum:.2f}" for s in pb.map.rising(5)))
+
+
+def bench_browser(pb, runs: int = 3) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from paperboy.web import create_app
+    from tests.web.conftest import LiveServer
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    with LiveServer(create_app(pb)) as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        pb.map.points()  # the server's one-off encoding of a new generation is not the page's cost
+        for run in range(runs):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(srv.url + "/map")
+            page.wait_for_selector("#map-stage[data-state=ready]", timeout=120_000)
+            m = page.evaluate("""() => ({
+                paint: performance.getEntriesByName('map-first-paint', 'mark')[0].startTime,
+                data: performance.getEntriesByName('map-data', 'mark')[0].startTime,
+                resources: performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))
+                  .map(r => ({name: r.name.replace(location.origin, ''), transfer: r.transferSize,
+                              body: r.encodedBodySize, decoded: r.decodedBodySize})),
+                points: window.paperboyMap.count(),
+            })""")
+            print(
+                f"/map run {run + 1}: {m['points']:,} points, data in {m['data']:.0f} ms, "
+                f"first paint {m['paint']:.0f} ms after navigation start"
+            )
+            if run == 0:
+                for r in m["resources"]:
+                    print(f"   {r['name']:<28} {r['body']:>10,} B sent ({r['decoded']:,} B decoded)")
+            page.close()
+        browser.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", type=Path, required=True)
+    ap.add_argument("--vectors", choices=["store", "lsa"], default="store")
+    ap.add_argument("--skip-browser", action="store_true")
+    a = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from paperboy.config import Settings
+    from paperboy.service import Paperboy
+
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if a.vectors == "lsa":
+        install_lsa(a.home)
+    pb = Paperboy(
+        Settings(home=a.home, secret_key="bench", **({"embedding_model": LSA_MODEL} if a.vectors == "lsa" else {}))
+    )
+    print(f"vectors: {len(pb.indexes.vectors):,} ({pb.indexes.vectors.model_name})")
+    bench_build(pb)
+    if not a.skip_browser:
+        bench_browser(pb)
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+    print(json.dumps(pb.map.files.manifest()["meta"]))
+
+
+if __name__ == "__main__":
+    main()
