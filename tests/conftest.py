@@ -71,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # index): running them again on PostgreSQL would prove nothing, so the --db=postgres pass skips them.
 STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests/test_eval.py", "tests/test_keywords.py",
               "tests/email/test_model.py", "tests/email/test_recommend.py",
-              "tests/test_harvest_protocol.py", "tests/test_bibtex_keys.py")
+              "tests/test_harvest_protocol.py", "tests/test_bibtex_keys.py", "tests/map/test_map_parts.py")
 
 
 # Test files that load the embedding model, serve processes or ingest the whole sample: the
@@ -80,7 +80,7 @@ SLOW_FILES = ("tests/test_search_service.py", "tests/index/test_embedder.py", "t
               "tests/index/test_index_concurrency.py",
               "tests/store/test_faults.py", "tests/test_worker.py", "tests/test_eval.py", "tests/test_cli_imports.py",
               "tests/email/test_recommend.py", "tests/web/test_serve.py", "tests/test_pg_restart.py",
-              "tests/test_mcp.py")
+              "tests/test_mcp.py", "tests/map/test_map.py", "tests/map/test_map_browser.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,0 +1,60 @@
+"""Store-free parts of the map: momentum arithmetic, placement edge cases, versioned map files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from paperboy.index.map_files import MapCorrupt, MapData, MapFiles
+from paperboy.ranking.layout import nearest, place, unit_rows
+from paperboy.ranking.topics import momentum, per_month
+
+
+def test_place_without_a_base_and_exact_neighbours():
+    xy, topic = place(
+        np.ones((3, 4), np.float32), np.zeros((0, 4), np.float32), np.zeros((0, 2), np.float32), np.zeros(0, np.uint16)
+    )
+    assert xy.shape == (3, 2) and topic.shape == (3,)
+    base = unit_rows(np.eye(4, dtype=np.float32) + 0.01)
+    idx, sim = nearest(base, base, 2, skip_self=True)
+    assert (idx != np.arange(4)[:, None]).all() and (sim <= 1.0).all()
+
+
+def test_momentum_compares_the_last_30_days_with_the_90_before():
+    as_of = 20_000
+    days = np.array([as_of, as_of - 29, as_of - 30, as_of - 31, as_of - 119, as_of - 120, as_of - 200, as_of - 1])
+    topic = np.array([0, 0, 1, 1, 1, 1, 0, 2])
+    recent, before, mom = momentum(topic, days, 3, as_of)
+    assert recent.tolist() == [2, 0, 1]  # (as_of - 30, as_of]
+    assert before.tolist() == [0, 3, 0]  # (as_of - 120, as_of - 30]; as_of - 120 itself is older
+    assert mom.tolist() == pytest.approx([3.0, 1 / 2.0, 2.0])
+    first, counts = per_month(np.array([0, 1, 1]), np.array([5, 5, 7]), 2)
+    assert first == 5 and counts.tolist() == [[1, 0, 0], [1, 0, 1]]
+
+
+def test_map_files_are_versioned_and_checked(tmp_path):
+    files = MapFiles(tmp_path / "map")
+    assert files.load() is None
+    d = MapData(
+        ids=["a", "b"],
+        xy=np.zeros((2, 2), np.float32),
+        fine=np.zeros(2, np.uint16),
+        day=np.array([1, -1], np.int32),
+        category=np.zeros(2, np.uint16),
+        titles=["A\ttab", "B"],
+        topics=[{"id": 0, "label": "x", "parent": 0, "x": 0, "y": 0, "row": 0, "size": 2}],
+        broad=[{"id": 0, "label": "x", "x": 0, "y": 0, "row": 0, "size": 2}],
+        categories=["cs.CL"],
+    )
+    assert files.save(d) == 1 and files.save(d) == 2
+    again = MapFiles(tmp_path / "map").load()
+    assert again.generation == 2 and again.ids == ["a", "b"] and again.titles == ["A tab", "B"]
+    names = sorted(p.name for p in (tmp_path / "map").iterdir())
+    assert not any(n.endswith((".pkl", ".pickle")) for n in names)
+    m = json.loads((tmp_path / "map" / "manifest.json").read_text())
+    m["count"] = 3
+    (tmp_path / "map" / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(MapCorrupt):
+        MapFiles(tmp_path / "map").load()
