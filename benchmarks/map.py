@@ -48,8 +48,11 @@ def install_lsa(home: Path) -> None:
 
     pb = Paperboy(Settings(home=home, embedding_model=LSA_MODEL))
     t = time.perf_counter()
+    c = time.process_time()
     ids, v = lsa_vectors(pb)
-    print(f"lsa vectors: {len(ids):,} x {v.shape[1]} in {time.perf_counter() - t:.1f} s (not part of the map)")
+    print(
+        f"lsa vectors: {len(ids):,} x {v.shape[1]} in {time.perf_counter() - t:.1f} s wall, {time.process_time() - c:.1f} s CPU (not part of the map)"
+    )
     vec = VectorIndex(
         pb.settings.index_dir / "dense" / model_slug(LSA_MODEL), model_name=LSA_MODEL, dim=v.shape[1], reset=True
     )
@@ -64,9 +67,9 @@ def install_lsa(home: Path) -> None:
 def bench_build(pb) -> None:
     from paperboy.index.map_files import MapData
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     rep = pb.map.build()
-    total = time.perf_counter() - t
+    total, cpu = time.perf_counter() - t, time.process_time() - c
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in rep.seconds.items() if k != "total")
     print(
         f"build: {rep.papers:,} papers -> {rep.fine_topics} fine / {rep.broad_topics} broad topics "
@@ -89,9 +92,12 @@ def bench_build(pb) -> None:
         meta=d.meta,
     )
     pb.map.files.save(old)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     placed = pb.map.update()
-    print(f"place: {placed:,} new papers into a map of {len(old):,} in {time.perf_counter() - t:.2f} s")
+    print(
+        f"place: {placed:,} new papers into a map of {len(old):,} in {time.perf_counter() - t:.2f} s wall, "
+        f"{time.process_time() - c:.2f} s CPU, load {os.getloadavg()[0]:.1f}"
+    )
     top = sorted(pb.map.topics(), key=lambda s: -s.size)[:8]
     print("biggest topics:", "; ".join(f"{s.label} ({s.size})" for s in top))
     print("rising:", "; ".join(f"{s.label} x{s.momentum:.2f}" for s in pb.map.rising(5)))

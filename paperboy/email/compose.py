@@ -7,12 +7,13 @@ into bytes by `message_bytes`, which never folds a header inside a URL.
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import functools
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from html import escape as html_escape
 from pathlib import Path
 from typing import Any
@@ -104,12 +105,21 @@ def digest_context(digest: Digest, base_url: str, unsubscribe_url: str) -> dict[
         "subscribe_url": base + "/subscribe",
         "unsubscribe_url": unsubscribe_url,
         "css": _css(),
+        "topics": digest.topics,
+        "chart_src": "",
     }
 
 
-def render_digest(digest: Digest, *, base_url: str, unsubscribe_url: str) -> tuple[str, str]:
-    """(plain text, HTML with inlined CSS) of a digest."""
+def render_digest(digest: Digest, *, base_url: str, unsubscribe_url: str,
+                  chart_src: str | None = None) -> tuple[str, str]:
+    """(plain text, HTML with inlined CSS) of a digest.
+
+    chart_src: where the HTML finds the reader's topic chart: a "cid:" of a related part (the email),
+    default a data: URI (previews in a browser).
+    """
     ctx = digest_context(digest, base_url, unsubscribe_url)
+    if digest.topics_chart:
+        ctx["chart_src"] = chart_src or "data:image/png;base64," + base64.b64encode(digest.topics_chart).decode()
     env = _env()
     return env.get_template("digest.txt").render(ctx), inline_css(env.get_template("digest.html").render(ctx))
 
@@ -131,13 +141,22 @@ def _message(*, to: str, subject: str, mail_from: str, message_id: str, date: da
 
 def compose_digest(digest: Digest, *, mail_from: str, base_url: str, unsubscribe_url: str, message_id: str,
                    date: datetime) -> EmailMessage:
-    """The digest email with List-Unsubscribe (+ RFC 8058 one-click) headers."""
-    text, html = render_digest(digest, base_url=base_url, unsubscribe_url=unsubscribe_url)
+    """The digest email with List-Unsubscribe (+ RFC 8058 one-click) headers.
+
+    The reader's topic chart, when there is one, is a PNG part related to the HTML (multipart/related,
+    shown inline by its Content-ID): mail clients block data: URIs and remote images alike.
+    """
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "paperboy.invalid"
+    cid = make_msgid("topics", domain=domain) if digest.topics_chart else None
+    text, html = render_digest(digest, base_url=base_url, unsubscribe_url=unsubscribe_url,
+                               chart_src=f"cid:{cid[1:-1]}" if cid else None)
     msg = _message(to=digest.subscription.email, subject=digest_subject(digest), mail_from=mail_from,
                    message_id=message_id, date=date, text=text, html=html)
+    if cid:
+        msg.get_body(preferencelist=("html",)).add_related(digest.topics_chart, "image", "png", cid=cid,
+                                                           filename="your-topics.png", disposition="inline")
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "paperboy.invalid"
     msg["List-Id"] = f"paperboy digest <digest.{domain}>"
     return msg
 

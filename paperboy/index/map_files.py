@@ -136,6 +136,13 @@ class MapFiles:
         m = self.manifest()
         return None if m is None else self.directory / m["files"]["titles"]
 
+    def set_meta(self, meta: dict[str, Any]) -> None:
+        """Replace the manifest's "meta" (same generation, same files)."""
+        m = self.manifest()
+        if m is not None:
+            m["meta"] = meta
+            _write_atomic(self.directory / MANIFEST, lambda f: f.write(json.dumps(m, indent=1).encode()))
+
     def save(self, data: MapData) -> int:
         """Publish `data` as the next generation; returns its number."""
         self.directory.mkdir(parents=True, exist_ok=True)

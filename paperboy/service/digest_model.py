@@ -222,6 +222,8 @@ class Digest:
     as_of: date | None  # newest listing day covered
     since: date | None
     sections: list[DigestSection] = field(default_factory=list)
+    topics: list[tuple[str, int]] = field(default_factory=list)  # the reader's map topics: (label, their papers)
+    topics_chart: bytes | None = None  # PNG: papers per month of those topics (paperboy.service.map_charts)
 
     @property
     def items(self) -> list[DigestItem]:

@@ -12,6 +12,7 @@ Life of one outbox row: pending -> sending (claimed by one sender) -> sent | pen
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -34,6 +35,7 @@ __all__ = ["Digests", "Digest", "DigestError", "DigestItem", "DigestSection", "I
            "NotSubscribed", "Options", "OutboxEntry", "Subscription", "normalize_address", "display_address",
            "period_slot", "sender_identity"]
 
+log = logging.getLogger("paperboy.digests")
 CONFIRMATIONS_PER_HOUR = 3  # per address: the subscribe form must not become a way to mail-bomb someone
 SENDING_LEASE = timedelta(minutes=15)  # a 'sending' row claimed this long ago elsewhere is presumed dead
 SENT_MEMORY_DAYS = 60  # papers sent within this long are not sent again
@@ -460,7 +462,26 @@ class Digests:
             items = [DigestItem(papers[pid], reason, key) for pid, s, reason in chosen if s == key and pid in papers]
             if items:
                 digest.sections.append(DigestSection(key, title, items))
+        if reader.library:
+            self._add_topics(digest, [pid for pid, _kind in reader.library])
         return digest
+
+    def _add_topics(self, digest: Digest, library: list[str], n: int = 3, months: int = 12) -> None:
+        """The reader's biggest map topics and a small chart of their papers per month (when there is a map)."""
+        pm = self.pb.map
+        if not pm.exists():
+            return
+        try:
+            mine = pm.topic_counts(library)[:n]
+            if not mine:
+                return
+            labels, per = pm.monthly()
+            from paperboy.service.map_charts import topics_chart
+
+            digest.topics = [(t.label, count) for t, count in mine]
+            digest.topics_chart = topics_chart(labels[-months:], [(t.label, per[t.id, -months:]) for t, _c in mine])
+        except Exception:  # the chart is a garnish: a digest goes out without it rather than not at all
+            log.exception("drawing the reader's topics for a digest failed")
 
     def _sent_ids(self, sub_id: int) -> set[str]:
         if not sub_id:

@@ -92,6 +92,14 @@ class PaperMap:
     def exists(self) -> bool:
         return self.files.exists()
 
+    def _dense_seq(self) -> int:
+        return int(self.indexes.manifest().get("dense", {}).get(self.indexes.model, {}).get("seq", 0))
+
+    def stale(self) -> bool:
+        """A map exists and the embeddings changed since it was built or updated (two small JSON reads)."""
+        m = self.files.manifest()
+        return m is not None and m.get("meta", {}).get("dense_seq") != self._dense_seq()
+
     def topics(self, as_of: int | None = None) -> list[TopicStats]:
         """Every fine topic with size and momentum (last 30 days against the 90 before), biggest first."""
         from paperboy.ranking.topics import momentum
@@ -215,6 +223,7 @@ class PaperMap:
 
         secs: dict[str, float] = {}
         t0 = time.perf_counter()
+        dense_seq = self._dense_seq()
         vec = self._vectors()
         fields = self._paper_fields(None)
         vids = vec.ids
@@ -252,6 +261,7 @@ class PaperMap:
                 "base_count": len(ids),
                 "placed": 0,
                 "seed": seed,
+                "dense_seq": dense_seq,
             },
         )
         self.files.save(data)
@@ -271,17 +281,20 @@ class PaperMap:
         old = self.files.load()
         if old is None:
             return 0
+        dense_seq = self._dense_seq()
         vec = self._vectors()
         vids = vec.ids
         on_map = set(old.ids)
         new_rows = [r for r, i in enumerate(vids) if i not in on_map]
         if not new_rows:
+            self.files.set_meta({**old.meta, "dense_seq": dense_seq})  # checked: not stale until the next change
             return 0
         new_ids = [vids[r] for r in new_rows]
         fields = self._paper_fields(set(new_ids))
         keep = [k for k, i in enumerate(new_ids) if i in fields]
         new_ids = [new_ids[k] for k in keep]
         if not new_ids:
+            self.files.set_meta({**old.meta, "dense_seq": dense_seq})
             return 0
         matrix = vec.matrix()
         pos = {i: r for r, i in enumerate(vids)}
@@ -311,6 +324,7 @@ class PaperMap:
                 **old.meta,
                 "placed": int(old.meta.get("placed", 0)) + len(new_ids),
                 "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "dense_seq": dense_seq,
             },
         )
         sizes = np.bincount(data.fine.astype(np.int64), minlength=len(data.topics))

@@ -8,7 +8,8 @@ Every pass (every `interval` seconds) it
      then every harvest_interval_hours, and before the first digests of a UTC day when no harvest
      has succeeded that day yet (so a digest never goes out before the day's papers are in);
   3. brings the indexes up to date with the store: lexical first (seconds), then the embeddings
-     (CPU-heavy, checkpointed, resumable);
+     (CPU-heavy, checkpointed, resumable), then places newly embedded papers on the map (when one
+     was built with `paperboy map`; old points never move);
   4. every digest_check_minutes: sends due email digests (through the `deliver` callable the
      command plugs in: the email surface, as `paperboy digest run`) and fetches web submissions
      still queued (`Paperboy.process_submissions`, as the web app does).
@@ -57,6 +58,7 @@ class PassReport:
     files_failed: int = 0
     lexical: int = 0
     embedded: int = 0
+    mapped: int = 0  # new papers placed on the map
     digests_sent: int = 0
     harvested: int = 0  # papers added or updated by a harvest
     submissions: int = 0
@@ -140,7 +142,8 @@ class Worker:
         if self._slow:
             self._last_slow = time.monotonic()
         for name, step in (("inbox", self.ingest_inbox), ("harvest", self.harvest), ("index", self.update_index),
-                           ("digests", self.run_digests), ("submissions", self.fetch_submissions)):
+                           ("map", self.update_map), ("digests", self.run_digests),
+                           ("submissions", self.fetch_submissions)):
             if self.stopping:
                 break
             try:
@@ -280,6 +283,19 @@ class Worker:
         else:
             rep.embedded = dense.embedded
             log.info("index: embedded %s papers in %.1f s", f"{dense.embedded:,}", dense.seconds)
+
+    def update_map(self, rep: PassReport) -> None:
+        """Place newly embedded papers on the map (a built one: building it is `paperboy map`, not a surprise)."""
+        from paperboy.service.maps import MapBusy
+
+        if self.stopping or not self.pb.map.stale():
+            return
+        try:
+            rep.mapped = self.pb.map.update(wait=False)
+        except MapBusy:
+            return
+        if rep.mapped:
+            log.info("map: placed %s new papers", f"{rep.mapped:,}")
 
     # -- 4. digests and submissions ---------------------------------------------------------------
     def run_digests(self, rep: PassReport) -> None:

@@ -38,6 +38,7 @@ def home(request: Request, window: Text = None, page: PageNo = 1):
     listing = services.community(request).trending(window, params.PER_PAGE, (page - 1) * params.PER_PAGE, user)
     return render(request, "home.html", {
         "window": window, "windows": WINDOW_LABELS, "items": listing.items, "as_of": listing.as_of,
+        "rising": services.rising_topics(request),
         "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page),
     })
 

@@ -85,3 +85,15 @@ def _similar_views(request: Request, key: str | Paper, limit: int, user: User | 
 def fetch_submitted(app) -> list:
     """Process queued paper submissions (fetch from arXiv, ingest, index); the processed rows."""
     return app.state.pb.process_submissions()
+
+
+def rising_topics(request: Request, limit: int = 5) -> list:
+    """The map's rising topics for a side panel; none (logged) when there is no map or it cannot be read."""
+    pm = paperboy(request).map
+    if not pm.exists():
+        return []
+    try:
+        return pm.rising(limit)
+    except Exception:  # a broken map file must not take the trending page down with it
+        log.exception("reading the map's rising topics failed")
+        return []

@@ -204,3 +204,61 @@ def test_routes_without_a_map(tmp_path):
             assert r.status_code == 404 and "paperboy map" in r.json()["detail"]
     finally:
         pb.close()
+
+
+def test_worker_places_papers_embedded_since_the_map_was_built(pb):
+    from paperboy.service.worker import Worker
+
+    full = pb.map.data()
+    old = np.arange(len(full) - 25)
+    # As if the last 25 papers were embedded after the map was built: dense_seq -1 is "older than the index".
+    pb.map.files.save(
+        MapData(
+            ids=[full.ids[i] for i in old],
+            xy=full.xy[old],
+            fine=full.fine[old],
+            day=full.day[old],
+            category=full.category[old],
+            titles=[full.titles[i] for i in old],
+            topics=full.topics,
+            broad=full.broad,
+            categories=full.categories,
+            meta={**full.meta, "dense_seq": -1},
+        )
+    )
+    assert pb.map.stale()
+    worker = Worker(pb, embed=False)
+    rep = worker.run_pass()
+    assert rep.ok and rep.mapped == 25 and len(pb.map.data()) == len(full)
+    assert not pb.map.stale() and worker.run_pass().mapped == 0
+
+
+def test_digest_shows_the_readers_topics_as_an_inline_chart(pb):
+    from email import message_from_bytes, policy
+
+    from paperboy.email.compose import compose_digest, message_bytes
+
+    d = pb.map.data()
+    reader = pb.community.sign_up("topics@example.org", "a long enough password")
+    for row in np.flatnonzero(d.fine == 0)[:3]:
+        pb.community.upvote(reader, d.ids[row])
+    digest = pb.digests.preview("topics@example.org")
+    assert digest.topics[0] == (d.topics[0]["label"], 3)
+    assert digest.topics_chart[:8] == b"\x89PNG\r\n\x1a\n"
+    from datetime import datetime, timezone
+
+    msg = compose_digest(
+        digest,
+        mail_from="paperboy <digest@paperboy.test>",
+        base_url="http://testserver",
+        unsubscribe_url="http://testserver/u",
+        message_id="<m@paperboy.test>",
+        date=datetime(2026, 7, 1, tzinfo=timezone.utc),
+    )
+    sent = message_from_bytes(message_bytes(msg), policy=policy.SMTP)
+    related = next(p for p in sent.walk() if p.get_content_type() == "multipart/related")
+    html = related.get_body(preferencelist=("html",)).get_content()
+    png = next(p for p in related.iter_parts() if p.get_content_type() == "image/png")
+    assert png.get_content() == digest.topics_chart
+    assert f'src="cid:{png["Content-ID"][1:-1]}"' in html and "Your topics on the map" in html
+    assert d.topics[0]["label"] in sent.get_body(preferencelist=("plain",)).get_content()
