@@ -73,7 +73,7 @@ def bench_build(pb) -> None:
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in rep.seconds.items() if k != "total")
     print(
         f"build: {rep.papers:,} papers -> {rep.fine_topics} fine / {rep.broad_topics} broad topics "
-        f"in {total:.1f} s ({stages})"
+        f"in {total:.1f} s wall, {cpu:.1f} s CPU, load {os.getloadavg()[0]:.1f} ({stages})"
     )
     # A day of new papers: take the newest DAY off the map, then place them back.
     d = pb.map.data()

@@ -8,6 +8,7 @@ import logging
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -80,6 +81,7 @@ class PaperMap:
         self.indexes = indexes
         self.files = MapFiles(directory)
         self._points: tuple[int, bytes, bytes] | None = None  # generation, raw, gzip
+        self._titles: tuple[str, bytes] | None = None  # etag key, gzip
         self._lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------
@@ -158,6 +160,24 @@ class PaperMap:
         counts = np.bincount(d.fine[rows].astype(np.int64), minlength=len(d.topics))
         stats = self.topics()
         return [(stats[i], int(counts[i])) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+
+    def titles(self) -> tuple[str, bytes]:
+        """(ETag key, gzip "id<TAB>title" lines in row order) for the browser; papers hidden by a moderator
+        since the map was written go out as empty lines (their row keeps its place, nothing else)."""
+        d = self.data()
+        hidden = self.store.hidden_among(d.ids)
+        key = f"{d.generation}-{len(hidden)}-{zlib.crc32(''.join(sorted(hidden)).encode()):08x}"
+        cached = self._titles
+        if cached is not None and cached[0] == key:
+            return cached
+        path = self.files.titles_path()
+        if not hidden and path is not None and path.exists():
+            body = path.read_bytes()  # written gzip-compressed at build time
+        else:
+            lines = "".join("\n" if i in hidden else f"{i}\t{' '.join(t.split())}\n" for i, t in zip(d.ids, d.titles))
+            body = gzip.compress(lines.encode(), 6, mtime=0)
+        self._titles = (key, body)
+        return self._titles
 
     def points(self) -> tuple[int, bytes, bytes]:
         """(generation, binary points, the same gzipped) for the browser; see `encode_points`."""

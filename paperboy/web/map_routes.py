@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from paperboy.service.maps import MapMissing
 from paperboy.web import params, services
@@ -129,7 +130,8 @@ def map_points(request: Request):
     responses={
         200: {
             "content": {"text/tab-separated-values": {}},
-            "description": "One line per map row: paper id, a tab, its title (gzip-encoded).",
+            "description": "One line per map row: paper id, a tab, its title (gzip-encoded when accepted); "
+            "an empty line for a paper hidden by a moderator.",
         },
         304: {"description": "Not modified (ETag)"},
         404: {"description": "No map built yet"},
@@ -137,24 +139,18 @@ def map_points(request: Request):
 )
 def map_titles(request: Request):
     """Ids and titles of every map row, in row order (loaded after the first paint, for hover and click)."""
-    pm = _map(request)
-    path = pm.files.titles_path()
-    m = pm.files.manifest() if path else None
-    if path is None or m is None or not path.exists():
-        raise HTTPException(404, "there is no map yet: run `paperboy map` to build it")
-    etag = _etag("titles", int(m["generation"]))
+    try:
+        key, gz = _map(request).titles()
+    except MapMissing as exc:
+        raise HTTPException(404, str(exc)) from None
+    etag = f'"map-titles-{key}"'
     headers = {"ETag": etag, "Cache-Control": CACHE, "Vary": "Accept-Encoding"}
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    if "gzip" not in (request.headers.get("accept-encoding") or ""):
-        import gzip
-
-        return Response(
-            gzip.decompress(path.read_bytes()), media_type="text/tab-separated-values; charset=utf-8", headers=headers
-        )
-    return FileResponse(
-        path, media_type="text/tab-separated-values; charset=utf-8", headers={**headers, "Content-Encoding": "gzip"}
-    )
+    media = "text/tab-separated-values; charset=utf-8"
+    if "gzip" in (request.headers.get("accept-encoding") or ""):
+        return Response(gz, media_type=media, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(gzip.decompress(gz), media_type=media, headers=headers)
 
 
 @router.get(

@@ -186,6 +186,17 @@ def test_routes_send_compact_points_and_the_topic_list(map_home):
             assert c.get("/map/you").json() == {"rows": [7]}
     finally:
         pb.close()
+    # A paper a moderator hides after the map was written: its row stays, its id and title go.
+    pb = Paperboy(map_settings(map_home, admin_emails=["mod@example.org"]))
+    try:
+        admin = pb.community.sign_up("mod@example.org", "a long enough password")
+        assert pb.moderation.hide(admin, d.ids[9], "spam")
+        with TestClient(create_app(pb), base_url="http://testserver") as c:
+            lines = c.get("/map/titles.tsv").text.split("\n")
+            assert lines[9] == "" and lines[10].startswith(d.ids[10] + "\t") and len(lines) == n + 1
+            assert d.titles[9] not in c.get("/map/titles.tsv").text
+    finally:
+        pb.close()
 
 
 def test_routes_without_a_map(tmp_path):

@@ -162,7 +162,7 @@ function main() {
   canvas.addEventListener("pointerdown", (e) => { down = [e.clientX, e.clientY]; });
   canvas.addEventListener("click", (e) => {
     const moved = down && Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 4;
-    if (moved || state.hovered === null || !state.ids) return;
+    if (moved || state.hovered === null || !state.ids || !state.ids[state.hovered]) return;
     window.location.assign("/papers/" + state.ids[state.hovered].split("/").map(encodeURIComponent).join("/"));
   });
 
@@ -229,11 +229,12 @@ function main() {
       placeLabels();
       const titles = fetch(cfg.titles).then((r) => r.text()).then((text) => {
         const ids = [], titles = [];
-        for (const line of text.split("\n")) {
-          if (!line) continue;
+        const lines = text.split("\n");
+        if (lines[lines.length - 1] === "") lines.pop();
+        for (const line of lines) { // an empty line: a paper hidden by a moderator (keeps its row)
           const tab = line.indexOf("\t");
-          ids.push(line.slice(0, tab));
-          titles.push(line.slice(tab + 1));
+          ids.push(tab < 0 ? "" : line.slice(0, tab));
+          titles.push(tab < 0 ? "" : line.slice(tab + 1));
         }
         state.ids = ids;
         state.titles = titles;
