@@ -141,19 +141,21 @@ def main() -> None:
     ap.add_argument("--home", type=Path, required=True)
     ap.add_argument("--vectors", choices=["store", "lsa"], default="store")
     ap.add_argument("--skip-browser", action="store_true")
+    ap.add_argument("--browser-only", action="store_true", help="Only /map in Chromium, over the map HOME already has.")
     a = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from paperboy.config import Settings
     from paperboy.service import Paperboy
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    if a.vectors == "lsa":
+    if a.vectors == "lsa" and not a.browser_only:
         install_lsa(a.home)
     pb = Paperboy(
         Settings(home=a.home, secret_key="bench", **({"embedding_model": LSA_MODEL} if a.vectors == "lsa" else {}))
     )
-    print(f"vectors: {len(pb.indexes.vectors):,} ({pb.indexes.vectors.model_name})")
-    bench_build(pb)
+    if not a.browser_only:
+        print(f"vectors: {len(pb.indexes.vectors):,} ({pb.indexes.vectors.model_name})")
+        bench_build(pb)
     if not a.skip_browser:
         bench_browser(pb)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")

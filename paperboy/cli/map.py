@@ -32,7 +32,7 @@ def map_command(ctx, rebuild, out, as_json, seed) -> None:
     pb = service(ctx)
     try:
         if rebuild or not pb.map.exists():
-            if not as_json:
+            if not as_json and pb.indexes.dense_ready():
                 click.echo("laying out every paper (a few minutes for 75k papers)...", err=True)
             rep = pb.map.build(seed=seed)
             if not as_json:
@@ -47,7 +47,11 @@ def map_command(ctx, rebuild, out, as_json, seed) -> None:
         if out is not None:
             from paperboy.service.map_charts import draw_map
 
-            draw_map(pb.map.data(), out)
+            try:
+                draw_map(pb.map.data(), out)
+            except (OSError, ValueError) as exc:  # no such folder, not writable, a format matplotlib lacks
+                click.echo(f"error: cannot write {out}: {exc}", err=True)
+                ctx.exit(EXIT_FAILED)
             if not as_json:
                 click.echo(f"wrote {out}")
         if as_json:

@@ -144,6 +144,9 @@ def test_cli_json_and_picture(map_home, tmp_path):
     ink = (img[:, :, :3] < 0.9).any(axis=2).mean()
     assert 0.01 < ink < 0.6, ink  # points and labels drawn, not blank, not a solid block
 
+    nowhere = _cli(map_home, "--out", str(tmp_path / "no-such-folder" / "map.png"))
+    assert nowhere.returncode == 4 and "cannot write" in nowhere.stderr and "Traceback" not in nowhere.stderr
+
     empty = _cli(tmp_path / "empty-home")
     assert empty.returncode == 4 and "paperboy index" in empty.stderr and "Traceback" not in empty.stderr
 
