@@ -32,6 +32,7 @@ COMMANDS = {
     "backup": "paperboy.cli.backup:backup",
     "restore": "paperboy.cli.backup:restore",
     "mcp": "paperboy.cli.mcp:mcp",
+    "rank": "paperboy.cli.rank:rank",
 }
 
 

@@ -1,0 +1,159 @@
+"""Rank a list of papers for a library ("rank my list"): every candidate scored, none stored.
+
+Papers come from files in any ingest format or are stored papers given by id. Stored papers use the
+dense index's vectors; the others are embedded on the fly through the instance's embedder (loaded only
+when some paper has no stored vector). Scored with the default scorer of paperboy.ranking.scorers, the
+same one behind "recommended for you" and the digest.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from paperboy.models import Paper, Rejected, SourceError
+from paperboy.ranking import scorers
+
+MAX_LIBRARY = 500
+MAX_CANDIDATES = 10_000
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a .bib or listing posted to the web app or API
+
+
+class RankInputError(ValueError):
+    """An input that cannot be ranked (unknown id, unreadable file, too many papers); the message says which."""
+
+
+@dataclass(slots=True, frozen=True)
+class Ranked:
+    id: str
+    title: str
+    score: float
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "score": round(self.score, 6), "reason": self.reason}
+
+
+@dataclass(slots=True)
+class Papers:
+    """Papers read from the inputs, with the problems met (skipped records, unknown ids)."""
+
+    papers: list[Paper]
+    problems: list[str]
+
+
+def short(text: str, n: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def parse_bytes(data: bytes, name: str, problems: list[str]) -> list[Paper]:
+    """Papers of one file's bytes in any ingest format (gzip allowed); bad records become problems."""
+    import gzip
+    import zlib
+
+    from paperboy.sources import FORMATS, detect_format
+
+    try:
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        fmt = detect_format(data[:64 * 1024], name)
+        out = []
+        for rec in FORMATS[fmt].parse(io.BytesIO(data), name):
+            if isinstance(rec, Rejected):
+                problems.append(str(rec))
+            else:
+                out.append(rec)
+        return out
+    except SourceError as e:
+        raise RankInputError(f"{name}: {e}") from e
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise RankInputError(f"{name}: compressed data is truncated or corrupt ({e})") from e
+    except UnicodeDecodeError as e:
+        raise RankInputError(f"{name}: not valid UTF-8 text ({e.reason} at byte {e.start})") from e
+
+
+def _dedupe(papers: Iterable[Paper]) -> list[Paper]:
+    seen: dict[str, Paper] = {}
+    for p in papers:
+        seen.setdefault(p.id or p.paper_id(), p)
+    return list(seen.values())
+
+
+class Ranker:
+    """`rank` for one Paperboy service: read inputs, find or compute vectors, score, explain."""
+
+    def __init__(self, pb):
+        self.pb = pb
+
+    def read(self, items: Sequence[str | Path]) -> Papers:
+        """Papers named by file paths (any ingest format) or stored-paper ids, in order, duplicates once."""
+        out: list[Paper] = []
+        problems: list[str] = []
+        for item in items:
+            path = Path(item)
+            if path.is_file():
+                try:
+                    data = path.read_bytes()
+                except OSError as e:
+                    raise RankInputError(f"{path}: cannot read: {e.strerror}") from e
+                out.extend(parse_bytes(data, path.name, problems))
+                continue
+            paper = self.pb.paper(str(item))
+            if paper is None:
+                raise RankInputError(f"no stored paper {str(item)!r} and no such file")
+            out.append(paper)
+        return Papers(_dedupe(out), problems)
+
+    def ids(self, text: str) -> list[str]:
+        """Ids pasted into a form: separated by whitespace or commas."""
+        return [t for t in text.replace(",", " ").split() if t]
+
+    def vectors(self, papers: Sequence[Paper]) -> np.ndarray:
+        """Unit rows for papers: stored vectors where the dense index has them, else embedded now."""
+        from paperboy.index.embedder import document_text
+
+        rows: list[np.ndarray | None] = [None] * len(papers)
+        idx = self.pb.indexes
+        if idx.dense_ready():
+            vec = idx.vectors
+            for k, p in enumerate(papers):
+                key = p.id or p.paper_id()
+                if key in vec:
+                    rows[k] = np.asarray(vec.vector(key), dtype=np.float32)
+        missing = [k for k, r in enumerate(rows) if r is None]
+        if missing:
+            emb = idx.embedder.embed_documents([document_text(papers[k]) for k in missing], progress=False)
+            for k, v in zip(missing, np.asarray(emb, dtype=np.float32)):
+                rows[k] = v
+        if not rows:
+            return np.zeros((0, 1), np.float32)
+        X = np.stack(rows).astype(np.float32)
+        return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+    def rank(self, library: Sequence[Paper], candidates: Sequence[Paper], *, where: str = "your library",
+             not_interested: Sequence[Paper] = (), method: str = scorers.DEFAULT_SCORER) -> list[Ranked]:
+        """Every candidate, best first, with a reason naming the closest library paper."""
+        if not library:
+            raise RankInputError("the library is empty: give at least one paper")
+        if len(library) > MAX_LIBRARY:
+            raise RankInputError(f"the library has {len(library)} papers; at most {MAX_LIBRARY}")
+        if len(candidates) > MAX_CANDIDATES:
+            raise RankInputError(f"{len(candidates)} candidates; at most {MAX_CANDIDATES:,}")
+        if not candidates:
+            return []
+        from paperboy.index.embedder import document_text
+
+        X = self.vectors(list(library) + list(not_interested) + list(candidates))
+        nl, nn = len(library), len(not_interested)
+        L, N, C = X[:nl], X[nl:nl + nn], X[nl + nn:]
+        lib = scorers.Library(L, [document_text(p) for p in library], not_interested=N if nn else None)
+        s = scorers.score(method, C, lib, [document_text(p) for p in candidates])
+        near = scorers.nearest(C, L)
+        order = np.argsort(-s, kind="stable")
+        return [Ranked(candidates[k].id or candidates[k].paper_id(), candidates[k].title, float(s[k]),
+                       f"like “{short(library[near[k]].title)}” in {where}") for k in order]
