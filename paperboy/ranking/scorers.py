@@ -96,12 +96,16 @@ def _vstack(blocks: Sequence):
     return np.vstack(blocks)
 
 
-def tfidf_rows(cand_texts: Sequence[str], lib_texts: Sequence[str]):
-    """TF-IDF rows (unit norm) of candidates and library, vocabulary fitted on both together."""
+def tfidf_vectorizer():
+    """The lexical features: sublinear TF-IDF of words and word pairs, English stop words dropped."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32, ngram_range=(1, 2), min_df=1)
-    X = vec.fit_transform(list(cand_texts) + list(lib_texts) or ["empty"])
+    return TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32, ngram_range=(1, 2))
+
+
+def tfidf_rows(cand_texts: Sequence[str], lib_texts: Sequence[str]):
+    """TF-IDF rows (unit norm) of candidates and library, vocabulary fitted on both together."""
+    X = tfidf_vectorizer().fit_transform(list(cand_texts) + list(lib_texts) or ["empty"])
     n = len(cand_texts)
     return X[:n], X[n:]
 
@@ -128,10 +132,16 @@ class Library:
     texts: Sequence[str] | None = None
     not_interested: np.ndarray | None = None
     background: np.ndarray | None = None  # random papers: generic negatives for the classifier
+    lexical: object | None = None  # TF-IDF rows of the library in the candidates' vocabulary, if precomputed
 
 
-def score(method: str, C: np.ndarray, lib: Library, cand_texts: Sequence[str] | None = None) -> np.ndarray:
-    """Scores of candidate rows `C` for `lib` with the named scorer (see SCORERS)."""
+def score(method: str, C: np.ndarray, lib: Library, cand_texts: Sequence[str] | None = None,
+          cand_lexical=None) -> np.ndarray:
+    """Scores of candidate rows `C` for `lib` with the named scorer (see SCORERS).
+
+    The lexical part uses `cand_lexical` with `lib.lexical` when both are given (a pool's TF-IDF,
+    fitted once), else TF-IDF fitted on `cand_texts` + `lib.texts`; with neither it is left out.
+    """
     L = lib.vectors
     if method == "centroid":
         s = score_centroid(C, L)
@@ -143,10 +153,15 @@ def score(method: str, C: np.ndarray, lib: Library, cand_texts: Sequence[str] | 
         s = score_svm(C, L, _vstack([lib.not_interested, lib.background]) if
                       (_rows(lib.not_interested) + _rows(lib.background)) else None)
     elif method in ("lexical", "fused"):
-        if cand_texts is None or lib.texts is None:
+        if cand_lexical is not None and lib.lexical is not None:
+            lex_C, lex_L = cand_lexical, lib.lexical
+        elif cand_texts is not None and lib.texts is not None:
+            lex_C, lex_L = tfidf_rows(cand_texts, lib.texts)
+        else:
+            lex_C = lex_L = None
+        if lex_C is None:
             s = score_topk_mean(C, L)
         else:
-            lex_C, lex_L = tfidf_rows(cand_texts, lib.texts)
             s = score_topk_mean(lex_C, lex_L) if method == "lexical" else score_fused(C, L, lex_C, lex_L)
     else:
         raise ValueError(f"unknown scorer {method!r}; choose one of {', '.join(SCORERS)}")
