@@ -24,7 +24,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -113,7 +112,7 @@ def evaluate(tasks, vec, texts, background_ids) -> dict[str, tuple[float, float]
     out = {}
     for method in scorers.SCORERS:
         rr, ndcg = [], []
-        for author, lib_ids, cands, target in tasks:
+        for _author, lib_ids, cands, target in tasks:
             lib_set = set(lib_ids) | set(cands)
             lib = scorers.Library(np.stack([vec[i] for i in lib_ids]), [texts[i] for i in lib_ids],
                                   background=B[[k for k, i in enumerate(background_ids) if i not in lib_set]])
@@ -146,26 +145,40 @@ def time_scorers(vec, texts, ids: list[str], background_ids) -> dict[str, float]
     return out
 
 
-def time_cli(papers: list[dict], vec: dict[str, np.ndarray], state: Path) -> list[float]:
-    """Wall seconds of fresh `paperboy rank --json` processes: 50 stored library papers, 1,000 stored candidates."""
-    from benchmarks_support import seed_home_with_vectors  # noqa: PLC0415
+def time_cli(state: Path, n_lib: int = 50, n_cand: int = 1000) -> list[float]:
+    """Wall seconds of fresh `paperboy rank --json` processes over stored papers with stored vectors.
 
-    ids = sorted(vec)[:1050]
-    home = Path(tempfile.mkdtemp(prefix="rank-home-", dir=state))
-    seed_home_with_vectors(home, [p for p in papers if p["id"] in set(ids)], vec)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    The home (one month's papers, ingested and embedded by the real `paperboy ingest` / `paperboy index`) is
+    built once under <state>/rank-home.
+    """
+    shard = sorted(CORPUS.glob("*.jsonl.gz"))[-2]  # a full month
+    home = state / "rank-home"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    cli = [sys.executable, "-m", "paperboy.cli", "--home", str(home)]
+    ids = []
+    with gzip.open(shard, "rt", encoding="utf-8") as f:
+        for line in f:
+            ids.append(json.loads(line)["id"])
+    ids = random.Random(3).sample(ids, n_lib + n_cand)
+    if not (state / "rank-home.ready").exists():
+        subset = state / "rank-subset.jsonl"
+        want = set(ids)
+        with gzip.open(shard, "rt", encoding="utf-8") as f, open(subset, "w", encoding="utf-8") as out:
+            out.writelines(line for line in f if json.loads(line)["id"] in want)
+        subprocess.run(cli + ["ingest", "-q", "--no-index", str(subset)], env=env, check=True)
+        subprocess.run(cli + ["index", "-q"], env=env, check=True)
+        (state / "rank-home.ready").write_text("ok")
     walls = []
+    args = cli + ["rank", "--json"] + [a for i in ids[:n_lib] for a in ("--library", i)] + ids[n_lib:]
     for _ in range(3):
-        args = [sys.executable, "-m", "paperboy.cli", "--home", str(home), "rank", "--json"]
-        for i in ids[:50]:
-            args += ["--library", i]
-        args += ids[50:]
         t0 = time.perf_counter()
         done = subprocess.run(args, env=env, capture_output=True, text=True)
         walls.append(time.perf_counter() - t0)
         if done.returncode != 0:
             raise SystemExit(f"paperboy rank failed: {done.stderr[-2000:]}")
-        assert len(json.loads(done.stdout)) == 1000
+        if len(json.loads(done.stdout)) != n_cand:
+            raise SystemExit("paperboy rank did not return every candidate")
     return walls
 
 
@@ -193,7 +206,7 @@ def main() -> None:
         star = "  (default)" if m == scorers.DEFAULT_SCORER else ""
         print(f"{m:<10} {mrr:7.4f} {ndcg:8.4f} {speed[m]:22.1f}{star}")
     if args.cli:
-        walls = time_cli(papers, vec, args.state)
+        walls = time_cli(args.state)
         print(f"paperboy rank, fresh process, 50 library + 1,000 candidates (stored vectors): "
               f"{', '.join(f'{w:.2f}' for w in walls)} s")
 

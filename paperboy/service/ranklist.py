@@ -77,7 +77,7 @@ def parse_bytes(data: bytes, name: str, problems: list[str]) -> list[Paper]:
         raise RankInputError(f"{name}: not valid UTF-8 text ({e.reason} at byte {e.start})") from e
 
 
-def _dedupe(papers: Iterable[Paper]) -> list[Paper]:
+def dedupe(papers: Iterable[Paper]) -> list[Paper]:
     seen: dict[str, Paper] = {}
     for p in papers:
         seen.setdefault(p.id or p.paper_id(), p)
@@ -107,7 +107,7 @@ class Ranker:
             if paper is None:
                 raise RankInputError(f"no stored paper {str(item)!r} and no such file")
             out.append(paper)
-        return Papers(_dedupe(out), problems)
+        return Papers(dedupe(out), problems)
 
     def ids(self, text: str) -> list[str]:
         """Ids pasted into a form: separated by whitespace or commas."""
@@ -157,3 +157,16 @@ class Ranker:
         order = np.argsort(-s, kind="stable")
         return [Ranked(candidates[k].id or candidates[k].paper_id(), candidates[k].title, float(s[k]),
                        f"like “{short(library[near[k]].title)}” in {where}") for k in order]
+
+    def for_profile(self, user_id: int, profile_id: int | None, candidates: Sequence[Paper]) -> list[Ranked]:
+        """Every candidate ranked for one of a reader's profiles (its thumbs up; thumbs down push away)."""
+        profiles = self.pb.profiles
+        prof = profiles.get(user_id, profile_id)
+        pos, neg = profiles.ratings(prof)
+        got = self.pb.store.get_many(pos[:MAX_LIBRARY] + neg[:MAX_LIBRARY])
+        library = [got[i] for i in pos[:MAX_LIBRARY] if i in got]
+        if not library:
+            raise RankInputError(f"{prof.where[0].upper()}{prof.where[1:]} has no papers yet: rate, import or pick "
+                                 "a few first")
+        marks = [got[i] for i in neg[:MAX_LIBRARY] if i in got]
+        return self.rank(library, candidates, where=prof.where, not_interested=marks)

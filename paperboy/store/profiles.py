@@ -13,8 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from paperboy.store.schema import (not_interested, papers, profile_ratings, profiles, saved_papers, saved_searches,
-                                   votes)
+from paperboy.store.schema import not_interested, papers, profile_ratings, profiles, saved_papers, saved_searches, votes
 
 
 def profiles_of(conn: sa.Connection, user_id: int) -> list[Any]:

@@ -334,6 +334,7 @@ hf_extras = sa.Table(
     sa.Column("ai_summary", sa.Text),
     sa.Column("ai_keywords", sa.JSON),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 # -- interest profiles: several named interests per reader, each with its own ratings (0009) ---------------
 

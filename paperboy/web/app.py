@@ -186,11 +186,12 @@ def create_app(pb, *, community=None) -> FastAPI:
     app.add_middleware(_Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)
-    from paperboy.web import api_community, collection_pages, community_feeds, digest_routes, discussions
+    from paperboy.web import (api_community, collection_pages, community_feeds, digest_routes, discussions,
+                             profile_routes)
 
     # Discussions and collections first: their /papers/<id>/comments routes must win over the
     # catch-all /papers/<id:path> routes of pages and api_v1.
     for module in (discussions, collection_pages, community_feeds, api_community, pages, accounts, admin, feeds,
-                   api_v1, api_hf, digest_routes):
+                   api_v1, api_hf, digest_routes, profile_routes):
         app.include_router(module.router)
     return app

@@ -16,11 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 
 from paperboy.models import Paper
+from paperboy.store import Conflict
 from paperboy.store import profiles as _sql
-from paperboy.store.db import reading
 
 DEFAULT_NAME = "My interests"
 MAX_PROFILES = 10
@@ -94,21 +93,21 @@ class Profiles:
         self._signer = URLSafeTimedSerializer(secret, salt="paperboy.profile.feedback")
 
     @property
-    def engine(self) -> sa.Engine:
-        return self.pb.store.engine
+    def store(self):
+        return self.pb.store
 
     # -- profiles ----------------------------------------------------------------------------------
     def of(self, user_id: int) -> list[Profile]:
         """A reader's profiles, default first; the default profile is created on first use."""
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = _sql.profiles_of(conn, user_id)
         if not rows:
             try:
-                with self.engine.begin() as conn:
+                with self.store.writing() as conn:
                     _sql.insert_profile(conn, user_id, DEFAULT_NAME, True, _now())
-            except sa.exc.IntegrityError:
+            except Conflict:
                 pass  # created meanwhile by a concurrent request
-            with reading(self.engine) as conn:
+            with self.store.reading() as conn:
                 rows = _sql.profiles_of(conn, user_id)
         return [_profile(r) for r in rows]
 
@@ -119,7 +118,7 @@ class Profiles:
         """One of the reader's profiles (the default one for None)."""
         if profile_id is None:
             return self.default(user_id)
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             row = _sql.profile(conn, int(profile_id))
         if row is None or int(row.user_id) != user_id:
             raise ProfileNotFound("No such profile.")
@@ -137,9 +136,9 @@ class Profiles:
         if any(p.name.lower() == name.lower() for p in existing):
             raise ProfileError(f"You already have a profile named “{name}”.")
         try:
-            with self.engine.begin() as conn:
+            with self.store.writing() as conn:
                 pid = _sql.insert_profile(conn, user_id, name, False, _now())
-        except sa.exc.IntegrityError as e:
+        except Conflict as e:
             raise ProfileError(f"You already have a profile named “{name}”.") from e
         return self.get(user_id, pid)
 
@@ -155,9 +154,9 @@ class Profiles:
             values["in_digest"] = bool(in_digest)
         if values:
             try:
-                with self.engine.begin() as conn:
+                with self.store.writing() as conn:
                     _sql.update_profile(conn, prof.id, values)
-            except sa.exc.IntegrityError as e:
+            except Conflict as e:
                 raise ProfileError(f"You already have a profile named “{name}”.") from e
         return self.get(user_id, profile_id)
 
@@ -165,7 +164,7 @@ class Profiles:
         prof = self.get(user_id, profile_id)
         if prof.is_default:
             raise ProfileError("The default profile cannot be deleted.")
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.delete_profile(conn, prof.id)
 
     # -- ratings -------------------------------------------------------------------------------------
@@ -177,18 +176,18 @@ class Profiles:
         paper = self.pb.paper(paper_id)
         if paper is None:
             raise ProfileError(f"No paper {paper_id!r}.")
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             changed = _sql.set_ratings(conn, prof.id, [(paper.id, rating)], origin, _now())
         return bool(changed)
 
     def unrate(self, user_id: int, profile_id: int | None, paper_id: str) -> bool:
         prof = self.get(user_id, profile_id)
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             return bool(_sql.clear_rating(conn, prof.id, paper_id))
 
     def ratings(self, prof: Profile) -> tuple[list[str], list[str]]:
         """(positive ids, negative ids) of a profile, newest first; the default one includes the library."""
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = _sql.ratings(conn, prof.id, MAX_RATINGS)
             if prof.is_default:
                 rated = {pid for pid, _ in rows}
@@ -206,20 +205,20 @@ class Profiles:
         return {**{i: 1 for i in pos if i in want}, **{i: -1 for i in neg if i in want}}
 
     def searches(self, prof: Profile) -> list[tuple[int, str, dict]]:
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = _sql.searches_of_profile(conn, prof.user_id, prof.id, prof.is_default)
         return [(int(r.id), r.query, dict(r.filters or {})) for r in rows]
 
     def move_search(self, user_id: int, search_id: int, profile_id: int) -> None:
         prof = self.get(user_id, profile_id)
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             if not _sql.set_search_profile(conn, user_id, search_id, None if prof.is_default else prof.id):
                 raise ProfileNotFound("No such saved search.")
 
     # -- starting a profile --------------------------------------------------------------------------
     def import_bibtex(self, user_id: int, profile_id: int, data: bytes, name: str = "library.bib") -> ImportResult:
         """Thumbs up for every paper of a BibTeX export; papers the store lacks are ingested first."""
-        from paperboy.ranklist import RankInputError, parse_bytes
+        from paperboy.service.ranklist import RankInputError, parse_bytes
 
         prof = self.get(user_id, profile_id)
         if len(data) > MAX_IMPORT_BYTES:
@@ -243,7 +242,7 @@ class Profiles:
             found += again
             problems += [f"{short_title(p)}: could not be matched to a stored paper" for p in still]
         ids = list(dict.fromkeys(found))
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.set_ratings(conn, prof.id, [(i, 1) for i in ids], "import", _now())
         return ImportResult(ids, added, problems)
 
@@ -263,13 +262,13 @@ class Profiles:
         cats = [c.strip() for c in categories if c and c.strip()][:10]
         if not cats:
             raise ProfileError("Choose at least one category.")
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             rows = _sql.diverse_candidates(conn, cats, PICK_POOL)
         ids = list(dict.fromkeys(r.id for _c, r in rows))
         if not ids:
             return []
         order = self._diverse_order(ids, n)
-        papers = self.pb.store.get_many(order)
+        papers = self.store.get_many(order)
         return [papers[i] for i in order if i in papers]
 
     def _diverse_order(self, ids: list[str], n: int) -> list[str]:
@@ -293,9 +292,9 @@ class Profiles:
     def pick(self, user_id: int, profile_id: int, paper_ids: Sequence[str]) -> int:
         """Thumbs up for the picked papers; returns how many were rated."""
         prof = self.get(user_id, profile_id)
-        with reading(self.engine) as conn:
+        with self.store.reading() as conn:
             ok = _sql.existing_ids(conn, list(paper_ids)[:100])
-        with self.engine.begin() as conn:
+        with self.store.writing() as conn:
             _sql.set_ratings(conn, prof.id, [(i, 1) for i in paper_ids if i in ok], "pick", _now())
         return len(ok)
 
