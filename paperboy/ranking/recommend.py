@@ -92,7 +92,7 @@ def recommend(
             out.append(rec)
             taken.add(rec.id)
 
-    scores = method = None
+    scores = None
     if _rows(pos) and idx.size:
         lex = cand_lexical[idx] if cand_lexical is not None else None
         scores, method = preference_scores(cand[idx], pos, not_interested, background, method=method,

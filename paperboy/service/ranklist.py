@@ -92,7 +92,7 @@ class Ranker:
 
     def read(self, items: Sequence[str | Path]) -> Papers:
         """Papers named by file paths (any ingest format) or stored-paper ids, in order, duplicates once."""
-        out: list[Paper] = []
+        slots: list[list[Paper] | str] = []
         problems: list[str] = []
         for item in items:
             path = Path(item)
@@ -101,11 +101,19 @@ class Ranker:
                     data = path.read_bytes()
                 except OSError as e:
                     raise RankInputError(f"{path}: cannot read: {e.strerror}") from e
-                out.extend(parse_bytes(data, path.name, problems))
+                slots.append(parse_bytes(data, path.name, problems))
+            else:
+                slots.append(str(item).strip())
+        keys = [s for s in slots if isinstance(s, str)]
+        stored = self.pb.store.get_many(keys) if keys else {}  # one query for plain ids
+        out: list[Paper] = []
+        for slot in slots:
+            if not isinstance(slot, str):
+                out.extend(slot)
                 continue
-            paper = self.pb.paper(str(item))
+            paper = stored.get(slot) or self.pb.paper(slot)  # arXiv versions and URLs resolve one by one
             if paper is None:
-                raise RankInputError(f"no stored paper {str(item)!r} and no such file")
+                raise RankInputError(f"no stored paper {slot!r} and no such file")
             out.append(paper)
         return Papers(dedupe(out), problems)
 
