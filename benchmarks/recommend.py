@@ -38,8 +38,9 @@ from paperboy.ranking import scorers  # noqa: E402
 
 CORPUS = Path(os.environ.get("PAPERBOY_CORPUS", "/work/shared/corpus/arxiv-cs-2025-2026"))
 OTHERS = 99
-POOL_PER_MONTH = 250  # the 99 others come from a fixed pool per month, so few papers need embeddings
+POOL_PER_MONTH = 120  # the 99 others come from a fixed pool per month, so few papers need embeddings
 BACKGROUND = 256
+CHECKPOINT = 300  # papers embedded between saves of the cache
 MAX_LIBRARY = 500
 
 
@@ -93,12 +94,15 @@ def embeddings(ids: list[str], texts: dict[str, str], state: Path) -> dict[str, 
 
         emb = Embedder("default")
         print(f"embedding {len(missing)} papers with {emb.name} ...", file=sys.stderr, flush=True)
-        V = emb.embed_documents([texts[i] for i in missing], progress=sys.stderr.isatty())
-        have.update(zip(missing, np.asarray(V, dtype=np.float32)))
-        keys = sorted(have)
-        tmp = state / "embeddings.tmp.npz"
-        np.savez(tmp, ids=np.array(keys), vectors=np.stack([have[k] for k in keys]))
-        tmp.replace(cache)
+        for start in range(0, len(missing), CHECKPOINT):  # a killed run keeps what it embedded
+            chunk = missing[start:start + CHECKPOINT]
+            V = emb.embed_documents([texts[i] for i in chunk], progress=sys.stderr.isatty())
+            have.update(zip(chunk, np.asarray(V, dtype=np.float32)))
+            keys = sorted(have)
+            tmp = state / "embeddings.tmp.npz"
+            np.savez(tmp, ids=np.array(keys), vectors=np.stack([have[k] for k in keys]))
+            tmp.replace(cache)
+            print(f"  {min(start + CHECKPOINT, len(missing))} / {len(missing)}", file=sys.stderr, flush=True)
     return have
 
 
@@ -184,7 +188,7 @@ def time_cli(state: Path, n_lib: int = 50, n_cand: int = 1000) -> list[float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--authors", type=int, default=400)
+    ap.add_argument("--authors", type=int, default=200)
     ap.add_argument("--state", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "paperboy-bench-recommend")
     ap.add_argument("--cli", action="store_true", help="also time a fresh `paperboy rank` process")
     args = ap.parse_args()

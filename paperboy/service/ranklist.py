@@ -105,11 +105,13 @@ class Ranker:
             else:
                 slots.append(str(item).strip())
         keys = [s for s in slots if isinstance(s, str)]
-        stored = self.pb.store.get_many(keys) if keys else {}  # one query for plain ids
+        keys += [p.paper_id() for s in slots if not isinstance(s, str) for p in s]
+        stored = self.pb.store.get_many(keys) if keys else {}  # one query for plain ids and file papers
         out: list[Paper] = []
         for slot in slots:
             if not isinstance(slot, str):
-                out.extend(slot)
+                # A file paper this instance stores is scored as stored (its vector, its full abstract).
+                out.extend(stored.get(p.paper_id(), p) for p in slot)
                 continue
             paper = stored.get(slot) or self.pb.paper(slot)  # arXiv versions and URLs resolve one by one
             if paper is None:

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,7 +31,9 @@ def bib(entries: list[tuple[str, str | None, str]]) -> bytes:
 
 
 def topic_papers(pb, query: str, n: int):
-    return [h.paper for h in pb.search(query, mode="lexical", limit=n).hits]
+    """n stored arXiv papers matching a query (arXiv ids, so a BibTeX export of them names them exactly)."""
+    hits = [h.paper for h in pb.search(query, mode="lexical", limit=n + 40).hits]
+    return [p for p in hits if p.arxiv_id][:n]
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def test_profiles_start_from_bibtex_or_picks_and_name_themselves_in_reasons(emai
     assert set(got.rated) >= {p.id for p in rl} and len(got.rated) == 5
     assert got.added_to_store == 1 and pb.store.count() == before + 1
     assert any("broken" in p or "line" in p for p in got.problems), got.problems
-    with pytest.raises(ProfileError, match="no papers found"):
+    with pytest.raises(ProfileError, match="could not detect the format"):
         pb.profiles.import_bibtex(reader.id, prof.id, b"not bibtex at all", "x.bib")
 
     # Cold start: a short diverse list from the chosen categories; the picks become thumbs up.
@@ -173,8 +174,8 @@ def forge(fb) -> str:
 def test_rank_cli_scores_every_candidate_without_storing_file_papers(email_pb, email_home, sink, tmp_path):
     pb = email_pb
     lib = topic_papers(pb, "segmentation", 3)
-    cands = [h.paper for h in pb.search("", mode="lexical", sort="date", limit=60).hits]
-    cands = [p for p in cands if p.id not in {q.id for q in lib}][:40]
+    cands = [p for p in topic_papers(pb, "model", 60) if p.id not in {q.id for q in lib}][:40]
+    assert len(cands) == 40
     # A file of candidates: one copy of a library paper (stored, so its stored vector is used) and one new paper.
     new = tmp_path / "accepted.bib"
     new.write_bytes(bib([("copy", lib[0].arxiv_id, lib[0].title),
@@ -206,7 +207,8 @@ def test_rank_api(email_pb, reader):
 
     pb = email_pb
     lib = topic_papers(pb, "language model", 2)
-    cands = [h.paper.id for h in pb.search("", mode="lexical", sort="date", limit=30).hits]
+    cands = [p.id for p in topic_papers(pb, "learning", 30)]
+    assert len(cands) == 30
     with TestClient(create_app(pb), base_url="http://testserver") as web:
         r = web.post("/api/v1/rank", json={"library": [p.id for p in lib], "candidates": cands})
         assert r.status_code == 200, r.text
