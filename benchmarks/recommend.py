@@ -38,8 +38,8 @@ from paperboy.ranking import scorers  # noqa: E402
 
 CORPUS = Path(os.environ.get("PAPERBOY_CORPUS", "/work/shared/corpus/arxiv-cs-2025-2026"))
 OTHERS = 99
-POOL_PER_MONTH = 120  # the 99 others come from a fixed pool per month, so few papers need embeddings
-BACKGROUND = 256
+POOL_PER_MONTH = 110  # the 99 others come from a fixed pool per month, so few papers need embeddings
+BACKGROUND = 128
 CHECKPOINT = 300  # papers embedded between saves of the cache
 MAX_LIBRARY = 500
 
@@ -55,14 +55,18 @@ def load_corpus(corpus: Path) -> list[dict]:
     return papers
 
 
-def build_tasks(papers: list[dict], n_authors: int, seed: int = 42):
-    """(tasks, background ids): each task is (author, library ids, candidate ids, target id)."""
+def build_tasks(papers: list[dict], n_authors: int, months: list[str] | None = None, seed: int = 42):
+    """(tasks, background ids): each task is (author, library ids, candidate ids, target id).
+
+    months: only authors whose latest paper is listed in one of these months (fewer papers to embed).
+    """
     rng = random.Random(seed)
     by_author: dict[str, list[dict]] = defaultdict(list)
     for p in papers:
         for a in p["authors"]:
             by_author[a].append(p)
-    eligible = sorted(a for a, ps in by_author.items() if len(ps) >= 4)
+    eligible = sorted(a for a, ps in by_author.items() if len(ps) >= 4 and (
+        not months or max(p["day"] for p in ps)[:7] in months))
     by_month: dict[str, list[dict]] = defaultdict(list)
     for p in papers:
         by_month[p["day"][:7]].append(p)
@@ -149,32 +153,51 @@ def time_scorers(vec, texts, ids: list[str], background_ids) -> dict[str, float]
     return out
 
 
-def time_cli(state: Path, n_lib: int = 50, n_cand: int = 1000) -> list[float]:
+class CachedEmbedder:
+    """The embedder interface answered from the benchmark's cache (vectors of these very papers, same model)."""
+
+    def __init__(self, by_text: dict[str, np.ndarray]):
+        from paperboy.index.embedder import DEFAULT_MODEL
+
+        self.name, self.by_text = DEFAULT_MODEL, by_text
+        self.dim = len(next(iter(by_text.values())))
+
+    def embed_documents(self, texts, progress: bool = True) -> np.ndarray:
+        return np.stack([self.by_text[t] for t in texts])
+
+
+def time_cli(state: Path, corpus_ids: list[str], vec: dict[str, np.ndarray], n_lib: int = 50,
+             n_cand: int = 1000) -> list[float]:
     """Wall seconds of fresh `paperboy rank --json` processes over stored papers with stored vectors.
 
-    The home (one month's papers, ingested and embedded by the real `paperboy ingest` / `paperboy index`) is
-    built once under <state>/rank-home.
+    The home holds n_lib + n_cand papers of the sample, ingested by the real ingester; their vectors are
+    the cached ones, written by the real index update through the embedder interface.
     """
-    shard = sorted(CORPUS.glob("*.jsonl.gz"))[-2]  # a full month
+    from paperboy.config import Settings
+    from paperboy.service import Paperboy
+
+    ids = sorted(set(corpus_ids) & vec.keys())[: n_lib + n_cand]
     home = state / "rank-home"
+    if not (state / "rank-home.ready").exists():
+        subset, want = state / "rank-subset.jsonl", set(ids)
+        with open(subset, "w", encoding="utf-8") as out:
+            for shard in sorted(CORPUS.glob("*.jsonl.gz")):
+                with gzip.open(shard, "rt", encoding="utf-8") as f:
+                    out.writelines(line for line in f if json.loads(line)["id"] in want)
+        pb = Paperboy(Settings(home=home))
+        try:
+            pb.ingest([subset])
+            stored = pb.store.get_many(ids)
+            pb.indexes._embedder = CachedEmbedder({document_text(p): vec[i] for i, p in stored.items()})
+            pb.update_index(embed=True)
+        finally:
+            pb.close()
+        (state / "rank-home.ready").write_text("ok")
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
-    cli = [sys.executable, "-m", "paperboy.cli", "--home", str(home)]
-    ids = []
-    with gzip.open(shard, "rt", encoding="utf-8") as f:
-        for line in f:
-            ids.append(json.loads(line)["id"])
-    ids = random.Random(3).sample(ids, n_lib + n_cand)
-    if not (state / "rank-home.ready").exists():
-        subset = state / "rank-subset.jsonl"
-        want = set(ids)
-        with gzip.open(shard, "rt", encoding="utf-8") as f, open(subset, "w", encoding="utf-8") as out:
-            out.writelines(line for line in f if json.loads(line)["id"] in want)
-        subprocess.run(cli + ["ingest", "-q", "--no-index", str(subset)], env=env, check=True)
-        subprocess.run(cli + ["index", "-q"], env=env, check=True)
-        (state / "rank-home.ready").write_text("ok")
+    args = [sys.executable, "-m", "paperboy.cli", "--home", str(home), "rank", "--json"]
+    args += [a for i in ids[:n_lib] for a in ("--library", i)] + ids[n_lib:]
     walls = []
-    args = cli + ["rank", "--json"] + [a for i in ids[:n_lib] for a in ("--library", i)] + ids[n_lib:]
     for _ in range(3):
         t0 = time.perf_counter()
         done = subprocess.run(args, env=env, capture_output=True, text=True)
@@ -188,18 +211,22 @@ def time_cli(state: Path, n_lib: int = 50, n_cand: int = 1000) -> list[float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--authors", type=int, default=200)
+    ap.add_argument("--authors", type=int, default=120)
+    ap.add_argument("--months", default="2026-05,2026-06",
+                    help="Latest-paper months to sample authors from (comma-separated; empty = all).")
     ap.add_argument("--state", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "paperboy-bench-recommend")
     ap.add_argument("--cli", action="store_true", help="also time a fresh `paperboy rank` process")
     args = ap.parse_args()
     args.state.mkdir(parents=True, exist_ok=True)
     papers = load_corpus(CORPUS)
     texts = {p["id"]: document_text(p) for p in papers}
-    tasks, background, n_eligible = build_tasks(papers, args.authors)
+    months = [m for m in args.months.split(",") if m]
+    tasks, background, n_eligible = build_tasks(papers, args.authors, months)
     needed = sorted({i for _, lib, cands, _ in tasks for i in lib + cands} | set(background))
     vec = embeddings(needed, texts, args.state)
     lib_sizes = [len(t[1]) for t in tasks]
-    print(f"{len(papers)} papers, {n_eligible} authors with >= 4 papers, {len(tasks)} sampled; "
+    print(f"{len(papers)} papers, {n_eligible} authors with >= 4 papers (latest in {args.months or 'any month'}), "
+          f"{len(tasks)} sampled; "
           f"library size median {statistics.median(lib_sizes):.0f} (max {max(lib_sizes)}); "
           f"{len(needed)} papers embedded; 100 candidates per author")
     quality = evaluate(tasks, vec, texts, background)
@@ -210,7 +237,7 @@ def main() -> None:
         star = "  (default)" if m == scorers.DEFAULT_SCORER else ""
         print(f"{m:<10} {mrr:7.4f} {ndcg:8.4f} {speed[m]:22.1f}{star}")
     if args.cli:
-        walls = time_cli(args.state)
+        walls = time_cli(args.state, [p["id"] for p in papers], vec)
         print(f"paperboy rank, fresh process, 50 library + 1,000 candidates (stored vectors): "
               f"{', '.join(f'{w:.2f}' for w in walls)} s")
 

@@ -521,7 +521,7 @@ class Digests:
             n_explore = max(1, round(per_profile * share)) if share > 0 and per_profile > 1 else 0
             mine = exclude | reader.excluded()
             key = f"recommended:{prof.id}"
-            title = SECTIONS["recommended"] if len(readers) == 1 else f"For your {prof.name} profile"
+            title = SECTIONS["recommended"] if prof.is_default else f"For your {prof.name} profile"
             room = max(0, cap - len(chosen))
             recs = rec.rank(reader, pool, mine, min(per_profile - n_explore, room))
             for r in recs:

@@ -17,7 +17,8 @@ from paperboy.web import params
 from paperboy.web.render import render
 from paperboy.web.security import check_csrf, current_user, safe_next
 
-router = APIRouter(include_in_schema=False)
+# The app refuses files in forms (max_files 0); these routes take one (the import, "Rank a list").
+router = APIRouter(include_in_schema=False, form_limits={"max_files": 1})
 
 Token = Annotated[str, Path(min_length=10, max_length=4000, pattern=r"^[A-Za-z0-9_.\-]+$")]
 OptField = Annotated[str | None, Form(max_length=2000)]

@@ -126,7 +126,7 @@ def test_digest_sections_exploration_and_signed_feedback_links(email_pb, reader,
     mail = sink.wait_for(READER)[0].message
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
-    assert "For your My interests profile" in text and "For your segmentation profile" in text
+    assert "Recommended for you" in text and "For your segmentation profile" in text
     assert "in your segmentation profile" in text and "in your library" in text
     assert "[exploring] exploring beyond your profile" in text and "Exploring" in html
     links = FEEDBACK.findall(text)
