@@ -3,7 +3,8 @@
 Papers come from files in any ingest format or are stored papers given by id. Stored papers use the
 dense index's vectors; the others are embedded on the fly through the instance's embedder (loaded only
 when some paper has no stored vector). Scored with the default scorer of paperboy.ranking.scorers, the
-same one behind "recommended for you" and the digest.
+same one behind "recommended for you" and the digest; an instance without embeddings yet ranks by
+TF-IDF similarity alone, like its recommendations.
 """
 
 from __future__ import annotations
@@ -158,11 +159,20 @@ class Ranker:
             return []
         from paperboy.index.embedder import document_text
 
-        X = self.vectors(list(library) + list(not_interested) + list(candidates))
         nl, nn = len(library), len(not_interested)
-        L, N, C = X[:nl], X[nl:nl + nn], X[nl + nn:]
-        lib = scorers.Library(L, [document_text(p) for p in library], not_interested=N if nn else None)
-        s = scorers.score(method, C, lib, [document_text(p) for p in candidates])
+        everything = list(library) + list(not_interested) + list(candidates)
+        texts = [document_text(p) for p in everything]
+        if self.pb.indexes.dense_ready():
+            X = self.vectors(everything)
+            L, N, C = X[:nl], X[nl:nl + nn], X[nl + nn:]
+            lib = scorers.Library(L, texts[:nl], not_interested=N if nn else None)
+            s = scorers.score(method, C, lib, texts[nl + nn:])
+        else:
+            # No embeddings on this instance yet: lexical similarity alone, as "recommended for you" does,
+            # rather than loading a model into a web process for one request.
+            X = scorers.tfidf_vectorizer().fit_transform(texts)
+            L, N, C = X[:nl], X[nl:nl + nn], X[nl + nn:]
+            s = scorers.score("topk", C, scorers.Library(L, not_interested=N if nn else None))
         near = scorers.nearest(C, L)
         order = np.argsort(-s, kind="stable")
         return [Ranked(candidates[k].id or candidates[k].paper_id(), candidates[k].title, float(s[k]),

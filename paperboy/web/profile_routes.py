@@ -56,7 +56,9 @@ def _profiles_page(request: Request, user, *, error: str | None = None, notice: 
     pb = _pb(request)
     profiles = pb.profiles.of(user.id)
     counts = {p.id: tuple(len(x) for x in pb.profiles.ratings(p)) for p in profiles}
-    return render(request, "profiles.html", {"profiles": profiles, "counts": counts, "error": error,
+    searches = {p.id: pb.profiles.searches(p) for p in profiles}
+    return render(request, "profiles.html", {"profiles": profiles, "counts": counts, "searches": searches,
+                                             "error": error,
                                              "notice": notice, "picks": picks, "pick_profile": pick_profile},
                   status_code=status)
 
@@ -157,6 +159,21 @@ def profile_settings(request: Request, profile_id: ProfileId, in_digest: OptFiel
         raise HTTPException(404, str(exc)) from None
     except ProfileError as exc:
         return _profiles_page(request, user, error=str(exc), status=400)
+    return RedirectResponse("/profiles", status_code=303)
+
+
+@router.post("/profiles/searches/{search_id}")
+def move_search(request: Request, search_id: ProfileId, profile: Annotated[int, Form(ge=1, le=2**31 - 1)],
+                csrf_token: OptField = None):
+    """Give a saved search to another profile (its digest section and recommendations)."""
+    check_csrf(request, csrf_token)
+    user = current_user(request)
+    if user is None:
+        return _login("/profiles")
+    try:
+        _pb(request).profiles.move_search(user.id, search_id, profile)
+    except ProfileNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     return RedirectResponse("/profiles", status_code=303)
 
 

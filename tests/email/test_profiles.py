@@ -90,10 +90,18 @@ def test_profiles_start_from_bibtex_or_picks_and_name_themselves_in_reasons(emai
     assert pb.profiles.pick(reader.id, cold.id, [p.id for p in picks[:3]] + ["no-such-paper"]) == 3
     assert set(pb.profiles.ratings(cold)[0]) == {p.id for p in picks[:3]}
 
+    # Saved searches belong to one profile (new ones to the default profile until moved).
+    saved = pb.community.save_search(reader, "grasping", {})
+    assert [q for _i, q, _f in pb.profiles.searches(pb.profiles.default(reader.id))] == ["grasping"]
+    pb.profiles.move_search(reader.id, saved.id, prof.id)
+    assert [q for _i, q, _f in pb.profiles.searches(prof)] == ["grasping"]
+    assert pb.profiles.searches(pb.profiles.default(reader.id)) == []
+    assert pb.recommender.reader(reader.id, prof.id).searches == [("grasping", {})]
+
     # Recommendations for a profile name the reader's own papers of that profile.
     recs = pb.recommender.for_user(reader.id, limit=5, profile_id=prof.id)
     assert recs and all(r.reason.startswith("like “") and r.reason.endswith("in your robot learning profile")
-                        for _p, r in recs if r.method != "trending")
+                        for _p, r in recs if r.method not in ("trending", "search"))
     assert not {p.id for p, _r in recs} & set(got.rated)
 
 
