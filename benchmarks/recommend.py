@@ -50,8 +50,15 @@ def load_corpus(corpus: Path) -> list[dict]:
         with gzip.open(shard, "rt", encoding="utf-8") as f:
             for line in f:
                 o = json.loads(line)
-                papers.append({"id": o["id"], "title": o["title"], "abstract": o.get("summary") or "",
-                               "authors": o.get("authors") or [], "day": o.get("crawl_date") or ""})
+                papers.append(
+                    {
+                        "id": o["id"],
+                        "title": o["title"],
+                        "abstract": o.get("summary") or "",
+                        "authors": o.get("authors") or [],
+                        "day": o.get("crawl_date") or "",
+                    }
+                )
     return papers
 
 
@@ -65,8 +72,9 @@ def build_tasks(papers: list[dict], n_authors: int, months: list[str] | None = N
     for p in papers:
         for a in p["authors"]:
             by_author[a].append(p)
-    eligible = sorted(a for a, ps in by_author.items() if len(ps) >= 4 and (
-        not months or max(p["day"] for p in ps)[:7] in months))
+    eligible = sorted(
+        a for a, ps in by_author.items() if len(ps) >= 4 and (not months or max(p["day"] for p in ps)[:7] in months)
+    )
     by_month: dict[str, list[dict]] = defaultdict(list)
     for p in papers:
         by_month[p["day"][:7]].append(p)
@@ -99,7 +107,7 @@ def embeddings(ids: list[str], texts: dict[str, str], state: Path) -> dict[str, 
         emb = Embedder("default")
         print(f"embedding {len(missing)} papers with {emb.name} ...", file=sys.stderr, flush=True)
         for start in range(0, len(missing), CHECKPOINT):  # a killed run keeps what it embedded
-            chunk = missing[start:start + CHECKPOINT]
+            chunk = missing[start : start + CHECKPOINT]
             V = emb.embed_documents([texts[i] for i in chunk], progress=sys.stderr.isatty())
             have.update(zip(chunk, np.asarray(V, dtype=np.float32)))
             keys = sorted(have)
@@ -122,8 +130,11 @@ def evaluate(tasks, vec, texts, background_ids) -> dict[str, tuple[float, float]
         rr, ndcg = [], []
         for _author, lib_ids, cands, target in tasks:
             lib_set = set(lib_ids) | set(cands)
-            lib = scorers.Library(np.stack([vec[i] for i in lib_ids]), [texts[i] for i in lib_ids],
-                                  background=B[[k for k, i in enumerate(background_ids) if i not in lib_set]])
+            lib = scorers.Library(
+                np.stack([vec[i] for i in lib_ids]),
+                [texts[i] for i in lib_ids],
+                background=B[[k for k, i in enumerate(background_ids) if i not in lib_set]],
+            )
             C = np.stack([vec[i] for i in cands])
             s = scorers.score(method, C, lib, [texts[i] for i in cands])
             r = rank_of(s, cands, target)
@@ -166,8 +177,9 @@ class CachedEmbedder:
         return np.stack([self.by_text[t] for t in texts])
 
 
-def time_cli(state: Path, corpus_ids: list[str], vec: dict[str, np.ndarray], n_lib: int = 50,
-             n_cand: int = 1000) -> list[float]:
+def time_cli(
+    state: Path, corpus_ids: list[str], vec: dict[str, np.ndarray], n_lib: int = 50, n_cand: int = 1000
+) -> list[float]:
     """Wall seconds of fresh `paperboy rank --json` processes over stored papers with stored vectors.
 
     The home holds n_lib + n_cand papers of the sample, ingested by the real ingester; their vectors are
@@ -193,8 +205,13 @@ def time_cli(state: Path, corpus_ids: list[str], vec: dict[str, np.ndarray], n_l
         finally:
             pb.close()
         (state / "rank-home.ready").write_text("ok")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     args = [sys.executable, "-m", "paperboy.cli", "--home", str(home), "rank", "--json"]
     args += [a for i in ids[:n_lib] for a in ("--library", i)] + ids[n_lib:]
     walls = []
@@ -212,8 +229,11 @@ def time_cli(state: Path, corpus_ids: list[str], vec: dict[str, np.ndarray], n_l
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--authors", type=int, default=120)
-    ap.add_argument("--months", default="2026-05,2026-06",
-                    help="Latest-paper months to sample authors from (comma-separated; empty = all).")
+    ap.add_argument(
+        "--months",
+        default="2026-05,2026-06",
+        help="Latest-paper months to sample authors from (comma-separated; empty = all).",
+    )
     ap.add_argument("--state", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "paperboy-bench-recommend")
     ap.add_argument("--cli", action="store_true", help="also time a fresh `paperboy rank` process")
     args = ap.parse_args()
@@ -225,10 +245,12 @@ def main() -> None:
     needed = sorted({i for _, lib, cands, _ in tasks for i in lib + cands} | set(background))
     vec = embeddings(needed, texts, args.state)
     lib_sizes = [len(t[1]) for t in tasks]
-    print(f"{len(papers)} papers, {n_eligible} authors with >= 4 papers (latest in {args.months or 'any month'}), "
-          f"{len(tasks)} sampled; "
-          f"library size median {statistics.median(lib_sizes):.0f} (max {max(lib_sizes)}); "
-          f"{len(needed)} papers embedded; 100 candidates per author")
+    print(
+        f"{len(papers)} papers, {n_eligible} authors with >= 4 papers (latest in {args.months or 'any month'}), "
+        f"{len(tasks)} sampled; "
+        f"library size median {statistics.median(lib_sizes):.0f} (max {max(lib_sizes)}); "
+        f"{len(needed)} papers embedded; 100 candidates per author"
+    )
     quality = evaluate(tasks, vec, texts, background)
     speed = time_scorers(vec, texts, needed, background)
     print(f"{'scorer':<10} {'MRR':>7} {'nDCG@10':>8} {'ms / 1,000 candidates':>22}")
@@ -238,8 +260,10 @@ def main() -> None:
         print(f"{m:<10} {mrr:7.4f} {ndcg:8.4f} {speed[m]:22.1f}{star}")
     if args.cli:
         walls = time_cli(args.state, [p["id"] for p in papers], vec)
-        print(f"paperboy rank, fresh process, 50 library + 1,000 candidates (stored vectors): "
-              f"{', '.join(f'{w:.2f}' for w in walls)} s")
+        print(
+            f"paperboy rank, fresh process, 50 library + 1,000 candidates (stored vectors): "
+            f"{', '.join(f'{w:.2f}' for w in walls)} s"
+        )
 
 
 if __name__ == "__main__":

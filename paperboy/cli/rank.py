@@ -14,12 +14,20 @@ MAX_PRINTED_PROBLEMS = 50
 
 @click.command()
 @home_option
-@click.option("--library", "-l", "library", multiple=True, required=True, metavar="FILE_OR_ID",
-              help="A paper of the library: a file in any ingest format (BibTeX, arXiv JSONL/OAI/Atom, HF daily) "
-                   "or a stored paper's id. Repeat for more.")
+@click.option(
+    "--library",
+    "-l",
+    "library",
+    multiple=True,
+    required=True,
+    metavar="FILE_OR_ID",
+    help="A paper of the library: a file in any ingest format (BibTeX, arXiv JSONL/OAI/Atom, HF daily) "
+    "or a stored paper's id. Repeat for more.",
+)
 @click.argument("candidates", nargs=-1, required=True, metavar="CANDIDATES...")
-@click.option("--json", "as_json", is_flag=True,
-              help='Print every candidate, best first: [{"id", "title", "score", "reason"}].')
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print every candidate, best first: [{"id", "title", "score", "reason"}].'
+)
 @click.pass_context
 def rank(ctx, library, candidates, as_json) -> None:
     """Score every candidate (files or stored ids) for a library; nothing is added to the store."""

@@ -63,7 +63,7 @@ def score_topk_mean(C, L, k: int = TOP_K) -> np.ndarray:
 def _blocks(C, L, reduce) -> np.ndarray:
     out = np.empty(_rows(C), dtype=np.float64)
     for start in range(0, _rows(C), BLOCK):
-        out[start:start + BLOCK] = reduce(similarities(C[start:start + BLOCK], L))
+        out[start : start + BLOCK] = reduce(similarities(C[start : start + BLOCK], L))
     return out
 
 
@@ -135,8 +135,9 @@ class Library:
     lexical: object | None = None  # TF-IDF rows of the library in the candidates' vocabulary, if precomputed
 
 
-def score(method: str, C: np.ndarray, lib: Library, cand_texts: Sequence[str] | None = None,
-          cand_lexical=None) -> np.ndarray:
+def score(
+    method: str, C: np.ndarray, lib: Library, cand_texts: Sequence[str] | None = None, cand_lexical=None
+) -> np.ndarray:
     """Scores of candidate rows `C` for `lib` with the named scorer (see SCORERS).
 
     The lexical part uses `cand_lexical` with `lib.lexical` when both are given (a pool's TF-IDF,
@@ -150,8 +151,13 @@ def score(method: str, C: np.ndarray, lib: Library, cand_texts: Sequence[str] | 
     elif method == "topk":
         s = score_topk_mean(C, L)
     elif method == "svm":
-        s = score_svm(C, L, _vstack([lib.not_interested, lib.background]) if
-                      (_rows(lib.not_interested) + _rows(lib.background)) else None)
+        s = score_svm(
+            C,
+            L,
+            _vstack([lib.not_interested, lib.background])
+            if (_rows(lib.not_interested) + _rows(lib.background))
+            else None,
+        )
     elif method in ("lexical", "fused"):
         if cand_lexical is not None and lib.lexical is not None:
             lex_C, lex_L = cand_lexical, lib.lexical
@@ -176,5 +182,5 @@ def nearest(C, L) -> np.ndarray:
     """Index of the most similar library row for each candidate row."""
     out = np.empty(_rows(C), dtype=np.int64)
     for start in range(0, _rows(C), BLOCK):
-        out[start:start + BLOCK] = np.argmax(similarities(C[start:start + BLOCK], L), axis=1)
+        out[start : start + BLOCK] = np.argmax(similarities(C[start : start + BLOCK], L), axis=1)
     return out

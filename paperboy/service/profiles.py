@@ -142,7 +142,9 @@ class Profiles:
             raise ProfileError(f"You already have a profile named “{name}”.") from e
         return self.get(user_id, pid)
 
-    def update(self, user_id: int, profile_id: int, *, name: str | None = None, in_digest: bool | None = None) -> Profile:
+    def update(
+        self, user_id: int, profile_id: int, *, name: str | None = None, in_digest: bool | None = None
+    ) -> Profile:
         prof = self.get(user_id, profile_id)
         values: dict = {}
         if name is not None:

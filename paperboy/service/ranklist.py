@@ -62,7 +62,7 @@ def parse_bytes(data: bytes, name: str, problems: list[str]) -> list[Paper]:
     try:
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        fmt = detect_format(data[:64 * 1024], name)
+        fmt = detect_format(data[: 64 * 1024], name)
         out = []
         for rec in FORMATS[fmt].parse(io.BytesIO(data), name):
             if isinstance(rec, Rejected):
@@ -146,8 +146,15 @@ class Ranker:
         X = np.stack(rows).astype(np.float32)
         return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
-    def rank(self, library: Sequence[Paper], candidates: Sequence[Paper], *, where: str = "your library",
-             not_interested: Sequence[Paper] = (), method: str = scorers.DEFAULT_SCORER) -> list[Ranked]:
+    def rank(
+        self,
+        library: Sequence[Paper],
+        candidates: Sequence[Paper],
+        *,
+        where: str = "your library",
+        not_interested: Sequence[Paper] = (),
+        method: str = scorers.DEFAULT_SCORER,
+    ) -> list[Ranked]:
         """Every candidate, best first, with a reason naming the closest library paper."""
         if not library:
             raise RankInputError("the library is empty: give at least one paper")
@@ -164,19 +171,26 @@ class Ranker:
         texts = [document_text(p) for p in everything]
         if self.pb.indexes.dense_ready():
             X = self.vectors(everything)
-            L, N, C = X[:nl], X[nl:nl + nn], X[nl + nn:]
+            L, N, C = X[:nl], X[nl : nl + nn], X[nl + nn :]
             lib = scorers.Library(L, texts[:nl], not_interested=N if nn else None)
-            s = scorers.score(method, C, lib, texts[nl + nn:])
+            s = scorers.score(method, C, lib, texts[nl + nn :])
         else:
             # No embeddings on this instance yet: lexical similarity alone, as "recommended for you" does,
             # rather than loading a model into a web process for one request.
             X = scorers.tfidf_vectorizer().fit_transform(texts)
-            L, N, C = X[:nl], X[nl:nl + nn], X[nl + nn:]
+            L, N, C = X[:nl], X[nl : nl + nn], X[nl + nn :]
             s = scorers.score("topk", C, scorers.Library(L, not_interested=N if nn else None))
         near = scorers.nearest(C, L)
         order = np.argsort(-s, kind="stable")
-        return [Ranked(candidates[k].id or candidates[k].paper_id(), candidates[k].title, float(s[k]),
-                       f"like “{short(library[near[k]].title)}” in {where}") for k in order]
+        return [
+            Ranked(
+                candidates[k].id or candidates[k].paper_id(),
+                candidates[k].title,
+                float(s[k]),
+                f"like “{short(library[near[k]].title)}” in {where}",
+            )
+            for k in order
+        ]
 
     def for_profile(self, user_id: int, profile_id: int | None, candidates: Sequence[Paper]) -> list[Ranked]:
         """Every candidate ranked for one of a reader's profiles (its thumbs up; thumbs down push away)."""
@@ -186,7 +200,8 @@ class Ranker:
         got = self.pb.store.get_many(pos[:MAX_LIBRARY] + neg[:MAX_LIBRARY])
         library = [got[i] for i in pos[:MAX_LIBRARY] if i in got]
         if not library:
-            raise RankInputError(f"{prof.where[0].upper()}{prof.where[1:]} has no papers yet: rate, import or pick "
-                                 "a few first")
+            raise RankInputError(
+                f"{prof.where[0].upper()}{prof.where[1:]} has no papers yet: rate, import or pick a few first"
+            )
         marks = [got[i] for i in neg[:MAX_LIBRARY] if i in got]
         return self.rank(library, candidates, where=prof.where, not_interested=marks)

@@ -35,8 +35,12 @@ def _login(path: str) -> RedirectResponse:
 
 
 def _message(request: Request, title: str, message: str, status: int = 200, **extra):
-    return render(request, "digest/message.html", {"title": title, "message": message, "form_action": None,
-                                                   "button": None, **extra}, status_code=status)
+    return render(
+        request,
+        "digest/message.html",
+        {"title": title, "message": message, "form_action": None, "button": None, **extra},
+        status_code=status,
+    )
 
 
 async def _read_upload(upload: UploadFile | None) -> bytes:
@@ -51,16 +55,35 @@ async def _read_upload(upload: UploadFile | None) -> bytes:
 
 # -- profiles -------------------------------------------------------------------------------------
 
-def _profiles_page(request: Request, user, *, error: str | None = None, notice: str | None = None,
-                   picks=None, pick_profile=None, status: int = 200):
+
+def _profiles_page(
+    request: Request,
+    user,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    picks=None,
+    pick_profile=None,
+    status: int = 200,
+):
     pb = _pb(request)
     profiles = pb.profiles.of(user.id)
     counts = {p.id: tuple(len(x) for x in pb.profiles.ratings(p)) for p in profiles}
     searches = {p.id: pb.profiles.searches(p) for p in profiles}
-    return render(request, "profiles.html", {"profiles": profiles, "counts": counts, "searches": searches,
-                                             "error": error,
-                                             "notice": notice, "picks": picks, "pick_profile": pick_profile},
-                  status_code=status)
+    return render(
+        request,
+        "profiles.html",
+        {
+            "profiles": profiles,
+            "counts": counts,
+            "searches": searches,
+            "error": error,
+            "notice": notice,
+            "picks": picks,
+            "pick_profile": pick_profile,
+        },
+        status_code=status,
+    )
 
 
 @router.get("/profiles")
@@ -81,13 +104,17 @@ def create_profile(request: Request, name: Annotated[str, Form(max_length=200)],
         prof = _pb(request).profiles.create(user.id, name)
     except ProfileError as exc:
         return _profiles_page(request, user, error=str(exc), status=400)
-    return _profiles_page(request, user, notice=f"Created the profile “{prof.name}”. Start it from a BibTeX "
-                          "export or by picking papers below.")
+    return _profiles_page(
+        request,
+        user,
+        notice=f"Created the profile “{prof.name}”. Start it from a BibTeX export or by picking papers below.",
+    )
 
 
 @router.post("/profiles/{profile_id}/import")
-async def import_bibtex(request: Request, profile_id: ProfileId, bibtex: Annotated[UploadFile, File()],
-                        csrf_token: OptField = None):
+async def import_bibtex(
+    request: Request, profile_id: ProfileId, bibtex: Annotated[UploadFile, File()], csrf_token: OptField = None
+):
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
@@ -109,8 +136,9 @@ async def import_bibtex(request: Request, profile_id: ProfileId, bibtex: Annotat
 
 
 @router.get("/profiles/{profile_id}/start")
-def pick_list(request: Request, profile_id: ProfileId,
-              category: Annotated[list[str] | None, Query(max_length=10)] = None):
+def pick_list(
+    request: Request, profile_id: ProfileId, category: Annotated[list[str] | None, Query(max_length=10)] = None
+):
     """Cold start: a short list of diverse recent papers of the chosen categories to pick from."""
     user = current_user(request)
     if user is None:
@@ -127,8 +155,12 @@ def pick_list(request: Request, profile_id: ProfileId,
 
 
 @router.post("/profiles/{profile_id}/pick")
-def pick(request: Request, profile_id: ProfileId, paper: Annotated[list[str] | None, Form(max_length=100)] = None,
-         csrf_token: OptField = None):
+def pick(
+    request: Request,
+    profile_id: ProfileId,
+    paper: Annotated[list[str] | None, Form(max_length=100)] = None,
+    csrf_token: OptField = None,
+):
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
@@ -143,8 +175,13 @@ def pick(request: Request, profile_id: ProfileId, paper: Annotated[list[str] | N
 
 
 @router.post("/profiles/{profile_id}/settings")
-def profile_settings(request: Request, profile_id: ProfileId, in_digest: OptField = None,
-                     delete: OptField = None, csrf_token: OptField = None):
+def profile_settings(
+    request: Request,
+    profile_id: ProfileId,
+    in_digest: OptField = None,
+    delete: OptField = None,
+    csrf_token: OptField = None,
+):
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
@@ -163,8 +200,12 @@ def profile_settings(request: Request, profile_id: ProfileId, in_digest: OptFiel
 
 
 @router.post("/profiles/searches/{search_id}")
-def move_search(request: Request, search_id: ProfileId, profile: Annotated[int, Form(ge=1, le=2**31 - 1)],
-                csrf_token: OptField = None):
+def move_search(
+    request: Request,
+    search_id: ProfileId,
+    profile: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    csrf_token: OptField = None,
+):
     """Give a saved search to another profile (its digest section and recommendations)."""
     check_csrf(request, csrf_token)
     user = current_user(request)
@@ -179,10 +220,16 @@ def move_search(request: Request, search_id: ProfileId, profile: Annotated[int, 
 
 # -- thumbs up / down on the web ----------------------------------------------------------------------
 
+
 @router.post("/recommended/rate")
-def rate(request: Request, paper: Annotated[str, Form(max_length=100)], rating: Annotated[int, Form(ge=-1, le=1)],
-         profile: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None, csrf_token: OptField = None,
-         next: OptField = None):
+def rate(
+    request: Request,
+    paper: Annotated[str, Form(max_length=100)],
+    rating: Annotated[int, Form(ge=-1, le=1)],
+    profile: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+    csrf_token: OptField = None,
+    next: OptField = None,
+):
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
@@ -202,6 +249,7 @@ def rate(request: Request, paper: Annotated[str, Form(max_length=100)], rating: 
 
 # -- feedback links from digests ------------------------------------------------------------------------
 
+
 def _describe(request: Request, fb) -> str:
     pb = _pb(request)
     paper = pb.paper(fb.paper_id)
@@ -218,9 +266,13 @@ def feedback_page(request: Request, token: Token):
     except InvalidFeedback as exc:
         return _message(request, "Link not valid", str(exc), status=400)
     what = "More like this" if fb.rating > 0 else "Less like this"
-    return _message(request, what, f"Record 👍 for {_describe(request, fb)}?" if fb.rating > 0
-                    else f"Record 👎 for {_describe(request, fb)}?",
-                    form_action=f"/feedback/{token}", button=f"{'👍' if fb.rating > 0 else '👎'} {what}")
+    return _message(
+        request,
+        what,
+        f"Record 👍 for {_describe(request, fb)}?" if fb.rating > 0 else f"Record 👎 for {_describe(request, fb)}?",
+        form_action=f"/feedback/{token}",
+        button=f"{'👍' if fb.rating > 0 else '👎'} {what}",
+    )
 
 
 @router.post("/feedback/{token}")
@@ -238,19 +290,34 @@ def feedback(request: Request, token: Token):
 
 # -- rank a list ----------------------------------------------------------------------------------------
 
+
 @router.get("/rank")
 def rank_form(request: Request):
     user = current_user(request)
     if user is None:
         return _login("/rank")
-    return render(request, "rank.html", {"profiles": _pb(request).profiles.of(user.id), "ranked": None,
-                                         "error": None, "ids": "", "profile_id": None, "skipped": []})
+    return render(
+        request,
+        "rank.html",
+        {
+            "profiles": _pb(request).profiles.of(user.id),
+            "ranked": None,
+            "error": None,
+            "ids": "",
+            "profile_id": None,
+            "skipped": [],
+        },
+    )
 
 
 @router.post("/rank")
-async def rank(request: Request, ids: Annotated[str, Form(max_length=200_000)] = "",
-               bibtex: Annotated[UploadFile | None, File()] = None,
-               profile: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None, csrf_token: OptField = None):
+async def rank(
+    request: Request,
+    ids: Annotated[str, Form(max_length=200_000)] = "",
+    bibtex: Annotated[UploadFile | None, File()] = None,
+    profile: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+    csrf_token: OptField = None,
+):
     """Pasted ids and/or an uploaded file (a .bib, or any ingest format) ranked for one of your profiles."""
     check_csrf(request, csrf_token)
     user = current_user(request)
@@ -258,10 +325,16 @@ async def rank(request: Request, ids: Annotated[str, Form(max_length=200_000)] =
         return _login("/rank")
     pb = _pb(request)
     data = await _read_upload(bibtex)
-    ctx = {"profiles": pb.profiles.of(user.id), "ranked": None, "error": None, "ids": ids[:20_000],
-           "profile_id": profile, "skipped": []}
+    ctx = {
+        "profiles": pb.profiles.of(user.id),
+        "ranked": None,
+        "error": None,
+        "ids": ids[:20_000],
+        "profile_id": profile,
+        "skipped": [],
+    }
     try:
-        keys = pb.ranker.ids(ids)[:MAX_PASTED_IDS + 1]
+        keys = pb.ranker.ids(ids)[: MAX_PASTED_IDS + 1]
         if len(keys) > MAX_PASTED_IDS:
             raise RankInputError(f"at most {MAX_PASTED_IDS:,} ids")
         papers = pb.ranker.read(keys)

@@ -25,8 +25,10 @@ def bib(entries: list[tuple[str, str | None, str]]) -> bytes:
     out = []
     for key, arxiv, title in entries:
         eprint = f"  eprint = {{{arxiv}}},\n  archivePrefix = {{arXiv}},\n" if arxiv else ""
-        out.append(f"@article{{{key},\n  title = {{{title}}},\n  author = {{Doe, Jane and Roe, Rick}},\n"
-                   f"{eprint}  year = {{2026}},\n}}\n")
+        out.append(
+            f"@article{{{key},\n  title = {{{title}}},\n  author = {{Doe, Jane and Roe, Rick}},\n"
+            f"{eprint}  year = {{2026}},\n}}\n"
+        )
     return "\n".join(out).encode()
 
 
@@ -60,8 +62,9 @@ def test_migration_0009_makes_libraries_default_profiles_and_downgrades(email_pb
     profs = email_pb.profiles.of(user.id)
     assert [(p.name, p.is_default) for p in profs] == [("My interests", True)]
     with store.engine.connect() as conn:
-        rows = conn.exec_driver_sql(f"SELECT paper_id, rating, origin FROM profile_ratings "
-                                    f"WHERE profile_id = {profs[0].id} ORDER BY rating").all()
+        rows = conn.exec_driver_sql(
+            f"SELECT paper_id, rating, origin FROM profile_ratings WHERE profile_id = {profs[0].id} ORDER BY rating"
+        ).all()
     assert sorted(rows) == sorted([(c.id, -1, "library"), (a.id, 1, "library"), (b.id, 1, "library")])
 
 
@@ -72,8 +75,10 @@ def test_profiles_start_from_bibtex_or_picks_and_name_themselves_in_reasons(emai
     with pytest.raises(ProfileError, match="already have"):
         pb.profiles.create(reader.id, "Robot Learning")
     before = pb.store.count()
-    data = bib([(f"k{i}", p.arxiv_id, p.title) for i, p in enumerate(rl)]
-               + [("new1", None, "A Paper This Instance Has Never Seen About Grasping")])
+    data = bib(
+        [(f"k{i}", p.arxiv_id, p.title) for i, p in enumerate(rl)]
+        + [("new1", None, "A Paper This Instance Has Never Seen About Grasping")]
+    )
     data += b"@article{broken,\n  title = {no closing brace\n"
     got = pb.profiles.import_bibtex(reader.id, prof.id, data, "My Library.bib")
     assert set(got.rated) >= {p.id for p in rl} and len(got.rated) == 5
@@ -100,8 +105,11 @@ def test_profiles_start_from_bibtex_or_picks_and_name_themselves_in_reasons(emai
 
     # Recommendations for a profile name the reader's own papers of that profile.
     recs = pb.recommender.for_user(reader.id, limit=5, profile_id=prof.id)
-    assert recs and all(r.reason.startswith("like “") and r.reason.endswith("in your robot learning profile")
-                        for _p, r in recs if r.method not in ("trending", "search"))
+    assert recs and all(
+        r.reason.startswith("like “") and r.reason.endswith("in your robot learning profile")
+        for _p, r in recs
+        if r.method not in ("trending", "search")
+    )
     assert not {p.id for p, _r in recs} & set(got.rated)
 
 
@@ -158,8 +166,11 @@ def test_digest_sections_exploration_and_signed_feedback_links(email_pb, reader,
         assert r.status_code == 200 and "Recorded 👍" in r.text and rating() == 1
         r = web.post(up)  # replayed: nothing changes
         assert r.status_code == 200 and "Already recorded" in r.text and rating() == 1
-        down = next(path for kind, path in links if kind == "Less" and
-                    pb.profiles.read_feedback(path.rsplit("/", 1)[1]).paper_id == fb.paper_id)
+        down = next(
+            path
+            for kind, path in links
+            if kind == "Less" and pb.profiles.read_feedback(path.rsplit("/", 1)[1]).paper_id == fb.paper_id
+        )
         assert web.post(down).status_code == 200 and rating() == -1
         tampered = up[:-3] + ("AAA" if not up.endswith("AAA") else "BBB")
         for bad in (tampered, "/feedback/" + forge(fb)):
@@ -176,7 +187,8 @@ def forge(fb) -> str:
     from itsdangerous import URLSafeTimedSerializer
 
     return URLSafeTimedSerializer(b"not-" + SECRET.encode(), salt="paperboy.profile.feedback").dumps(
-        [fb.user_id, fb.profile_id, fb.paper_id, 1])
+        [fb.user_id, fb.profile_id, fb.paper_id, 1]
+    )
 
 
 def test_rank_cli_scores_every_candidate_without_storing_file_papers(email_pb, email_home, sink, tmp_path):
@@ -186,8 +198,14 @@ def test_rank_cli_scores_every_candidate_without_storing_file_papers(email_pb, e
     assert len(cands) == 40
     # A file of candidates: one copy of a library paper (stored, so its stored vector is used) and one new paper.
     new = tmp_path / "accepted.bib"
-    new.write_bytes(bib([("copy", lib[0].arxiv_id, lib[0].title),
-                         ("fresh", None, "Unseen Work on Semantic Segmentation of Street Scenes")]))
+    new.write_bytes(
+        bib(
+            [
+                ("copy", lib[0].arxiv_id, lib[0].title),
+                ("fresh", None, "Unseen Work on Semantic Segmentation of Street Scenes"),
+            ]
+        )
+    )
     before = pb.store.count()
     args = [sys.executable, "-m", "paperboy.cli", "rank", "--json"]
     for p in lib:
@@ -203,8 +221,13 @@ def test_rank_cli_scores_every_candidate_without_storing_file_papers(email_pb, e
     fresh = [g for g in got if g["title"].startswith("Unseen Work")]
     assert len(fresh) == 1 and pb.store.count() == before  # scored, not stored
 
-    bad = subprocess.run([sys.executable, "-m", "paperboy.cli", "rank", "--library", "9999.99999", cands[0].id],
-                         env=email_env(email_home, sink.port), capture_output=True, text=True, timeout=600)
+    bad = subprocess.run(
+        [sys.executable, "-m", "paperboy.cli", "rank", "--library", "9999.99999", cands[0].id],
+        env=email_env(email_home, sink.port),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert bad.returncode == 4 and "no stored paper '9999.99999'" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -26,9 +26,15 @@ def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):  # 
     lib, cands = hits[:3], hits[3:11]
     assert len(lib) == 3 and len(cands) == 8
     bib = tmp_path / "zotero.bib"
-    bib.write_text("\n".join(f"@article{{k{i},\n  title = {{{p.title}}},\n  author = {{Doe, Jane}},\n"
-                             f"  eprint = {{{p.arxiv_id}}},\n  archivePrefix = {{arXiv}},\n  year = {{2026}},\n}}\n"
-                             for i, p in enumerate(lib) if p.arxiv_id), encoding="utf-8")
+    bib.write_text(
+        "\n".join(
+            f"@article{{k{i},\n  title = {{{p.title}}},\n  author = {{Doe, Jane}},\n"
+            f"  eprint = {{{p.arxiv_id}}},\n  archivePrefix = {{arXiv}},\n  year = {{2026}},\n}}\n"
+            for i, p in enumerate(lib)
+            if p.arxiv_id
+        ),
+        encoding="utf-8",
+    )
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -71,4 +77,3 @@ def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):  # 
     assert page.url.endswith(f"/recommended?profile={prof.id}")
     assert web_pb.profiles.rating_map(prof, [pid]) == {pid: 1}
     assert errors == []
-
