@@ -97,10 +97,10 @@ def _vstack(blocks: Sequence):
 
 
 def tfidf_vectorizer():
-    """The lexical features: sublinear TF-IDF of words and word pairs, English stop words dropped."""
+    """The lexical features: sublinear TF-IDF of words, English stop words dropped."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32, ngram_range=(1, 2))
+    return TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
 
 
 def tfidf_rows(cand_texts: Sequence[str], lib_texts: Sequence[str]):

@@ -49,16 +49,27 @@ def _upsert(conn: sa.Connection):
 def set_ratings(
     conn: sa.Connection, profile_id: int, rows: Sequence[tuple[str, int]], origin: str, now: datetime
 ) -> int:
-    """Set (paper_id, +1 | -1) ratings of a profile; returns how many rows changed (0 for a replay)."""
+    """Set (paper_id, +1 | -1) ratings of a profile; returns how many changed (0 for a replay).
+
+    Counted by reading the previous rating, not from the upsert's rowcount, which drivers report
+    differently for ON CONFLICT DO UPDATE ... WHERE.
+    """
     changed = 0
     for pid, rating in rows:
+        if rating_of(conn, profile_id, pid) == rating:
+            continue
         ins = _upsert(conn).values(profile_id=profile_id, paper_id=pid, rating=rating, origin=origin, created_at=now)
-        stmt = ins.on_conflict_do_update(
-            index_elements=[profile_ratings.c.profile_id, profile_ratings.c.paper_id],
-            set_={"rating": ins.excluded.rating, "origin": ins.excluded.origin, "created_at": ins.excluded.created_at},
-            where=profile_ratings.c.rating != ins.excluded.rating,
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=[profile_ratings.c.profile_id, profile_ratings.c.paper_id],
+                set_={
+                    "rating": ins.excluded.rating,
+                    "origin": ins.excluded.origin,
+                    "created_at": ins.excluded.created_at,
+                },
+            )
         )
-        changed += conn.execute(stmt).rowcount or 0
+        changed += 1
     return changed
 
 
