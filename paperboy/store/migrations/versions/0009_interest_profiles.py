@@ -1,14 +1,14 @@
 """interest profiles: named profiles per reader with their own ratings; existing libraries become default profiles
 
 Revision ID: 0009
-Revises: 0010 (re-chained at merge)
+Revises: 0007 (main's head when rebased; the lead re-chains at merge)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0010'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
