@@ -190,8 +190,14 @@ def create_app(pb, *, community=None) -> FastAPI:
     app.add_middleware(_Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)
-    from paperboy.web import (api_community, collection_pages, community_feeds, digest_routes, discussions,
-                             profile_routes)
+    from paperboy.web import (
+        api_community,
+        collection_pages,
+        community_feeds,
+        digest_routes,
+        discussions,
+        profile_routes,
+    )
 
     # Discussions and collections first: their /papers/<id>/comments routes must win over the
     # catch-all /papers/<id:path> routes of pages and api_v1.
