@@ -102,9 +102,9 @@ def embeddings(ids: list[str], texts: dict[str, str], state: Path) -> dict[str, 
             have = dict(zip(z["ids"].tolist(), z["vectors"]))
     missing = sorted(set(ids) - have.keys())
     if missing:
-        from paperboy.index.embedder import Embedder
+        from paperboy.index.embedder import load_embedder
 
-        emb = Embedder("default")
+        emb = load_embedder("default")  # the instance's encoder, as `paperboy index` loads it
         print(f"embedding {len(missing)} papers with {emb.name} ...", file=sys.stderr, flush=True)
         for start in range(0, len(missing), CHECKPOINT):  # a killed run keeps what it embedded
             chunk = missing[start : start + CHECKPOINT]
