@@ -202,6 +202,11 @@ class Settings(BaseSettings):
     digest_max_papers: int = Field(
         default=20, ge=1, le=200, description="Most papers in one digest, all sections together."
     )
+    digest_explore_share: float = Field(
+        default=0.1, ge=0.0, le=0.5,
+        description="Share of each profile's recommended digest slots given to well-rated papers outside the "
+                    "profile (marked as such), so a profile does not close in on itself; 0 turns exploration off.",
+    )
     digest_max_attempts: int = Field(
         default=6, ge=1, le=100,
         description="Delivery attempts of one email on temporary (4xx) SMTP errors before it is marked failed.",

@@ -33,6 +33,7 @@ COMMANDS = {
     "restore": "paperboy.cli.backup:restore",
     "mcp": "paperboy.cli.mcp:mcp",
     "map": "paperboy.cli.map:map_command",
+    "rank": "paperboy.cli.rank:rank",
 }
 
 

@@ -92,6 +92,10 @@ def digest_context(digest: Digest, base_url: str, unsubscribe_url: str) -> dict[
             "categories": " · ".join(it.paper.categories[:3]),
             "abstract": _abstract(it.paper.abstract),
             "reason": it.reason,
+            "explore": it.explore,
+            # Signed links to a confirmation page: a link scanner fetching them records nothing.
+            "up_url": it.feedback[0] if it.feedback else None,
+            "down_url": it.feedback[1] if it.feedback else None,
         } for it in s.items],
     } for s in digest.sections]
     return {

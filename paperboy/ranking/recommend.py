@@ -1,11 +1,10 @@
-"""Personal recommendations: the one recommender behind "recommended for you" and the digest. Pure.
+"""Personal recommendations: the one recommender behind "recommended for you", the digest and `rank`. Pure.
 
-The arxiv-sanity approach over paper features: a linear SVM separates the reader's papers
-(upvoted or saved: positives) from their "not interested" marks plus random background papers
-(negatives) and ranks candidates by its decision value. With fewer than `min_model_positives`
-positives a model overfits, so candidates are ranked by cosine to the positives' centroid (minus
-a share of the not-interested centroid); with no positives at all the caller's trending order is
-used. Papers matching one of the reader's saved searches come first, explained as such.
+Candidates are scored for a reader's profile with paperboy.ranking.scorers' DEFAULT_SCORER (chosen by
+benchmarks/recommend.py): top-k similarity to the profile's papers fused with lexical (TF-IDF)
+similarity, pushed away from papers rated thumbs down. With no positives the caller's trending
+order is used. Papers matching one of the reader's saved searches come first, explained as such.
+Exploration picks well-rated papers outside the profile for a share of the slots.
 
 Features are the rows of any matrix with unit-norm rows: sentence embeddings (numpy), or TF-IDF
 (scipy sparse) when an instance has no embeddings yet. Every result carries a short reason.
@@ -18,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MIN_MODEL_POSITIVES = 3
-# Small C = strong regularisation: with a handful of positives a looser fit just memorises them.
-SVM_C = 0.1
-NOT_INTERESTED_WEIGHT = 0.5  # how far the centroid ranking moves away from "not interested" papers
+from paperboy.ranking import scorers
+from paperboy.ranking.scorers import fit_linear_svm  # noqa: F401  (re-exported for callers and tests)
+
 MAX_SEARCH_SHARE = 0.5  # saved-search matches take at most this share of the list
 
 
@@ -30,55 +28,24 @@ class Recommendation:
     id: str
     score: float
     reason: str
-    method: str  # "svm" | "centroid" | "search" | "trending"
+    method: str  # a scorer name | "search" | "trending" | "explore"
 
 
 def _rows(X) -> int:
     return 0 if X is None else X.shape[0]
 
 
-def _vstack(blocks: Sequence):
-    blocks = [b for b in blocks if _rows(b)]
-    if any(hasattr(b, "tocsr") for b in blocks):
-        import scipy.sparse as sp
+def preference_scores(cand, pos, not_interested=None, background=None, *, method: str = scorers.DEFAULT_SCORER,
+                      cand_lexical=None, pos_lexical=None) -> tuple[np.ndarray, str]:
+    """Score every candidate row for a reader; returns (scores, scorer used).
 
-        return sp.vstack([sp.csr_matrix(b) for b in blocks]).tocsr()
-    return np.vstack(blocks)
-
-
-def _mean_direction(X) -> np.ndarray:
-    v = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
-    return v / (np.linalg.norm(v) or 1.0)
-
-
-def _dot(X, w: np.ndarray) -> np.ndarray:
-    return np.asarray(X @ w, dtype=np.float64).ravel()
-
-
-def fit_linear_svm(pos, neg, C: float = SVM_C) -> tuple[np.ndarray, float]:
-    """(weights, bias) of a linear SVM with positives as class 1; classes balanced by weight."""
-    from sklearn.svm import LinearSVC
-
-    X = _vstack([pos, neg])
-    y = np.r_[np.ones(_rows(pos)), np.zeros(_rows(neg))]
-    # Same objective either way; the primal solver converges in a few iterations on ~400 dense
-    # embedding dimensions (measured 4x faster than dual), the dual one suits 50k sparse TF-IDF terms.
-    clf = LinearSVC(C=C, class_weight="balanced", dual=hasattr(X, "tocsr"), max_iter=2000, random_state=0)
-    clf.fit(X, y)
-    return clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0])
-
-
-def preference_scores(cand, pos, not_interested=None, background=None, *,
-                      min_model_positives: int = MIN_MODEL_POSITIVES, C: float = SVM_C) -> tuple[np.ndarray, str]:
-    """Score every candidate row for a reader; returns (scores, method) with method 'svm' or 'centroid'."""
-    n_neg = _rows(not_interested) + _rows(background)
-    if _rows(pos) >= min_model_positives and n_neg:
-        w, b = fit_linear_svm(pos, _vstack([not_interested, background]), C)
-        return _dot(cand, w) + b, "svm"
-    scores = _dot(cand, _mean_direction(pos))
-    if _rows(not_interested):
-        scores -= NOT_INTERESTED_WEIGHT * _dot(cand, _mean_direction(not_interested))
-    return scores, "centroid"
+    Sparse (TF-IDF) features are lexical already, so they get the top-k scorer alone.
+    """
+    if hasattr(cand, "tocsr") or hasattr(pos, "tocsr"):
+        method = "topk"
+    lib = scorers.Library(pos, not_interested=not_interested if _rows(not_interested) else None,
+                          background=background if _rows(background) else None, lexical=pos_lexical)
+    return scorers.score(method, cand, lib, cand_lexical=cand_lexical), method
 
 
 def nearest_positive(rows, pos) -> np.ndarray:
@@ -100,12 +67,14 @@ def recommend(
     search_matches: Mapping[str, str] | None = None,
     trending: Sequence[tuple[str, str]] = (),
     limit: int = 10,
-    min_model_positives: int = MIN_MODEL_POSITIVES,
-    C: float = SVM_C,
+    method: str = scorers.DEFAULT_SCORER,
+    cand_lexical=None,
+    pos_lexical=None,
 ) -> list[Recommendation]:
     """Rank `cand_ids` (feature rows `cand`) for one reader, best first, each with its reason.
 
-    pos / pos_labels: the reader's papers and how to name each in a reason ('"X" you saved').
+    pos / pos_labels: the reader's papers and how to name each in a reason ('“X” in your retrieval profile').
+    cand_lexical / pos_lexical: TF-IDF rows of candidates and positives in one vocabulary (optional).
     not_interested, background: negative rows. exclude: ids never to return (library, sent).
     search_matches: candidate id -> saved-search query it matches. trending: (id, reason) pairs,
     best first, used when the reader has no positives or the model finds too few candidates.
@@ -123,10 +92,11 @@ def recommend(
             out.append(rec)
             taken.add(rec.id)
 
-    scores = method = None
+    scores = None
     if _rows(pos) and idx.size:
-        scores, method = preference_scores(cand[idx], pos, not_interested, background,
-                                           min_model_positives=min_model_positives, C=C)
+        lex = cand_lexical[idx] if cand_lexical is not None else None
+        scores, method = preference_scores(cand[idx], pos, not_interested, background, method=method,
+                                           cand_lexical=lex, pos_lexical=pos_lexical)
     # Saved-search matches first (an explicit interest), best-scored first, capped to a share.
     matched = [k for k in range(idx.size) if cand_ids[idx[k]] in search_matches]
     if scores is not None:
@@ -143,9 +113,30 @@ def recommend(
             near = nearest_positive(cand[idx[top]], pos)
             for k, j in zip(top, near):
                 label = pos_labels[j] if j < len(pos_labels) else "papers in your library"
-                add(Recommendation(cand_ids[idx[k]], float(scores[k]), f"similar to {label}", method))
+                add(Recommendation(cand_ids[idx[k]], float(scores[k]), f"like {label}", method))
     for pid, reason in trending:
         if len(out) >= limit:
             break
         add(Recommendation(pid, 0.0, reason, "trending"))
+    return out
+
+
+def explore(cand_ids: Sequence[str], scores: np.ndarray, well_rated: Sequence[tuple[str, str]], n: int,
+            exclude: set[str] | frozenset[str] = frozenset(), outside_quantile: float = 0.5) -> list[Recommendation]:
+    """Up to n well-rated papers (best first) that lie outside the profile: scored below its median candidate.
+
+    Keeps a profile from closing in on itself: the reader sees what others rate well beyond it.
+    """
+    if n <= 0 or not len(cand_ids):
+        return []
+    cut = float(np.quantile(scores, outside_quantile))
+    where = {pid: k for k, pid in enumerate(cand_ids)}
+    out = []
+    for pid, why in well_rated:
+        k = where.get(pid)
+        if k is None or pid in exclude or scores[k] > cut:
+            continue
+        out.append(Recommendation(pid, float(scores[k]), f"exploring beyond your profile · {why}", "explore"))
+        if len(out) >= n:
+            break
     return out

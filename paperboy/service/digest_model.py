@@ -204,6 +204,9 @@ class DigestItem:
     paper: Paper
     reason: str
     section: str
+    profile_id: int | None = None  # the interest profile a recommendation is for (feedback goes there)
+    explore: bool = False  # a well-rated paper outside the profile, marked as such
+    feedback: tuple[str, str] | None = None  # (thumbs-up URL, thumbs-down URL), signed; not stored
 
 
 @dataclass(slots=True)
@@ -235,7 +238,10 @@ class Digest:
     def payload(self) -> dict[str, Any]:
         return {"v": 1, "as_of": self.as_of.isoformat() if self.as_of else None,
                 "since": self.since.isoformat() if self.since else None,
-                "items": [{"id": it.paper.id, "section": it.section, "reason": it.reason} for it in self.items]}
+                "sections": [{"key": s.key, "title": s.title} for s in self.sections],
+                "items": [{"id": it.paper.id, "section": it.section, "reason": it.reason,
+                           **({"profile": it.profile_id} if it.profile_id is not None else {}),
+                           **({"explore": True} if it.explore else {})} for it in self.items]}
 
 
 @dataclass(slots=True)

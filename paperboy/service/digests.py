@@ -22,11 +22,28 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
-
-from paperboy.service.digest_model import (SECTIONS, WINDOW_DAYS, Digest, DigestError, DigestItem, DigestSection,
-                                   InvalidAddress, InvalidToken, NotSubscribed, Options, OutboxEntry, Subscription,
-                                   aware, display_address, normalize_address, parse_date, period_slot, short,
-                                   subscription_from_row, utcnow)
+from paperboy.service.digest_model import (
+    SECTIONS,
+    WINDOW_DAYS,
+    Digest,
+    DigestError,
+    DigestItem,
+    DigestSection,
+    InvalidAddress,
+    InvalidToken,
+    NotSubscribed,
+    Options,
+    OutboxEntry,
+    Subscription,
+    aware,
+    display_address,
+    normalize_address,
+    parse_date,
+    period_slot,
+    short,
+    subscription_from_row,
+    utcnow,
+)
 from paperboy.service.recommender import Recommender
 from paperboy.store import Conflict
 from paperboy.store import digests as _sql
@@ -389,12 +406,24 @@ class Digests:
         items = payload.get("items") or []
         papers = self.store.get_many([it["id"] for it in items])
         d = Digest(sub, period, parse_date(payload.get("as_of")), parse_date(payload.get("since")))
-        for key, title in SECTIONS.items():
-            got = [DigestItem(papers[it["id"]], it["reason"], key) for it in items
-                   if it["section"] == key and it["id"] in papers]
+        sections = [(s["key"], s["title"]) for s in payload.get("sections") or []] or list(SECTIONS.items())
+        for key, title in sections:
+            got = [self._item(sub, papers[it["id"]], it["reason"], key, it.get("profile"), bool(it.get("explore")))
+                   for it in items if it["section"] == key and it["id"] in papers]
             if got:
                 d.sections.append(DigestSection(key, title, got))
         return d
+
+    def _item(self, sub: Subscription, paper, reason: str, section: str, profile_id: int | None,
+              explore: bool = False) -> DigestItem:
+        """A digest item; recommendations for a reader's profile carry signed thumbs up / down links."""
+        feedback = None
+        if profile_id is not None and sub.user_id:
+            from paperboy.service.profiles import Feedback
+
+            up, down = (self.pb.profiles.feedback_token(Feedback(sub.user_id, profile_id, paper.id, r)) for r in (1, -1))
+            feedback = (self._url("/feedback/" + up), self._url("/feedback/" + down))
+        return DigestItem(paper, reason, section, profile_id, explore, feedback)
 
     def preview(self, email: str) -> Digest:
         """What the next digest for `email` would hold, without recording anything.
@@ -425,7 +454,7 @@ class Digests:
         exclude = self._sent_ids(sub.id) | reader.excluded()
         cap = self.settings.digest_max_papers
         per = {k: max(1, round(cap * share)) for k, share in SECTION_SHARE.items()}
-        chosen: list[tuple[str, str, str]] = []  # (id, section, reason)
+        chosen: list[tuple] = []  # (id, section, reason[, profile id, section title, explore])
 
         def take(section: str, candidates: Sequence[tuple[str, str]], limit: int) -> None:
             """Add up to `limit` new papers to a section, within its share and the digest's cap."""
@@ -440,7 +469,12 @@ class Digests:
                     per[section] -= 1
 
         if opts.searches:
-            for query, flt in reader.searches:
+            searches = list(reader.searches)
+            if sub.user_id:  # every digest profile's saved searches, the default profile's first
+                for prof in self.pb.profiles.of(sub.user_id)[1:]:
+                    if prof.in_digest:
+                        searches += [(q, f) for _id, q, f in self.pb.profiles.searches(prof)]
+            for query, flt in searches:
                 reason = f"matches your search “{short(query or '(filters only)', 60)}”"
                 take("searches", [(pid, reason) for pid in rec.search(query, flt, since, as_of)],
                      max(2, per["searches"] // 2))
@@ -451,17 +485,25 @@ class Digests:
         for name in opts.authors:
             take("follows", [(pid, f"new paper by {name}")
                              for pid in rec.search("", {"authors": [name]}, since, as_of)], 3)
-        if opts.recommended and reader.library:
-            n = per["recommended"]
-            recs = rec.rank(reader, rec.pool(since, as_of), exclude, n)
-            take("recommended", [(r.id, r.reason) for r in recs], n)
+        if opts.recommended and sub.user_id:
+            self._recommend(sub, since, as_of, exclude, per["recommended"], chosen, cap)
         if opts.trending:
             take("trending", rec.trending("today" if opts.frequency == "daily" else "week"), per["trending"])
-        papers = self.store.get_many([pid for pid, _s, _r in chosen])
-        for key, title in SECTIONS.items():
-            items = [DigestItem(papers[pid], reason, key) for pid, s, reason in chosen if s == key and pid in papers]
+        papers = self.store.get_many([c[0] for c in chosen])
+        titles = dict(SECTIONS)
+        titles.update({c[1]: c[4] for c in chosen if len(c) > 4})
+        order = [k for k in SECTIONS if k != "recommended"]
+        order.insert(order.index("trending"), "recommended")
+        keys = []
+        for key in order:
+            keys += [key] if key != "recommended" else list(dict.fromkeys(c[1] for c in chosen
+                                                                        if c[1].startswith("recommended")))
+        for key in keys:
+            items = [self._item(sub, papers[c[0]], c[2], key, c[3] if len(c) > 3 else None,
+                                bool(c[5]) if len(c) > 5 else False)
+                     for c in chosen if c[1] == key and c[0] in papers]
             if items:
-                digest.sections.append(DigestSection(key, title, items))
+                digest.sections.append(DigestSection(key, titles.get(key, key), items))
         if reader.library:
             self._add_topics(digest, [pid for pid, _kind in reader.library])
         return digest
@@ -482,6 +524,38 @@ class Digests:
             digest.topics_chart = topics_chart(labels[-months:], [(t.label, per[t.id, -months:]) for t, _c in mine])
         except Exception:  # the chart is a garnish: a digest goes out without it rather than not at all
             log.exception("drawing the reader's topics for a digest failed")
+
+    def _recommend(self, sub: Subscription, since, as_of, exclude: set[str], slots: int, chosen: list, cap: int) -> None:
+        """Each digest profile's section: its recommendations plus a share of exploration picks."""
+        from paperboy.ranking.recommend import explore
+
+        rec = self.recommender
+        profiles = [p for p in self.pb.profiles.of(sub.user_id) if p.in_digest]
+        readers = [(p, rec.reader(sub.user_id, p.id)) for p in profiles]
+        readers = [(p, r) for p, r in readers if r.library]
+        if not readers:
+            return
+        pool = rec.pool(since, as_of)
+        per_profile = max(1, slots // len(readers))
+        share = self.settings.digest_explore_share
+        for prof, reader in readers:
+            n_explore = max(1, round(per_profile * share)) if share > 0 and per_profile > 1 else 0
+            mine = exclude | reader.excluded()
+            key = f"recommended:{prof.id}"
+            title = SECTIONS["recommended"] if prof.is_default else f"For your {prof.name} profile"
+            room = max(0, cap - len(chosen))
+            recs = rec.rank(reader, pool, mine, min(per_profile - n_explore, room))
+            for r in recs:
+                chosen.append((r.id, key, r.reason, prof.id, title, False))
+                exclude.add(r.id)
+            room = max(0, cap - len(chosen))
+            if n_explore and room:
+                scores = rec.profile_scores(reader, pool)
+                if scores is not None:
+                    well_rated = rec.trending("month", 100)
+                    for r in explore(pool.ids, scores, well_rated, min(n_explore, room), exclude | mine):
+                        chosen.append((r.id, key, r.reason, prof.id, title, True))
+                        exclude.add(r.id)
 
     def _sent_ids(self, sub_id: int) -> set[str]:
         if not sub_id:

@@ -127,6 +127,20 @@ class Paperboy:
         return self._once("digests", lambda: Digests(self, community=self.community, secret=self.secret_key))
 
     @property
+    def ranker(self):
+        """"Rank my list": score any papers (files or stored) for a library."""
+        from paperboy.service.ranklist import Ranker
+
+        return self._once("ranker", lambda: Ranker(self))
+
+    @property
+    def profiles(self):
+        """Readers' interest profiles: ratings, imports, cold start, signed feedback links."""
+        from paperboy.service.profiles import Profiles
+
+        return self._once("profiles", lambda: Profiles(self, self.secret_key))
+
+    @property
     def recommender(self):
         """The one recommender behind "recommended for you" and the digests."""
         return self.digests.recommender

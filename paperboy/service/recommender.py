@@ -1,6 +1,7 @@
-"""The I/O around `paperboy.ranking.recommend`: one reader's library, candidate pools and their features.
+"""The I/O around `paperboy.ranking.recommend`: one reader's profile, candidate pools and their features.
 
-Shared by the "recommended for you" page and the digest, so both rank with the same model.
+Shared by the "recommended for you" page and the digest, so both rank with the same scorer as `rank`.
+A pool also carries TF-IDF rows (fitted once per pool) for the scorer's lexical part.
 Features are the dense index's embeddings when it has them, else TF-IDF of title + abstract
 fitted on the candidate pool plus random background papers (so an instance that has not
 embedded yet still gets personal recommendations).
@@ -17,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from paperboy.service.digest_model import parse_date, short
+from paperboy.index.embedder import document_text
 from paperboy.models import Paper, SearchFilters
-from paperboy.ranking.recommend import Recommendation, recommend
-from paperboy.store import community as _csql
+from paperboy.ranking import scorers
+from paperboy.ranking.recommend import Recommendation, preference_scores, recommend
+from paperboy.service.digest_model import parse_date, short
 from paperboy.store import digests as _sql
 from paperboy.store import listings as _listings
 
@@ -82,10 +84,12 @@ def _text(p: Paper) -> str:
 
 @dataclass(slots=True)
 class Pool:
-    """Candidate papers of one date window with their feature rows."""
+    """Candidate papers of one date window with their feature rows (and, for dense rows, TF-IDF rows)."""
 
     ids: list[str]
     X: Any
+    lexical: Any = None
+    vectorizer: Any = None
 
 
 @dataclass(slots=True)
@@ -111,12 +115,14 @@ class _Cache:
 
 @dataclass(slots=True)
 class Reader:
-    """What one reader told us: their library, "not interested" marks and saved searches."""
+    """What one reader told us in one profile: papers rated up and down, and saved searches."""
 
     user_id: int | None
-    library: list[tuple[str, str]] = field(default_factory=list)  # (paper id, 'upvoted' | 'saved'), newest first
+    library: list[tuple[str, str]] = field(default_factory=list)  # (paper id, how), newest first
     not_interested: list[str] = field(default_factory=list)
     searches: list[tuple[str, dict]] = field(default_factory=list)  # (query, filters)
+    profile_id: int | None = None
+    where: str = "your library"  # how reasons name the profile
 
     def excluded(self) -> set[str]:
         """Papers never to recommend to this reader: those already in the library or marked."""
@@ -151,14 +157,15 @@ class Recommender:
     def features(self) -> Features:
         return self._cache().features
 
-    def reader(self, user_id: int | None) -> Reader:
+    def reader(self, user_id: int | None, profile_id: int | None = None) -> Reader:
+        """One reader's profile (the default one for None): thumbs up, thumbs down, saved searches."""
         if user_id is None:
             return Reader(None)
-        with self.store.reading() as conn:
-            lib = _sql.library(conn, user_id, MAX_POSITIVES)
-            marks = _sql.not_interested_ids(conn, user_id)
-            searches = [(r.query, dict(r.filters or {})) for r in _csql.saved_searches_of(conn, user_id)]
-        return Reader(user_id, lib, marks, searches[:MAX_SEARCHES])
+        prof = self.pb.profiles.get(user_id, profile_id)
+        pos, neg = self.pb.profiles.ratings(prof)
+        searches = [(q, f) for _id, q, f in self.pb.profiles.searches(prof)]
+        return Reader(user_id, [(pid, "rated") for pid in pos[:MAX_POSITIVES]], neg, searches[:MAX_SEARCHES],
+                      prof.id, prof.where)
 
     # -- candidates --------------------------------------------------------------------------------
     def pool(self, since: date, until: date) -> Pool:
@@ -175,7 +182,12 @@ class Recommender:
             papers = self.pb.store.get_many(ids)
             feats.fit(list(papers.values()) + list(self.pb.store.get_many(self._background_ids(cache)).values()))
         found, X = feats.rows(ids, papers)
-        got = cache.pools[(since, until)] = Pool(found, X)
+        got = Pool(found, X)
+        if feats.dense and found:
+            papers = papers or self.pb.store.get_many(found)
+            got.vectorizer = scorers.tfidf_vectorizer()
+            got.lexical = got.vectorizer.fit_transform([document_text(papers[i]) if i in papers else "" for i in found])
+        cache.pools[(since, until)] = got
         return got
 
     def _background_ids(self, cache: _Cache) -> list[str]:
@@ -238,21 +250,35 @@ class Recommender:
         neg_ids, N = feats.rows(reader.not_interested, papers)
         with self.store.reading() as conn:
             titles = _sql.titles(conn, pos_ids)
-        how = dict(reader.library)
-        labels = [f"“{short(titles.get(i, ''), 70)}” you {how[i]}" for i in pos_ids]
+        labels = [f"“{short(titles.get(i, ''), 70)}” in {reader.where}" for i in pos_ids]
+        pos_lex = None
+        if pool.vectorizer is not None and pos_ids:
+            got = self.pb.store.get_many(pos_ids)
+            pos_lex = pool.vectorizer.transform([document_text(got[i]) if i in got else "" for i in pos_ids])
         bg_ids, B = self._background_rows(cache)
         mine = set(lib_ids)
         if any(i in mine for i in bg_ids):
             keep = [k for k, i in enumerate(bg_ids) if i not in mine]
             B = B[keep]
         return recommend(pool.ids, pool.X, P if pos_ids else None, labels, N if neg_ids else None, B,
-                         exclude=exclude, search_matches=search_matches, trending=trending, limit=limit)
+                         exclude=exclude, search_matches=search_matches, trending=trending, limit=limit,
+                         cand_lexical=pool.lexical, pos_lexical=pos_lex)
 
-    def for_user(self, user_id: int, limit: int = 20) -> list[tuple[Paper, Recommendation]]:
-        """The "recommended for you" page: papers of the last month, each with its reason."""
+    def profile_scores(self, reader: Reader, pool: Pool) -> Any:
+        """Every pool paper's score for a profile (exploration looks for well-rated papers scoring low)."""
+        feats = self._cache().features
+        lib_ids = [pid for pid, _how in reader.library]
+        papers = None if feats.dense else self.pb.store.get_many(lib_ids)
+        pos_ids, P = feats.rows(lib_ids, papers)
+        if not pos_ids or not len(pool.ids):
+            return None
+        return preference_scores(pool.X, P, method="topk")[0]
+
+    def for_user(self, user_id: int, limit: int = 20, profile_id: int | None = None) -> list[tuple[Paper, Recommendation]]:
+        """The "recommended for you" page for one profile: papers of the last month, each with its reason."""
         as_of = self.community.reference_day()
         since = as_of - timedelta(days=RECOMMEND_DAYS - 1)
-        reader = self.reader(user_id)
+        reader = self.reader(user_id, profile_id)
         matches: dict[str, str] = {}
         for query, flt in reader.searches:
             for pid in self.search(query, flt, since, as_of, limit=20):

@@ -149,6 +149,8 @@ saved_searches = sa.Table(
     sa.Column("query", sa.Text, nullable=False),
     sa.Column("filters", sa.JSON, nullable=False),  # {"categories": [...], "since": "...", "until": "...", "sort": "..."}
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The interest profile the search belongs to (0009); NULL = the reader's default profile.
+    sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id", ondelete="CASCADE"), index=True),
 )
 
 submissions = sa.Table(
@@ -345,4 +347,32 @@ hf_extras = sa.Table(
     sa.Column("ai_summary", sa.Text),
     sa.Column("ai_keywords", sa.JSON),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# -- interest profiles: several named interests per reader, each with its own ratings (0009) ---------------
+
+profiles = sa.Table(
+    "profiles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("name", sa.String(80), nullable=False),
+    # The default profile also learns from the reader's upvotes, saved papers and "not interested" marks.
+    sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("in_digest", sa.Boolean, nullable=False, server_default=sa.true()),  # has a digest section
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("user_id", "name"),
+)
+
+# One rating per paper per profile: +1 (thumbs up, imported, picked) or -1 (thumbs down). The primary
+# key is what makes a replayed feedback link change nothing.
+profile_ratings = sa.Table(
+    "profile_ratings",
+    metadata,
+    sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+    sa.Column("rating", sa.SmallInteger, nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),  # library | import | pick | web | email | api
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -13,6 +13,8 @@ from paperboy.web.schemas import (
     ErrorPublic,
     PaperPublic,
     PapersPublic,
+    RankedPublic,
+    RankRequest,
     SearchPublic,
     TrendingPublic,
     VotePublic,
@@ -131,3 +133,46 @@ def daily(request: Request,
     d = services.community(request).daily(params.day(date), sort=sort, limit=limit, offset=offset, user=user)
     return DailyPublic(data=[PaperPublic.of(v, logged_in=user is not None) for v in d.items], count=d.total,
                        date=d.day, prev=d.prev, next=d.next)
+
+
+RANK_ERRORS = {401: {"model": ErrorPublic, "description": "No library given and not logged in"},
+               404: {"model": ErrorPublic, "description": "No such profile"},
+               422: {"description": "Body not valid (too many ids, a file over 5 MB, wrong types)"}}
+
+
+@router.post("/rank", response_model=RankedPublic, responses=RANK_ERRORS)
+def rank(request: Request, body: RankRequest) -> RankedPublic:
+    """Rank every candidate (stored ids and/or a file's papers, not stored) for a library or one of your profiles.
+
+    No cap on the answer: all candidates come back, best first, each with the library paper it is most like.
+    Unknown ids, unreadable files and empty inputs answer 400 with the reason; malformed records of a file
+    are skipped and listed in `skipped`.
+    """
+    from paperboy.service.profiles import ProfileNotFound
+    from paperboy.service.ranklist import RankInputError, dedupe, parse_bytes
+
+    pb = services.paperboy(request)
+    try:
+        cand = pb.ranker.read(body.candidates)
+        if body.candidates_file:
+            cand.papers = dedupe(cand.papers + parse_bytes(body.candidates_file.encode(), "candidates_file",
+                                                           cand.problems))
+        if not cand.papers:
+            raise RankInputError("no candidates: give candidate ids or a candidates_file")
+        if body.library or body.library_file:
+            lib = pb.ranker.read(body.library)
+            if body.library_file:
+                lib.papers = dedupe(lib.papers + parse_bytes(body.library_file.encode(), "library_file", lib.problems))
+            ranked = pb.ranker.rank(lib.papers, cand.papers)
+            skipped = lib.problems + cand.problems
+        else:
+            user = current_user(request)
+            if user is None:
+                raise HTTPException(401, "Give a library, or log in to rank for one of your profiles.")
+            ranked = pb.ranker.for_profile(user.id, body.profile, cand.papers)
+            skipped = cand.problems
+    except ProfileNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except RankInputError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RankedPublic(data=[r.to_dict() for r in ranked], count=len(ranked), skipped=skipped[:100])

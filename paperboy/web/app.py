@@ -23,6 +23,9 @@ STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 64 * 1024  # forms here are tiny; anything bigger is a mistake or an attack
 MAX_QUERY_BYTES = 16 * 1024  # as uvicorn's own request-head limit; real ones are far below (q: 500 chars)
 MAX_FORM_FIELDS = 200  # the biggest form has 7 fields; parsing thousands of tiny ones costs CPU
+# Routes that take a file (a .bib to import or rank, a list to rank): the file's limit plus form overhead.
+MAX_UPLOAD_BODY_BYTES = 5 * 1024 * 1024 + 64 * 1024
+UPLOAD_PATHS = re.compile(r"^/(rank|api/v1/rank|profiles/[0-9]+/import)$")
 
 # Pages get a strict policy: only our own CSS/JS, no framing. /docs sends its own (paperboy.web.docs).
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -43,11 +46,12 @@ class _Guard:
                                 status_code=414)
             return await resp(scope, receive, send)
         headers = dict(scope.get("headers") or [])
+        limit = MAX_UPLOAD_BODY_BYTES if UPLOAD_PATHS.match(scope.get("path") or "") else MAX_BODY_BYTES
         length = headers.get(b"content-length")
         if length is not None and not length.isdigit():
             return await JSONResponse({"detail": "Invalid Content-Length header."}, status_code=400)(scope, receive, send)
-        if length is not None and int(length) > MAX_BODY_BYTES:
-            resp = JSONResponse({"detail": f"Request body too large (limit {MAX_BODY_BYTES // 1024} KB)."},
+        if length is not None and int(length) > limit:
+            resp = JSONResponse({"detail": f"Request body too large (limit {limit // 1024} KB)."},
                                 status_code=413)
             return await resp(scope, receive, send)
         received = 0
@@ -57,7 +61,7 @@ class _Guard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:  # chunked bodies without Content-Length
+                if received > limit:  # chunked bodies without Content-Length
                     raise _TooLarge()
             return message
 
@@ -186,11 +190,19 @@ def create_app(pb, *, community=None) -> FastAPI:
     app.add_middleware(_Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)
-    from paperboy.web import api_community, collection_pages, community_feeds, digest_routes, discussions, map_routes
+    from paperboy.web import (
+        api_community,
+        collection_pages,
+        community_feeds,
+        digest_routes,
+        discussions,
+        map_routes,
+        profile_routes,
+    )
 
     # Discussions and collections first: their /papers/<id>/comments routes must win over the
     # catch-all /papers/<id:path> routes of pages and api_v1.
-    for module in (discussions, collection_pages, community_feeds, api_community, pages, accounts, account_pages, admin, feeds,
-                   api_v1, api_hf, digest_routes, map_routes):
+    for module in (discussions, collection_pages, community_feeds, api_community, pages, accounts, account_pages,
+                   admin, feeds, api_v1, api_hf, digest_routes, map_routes, profile_routes):
         app.include_router(module.router)
     return app

@@ -147,15 +147,24 @@ def unsubscribe(request: Request, token: Token):
 # -- recommended for you --------------------------------------------------------------------------
 
 @router.get("/recommended")
-def recommended(request: Request):
+def recommended(request: Request, profile: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None):
     user = current_user(request)
     if user is None:
         return RedirectResponse("/login?next=/recommended", status_code=303)
+    from paperboy.service.profiles import ProfileNotFound
+
     d = digests(request)
-    recs = d.recommender.for_user(user.id, limit=params.PER_PAGE)
+    pb = request.app.state.pb
+    try:
+        current = pb.profiles.get(user.id, profile)
+    except ProfileNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    recs = d.recommender.for_user(user.id, limit=params.PER_PAGE, profile_id=current.id)
     views = request.app.state.community.views([p for p, _r in recs], user)
-    return render(request, "digest/recommended.html", {"items": list(zip(views, [r for _p, r in recs])),
-                                                      "has_library": bool(d.recommender.reader(user.id).library)})
+    ratings = pb.profiles.rating_map(current, [p.id for p, _r in recs])
+    return render(request, "digest/recommended.html", {
+        "items": list(zip(views, [r for _p, r in recs])), "profiles": pb.profiles.of(user.id), "profile": current,
+        "ratings": ratings, "has_library": bool(d.recommender.reader(user.id, current.id).library)})
 
 
 @router.post("/recommended/not-interested")

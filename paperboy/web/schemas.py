@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -270,3 +271,37 @@ class HfDailyPaper(BaseModel):
         p = view.paper
         return cls(paper=paper, publishedAt=hf_time(p.listed or p.published), title=p.title, summary=p.abstract,
                    submittedBy=paper.submittedOnDailyBy, numComments=view.comments)
+
+
+# -- rank a list ------------------------------------------------------------------------------------
+
+class RankRequest(BaseModel):
+    """Papers to rank and what to rank them for: a library (ids and/or a file's text) or one of your profiles."""
+
+    candidates: list[Annotated[str, Field(max_length=300)]] = Field(
+        default=[], max_length=10_000, description="Ids of stored papers to rank.")
+    candidates_file: str | None = Field(
+        None, max_length=5 * 1024 * 1024,
+        description="Text of a file in any ingest format (BibTeX, arXiv JSONL/OAI/Atom, HF daily); its papers are "
+                    "ranked too, without being stored.")
+    library: list[Annotated[str, Field(max_length=300)]] = Field(
+        default=[], max_length=500, description="Ids of stored papers making up the library.")
+    library_file: str | None = Field(None, max_length=5 * 1024 * 1024,
+                                     description="Library papers as the text of a file in any ingest format.")
+    profile: int | None = Field(None, ge=1, description="Rank for this profile of the logged-in reader (no library "
+                                                        "given: the default profile).")
+
+
+class RankedPaperPublic(BaseModel):
+    id: str = Field(description="The id `paperboy ingest` assigns (the arXiv id when there is one).")
+    title: str
+    score: float = Field(description="Higher fits the library better; comparable within one answer only.")
+    reason: str = Field(description="The library paper the candidate is most like.")
+
+
+class RankedPublic(BaseModel):
+    """Every candidate, best first."""
+
+    data: list[RankedPaperPublic]
+    count: int
+    skipped: list[str] = Field(default=[], description="Malformed records skipped, with their location.")

@@ -86,7 +86,7 @@ def test_subscribe_confirm_digest_and_one_click_unsubscribe(client, email_pb, si
     assert sent_ids & matches
     assert "Recommended for you" in text
     titles = [re.escape(" ".join(p.title.split())[:30]) for p in upvoted]
-    assert re.search(r"similar to “(" + "|".join(titles) + ")", text), text[:2000]
+    assert re.search(r"like “(" + "|".join(titles) + ")", text), text[:2000]
     assert not sent_ids & {p.id for p in upvoted}  # the reader's own papers are not recommended back
 
     # The one-click unsubscribe from the received header: a bare POST, no cookies, no CSRF token.
@@ -113,11 +113,11 @@ def test_recommended_page_and_not_interested(client, email_pb):
     assert client.get("/recommended", follow_redirects=False).status_code == 303  # login first
     post(client, "/signup", {"email": READER, "password": "correct horse battery"}, "/signup")
     r = client.get("/recommended")
-    assert r.status_code == 200 and "Upvote or save a few papers" in r.text  # trending until there is a library
+    assert r.status_code == 200 and "Rate, import or pick a few papers" in r.text  # trending until there is a library
     for h in email_pb.search("reinforcement learning", mode="lexical", limit=3).hits:
         post(client, f"/papers/{h.paper.id}/save", {"action": "save"})
     r = client.get("/recommended")
-    assert r.status_code == 200 and "you saved" in r.text
+    assert r.status_code == 200 and "in your library" in r.text
     first = re.search(r'name="paper" value="([^"]+)"', r.text).group(1)
     r = post(client, "/recommended/not-interested", {"paper": first}, "/recommended")
     assert r.status_code == 303

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from paperboy.ranking.recommend import fit_linear_svm, preference_scores, recommend
+from paperboy.ranking import scorers
+from paperboy.ranking.recommend import explore, fit_linear_svm, preference_scores, recommend
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -31,21 +32,21 @@ def test_linear_model_ranks_the_readers_topic_first(clusters):
     ids, X = clusters
     pos = X[[0, 1, 2, 3, 4]]  # five papers of topic a
     bg = X[np.r_[60:70, 100:110]]
-    recs = recommend(ids, X, pos, [f"“a{i}” you saved" for i in range(5)], None, bg,
+    recs = recommend(ids, X, pos, [f"“a{i}” in your retrieval profile" for i in range(5)], None, bg,
                      exclude={"a-0", "a-1", "a-2", "a-3", "a-4"}, limit=10)
     assert len(recs) == 10
-    assert {r.method for r in recs} == {"svm"}
+    assert {r.method for r in recs} == {scorers.DEFAULT_SCORER}
     assert all(topic(r.id) == "a" for r in recs)
     assert not {r.id for r in recs} & {"a-0", "a-1", "a-2", "a-3", "a-4"}  # the library is excluded
-    assert all(r.reason.startswith("similar to “a") and r.reason.endswith("you saved") for r in recs)
+    assert all(r.reason.startswith("like “a") and r.reason.endswith("in your retrieval profile") for r in recs)
 
 
-def test_few_positives_use_the_centroid_and_not_interested_pushes_away(clusters):
+def test_thumbs_down_pushes_a_topic_away(clusters):
     ids, X = clusters
-    # One paper of topic a and one of b: the centroid sits between a and b ...
+    # One paper of topic a and one of b: both topics score alike ...
     pos = X[[0, 40]]
     plain, method = preference_scores(X, pos)
-    assert method == "centroid"
+    assert method == scorers.DEFAULT_SCORER
     # ... until the reader marks a few b papers "not interested".
     marked, _ = preference_scores(X, pos, not_interested=X[[41, 42, 43]])
     a_vs_b_before = plain[:40].mean() - plain[40:80].mean()
@@ -61,7 +62,7 @@ def test_each_reason_names_the_most_similar_positive(clusters):
                      exclude={"a-0", "a-1", "a-2", "b-0", "b-1", "b-2"})
     for r in recs:
         assert topic(r.id) in "ab"
-        assert r.reason.startswith("similar to " + ("A" if topic(r.id) == "a" else "B"))
+        assert r.reason.startswith("like " + ("A" if topic(r.id) == "a" else "B"))
 
 
 def test_no_positives_fall_back_to_trending_and_respect_exclusions(clusters):
@@ -100,3 +101,30 @@ def test_degenerate_inputs_do_not_crash(clusters):
     assert recommend(ids, X, X[:3], ["A"] * 3, None, X[50:60], exclude=every, limit=5) == []
     w, b = fit_linear_svm(X[:3], X[50:53])
     assert w.shape == (32,) and np.isfinite(b)
+
+
+@pytest.mark.parametrize("method", scorers.SCORERS)
+def test_every_scorer_ranks_the_libraries_topic_first(clusters, method):
+    ids, X = clusters
+    words = {"a": "retrieval ranking queries", "b": "robot grasping policies", "c": "protein folding structure"}
+    texts = [f"{words[topic(i)]} paper {i}" for i in ids]
+    lib = scorers.Library(X[[0, 1, 2]], [texts[k] for k in (0, 1, 2)], background=X[[60, 61, 100, 101]])
+    s = scorers.score(method, X[3:], lib, texts[3:])
+    top = [ids[3 + k] for k in np.argsort(-s)[:20]]
+    assert all(topic(i) == "a" for i in top), (method, top)
+
+
+def test_unknown_scorer_is_refused(clusters):
+    _ids, X = clusters
+    with pytest.raises(ValueError, match="unknown scorer"):
+        scorers.score("magic", X, scorers.Library(X[:2]))
+
+
+def test_exploration_takes_well_rated_papers_outside_the_profile_only(clusters):
+    ids, X = clusters
+    scores, _ = preference_scores(X, X[[0, 1, 2]])
+    well_rated = [("a-10", "9 upvotes"), ("c-3", "7 upvotes"), ("b-5", "5 upvotes"), ("c-4", "4 upvotes")]
+    picks = explore(ids, scores, well_rated, 2, exclude={"c-3"})
+    assert [p.id for p in picks] == ["b-5", "c-4"]  # a-10 is inside the profile, c-3 excluded
+    assert all(p.method == "explore" and p.reason.startswith("exploring beyond your profile") for p in picks)
+    assert explore(ids, scores, well_rated, 0) == []

@@ -1,0 +1,79 @@
+"""Browser tier: interest profiles in Chromium — create a profile, import a BibTeX export, rank a pasted list
+for it with reasons, and rate a recommendation 👍 (few page loads)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.web.conftest import LiveServer
+from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
+
+pytestmark = pytest.mark.browser
+
+EMAIL, PASSWORD = "profiles@example.org", "a long enough password"
+
+
+@pytest.fixture
+def live(app):
+    with LiveServer(app) as server:
+        yield server
+
+
+def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):  # noqa: F811
+    hits = [h.paper for h in web_pb.search("segmentation", mode="lexical", limit=40).hits if h.paper.arxiv_id]
+    lib, cands = hits[:3], hits[3:11]
+    assert len(lib) == 3 and len(cands) == 8
+    bib = tmp_path / "zotero.bib"
+    bib.write_text(
+        "\n".join(
+            f"@article{{k{i},\n  title = {{{p.title}}},\n  author = {{Doe, Jane}},\n"
+            f"  eprint = {{{p.arxiv_id}}},\n  archivePrefix = {{arXiv}},\n  year = {{2026}},\n}}\n"
+            for i, p in enumerate(lib)
+            if p.arxiv_id
+        ),
+        encoding="utf-8",
+    )
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    base = live.url
+
+    page.goto(base + "/signup?next=/profiles")
+    page.fill('input[name="email"]', EMAIL)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('form[action="/signup"] button[type="submit"]')
+    page.wait_for_url(re.compile(r"/profiles$"))
+
+    page.fill('form.new-profile input[name="name"]', "street scenes")
+    with page.expect_navigation():
+        page.click('form.new-profile button[type="submit"]')
+    section = page.locator("section.profile", has_text="street scenes")
+    section.locator('input[name="bibtex"]').set_input_files(str(bib))
+    with page.expect_navigation():
+        section.locator('form[action$="/import"] button').click()
+    assert "Imported 3 papers into “street scenes”" in page.locator("main").inner_text()
+    user = web_pb.community.log_in(EMAIL, PASSWORD, "127.0.0.1")
+    prof = next(p for p in web_pb.profiles.of(user.id) if p.name == "street scenes")
+    assert set(web_pb.profiles.ratings(prof)[0]) == {p.id for p in lib}
+
+    page.goto(base + "/rank")
+    page.select_option('select[name="profile"]', str(prof.id))
+    page.fill('textarea[name="ids"]', " ".join(p.id for p in cands))
+    with page.expect_navigation():
+        page.click('form.rank-form button[type="submit"]')
+    rows = page.locator("li.ranked-paper")
+    assert rows.count() == len(cands)
+    assert {rows.nth(k).get_attribute("data-id") for k in range(rows.count())} == {p.id for p in cands}
+    assert all("in your street scenes profile" in t for t in page.locator("li.ranked-paper .why").all_inner_texts())
+
+    page.goto(base + f"/recommended?profile={prof.id}")
+    first = page.locator("div.rec").first
+    pid = first.get_attribute("id").removeprefix("rec-")
+    assert "in your street scenes profile" in first.locator("p.why").inner_text()
+    with page.expect_navigation():
+        first.locator("button.up").click()
+    assert page.url.endswith(f"/recommended?profile={prof.id}")
+    assert web_pb.profiles.rating_map(prof, [pid]) == {pid: 1}
+    assert errors == []
