@@ -19,13 +19,16 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from paperboy.index.lexical import LexicalIndex, LexicalIndexError
-from paperboy.models import Paper
+from paperboy.models import Paper, SearchFilters
 
 log = logging.getLogger("paperboy.index")
 
@@ -35,6 +38,7 @@ ENCODER_CACHE = "encoders"  # exported ONNX graphs, one folder per model version
 PAGE = 4096  # papers handed to the lexical writer at a time
 CHECKPOINT_EVERY = 2048  # new vectors between saves of an embedding run (what a crash can lose)
 PUBLISH_EVERY_CHECKPOINTS = 8  # a first run publishes its newest-first progress to searchers this often
+MASK_CACHE = 32  # filter masks kept (one byte per vector each: ~100 MB at 3.1M papers)
 
 
 class IndexBusy(RuntimeError):
@@ -52,6 +56,17 @@ class UpdateReport:
     embedded: int = 0  # papers (re)embedded
     seconds: float = 0.0
     dense_error: str | None = None  # why the dense index could not be brought up to date
+    pulled: int = 0  # vectors read from the store (computed by another node or an earlier run)
+
+
+class VectorStore(Protocol):
+    """Where computed vectors are kept for every node (paperboy.store.Store)."""
+
+    def put_vectors(self, model: str, ids: list[str], hashes: list[str], vectors: Any) -> int: ...
+
+    def iter_vectors(self, model: str, since_seq: int = 0) -> Iterator[Any]: ...
+
+    def vector_stats(self, model: str) -> tuple[int, int]: ...
 
 
 class Indexes:
@@ -73,6 +88,9 @@ class Indexes:
         self._vectors = None
         self._vectors_seq: tuple[int, int] = (-1, -1)
         self._lock = threading.RLock()  # lazy opening of the parts
+        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()  # filter part -> row mask (filter_mask)
+        self._mask_state: tuple | None = None
+        self.last_ann_seconds: float | None = None  # time of the last HNSW build here (benchmarks print it)
         self._update_lock = threading.Lock()  # one updating thread per process (the file lock is per process)
 
     # -- parts ----------------------------------------------------------------------------
@@ -124,6 +142,47 @@ class Indexes:
                 vec = self._vectors
         return vec
 
+    def filter_mask(self, filters: SearchFilters, vec) -> np.ndarray | None:
+        """Rows of `vec` passing `filters`, as a boolean mask (None: no filter).
+
+        Built from the lexical index once per category / author / date range and cached until
+        either index changes, so a filtered dense search costs a few array ANDs, not a set of
+        up to millions of ids per query.
+        """
+        if filters.is_empty():
+            return None
+        state = (id(vec), len(vec), self.manifest().get("lexical_seq", 0))
+        with self._lock:
+            if self._mask_state != state:
+                self._masks.clear()
+                self._mask_state = state
+
+        def part(key: tuple, flt: SearchFilters) -> np.ndarray:
+            with self._lock:
+                m = self._masks.get(key)
+                if m is not None:
+                    self._masks.move_to_end(key)
+                    return m
+            m = vec.mask_of(self.lexical.filter_ids(flt, limit=self.lexical.count() + 1))
+            with self._lock:
+                self._masks[key] = m
+                while len(self._masks) > MASK_CACHE:
+                    self._masks.popitem(last=False)
+            return m
+
+        out = None
+        if filters.categories:  # any of them: a union of per-category masks
+            for c in sorted({c.strip().lower() for c in filters.categories if c.strip()}):
+                m = part(("cat", c), SearchFilters(categories=(c,)))
+                out = m.copy() if out is None else out | m
+        for name in filters.authors:  # all of them
+            m = part(("author", name), SearchFilters(authors=(name,)))
+            out = m.copy() if out is None else out & m
+        if filters.since or filters.until:
+            m = part(("date", filters.since, filters.until), SearchFilters(since=filters.since, until=filters.until))
+            out = m.copy() if out is None else out & m
+        return out
+
     def _dense_entry(self) -> dict[str, Any]:
         return self.manifest().get("dense", {}).get(self.model, {})
 
@@ -142,9 +201,9 @@ class Indexes:
                 except (OSError, ValueError):
                     dim = None
             if name and dim:
-                return VectorIndex(self.directory / "dense" / model_slug(name), model_name=name, dim=int(dim))
+                return VectorIndex(self.directory / "dense" / model_slug(name), model_name=name, dim=int(dim), mmap=True)
         emb = self.embedder
-        return VectorIndex(self.dense_dir, model_name=emb.name, dim=emb.dim)
+        return VectorIndex(self.dense_dir, model_name=emb.name, dim=emb.dim, mmap=not for_writing)
 
     def dense_ready(self) -> bool:
         """True once an update has finished embedding the store for this model (no model load needed).
@@ -246,6 +305,7 @@ class Indexes:
         on_wait: Callable[[], None] | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         ray: str | None = None,
+        vector_store: VectorStore | None = None,
     ) -> UpdateReport:
         """Bring the indexes up to `store_seq` by reading `changes(since_seq)` from the store.
 
@@ -254,6 +314,8 @@ class Indexes:
         texts (same hash) are never re-embedded. One updater at a time across processes: `wait`
         and `on_wait` as in `updating()` (IndexBusy when not waiting and someone else updates).
         ray: a Ray address ("local" starts one here): embed as Ray Data jobs on that cluster (paperboy[cluster]).
+        vector_store: where computed vectors live (the store). Vectors other nodes wrote there are
+        read first, without the encoder, even when embed=False; new ones are written back there.
         """
         started = time.perf_counter()
         rep = UpdateReport()
@@ -267,9 +329,11 @@ class Indexes:
             if since < store_seq:
                 rep.lexical = self._update_lexical(changes(since), progress)
                 self._set_manifest(lexical_seq=store_seq)
-            if embed:
+            if embed or vector_store is not None:
                 try:
-                    rep.embedded = self._update_dense(changes, store_seq, progress, rebuild, checkpoint_every, ray)
+                    rep.embedded, rep.pulled = self._update_dense(
+                        changes, store_seq, progress, rebuild, checkpoint_every, ray, vector_store, embed
+                    )
                 except Exception as e:  # a model that cannot load must not block lexical search
                     rep.dense_error = f"{type(e).__name__}: {e}"
         rep.seconds = time.perf_counter() - started
@@ -298,60 +362,90 @@ class Indexes:
         return n
 
     def _update_dense(self, changes, store_seq: int, progress: bool, rebuild: bool,
-                      checkpoint_every: int = CHECKPOINT_EVERY, ray: str | None = None) -> int:
-        """Embed what changed, newest papers first, publishing the vectors after every window.
+                      checkpoint_every: int = CHECKPOINT_EVERY, ray: str | None = None,
+                      vector_store: VectorStore | None = None, embed: bool = True) -> tuple[int, int]:
+        """Read the vectors other nodes stored, then embed what changed, newest papers first; (embedded, pulled).
 
         Search uses the vectors of each finished window at once, and the manifest records how far back they
         reach (`covers_since`), so a first run over all of arXiv serves recent papers semantically within
-        minutes while older ones are still being embedded.
+        minutes while older ones are still being embedded. Every checkpoint's vectors go to `vector_store`.
         """
         from paperboy.index.embedder import document_text
         from paperboy.index.vectors import embed_missing
 
         dense = self.manifest().get("dense", {})
-        entry = dict(dense.get(self.model, {}))
-        since = 0 if rebuild else entry.get("seq", 0)
-        if since >= store_seq:
-            return 0
+        entry = {} if rebuild else dict(dense.get(self.model, {}))
+        since, vseq = entry.get("seq", 0), entry.get("vector_seq", 0)
+        fresh = False
+        if vector_store is not None:
+            name = entry.get("model") or self.embedder.name
+            fresh = vector_store.vector_stats(name)[1] > vseq  # cheap: no copy of the index when nothing is new
+        if not fresh and (since >= store_seq or not embed):
+            return 0, 0
         # Only a store never embedded before has a frontier; an incremental run only adds new papers.
         partial = rebuild or not entry.get("count") or bool(entry.get("covers_since"))
         # A private copy: readers of this process keep searching self._vectors, untouched, while it grows.
         vec = self._open_vectors(for_writing=True)
-        items = sorted(((_paper_day(p), p.id, document_text(p)) for _s, p in changes(since)), reverse=True)
-        # Vectors are saved every checkpoint; a window (several checkpoints) is what readers reopen and what
-        # moves the coverage date: reopening costs a read of the whole matrix, so not after every checkpoint.
-        checkpoint_every = max(1, int(checkpoint_every))
-        window = checkpoint_every * PUBLISH_EVERY_CHECKPOINTS
-        encoder, batch = self.embedder, 256
-        if ray and items:
-            from paperboy.index.ray_embed import RayEmbedder
+        name = vec.model_name
+        pulled = 0
+        if vector_store is not None:
+            for page in vector_store.iter_vectors(name, vseq):
+                vec.upsert(page.ids, page.hashes, page.vectors)
+                pulled += len(page.ids)
+                vseq = page.last_seq
+        state = {"vseq": vseq}
 
-            # One Ray Data job per checkpoint; its vectors come back here and are saved like local ones.
-            encoder = RayEmbedder(ray, self.embedder, model=self.model, cache_dir=self.directory / ENCODER_CACHE,
-                                  backend=self.backend)
-            batch = checkpoint_every
+        def publish(ids: list[str], hashes: list[str], vectors) -> None:
+            if vector_store is None:
+                return
+            got = vector_store.put_vectors(name, ids, hashes, vectors)
+            if got == state["vseq"] + 1:  # nobody else wrote in between: no need to read these back
+                state["vseq"] = got
+
         n = 0
-        bar = _progress(len(items), progress)
-        with bar:
-            for start in range(0, len(items), window):
-                part = items[start : start + window]
-                n += embed_missing(vec, encoder, ((i, t) for _d, i, t in part), progress=False,
-                                   checkpoint_every=checkpoint_every, batch_size=batch)
-                bar.update(len(part))
-                done = start + window >= len(items)
-                entry.update(seq=store_seq if done else entry.get("seq", 0), count=len(vec), model=self.embedder.name,
-                             dim=vec.dim, rev=entry.get("rev", 0) + 1,
-                             covers_since=None if done or not partial else (part[-1][0] or None))
-                dense[self.model] = dict(entry)
-                self._set_manifest(dense=dense)
-                if done:  # until then this copy still changes: readers reopen the saved windows from disk
-                    with self._lock:
-                        self._vectors, self._vectors_seq = vec, self._reopen_key(entry)
-        if not items:
-            entry.update(seq=store_seq, count=len(vec), model=self.embedder.name, dim=vec.dim, covers_since=None)
-            dense[self.model] = entry
-            self._set_manifest(dense=dense)
-        return n
+        if embed and since < store_seq:
+            items = sorted(((_paper_day(p), p.id, document_text(p)) for _s, p in changes(since)), reverse=True)
+            # Vectors are saved every checkpoint; a window (several checkpoints) is what readers reopen and what
+            # moves the coverage date: reopening costs a read of the whole matrix, so not after every checkpoint.
+            checkpoint_every = max(1, int(checkpoint_every))
+            window = checkpoint_every * PUBLISH_EVERY_CHECKPOINTS
+            encoder, batch = self.embedder, 256
+            if ray and items:
+                from paperboy.index.ray_embed import RayEmbedder
+
+                # One Ray Data job per checkpoint; its vectors come back here and go to the store like local ones.
+                encoder = RayEmbedder(ray, self.embedder, model=self.model, cache_dir=self.directory / ENCODER_CACHE,
+                                      backend=self.backend)
+                batch = checkpoint_every
+            bar = _progress(len(items), progress)
+            with bar:
+                for start in range(0, len(items), window):
+                    part = items[start : start + window]
+                    n += embed_missing(vec, encoder, ((i, t) for _d, i, t in part), progress=False,
+                                       checkpoint_every=checkpoint_every, batch_size=batch, publish=publish)
+                    bar.update(len(part))
+                    done = start + window >= len(items)
+                    if done:
+                        break  # the last window is published below, with the graph
+                    entry.update(count=len(vec), model=name, dim=vec.dim, rev=entry.get("rev", 0) + 1,
+                                 vector_seq=state["vseq"],
+                                 covers_since=None if not partial else (part[-1][0] or None))
+                    dense[self.model] = dict(entry)
+                    self._set_manifest(dense=dense)
+            since = store_seq
+        if vec.ann_wanted() and not vec.ann_built():
+            t0 = time.perf_counter()
+            vec.build_ann()  # here, under the update lock: never inside a search
+            self.last_ann_seconds = time.perf_counter() - t0
+            log.info("built the HNSW graph over %d vectors in %.0f s", len(vec), self.last_ann_seconds)
+        vec.save()
+        entry.update(seq=since, vector_seq=state["vseq"], count=len(vec), model=name, dim=vec.dim,
+                     rev=entry.get("rev", 0) + 1, covers_since=None if since >= store_seq else entry.get("covers_since"))
+        dense[self.model] = dict(entry)
+        self._set_manifest(dense=dense)
+        with self._lock:
+            self._vectors, self._vectors_seq = vec, self._reopen_key(entry)
+        return n, pulled
 
     def dense_coverage(self) -> str | None:
         """The oldest paper date (YYYY-MM-DD) the semantic index reaches while a first embedding is under way,

@@ -13,32 +13,22 @@ which names the files: a crash at any point leaves the previous generation compl
 The previous generation is kept one save longer so a reader that has just read the old manifest
 can still open its files.
 
-Nearest neighbours, measured at 75k x 384 on the 2-core CI machine while other jobs kept it at
-load ~12, so absolute times are pessimistic (`benchmarks/embedding.py` reprints them):
+Nearest neighbours: up to HNSW_MIN_VECTORS the search is exact: a usearch f16 scan of the stored
+matrix (no f32 copy, half the memory traffic of numpy f32, recall 1.0 up to f16 rounding) with no
+build step and no recall loss. Beyond that, when
+usearch is installed, an HNSW graph is built by index updates only (`paperboy index`, the worker,
+under the index lock; build_ann), saved beside the vectors as part of the generation (so it is
+published atomically with them) and updated incrementally on upsert. A search never builds it: an
+index without its graph is scanned exactly. Readers memory-map the vectors and the graph (mmap=True).
+Without usearch the fallback is numpy f32 over a cached f32 copy. The switch and ef come from
+`benchmarks/ann_scale.py` at 75k and 300k vectors (figures and reasoning in benchmarks/RESULTS.md).
 
-    method (384-d random)       build      p50      p99   recall@10   memory
-    exact usearch f16 (SIMD)    none     32 ms    68 ms   0.999       55 MB (the stored matrix)
-    exact numpy f16             none    701 ms   796 ms   1.0         55 MB (no f16 BLAS)
-    (a numpy f32 row once read 317 ms / 4.1 s: the benchmark's queries were float64, so every
-    product converted the matrix. With f32 queries, 2026-11-27, idle / two CPU spinners:
-    numpy f32 2.9 / 7.3 ms p50, usearch f16 3.8 / 7.5 ms: equal speed at half the memory.)
-    HNSW f16 M16 ef64/ef128     468 s   0.7/1.3 ms        0.31/0.39   81 MB
-    on real vectors (74,728 arXiv papers, static model, 256-d):
-    exact usearch f16           none     36 ms    80 ms   0.997
-    HNSW f16 M16 ef64/ef128     181 s   0.2/0.4 ms        0.83/0.91
-    HNSW i8  M16 ef64/ef128     111 s   0.15/0.26 ms      0.76/0.83
-
-(random unit vectors are HNSW's worst case; real ones are in between.) So up to HNSW_MIN_VECTORS = 200,000 the search is exact: a usearch f16 scan of the
-stored matrix (no f32 copy, half the memory traffic of numpy f32, recall 1.0 up to f16 rounding)
-with no build step and no recall loss. Beyond that, when usearch is installed, an HNSW graph
-(ef 128) is built once, saved beside the vectors and updated incrementally on upsert; a full
-rebuild after deletes is minutes on 2 cores, which is why small indexes never pay for it.
-Without usearch the fallback is numpy f32 over a cached f32 copy.
-
-Filters: `allowed` keeping under ANN_FILTER_MIN_FRACTION (5%) of the rows is scored directly
-(gather + matmul over just those rows). Larger filters over-fetch from the scan/graph in
-proportion to how much they discard, then filter; if that still leaves fewer than k hits, the
-allowed rows are scored directly, so filtered results are never short.
+Filters: `allowed` (ids) and `mask` (a boolean per row, how category/author/date filters arrive,
+cached per filter by Indexes.filter_mask) restrict the result. A filter keeping under
+ANN_FILTER_MIN_FRACTION (5%) of the rows is scored directly (gather + matmul over just those
+rows). Larger filters over-fetch from the scan/graph in proportion to how much they discard and
+test the mask per candidate; if that still leaves fewer than k hits, the allowed rows are scored
+directly, so filtered results are never short.
 """
 
 from __future__ import annotations
@@ -50,9 +40,10 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -64,8 +55,8 @@ MANIFEST = "manifest.json"
 HNSW_MIN_VECTORS = 200_000
 ANN_FILTER_MIN_FRACTION = 0.05
 HNSW_CONNECTIVITY = 16
-HNSW_EXPANSION_ADD = 128
-HNSW_EXPANSION_SEARCH = 128
+HNSW_EXPANSION_ADD = 64  # measured build setting (benchmarks/ann_scale.py)
+HNSW_EXPANSION_SEARCH = 512  # recall@10 >= 0.95 needs ef > 256 from ~300k vectors on (RESULTS.md)
 
 
 class ModelMismatch(ValueError):
@@ -133,6 +124,8 @@ class VectorIndex:
     Opening an existing directory loads it; a manifest for another model or dimension raises
     ModelMismatch unless reset=True (which starts empty and overwrites on the next save).
     hnsw_min_vectors: size from which search uses the HNSW graph (needs usearch).
+    mmap: memory-map the saved vectors and graph read-only (readers: pages shared between
+    processes and loaded on demand); the first change copies them into memory.
     """
 
     def __init__(
@@ -144,6 +137,7 @@ class VectorIndex:
         reset: bool = False,
         text_format: int | None = None,
         hnsw_min_vectors: int = HNSW_MIN_VECTORS,
+        mmap: bool = False,
     ) -> None:
         self.directory = Path(directory)
         self.model_name = model_name
@@ -152,6 +146,7 @@ class VectorIndex:
             from paperboy.index.embedder import TEXT_FORMAT_VERSION as text_format  # no torch import
         self.text_format = int(text_format)
         self.hnsw_min_vectors = int(hnsw_min_vectors)
+        self._mmap = bool(mmap)
         self._ids: list[str] = []
         self._hashes: list[str] = []
         self._pos: dict[str, int] = {}
@@ -194,7 +189,7 @@ class VectorIndex:
     def _load(self, manifest: dict[str, Any]) -> None:
         files = manifest["files"]
         try:
-            vecs = np.load(self.directory / files["vectors"], allow_pickle=False)
+            vecs = np.load(self.directory / files["vectors"], allow_pickle=False, mmap_mode="r" if self._mmap else None)
             with open(self.directory / files["ids"], encoding="utf-8") as f:
                 ids = json.load(f)
             with open(self.directory / files["hashes"], encoding="utf-8") as f:
@@ -212,7 +207,7 @@ class VectorIndex:
                 f"{self.directory}: manifest says {count} x {self.dim}, files hold "
                 f"{vecs.shape}, {len(ids)} ids, {len(hashes)} hashes"
             )
-        self._vecs = np.ascontiguousarray(vecs, dtype=np.float16)
+        self._vecs = vecs if self._mmap and vecs.dtype == np.float16 else np.ascontiguousarray(vecs, dtype=np.float16)
         self._n = count
         self._ids = list(ids)
         self._hashes = list(hashes)
@@ -227,7 +222,7 @@ class VectorIndex:
                 _load_onnxruntime_first()
                 from usearch.index import Index
 
-                ann = Index.restore(str(self.directory / hnsw))
+                ann = Index.restore(str(self.directory / hnsw), view=self._mmap)
                 if ann is not None and len(ann) == count:
                     self._ann = ann
                     self._ann_synced_gen = self._generation
@@ -364,6 +359,7 @@ class VectorIndex:
             raise ValueError("ids, hashes and vectors differ in length")
         if not ids:
             return
+        self._writable()
         unit = _normalise(vectors)
         # Last occurrence wins for ids repeated inside one call.
         last = {paper_id: j for j, paper_id in enumerate(ids)}
@@ -404,6 +400,14 @@ class VectorIndex:
                 self._ann.add(np.arange(start, start + k, dtype=np.uint64), self._vecs[start : start + k])
         self._dirty = True
 
+    def _writable(self) -> None:
+        """Copy memory-mapped vectors and graph into memory before the first change."""
+        if not self._vecs.flags.writeable:
+            self._vecs = np.array(self._vecs[: self._n], dtype=np.float16)
+        if self._ann is not None and self._mmap:
+            self._ann = self._ann.copy() if hasattr(self._ann, "copy") else None
+            self._mmap = False
+
     def _reserve(self, n: int) -> None:
         cap = len(self._vecs)
         if n <= cap:
@@ -422,6 +426,7 @@ class VectorIndex:
         rows = {self._pos[i] for i in ids if i in self._pos}
         if not rows:
             return
+        self._writable()
         keep = np.ones(self._n, dtype=bool)
         keep[list(rows)] = False
         self._vecs = np.ascontiguousarray(self._vecs[: self._n][keep])
@@ -436,9 +441,16 @@ class VectorIndex:
         self._dirty = True
 
     # ----------------------------------------------------------------- search
-    def ann_active(self) -> bool:
-        """Whether unfiltered searches go through the HNSW graph at the current size."""
+    def ann_wanted(self) -> bool:
+        """Whether the index is large enough for the HNSW graph to pay (and usearch is there)."""
         return self._n >= self.hnsw_min_vectors and _has_usearch()
+
+    def ann_built(self) -> bool:
+        return self._ann is not None and len(self._ann) == self._n
+
+    def ann_active(self) -> bool:
+        """Whether searches go through the HNSW graph now (it is only built by index updates)."""
+        return self.ann_wanted() and self.ann_built()
 
     def build_ann(self, *, threads: int = 0) -> None:
         """(Re)build the HNSW graph over all vectors; save() then persists it."""
@@ -458,6 +470,17 @@ class VectorIndex:
         self._ann = ann
         self._ann_synced_gen = None
 
+    def rows_of(self, ids: Iterable[str]) -> np.ndarray:
+        """Row positions of the ids that have a vector (unknown ids are skipped)."""
+        pos = self._pos
+        return np.fromiter((pos[i] for i in ids if i in pos), dtype=np.int64)
+
+    def mask_of(self, ids: Iterable[str]) -> np.ndarray:
+        """A boolean row mask selecting `ids` (for search(mask=...); callers cache it per filter)."""
+        m = np.zeros(self._n, dtype=bool)
+        m[self.rows_of(ids)] = True
+        return m
+
     def search(
         self,
         query_vec: np.ndarray,
@@ -465,38 +488,50 @@ class VectorIndex:
         *,
         allowed: set[str] | None = None,
         exclude: Iterable[str] = frozenset(),
+        mask: np.ndarray | None = None,
     ) -> Hits:
-        """Top-k ids by cosine similarity; `allowed` restricts to a set of ids, `exclude` drops ids."""
-        if self._n == 0 or k <= 0:
+        """Top-k ids by cosine similarity; `allowed` (ids) and `mask` (bool per row) restrict, `exclude` drops ids."""
+        n = self._n
+        if n == 0 or k <= 0:
             return Hits.empty()
         q = _normalise(np.asarray(query_vec, dtype=np.float32).reshape(-1))
         if q.shape[0] != self.dim:
             raise ValueError(f"query has dimension {q.shape[0]}, index has {self.dim}")
-        excl = {self._pos[i] for i in exclude if i in self._pos}
-        cand: np.ndarray | None = None
+        excl = self.rows_of(exclude)
+        keep: np.ndarray | None = None  # rows that may be returned; None = all but excl
+        if mask is not None:
+            keep = np.zeros(n, dtype=bool)
+            m = np.asarray(mask, dtype=bool)[:n]
+            keep[: m.size] = m  # rows added after the mask was made are not in it
         if allowed is not None:
-            cand = np.fromiter((self._pos[i] for i in allowed if i in self._pos), dtype=np.int64)
-            if excl:
-                cand = cand[~np.isin(cand, np.fromiter(excl, dtype=np.int64))]
-            if cand.size == 0:
-                return Hits.empty()
-        n_cand = self._n - len(excl) if cand is None else int(cand.size)
+            rows = self.rows_of(allowed)
+            if keep is None:
+                keep = np.zeros(n, dtype=bool)
+                keep[rows] = True
+            else:
+                sub = np.zeros(n, dtype=bool)
+                sub[rows] = keep[rows]
+                keep = sub
+        if keep is not None:
+            keep[excl] = False
+            n_cand = int(np.count_nonzero(keep))
+        else:
+            n_cand = n - int(np.unique(excl).size)
         k = min(k, n_cand)
         if k <= 0:
             return Hits.empty()
-        if cand is not None and cand.size < ANN_FILTER_MIN_FRACTION * self._n:
-            return self._score_rows(q, k, cand)  # small filter: scoring just those rows is cheapest
+        if keep is not None and n_cand < ANN_FILTER_MIN_FRACTION * n:
+            return self._score_rows(q, k, np.flatnonzero(keep))  # small filter: scoring just those rows is cheapest
         if not _has_usearch():
-            return self._search_numpy(q, k, cand, excl)
-        hits = self._search_usearch(q, k, cand, excl)
+            return self._search_numpy(q, k, keep, excl)
+        hits = self._search_usearch(q, k, keep, n_cand, excl)
         if hits is not None:
             return hits
         # The filter ate the over-fetch: score the allowed rows directly.
-        if cand is None:
-            keep = np.ones(self._n, dtype=bool)
-            keep[list(excl)] = False
-            cand = np.flatnonzero(keep)
-        return self._score_rows(q, k, cand)
+        if keep is None:
+            keep = np.ones(n, dtype=bool)
+            keep[excl] = False
+        return self._score_rows(q, k, np.flatnonzero(keep))
 
     def _top(self, scores: np.ndarray, k: int) -> np.ndarray:
         top = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
@@ -507,34 +542,31 @@ class VectorIndex:
         top = self._top(scores, k)
         return Hits([self._ids[p] for p in rows[top]], scores[top])
 
-    def _search_numpy(self, q: np.ndarray, k: int, cand: np.ndarray | None, excl: set[int]) -> Hits:
+    def _search_numpy(self, q: np.ndarray, k: int, keep: np.ndarray | None, excl: np.ndarray) -> Hits:
         # Fallback without usearch. numpy has no BLAS for float16 (an f16 matmul is ~5x slower than
         # f32), so this keeps an f32 copy of the matrix.
         if self._f32 is None:
             self._f32 = np.zeros((len(self._vecs), self.dim), dtype=np.float32)
             self._f32[: self._n] = self._vecs[: self._n]
         scores = self._f32[: self._n] @ q
-        if cand is not None:
-            mask = np.full(self._n, -np.inf, dtype=np.float32)
-            mask[cand] = 0.0
-            scores += mask
-        elif excl:
-            scores[np.fromiter(excl, dtype=np.int64)] = -np.inf
+        if keep is not None:
+            scores[~keep] = -np.inf
+        elif excl.size:
+            scores[excl] = -np.inf
         top = self._top(scores, k)
         return Hits([self._ids[p] for p in top], scores[top])
 
-    def _search_usearch(self, q: np.ndarray, k: int, cand: np.ndarray | None, excl: set[int]) -> Hits | None:
+    def _search_usearch(self, q: np.ndarray, k: int, keep: np.ndarray | None, n_cand: int,
+                        excl: np.ndarray) -> Hits | None:
         """Exact f16 scan (small index) or HNSW walk (large), over-fetching to survive filters."""
-        fetch = k + len(excl)
-        if cand is not None:
+        fetch = k + excl.size
+        if keep is not None:
             # Over-fetch in proportion to how much of the index the filter keeps.
-            fetch = math.ceil(fetch * self._n / cand.size * 2)
+            fetch = math.ceil(k * self._n / max(n_cand, 1) * 2)
         fetch = min(max(fetch, k), self._n)
         if self.ann_active():
-            if self._ann is None or len(self._ann) != self._n:
-                self.build_ann()
             self._ann.expansion_search = max(HNSW_EXPANSION_SEARCH, fetch)
-            matches = self._ann.search(q, fetch)
+            matches = self._ann.search(q, fetch, threads=1)
         else:
             _load_onnxruntime_first()
             from usearch.index import search as exact_search
@@ -544,12 +576,11 @@ class VectorIndex:
             matches = exact_search(self._vecs[: self._n], q, fetch, "ip", exact=True, threads=_THREADS)
         keys = np.asarray(matches.keys, dtype=np.int64)
         scores = 1.0 - np.asarray(matches.distances, dtype=np.float32)  # IP distance = 1 - dot
-        keep = np.ones(keys.size, dtype=bool)
-        if excl:
-            keep &= ~np.isin(keys, np.fromiter(excl, dtype=np.int64))
-        if cand is not None:
-            keep &= np.isin(keys, cand)
-        keys, scores = keys[keep], scores[keep]
+        if keep is not None:
+            ok = keep[keys]
+        else:
+            ok = ~np.isin(keys, excl) if excl.size else np.ones(keys.size, dtype=bool)
+        keys, scores = keys[ok], scores[ok]
         if keys.size < k:
             return None
         order = np.argsort(-scores, kind="stable")[:k]
@@ -582,13 +613,14 @@ def embed_missing(
     batch_size: int = 256,
     checkpoint_every: int = 2048,
     progress: bool = True,
+    publish: Callable[[list[str], list[str], np.ndarray], None] | None = None,
 ) -> int:
     """Embed the (id, text) items whose text changed or has no vector; returns how many.
 
     Saves the index every `checkpoint_every` new vectors, so an interrupted run loses at most one
     checkpoint and a rerun resumes where it stopped. `batch_size` is how many texts go to the
-    embedder per call (the progress bar's step). Builds the HNSW graph at the end when the index
-    is large enough for it to be used.
+    embedder per call (the progress bar's step). `publish(ids, hashes, unit_vectors)` receives each
+    checkpoint's vectors before it is saved locally (Indexes writes them to the store there).
     """
     if getattr(embedder, "name", index.model_name) != index.model_name:
         raise ModelMismatch(f"embedder {embedder.name!r} does not match index model {index.model_name!r}")
@@ -620,14 +652,19 @@ def embed_missing(
             pending_vecs.append(np.asarray(vecs, dtype=np.float32))
             bar.update(len(chunk))
             if len(pending_ids) >= checkpoint_every:
-                index.upsert(pending_ids, [hashes[i] for i in pending_ids], np.concatenate(pending_vecs))
+                _checkpoint(index, pending_ids, [hashes[i] for i in pending_ids], pending_vecs, publish)
                 index.save()
                 done += len(pending_ids)
                 pending_ids, pending_vecs = [], []
     if pending_ids:
-        index.upsert(pending_ids, [hashes[i] for i in pending_ids], np.concatenate(pending_vecs))
+        _checkpoint(index, pending_ids, [hashes[i] for i in pending_ids], pending_vecs, publish)
         done += len(pending_ids)
-    if index.ann_active() and index._ann is None:
-        index.build_ann()
     index.save()
     return done
+
+
+def _checkpoint(index: VectorIndex, ids: list[str], hashes: list[str], parts: list[np.ndarray], publish) -> None:
+    vectors = _normalise(np.concatenate(parts))
+    if publish is not None:
+        publish(ids, hashes, vectors)  # the store first: a crash here re-embeds, never loses a stored vector
+    index.upsert(ids, hashes, vectors)

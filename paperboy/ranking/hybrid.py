@@ -90,10 +90,10 @@ class HybridSearcher:
         allowed: set[str] | None = None
         if constrained:
             allowed = set(lex.search(parsed, limit=100_000, filters=flt).ids)
-        elif not flt.is_empty():
-            allowed = lex.filter_ids(flt)
+        # Filters reach the vector search as a cached row mask, not a per-query set of ids.
+        mask = self.indexes.filter_mask(flt, vec)
         if mode == "dense":
-            hits = vec.search(qvec, depth, allowed=allowed)
+            hits = vec.search(qvec, depth, allowed=allowed, mask=mask)
             return Retrieved(hits, "dense", warnings, parsed, {i: ("dense",) for i in hits.ids})
 
         p = self.params
@@ -103,7 +103,7 @@ class HybridSearcher:
             if top:
                 qvec = qvec + p.prf_weight * np.mean(top, axis=0)
                 qvec = qvec / (np.linalg.norm(qvec) or 1.0)
-        dense_hits = vec.search(qvec, depth, allowed=allowed)
+        dense_hits = vec.search(qvec, depth, allowed=allowed, mask=mask)
         sources: dict[str, tuple[str, ...]] = {}
         for i in lex_hits.ids:
             sources[i] = ("lexical",)

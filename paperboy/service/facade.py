@@ -288,7 +288,7 @@ class Paperboy:
         if ray:
             extra["ray"] = ray
         return self.indexes.update(st.iter_papers, st.max_seq(), embed=embed, progress=progress, rebuild=rebuild,
-                                   wait=wait, on_wait=on_wait, **extra)
+                                   wait=wait, on_wait=on_wait, vector_store=st, **extra)
 
     def index_status(self) -> dict[str, Any]:
         """How far the indexes lag behind the store."""

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from paperboy.models import IngestReport, Paper
 from paperboy.store import papers as _papers
 from paperboy.store import runs as _runs
+from paperboy.store import vectors as _vectors
 from paperboy.store.db import analyze, create_engine, migrate, reading
 from paperboy.store.harvest import HarvestStore
 from paperboy.store.papers import BatchOutcome
-
 
 # The database went away (PostgreSQL restarting, a dropped connection, a full pool, SQLite locked
 # past its timeout): surfaces turn these into a retryable "unavailable" answer.
@@ -86,6 +86,18 @@ class Store:
 
     def iter_papers(self, since_seq: int = 0) -> Iterator[tuple[int, Paper]]:
         return _papers.iter_papers(self.engine, since_seq)
+
+    def put_vectors(self, model: str, ids: Sequence[str], hashes: Sequence[str], vectors: Any) -> int:
+        """Store computed vectors (float16) of `ids` for `model`: every writer (`paperboy index`, Ray) goes here."""
+        return _vectors.put_vectors(self.engine, model, ids, hashes, vectors)
+
+    def iter_vectors(self, model: str, since_seq: int = 0) -> Iterator[_vectors.VectorPage]:
+        """Pages of stored vectors of `model` written after `since_seq` (what a node has not read yet)."""
+        return _vectors.iter_vectors(self.engine, model, since_seq)
+
+    def vector_stats(self, model: str) -> tuple[int, int]:
+        """(count, highest seq) of the stored vectors of `model`."""
+        return _vectors.vector_stats(self.engine, model)
 
     def stats(self) -> dict[str, Any]:
         _runs.reap_interrupted(self.engine)  # so the listing never shows a killed run as running

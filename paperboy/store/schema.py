@@ -376,3 +376,22 @@ profile_ratings = sa.Table(
     sa.Column("origin", sa.String(16), nullable=False),  # library | import | pick | web | email | api
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# -- embeddings: computed once, shared by every node (migration 0008) -------------------------------
+
+# One row per (model, paper): the unit vector as little-endian float16 bytes (dim * 2). This table,
+# not any node's index files, is the source of truth for vectors: a node builds its local vector
+# index from it without running the encoder. `seq` grows with every write (per store, under the
+# write lock), so a node catches up by reading rows above its high-water mark.
+paper_vectors = sa.Table(
+    "paper_vectors",
+    metadata,
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("text_hash", sa.String(40), nullable=False),  # sha1 of the embedded text
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("model", "paper_id"),
+    sa.Index("ix_paper_vectors_model_seq", "model", "seq"),
+)

@@ -142,6 +142,9 @@ def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
     ids = [f"p{i}" for i in range(n)]
     vecs = random_unit(n, seed=1)
     ix.upsert(ids, ids, vecs)
+    assert not ix.ann_active()  # a search never builds the graph: index updates do
+    if mode == "hnsw":
+        ix.build_ann()
     assert ix.ann_active() == (mode == "hnsw")
     q = vecs[10] + 0.5 * vecs[11]
     full = ix.search(q, k=20)
@@ -168,6 +171,15 @@ def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
     hits = ix.search(q, k=10, allowed=worst)
     assert hits.ids == [f"p{r}" for r in sorted((int(i[1:]) for i in worst), key=lambda r: -exact_scores[r])[:10]]
 
+    # A row mask (how filters reach the vector search) restricts like `allowed` and combines with it.
+    mask = np.zeros(n, dtype=bool)
+    mask[::3] = True
+    hits = ix.search(q, k=10, mask=mask, exclude={"p0"})
+    rows = sorted((r for r in range(3, n, 3)), key=lambda r: -exact_scores[r])
+    assert len(set(hits.ids) & {f"p{r}" for r in rows[:10]}) >= 9 and all(int(i[1:]) % 3 == 0 for i in hits.ids)
+    both = ix.search(q, k=5, mask=mask, allowed={"p3", "p4", "p6"})
+    assert set(both.ids) == {"p3", "p6"}
+
     assert len(ix.search(q, k=10, allowed=set())) == 0
     assert len(ix.search(q, k=10, allowed={"p3"}, exclude={"p3"})) == 0
     assert ix.search(q, k=10, allowed={"p3", "p4"}).ids[0] in {"p3", "p4"}
@@ -175,10 +187,15 @@ def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
 
 def test_hnsw_persists_and_tracks_updates(tmp_path):
     ix, ids, vecs = make_index(tmp_path, n=500, hnsw_min_vectors=100)
-    assert ix.search(vecs[3], k=1).ids == ["p0003"]  # builds the graph lazily
+    assert ix.search(vecs[3], k=1).ids == ["p0003"] and not ix.ann_built()  # exact until an update builds it
+    ix.build_ann()
+    assert ix.search(vecs[3], k=1).ids == ["p0003"] and ix.ann_active()
     ix.save()
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert (tmp_path / manifest["files"]["hnsw"]).exists()
+    reader = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=100, mmap=True)
+    assert isinstance(reader._vecs, np.memmap) and reader.ann_active()  # vectors and graph mapped, not read
+    assert reader.search(vecs[7], k=1).ids == ["p0007"]
     again = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=100)
     assert again._ann is not None and len(again._ann) == 500
     extra = random_unit(5, seed=9)

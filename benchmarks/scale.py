@@ -1,0 +1,229 @@
+"""paperboy at arXiv scale: one table of ingest, index, embedding, ANN and search figures per corpus size.
+
+    nice -n 10 .venv/bin/python benchmarks/scale.py --papers 75000,1000000 [--work /tmp/scale]
+
+Per size N: a synthetic OAI snapshot (benchmarks/make_corpus.py, made once into --work), then in
+<work>/home-N, each step timed once and remembered in <work>/home-N/scale.json so a rerun skips
+it (delete the home to measure again):
+  ingest     `paperboy ingest --no-index` child: wall, CPU (user+sys) and peak RSS
+  keyword    `paperboy index --no-embed` child: the keyword index build (ingest + this = searchable)
+  embedding  the configured encoder on 300 stored papers: papers/s, and N / rate as the projected
+             time to embed everything on this box
+  vectors    DERIVED, not embedded (N papers would take hours): mixes of real embeddings of sample
+             papers plus noise (benchmarks/ann_scale.py `derive`), stored through Store.put_vectors
+             with each paper's real text hash, so `paperboy index` takes them as up to date
+  ANN        `Paperboy.update_index()`: pulls the vectors from the store into the node's index and
+             builds the HNSW graph when N is above the switch (the build time is printed)
+  search     a fresh child process serving Paperboy.search() (hydration included): 100 distinct
+             queries per mode, so every dense/hybrid query is encoded (no cache hit); p50/p99,
+             ANN recall@10 against the exact f16 scan, RSS after the queries
+  disk       store + index files
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+from ann_scale import derive, real_vectors  # noqa: E402
+from lexical_engines import NATURAL_QUERIES  # noqa: E402
+
+K = 10
+
+
+def child(args: list[str]) -> tuple[dict, float, float, float]:
+    """(json stdout, wall s, CPU s, peak RSS MiB) of one `paperboy` child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "paperboy.cli", *args], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 3):
+        sys.exit(f"paperboy {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return json.loads(proc.stdout or "{}"), wall, cpu, after.ru_maxrss / 1024
+
+
+def dir_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
+
+
+def measure(n: int, work: Path, real: np.ndarray) -> dict:
+    corpus = work / f"arxiv-{n}.json"
+    if not corpus.exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "make_corpus.py"), "--papers", str(n), "--out", str(corpus)], check=True
+        )
+    home = work / f"home-{n}"
+    home.mkdir(parents=True, exist_ok=True)
+    saved = home / "scale.json"
+    fig = json.loads(saved.read_text()) if saved.exists() else {"papers": n}
+
+    def keep() -> None:
+        saved.write_text(json.dumps(fig, indent=1))
+
+    if "ingest_s" not in fig:
+        out, wall, cpu, rss = child(["--home", str(home), "ingest", "--json", "-q", "--no-index", str(corpus)])
+        fig.update(ingest_s=wall, ingest_cpu_s=cpu, ingest_rss_mb=rss, stored=out.get("added", 0))
+        keep()
+    if "keyword_s" not in fig:
+        _, wall, cpu, _ = child(["--home", str(home), "index", "--no-embed", "--json", "-q"])
+        fig.update(keyword_s=wall, keyword_cpu_s=cpu)
+        keep()
+
+    from paperboy.config import Settings
+    from paperboy.index.embedder import document_text
+    from paperboy.index.vectors import text_hash
+    from paperboy.service import Paperboy
+
+    pb = Paperboy(Settings(home=home))
+    if "embed_rate" not in fig:
+        texts = [document_text(p) for _i, (_s, p) in zip(range(300), pb.store.iter_papers(0))]
+        emb = pb.indexes.embedder
+        emb.embed_documents(texts[:16], progress=False)  # warm
+        t0 = time.perf_counter()
+        emb.embed_documents(texts, progress=False)
+        fig.update(embed_rate=len(texts) / (time.perf_counter() - t0), encoder=repr(emb))
+        keep()
+    model = pb.indexes.embedder.name
+    if pb.store.vector_stats(model)[0] < pb.store.count():
+        t0 = time.perf_counter()
+        ids, hashes = [], []
+        for _s, p in pb.store.iter_papers(0):
+            ids.append(p.id)
+            hashes.append(text_hash(document_text(p)))
+        vecs = derive(real, len(ids), seed=n)
+        for start in range(0, len(ids), 20_000):
+            pb.store.put_vectors(
+                model, ids[start : start + 20_000], hashes[start : start + 20_000], vecs[start : start + 20_000]
+            )
+        fig["vectors_stored_s"] = time.perf_counter() - t0
+        del vecs
+        keep()
+    if "ann_s" not in fig:
+        t0 = time.perf_counter()
+        rep = pb.update_index(embed=True)
+        fig.update(
+            pull_and_build_s=time.perf_counter() - t0,
+            pulled=rep.pulled,
+            embedded=rep.embedded,
+            ann_s=pb.indexes.last_ann_seconds or 0.0,
+            ann=pb.indexes.vectors.ann_active(),
+        )
+        keep()
+    pb.close()
+    proc = subprocess.run([sys.executable, __file__, "--probe", str(home)], capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"search probe failed: {proc.stderr[-2000:]}")
+    fig.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    fig["disk_mb"] = dir_mb(home)
+    keep()
+    return fig
+
+
+def probe(home: Path) -> None:
+    """Serve searches from a fresh process; print latencies, recall and RSS as one JSON line."""
+    import psutil
+
+    from paperboy.config import Settings
+    from paperboy.service import Paperboy
+
+    pb = Paperboy(Settings(home=home))
+    rng = random.Random(42)
+    titles = [p.title for _i, (_s, p) in zip(range(5000), pb.store.iter_papers(0))]
+    pool = list(dict.fromkeys(NATURAL_QUERIES + [" ".join(t.split()[:6]) for t in rng.sample(titles, 400)]))
+    rng.shuffle(pool)
+    out: dict = {}
+    pb.search("warm up the searcher", mode="hybrid")
+    for n, mode in enumerate(("lexical", "dense", "hybrid")):
+        lat = []
+        for q in pool[n * 100 : (n + 1) * 100]:  # distinct per mode: every query is encoded
+            t0 = time.perf_counter()
+            pb.search(q, mode=mode, limit=20)
+            lat.append((time.perf_counter() - t0) * 1000)
+        out[f"{mode}_p50"], out[f"{mode}_p99"] = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    vec = pb.indexes.vectors
+    out["serving_rss_mb"] = psutil.Process().memory_info().rss / 2**20
+    if vec.ann_active():
+        from usearch.index import search as exact_search
+
+        emb = pb.indexes.embedder
+        rec = []
+        for q in pool[300:400]:
+            qv = emb.embed_query(q)
+            got = set(vec.search(qv, K).ids)
+            exact = exact_search(vec._vecs[: len(vec)], qv.astype(np.float16), K, "ip", exact=True).keys
+            rec.append(len(got & {vec._ids[int(k)] for k in exact}) / K)
+        out["recall_at_10"] = float(np.mean(rec))
+    else:
+        out["recall_at_10"] = 1.0  # exact scan
+    print(json.dumps(out))
+
+
+def table(rows: list[dict]) -> None:
+    def f(v, spec=",.0f"):
+        return "-" if v is None else format(v, spec)
+
+    def mins(s):
+        return None if s is None else s / 60
+
+    print(
+        f"\n{'papers':>10} | {'ingest min (cpu)':>16} | {'keyword min':>11} | {'searchable min':>14} | "
+        f"{'embed/s':>7} | {'full embed h':>12} | {'ANN build min':>13} | {'kw p50/p99 ms':>13} | "
+        f"{'dense p50/p99':>13} | {'hybrid p50/p99':>14} | {'recall@10':>9} | {'RSS MB':>6} | {'disk GB':>7}"
+    )
+    for r in rows:
+        searchable = (r.get("ingest_s") or 0) + (r.get("keyword_s") or 0)
+        print(
+            f"{r['papers']:>10,} | {f(mins(r.get('ingest_s')), '.1f'):>6} ({f(mins(r.get('ingest_cpu_s')), '.1f'):>5}) "
+            f"   | {f(mins(r.get('keyword_s')), '.1f'):>11} | {f(mins(searchable), '.1f'):>14} | "
+            f"{f(r.get('embed_rate'), '.0f'):>7} | {f(r['papers'] / r['embed_rate'] / 3600, '.1f'):>12} | "
+            f"{f(mins(r.get('ann_s')), '.1f'):>13} | "
+            f"{f(r.get('lexical_p50'), '.1f'):>6}/{f(r.get('lexical_p99'), '.1f'):<6} | "
+            f"{f(r.get('dense_p50'), '.1f'):>6}/{f(r.get('dense_p99'), '.1f'):<6} | "
+            f"{f(r.get('hybrid_p50'), '.1f'):>7}/{f(r.get('hybrid_p99'), '.1f'):<6} | "
+            f"{f(r.get('recall_at_10'), '.3f'):>9} | {f(r.get('serving_rss_mb')):>6} | "
+            f"{f(r.get('disk_mb', 0) / 1024, '.1f'):>7}"
+        )
+    print("vectors: derived from real embeddings of sample papers (see --help); embedding rate sampled on 300 papers")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--papers", default="75000,1000000,3100000")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/scale"))
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/paperboy-ann-cache"), help="real embeddings (ann_scale)")
+    ap.add_argument("--real", type=int, default=4000, help="sample papers embedded for real to derive vectors from")
+    ap.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--clean", action="store_true", help="delete each home after measuring it (disk)")
+    args = ap.parse_args()
+    if args.probe:
+        return probe(args.probe)
+    real, _ = real_vectors(args.real, args.cache)
+    rows = []
+    for n in (int(s) for s in args.papers.split(",")):
+        rows.append(measure(n, args.work, real))
+        print(json.dumps(rows[-1]), flush=True)
+        if args.clean:
+            shutil.rmtree(args.work / f"home-{n}")
+    table(rows)
+
+
+if __name__ == "__main__":
+    main()
