@@ -647,7 +647,7 @@ class Community:
             return _listings.latest_day(conn, today) or today
 
     def trending(self, window: str = "week", limit: int = 20, offset: int = 0, user: User | None = None) -> Listing:
-        """Papers ranked by the gravity score (see `paperboy.ranking.trending`) within a window."""
+        """Papers of a window: gravity for today, most upvoted for week/month/all (`paperboy.ranking.trending`)."""
         cached = self._ranked(window)
         ids = cached.ranked.ids[offset:offset + limit]
         scores = cached.ranked.scores[offset:offset + limit]
@@ -670,10 +670,8 @@ class Community:
                 _sql.all_local_vote_counts(conn)
         ids = [r.id for r in rows]
         votes = np.array([r.upvotes + local.get(r.id, 0) for r in rows], dtype=np.float64)
-        # Undated papers (e.g. from a page dump) age from the day this instance first stored them.
-        days = [r.day or (_aware(r.created_at).date() if r.created_at else as_of) for r in rows]
-        ranked = _trending.rank_trending(ids, votes, _trending.age_in_hours(days, as_of),
-                                         self.settings.trending_gravity)
+        ranked = _trending.rank_window(window, ids, votes, [r.day for r in rows], as_of,
+                                       self.settings.trending_gravity)
         entry = _Cached(now + TRENDING_CACHE_SECONDS, as_of, ranked)
         with self._cache_lock:
             self._cache[window] = entry

@@ -116,7 +116,7 @@ def paper(request: Request, paper_id: str) -> PaperPublic:
 @router.get("/trending", response_model=TrendingPublic)
 def trending(request: Request, window: Literal["today", "week", "month", "all"] = "week",
              limit: Limit = 20, offset: Offset = 0) -> TrendingPublic:
-    """Trending papers: votes / (age_hours + 2) ** gravity within the window (see /about)."""
+    """Trending papers: today by votes / (age_hours + 2) ** gravity; week, month, all by votes (see /about)."""
     user = current_user(request)
     listing = services.community(request).trending(window, limit, offset, user)
     return TrendingPublic(data=[PaperPublic.of(v, logged_in=user is not None) for v in listing.items],

@@ -113,6 +113,9 @@ def test_about_explains_the_trending_formula(client):
     html = client.get("/about").text
     assert "score = votes / (age_hours + 2) ^ gravity" in html
     assert "1.8" in html and "PAPERBOY_TRENDING_GRAVITY" in html
+    for window in ("today", "week", "month", "all"):  # each tab's rule is documented
+        assert f'id="window-{window}"' in html
+    assert "most upvoted" in html and "without a date" in html
 
 
 def test_pages_send_security_headers(client):
