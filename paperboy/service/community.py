@@ -27,6 +27,7 @@ from paperboy.models import IngestReport, Paper, parse_arxiv_id
 from paperboy.ranking import trending as _trending
 from paperboy.ranking.keywords import keywords
 from paperboy.sources.links import Link, paper_links
+from paperboy.sources.arxiv_taxonomy import category_name
 from paperboy.store import Conflict, Store
 from paperboy.store import comments as _comments_sql
 from paperboy.store import community as _sql
@@ -200,7 +201,7 @@ class Community:
         self._dummy: str | None = None
         self._cache: dict[str, _Cached] = {}
         self._cache_lock = threading.Lock()
-        self._top_categories: tuple[float, list[tuple[str, int]]] | None = None
+        self._top_categories: tuple[float, list[tuple[str, str | None, int]]] | None = None
 
     def _dummy_hash(self) -> str:
         # Verified against when the email is unknown, so a miss costs as much time as a wrong password.
@@ -716,11 +717,24 @@ class Community:
             papers, total = _listings.papers_in_category(conn, category, limit, offset)
         return Listing(self.views(papers, user), total)
 
-    def top_categories(self, limit: int = 30) -> list[tuple[str, int]]:
-        """The most common primary categories, at most 100 (cached for a few minutes: it scans every paper)."""
+    def categories(self) -> list[tuple[str, str | None, int]]:
+        """(code, arXiv name or None, papers) for every category with papers, most papers first.
+
+        Cached for a few minutes: it scans the category table.
+        """
         now = time.monotonic()
         hit = self._top_categories
         if hit is None or hit[0] < now:
             with self.store.reading() as conn:
-                hit = self._top_categories = (now + 300.0, _listings.top_categories(conn, 100))
-        return hit[1][:limit]
+                counts = _listings.category_counts(conn)
+            hit = self._top_categories = (now + 300.0, [(c, category_name(c), n) for c, n in counts])
+        return hit[1]
+
+    def top_categories(self, limit: int = 30) -> list[tuple[str, int]]:
+        """The categories with the most papers (any of a paper's categories, not only its primary one)."""
+        return [(c, n) for c, _name, n in self.categories()[:limit]]
+
+    @staticmethod
+    def category_name(code: str) -> str | None:
+        """arXiv's name for a category code ("cs.CL" -> "Computation and Language"), None when unknown."""
+        return category_name(code)

@@ -169,13 +169,15 @@ def category_page(request: Request, cat: str, page: PageNo = 1):
                                                       current_user(request))
     if listing.total == 0:
         raise HTTPException(404, f"No papers in category {cat}.")
-    return render(request, "category.html", {"cat": cat, "items": listing.items,
+    return render(request, "category.html", {"cat": cat, "cat_name": services.community(request).category_name(cat),
+                                             "items": listing.items,
                                              "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page)})
 
 
 @router.get("/categories")
 def categories_page(request: Request):
-    return render(request, "categories.html", {"cats": services.community(request).top_categories(100)})
+    """Every category with papers, its arXiv name and its paper count."""
+    return render(request, "categories.html", {"cats": services.community(request).categories()})
 
 
 @router.get("/about")

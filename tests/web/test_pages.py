@@ -153,3 +153,19 @@ def test_docs_load_swagger_ui_from_this_server_only(client):
     digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
     assert f"'sha256-{digest}'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
     assert "cdn" not in r.text.lower() and "default-src 'self'" in csp
+
+
+def test_categories_page_lists_every_category_with_names_and_true_counts(client, web_pb):
+    # Issue 11 point 6: primary categories only (cs.LG missing), counts that disagreed, no names.
+    counts: dict[str, int] = {}
+    for p in web_pb.iter_papers():
+        for c in set(p.categories):
+            counts[c] = counts.get(c, 0) + 1
+    html = client.get("/categories").text
+    listed = dict(re.findall(r'<a href="/categories/([^"]+)"[^>]*>.*?</a>\s*<span class="muted">([\d,]+)', html, re.S))
+    assert {c: int(n.replace(",", "")) for c, n in listed.items()} == counts
+    assert "Computation and Language" in html and "Machine Learning" in html
+    for c in ("cs.LG", "cs.CL"):
+        page = client.get(f"/categories/{c}").text
+        assert f"{counts[c]:,} paper" in page
+    assert "Computation and Language" in client.get("/categories/cs.CL").text
