@@ -330,7 +330,23 @@ class Paperboy:
             for k, i in enumerate(page_ids)
             if i in papers
         ]
-        return SearchPage(hits, len(ids), got.mode, got.warnings, query)
+        # The retrievers count every match; hidden papers are known only among those fetched.
+        total = max(len(ids), got.total - (len(got.hits.ids) - len(ids)))
+        return SearchPage(hits, total, got.mode, got.warnings, query, got.total_estimated,
+                          self._suggestion(query or "", got.parsed))
+
+    def _suggestion(self, query: str, parsed) -> str | None:
+        """The query with misspelled words replaced by the nearest words of the index, None if none is."""
+        import re
+
+        if parsed is None or not parsed.terms:
+            return None
+        fixes = self.indexes.lexical.corrections(parsed)
+        if not fixes:
+            return None
+        for word, fixed in fixes.items():
+            query = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", fixed, query, count=1)
+        return query
 
     def _visible(self, ids: list[str], scores):
         """Hits without the papers a moderator hid (one primary-key query over at most MAX_DEPTH ids)."""

@@ -49,14 +49,19 @@ def search(
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> SearchPublic:
-    """Search papers: hybrid (lexical + semantic) by default, with category and date filters."""
+    """Search papers: hybrid (lexical + semantic) by default, with category and date filters.
+
+    Papers found by meaning alone are returned only when close enough to the query; a query nothing
+    matches returns no papers (count 0), with a `suggestion` when a word looks misspelled.
+    """
     query = params.query_text(q)
     f = params.filters(category, since, until)
     user = current_user(request)
     r = services.search(request, query, f, sort=sort, mode=mode, limit=limit, offset=offset, user=user)
     data = [PaperPublic.of(v, logged_in=user is not None, matched_by=m) for v, m in zip(r.views, r.matched_by)]
     return SearchPublic(data=data, count=r.page.total, query=query, mode=r.page.mode, warnings=r.page.warnings,
-                        limit=limit, offset=offset)
+                        limit=limit, offset=offset, count_estimated=r.page.total_estimated,
+                        suggestion=r.page.suggestion)
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=PapersPublic, responses=NOT_FOUND)

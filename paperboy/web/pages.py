@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -23,6 +24,7 @@ QueryText = Annotated[str | None, Query(max_length=20_000)]
 PageNo = Annotated[int, Query(ge=1, le=params.MAX_PAGE)]
 WINDOW_LABELS = {"today": "Today", "week": "This week", "month": "This month", "all": "All time"}
 SORT_LABELS = {"relevance": "Relevance", "date": "Newest", "upvotes": "Most upvoted"}
+MODE_LABELS = {"hybrid": "Keywords + meaning", "lexical": "Keywords only", "dense": "Meaning (semantic)"}
 
 
 def _pages(total: int, page: int, per_page: int = params.PER_PAGE) -> dict:
@@ -62,15 +64,20 @@ def search(request: Request, q: QueryText = None, category: Text = None, since: 
     sort_ = params.choice(sort, params.SORTS, "sort", "relevance")
     mode_ = params.choice(mode, params.MODES, "mode", "hybrid")
     user = current_user(request)
-    cats = services.community(request).top_categories(40)
+    cats = services.community(request).categories()[:40]
     ctx = {"q": query, "category": f.categories[0] if f.categories else "", "since": f.since or "",
            "until": f.until or "", "sort": sort_, "mode": mode_, "sorts": SORT_LABELS, "top_categories": cats,
+           "modes": MODE_LABELS, "mode_labels": {**MODE_LABELS, "lexical": "keywords", "dense": "meaning"},
            "result": None, "saved_search": None, **_pages(0, page)}
     if query or not f.is_empty():
         result = services.search(request, query, f, sort=sort_, mode=mode_, limit=params.PER_PAGE,
                                  offset=(page - 1) * params.PER_PAGE, user=user)
         ctx.update(result=result, items=result.views, offset=(page - 1) * params.PER_PAGE,
                    **_pages(result.page.total, page))
+        if result.page.suggestion:
+            keep = {"q": result.page.suggestion, "category": ctx["category"], "since": ctx["since"],
+                    "until": ctx["until"], "mode": mode_ if mode_ != "hybrid" else ""}
+            ctx["suggestion_url"] = "/search?" + urlencode({k: str(v) for k, v in keep.items() if v})
         if user:
             filters = _filters_dict(f, sort_)
             ctx["saved_search"] = next((s for s in services.community(request).saved_searches(user)
