@@ -109,7 +109,7 @@ def test_undated_papers_never_outrank_dated_ones():
 
 
 def test_community_week_tab_is_most_upvoted_of_the_week(web_pb):
-    from paperboy.community import Community
+    from paperboy.service.community import Community
 
     com = Community(web_pb.store, web_pb.settings)
     week = [v.paper for v in com.trending("week", 50).items]
