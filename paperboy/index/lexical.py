@@ -446,6 +446,31 @@ class LexicalIndex:
             out[word] = fixed
         return out
 
+    def where_matched(self, parsed: ParsedQuery, paper: Paper) -> str:
+        """Where a paper holds a query's words and phrases, in the index's own terms:
+        'title: speculative, decoding; abstract: draft' ('' when none is found, e.g. a filter-only query)."""
+        fields = {"title": paper.title or "", "abstract": paper.abstract or ""}
+        toks = {f: self._text.analyze(v) for f, v in fields.items()}
+        sets = {f: set(t) for f, t in toks.items()}
+        names = set(self._name.analyze("; ".join(paper.authors or ())))
+        found: dict[str, list[str]] = {"title": [], "abstract": [], "authors": []}
+        for phrase in parsed.phrases:
+            want = self._text.analyze(phrase)
+            for f, seq in toks.items():
+                if want and any(seq[k:k + len(want)] == want for k in range(len(seq) - len(want) + 1)):
+                    found[f].append(f"“{phrase}”")
+                    break
+        for word in dict.fromkeys(parsed.terms):
+            stems, ns = self._text.analyze(word), self._name.analyze(word)
+            if not stems or (ns and ns[0] in STOP_WORDS):
+                continue
+            where = next((f for f in ("title", "abstract") if all(t in sets[f] for t in stems)), None)
+            if where:
+                found[where].append(word)
+            elif ns and all(n in names for n in ns):
+                found["authors"].append(word)
+        return "; ".join(f"{f}: {', '.join(ws)}" for f, ws in found.items() if ws)
+
     # -- query building -------------------------------------------------------------------------------
 
     def _terms(self, analyzer: tantivy.TextAnalyzer, words: list[str]) -> list[str]:

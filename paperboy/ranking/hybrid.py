@@ -63,9 +63,14 @@ class HybridSearcher:
         self.params = params or HybridParams()
 
     def retrieve(
-        self, query: str | ParsedQuery, *, mode: str = "hybrid", filters: SearchFilters | None = None, depth: int | None = None
+        self, query: str | ParsedQuery, *, mode: str = "hybrid", filters: SearchFilters | None = None,
+        depth: int | None = None, require_all: bool = False,
     ) -> Retrieved:
-        """Ranked ids for a search-box query; never raises on user text."""
+        """Ranked ids for a search-box query; never raises on user text.
+
+        require_all: every free word must match as a keyword (alerts); papers found by meaning alone
+        then never qualify, and the dense side only helps rank the keyword matches.
+        """
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; choose from {', '.join(MODES)}")
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
@@ -85,7 +90,7 @@ class HybridSearcher:
             warnings.append(self._not_ready_warning())
             mode = "lexical"
         if mode == "lexical":
-            hits, total = lex.search_counted(parsed, limit=depth, filters=flt)
+            hits, total = lex.search_counted(parsed, limit=depth, filters=flt, require_all=require_all)
             return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids}, total)
 
         covers = self.indexes.dense_coverage()
@@ -96,15 +101,16 @@ class HybridSearcher:
         vec = self.indexes.vectors
         floor = self.params.dense_floor
         # Phrases and exclusions are hard constraints: dense may only rank what the lexical side allows.
-        constrained = bool(parsed.phrases or parsed.excluded)
+        constrained = bool(parsed.phrases or parsed.excluded or require_all)
         allowed: set[str] | None = None
         if constrained:
-            allowed = set(lex.search(parsed, limit=100_000, filters=flt).ids)
+            allowed = set(lex.search_counted(parsed, limit=100_000, filters=flt, count=False,
+                                             require_all=require_all)[0].ids)
         elif not flt.is_empty():
             allowed = lex.filter_ids(flt)
         if mode == "dense":
             hits = vec.search(qvec, depth, allowed=allowed)
-            if floor is not None:
+            if floor is not None and not constrained:  # constrained hits all match the keywords
                 keep = [k for k, sc in enumerate(hits.scores) if sc >= floor]
                 hits = Hits([hits.ids[k] for k in keep], hits.scores[keep])
             # A full list may go on past `depth`: then the count is a lower bound.
@@ -112,7 +118,7 @@ class HybridSearcher:
                              len(hits) >= depth)
 
         p = self.params
-        lex_hits, lex_total = lex.search_counted(parsed, limit=depth, filters=flt)
+        lex_hits, lex_total = lex.search_counted(parsed, limit=depth, filters=flt, require_all=require_all)
         if p.prf_docs and len(lex_hits):
             top = [v for v in (vec.vector(i) for i in lex_hits.ids[: p.prf_docs]) if v is not None]
             if top:
@@ -129,6 +135,8 @@ class HybridSearcher:
         else:
             dense_full = _dense_scores_for(vec, qvec, list(sources))
             fused = convex_fusion([lex_hits, dense_full], [p.lexical_weight, p.dense_weight], norm=p.norm)
+        if constrained:  # every dense hit was a keyword match already (and counted in lex_total)
+            return Retrieved(fused, "hybrid", warnings, parsed, sources, max(lex_total, len(fused)))
         # Dense-only hits below the floor leave after fusion, so the order of the rest is unchanged.
         cosine = dict(zip(dense_hits.ids, dense_hits.scores.tolist()))
         too_far = set() if floor is None else {

@@ -116,11 +116,16 @@ class Listing:
 
 @dataclass(slots=True)
 class DailyListing:
-    day: date | None
-    prev: date | None
+    day: date | None  # the last day shown
+    prev: date | None  # the last day of the previous span with papers (day view) or of the span before
     next: date | None
     items: list[PaperView]
     total: int
+    view: str = "day"  # day | week | month
+    start: date | None = None  # the first day shown
+
+
+DAILY_VIEWS = {"day": 1, "week": 7, "month": 30}  # days a /daily view spans, ending on its day
 
 
 @dataclass(slots=True, frozen=True)
@@ -698,14 +703,23 @@ class Community:
         return Listing(self._hydrate(ids, user), len(rows))
 
     def daily(self, day: date | None = None, *, sort: str = "trending", limit: int = 50, offset: int = 0,
-              user: User | None = None) -> DailyListing:
-        """Papers listed on `day` (default: the newest listing day) with the days before and after."""
+              user: User | None = None, view: str = "day") -> DailyListing:
+        """Papers listed on `day` (default: the newest listing day), or in the week / month (7 / 30 days)
+        ending on it, most upvoted first, with links to the spans before and after."""
+        if view not in DAILY_VIEWS:
+            raise CommunityError(f"view must be one of {', '.join(DAILY_VIEWS)}")
         if day is None:
             day = self.reference_day()
-        listing = self.papers_between(day, day, sort=sort, limit=limit, offset=offset, user=user)
-        with self.store.reading() as conn:
-            prev, nxt = _listings.adjacent_days(conn, day)
-        return DailyListing(day, prev, nxt, listing.items, listing.total)
+        span = timedelta(days=DAILY_VIEWS[view])
+        start = day - span + timedelta(days=1)
+        listing = self.papers_between(start, day, sort=sort, limit=limit, offset=offset, user=user)
+        if view == "day":
+            with self.store.reading() as conn:
+                prev, nxt = _listings.adjacent_days(conn, day)
+        else:
+            prev = day - span
+            nxt = day + span if day < self.reference_day() else None
+        return DailyListing(day, prev, nxt, listing.items, listing.total, view, start)
 
     def by_author(self, name: str, limit: int = 50, offset: int = 0, user: User | None = None) -> Listing:
         with self.store.reading() as conn:

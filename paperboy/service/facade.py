@@ -304,8 +304,12 @@ class Paperboy:
         sort: str = "relevance",
         limit: int = 20,
         offset: int = 0,
+        require_all: bool = False,
     ) -> SearchPage:
-        """One page of results for a search-box query (words, "phrases", author:/cat:/year: filters, ids)."""
+        """One page of results for a search-box query (words, "phrases", author:/cat:/year: filters, ids).
+
+        require_all: every free word must match, not only rank (saved-search alerts).
+        """
         if sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}; choose from {', '.join(SORTS)}")
         limit = max(1, min(int(limit), MAX_LIMIT))
@@ -313,13 +317,15 @@ class Paperboy:
         if offset >= MAX_DEPTH:
             return SearchPage([], 0, mode, [f"results stop at {MAX_DEPTH}"], query)
         depth = min(MAX_DEPTH, max(100, offset + limit))
-        got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth)
+        got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth,
+                                         require_all=require_all)
         ids, scores = self._visible(got.hits.ids, got.hits.scores)
         short = len(got.hits.ids) - len(ids)
         if short and len(ids) < offset + limit and len(got.hits.ids) >= depth and depth < MAX_DEPTH:
             # Moderators hid some hits: fetch a little deeper once, so this page stays full.
             depth = min(MAX_DEPTH, depth + 2 * short + limit)
-            got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth)
+            got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth,
+                                         require_all=require_all)
             ids, scores = self._visible(got.hits.ids, got.hits.scores)
         if sort != "relevance" and ids:
             ids, scores = self._sorted(ids, scores, sort)

@@ -45,14 +45,19 @@ def home(request: Request, window: Text = None, page: PageNo = 1):
     })
 
 
+DAILY_VIEW_LABELS = {"day": "Day", "week": "Week", "month": "Month"}
+
+
 @router.get("/daily")
-def daily(request: Request, date: Text = None, page: PageNo = 1):
-    """Papers listed on one day, with links to the previous and next listing days."""
+def daily(request: Request, date: Text = None, view: Text = None, page: PageNo = 1):
+    """Papers listed on one day, or in the week or month ending on it, with links to the spans around it."""
     day = params.day(date)
+    view_ = params.choice(view, tuple(DAILY_VIEW_LABELS), "view", "day")
     user = current_user(request)
     per = 50
-    d = services.community(request).daily(day, limit=per, offset=(page - 1) * per, user=user)
-    return render(request, "daily.html", {"daily": d, "items": d.items, **_pages(d.total, page, per)})
+    d = services.community(request).daily(day, limit=per, offset=(page - 1) * per, user=user, view=view_)
+    return render(request, "daily.html", {"daily": d, "items": d.items, "views": DAILY_VIEW_LABELS,
+                                          **_pages(d.total, page, per)})
 
 
 @router.get("/search")

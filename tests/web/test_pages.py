@@ -169,3 +169,22 @@ def test_categories_page_lists_every_category_with_names_and_true_counts(client,
         page = client.get(f"/categories/{c}").text
         assert f"{counts[c]:,} paper" in page
     assert "Computation and Language" in client.get("/categories/cs.CL").text
+
+
+def test_daily_has_week_and_month_views(client):
+    # Issue 11 point 8: /daily showed one day only.
+    day = client.get("/daily", params={"date": "2026-07-01"}).text
+    assert 'id="paper-2606.99002"' not in day  # listed 2026-06-28
+    week = client.get("/daily", params={"date": "2026-07-01", "view": "week"})
+    assert week.status_code == 200
+    assert 'id="paper-2606.99002"' in week.text and "30" in week.text
+    assert "2026-06-25" in week.text or "25 Jun" in week.text or "Jun 25" in week.text  # the span is shown
+    ids = re.findall(r'id="paper-([^"]+)"', week.text)
+    assert ids[0] == "2606.99002"  # most upvoted of the week first
+    assert 'href="/daily?date=2026-06-24&amp;view=week"' in week.text  # the week before
+    month = client.get("/daily", params={"date": "2026-07-01", "view": "month"}).text
+    assert 'id="paper-2606.99002"' in month and 'id="paper-2605.99003"' not in month  # 2026-05-20 is older
+    assert 'id="paper-2605.99003"' in client.get("/daily", params={"date": "2026-06-18", "view": "month"}).text
+    for v in ("day", "week", "month"):  # the three views are linked from each other
+        assert f'view={v}' in week.text or v == "day"
+    assert client.get("/daily", params={"view": "year"}).status_code == 400
