@@ -37,6 +37,10 @@ def _paper_or_404(request: Request, paper_id: str):
     return p
 
 
+NO_MATCH_HINT = ("No papers match: no paper holds these words and none is close in meaning. Try fewer or other "
+                 "words (see `suggestion`), author:Name or cat:cs.CL, mode=dense, or fewer filters.")
+
+
 @router.get("/search", response_model=SearchPublic)
 def search(
     request: Request,
@@ -61,7 +65,7 @@ def search(
     data = [PaperPublic.of(v, logged_in=user is not None, matched_by=m) for v, m in zip(r.views, r.matched_by)]
     return SearchPublic(data=data, count=r.page.total, query=query, mode=r.page.mode, warnings=r.page.warnings,
                         limit=limit, offset=offset, count_estimated=r.page.total_estimated,
-                        suggestion=r.page.suggestion)
+                        suggestion=r.page.suggestion, hint=None if r.page.total or offset else NO_MATCH_HINT)
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=PapersPublic, responses=NOT_FOUND)

@@ -77,8 +77,10 @@ def search(request: Request, q: QueryText = None, category: Text = None, since: 
     if query or not f.is_empty():
         result = services.search(request, query, f, sort=sort_, mode=mode_, limit=params.PER_PAGE,
                                  offset=(page - 1) * params.PER_PAGE, user=user)
+        # Counts are honest (thousands), but pages only reach as deep as the search goes.
+        reachable = min(result.page.total, services.SEARCH_DEPTH)
         ctx.update(result=result, items=result.views, offset=(page - 1) * params.PER_PAGE,
-                   **_pages(result.page.total, page))
+                   **{**_pages(reachable, page), "total": result.page.total})
         if result.page.suggestion:
             keep = {"q": result.page.suggestion, "category": ctx["category"], "since": ctx["since"],
                     "until": ctx["until"], "mode": mode_ if mode_ != "hybrid" else ""}

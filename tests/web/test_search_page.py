@@ -95,7 +95,7 @@ def test_a_query_nothing_matches_says_so_and_offers_what_to_try(client):
     assert "No papers match" in r.text and "0 results" in r.text
     assert 'name="mode"' in r.text and "author:" in r.text  # ways to try again are offered
     api = client.get("/api/v1/search", params={"q": "zzqxjv plorkt"}).json()
-    assert api["count"] == 0 and api["data"] == []
+    assert api["count"] == 0 and api["data"] == [] and "No papers match" in api["hint"]
 
 
 def test_did_you_mean_links_the_corrected_query(client):
