@@ -62,6 +62,9 @@ AUTHORS_BOOST = 1.1
 # SciFact (claims are long); lifts exact-title top-1 on 1,000 arXiv titles from 99.7% to 100%.
 PHRASE_BOOST = 0.5
 PHRASE_SLOP = 0
+# A word more common in text than in bylines still finds the papers it is an author of ("lecun" is cited
+# in more abstracts than it signs), ranked below papers that use the word.
+AUTHORS_WEAK_BOOST = 0.3
 # A query that is exactly an author's name ("Yann LeCun", "G. Hinton") matched against the normalised
 # byline variants: above any title word, so the person's papers come first.
 AUTHOR_NAME_BOOST = 3.0
@@ -420,7 +423,7 @@ class LexicalIndex:
         """Misspelled free words -> the closest word of the index vocabulary ("difusion" -> "diffusion").
 
         A word is misspelled when neither the text nor the bylines hold it. Candidates are index terms
-        with the same first letter within edit distance 1 (words up to 5 letters) or 2; the closest
+        with the same first letter within edit distance 1 (words up to 7 letters) or 2; the closest
         wins, then the most frequent. Terms are stems ("diffus"): the suggestion is the typed word with
         its stem replaced ("difus|ion" -> "diffus|ion") when that stems back to the candidate.
         """
@@ -437,7 +440,7 @@ class LexicalIndex:
             n, t = names[0], stems[0]
             if len(t) < 4 or searcher.doc_freq("text", t) or searcher.doc_freq("authors", n):
                 continue
-            best = _closest_term(t, searcher.terms_with_prefix("text", t[0]), 1 if len(n) <= 5 else 2)
+            best = _closest_term(t, searcher.terms_with_prefix("text", t[0]), 1 if len(n) <= 7 else 2)
             if best is None:
                 continue
             fixed = best + n[len(t):] if n.startswith(t) else best
@@ -510,12 +513,13 @@ class LexicalIndex:
             phrase = Q.phrase_query(self._schema, "text", [t for _, t in pairs], slop=PHRASE_SLOP)
             should.append((Should, Q.boost_query(phrase, PHRASE_BOOST)))
         for n, t in dict.fromkeys(content):
-            # A word is searched as an author name only when it is at least as common in bylines as in
+            # A word counts fully as an author name only when it is at least as common in bylines as in
             # text: "hinton", "wang" yes; "long" or "young" (surnames too) would otherwise lift papers
-            # by Zi Long over papers about long context.
+            # by Zi Long over papers about long context, so those match bylines with a weak boost.
             a_df = searcher.doc_freq("authors", n)
-            if a_df and 2 * a_df >= searcher.doc_freq("text", t):
-                should.append((Should, Q.boost_query(Q.term_query(self._schema, "authors", n), AUTHORS_BOOST)))
+            if a_df:
+                boost = AUTHORS_BOOST if 2 * a_df >= searcher.doc_freq("text", t) else AUTHORS_WEAK_BOOST
+                should.append((Should, Q.boost_query(Q.term_query(self._schema, "authors", n), boost)))
         name_key = author_filter_key(joined) if 2 <= len(pairs) <= 4 else ""
         if name_key and searcher.doc_freq("author_key", name_key):
             # The whole query is someone's name ("Yann LeCun"): that person's papers first.
