@@ -26,8 +26,8 @@ from paperboy.config import Settings, load_secret_key
 from paperboy.models import IngestReport, Paper, parse_arxiv_id
 from paperboy.ranking import trending as _trending
 from paperboy.ranking.keywords import keywords
-from paperboy.sources.links import Link, paper_links
 from paperboy.sources.arxiv_taxonomy import category_name
+from paperboy.sources.links import Link, paper_links
 from paperboy.store import Conflict, Store
 from paperboy.store import comments as _comments_sql
 from paperboy.store import community as _sql
