@@ -19,17 +19,11 @@ from typing import Any
 import numpy as np
 
 from paperboy.index.embedder import document_text
-from paperboy.service.digest_model import parse_date, short
 from paperboy.index.query import parse_query
 from paperboy.models import Paper, SearchFilters
 from paperboy.ranking import scorers
 from paperboy.ranking.recommend import Recommendation, preference_scores, recommend
 from paperboy.service.digest_model import parse_date, short
-from paperboy.index.query import parse_query
-from paperboy.models import Paper, SearchFilters
-from paperboy.ranking.recommend import Recommendation, recommend
-from paperboy.service.digest_model import parse_date, short
-from paperboy.store import community as _csql
 from paperboy.store import digests as _sql
 from paperboy.store import listings as _listings
 
