@@ -200,7 +200,9 @@ class SearchPage:
     """A page of search results plus what a surface needs to paginate and explain them."""
 
     hits: list[SearchHit]
-    total: int  # matches available to page through (capped by the retrievers' depth)
+    total: int  # papers matching in all (exact for keywords; see total_estimated)
     mode: str  # mode actually used: lexical | dense | hybrid | filter | id
     warnings: list[str] = field(default_factory=list)
     query: str = ""
+    total_estimated: bool = False  # papers found by meaning alone are counted only as deep as retrieved: "about N"
+    suggestion: str | None = None  # the query with misspelled words corrected ("did you mean")

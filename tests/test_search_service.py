@@ -163,6 +163,9 @@ def test_cli_search_similar_index_json(tmp_path, arxiv_shards, cli):
     assert code == 0 and hits[0]["id"] not in [h["id"] for h in json.loads(out)]
     assert cli(tmp_path, "similar", "2901.99999")[0] == 4
     assert cli(tmp_path, "search", "x" * 10_000, "--json")[0] == 0
+    code, out, err = cli(tmp_path, "search", "zzqxjv difusion", "--mode", "lexical")
+    assert code == 0 and "No papers match" in out and "author:" in out  # says so, and what to try
+    assert "did you mean: zzqxjv diffusion" in err
 
 
 def test_a_new_process_on_the_same_home_uses_the_built_dense_index(indexed):
@@ -227,3 +230,52 @@ def test_hybrid_cli_search_in_a_fresh_process_loads_no_torch(indexed):
     hits = json.loads("\n".join(x for x in out if not x.startswith("LOADED=")))
     assert len(hits) == 3 and "dense" in {m for h in hits for m in h["matched_by"]}, proc.stderr[-2000:]
     assert loaded == [], loaded
+
+
+# -- issue 11 point 1: honest retrieval ---------------------------------------------------------------
+
+
+def test_nonsense_finds_nothing_in_any_mode(indexed):
+    # Before: hybrid padded every answer with the nearest vectors however far ("100 results", all dense).
+    for mode in ("lexical", "dense", "hybrid"):
+        page = indexed.search("zzqxjv plorkt", mode=mode)
+        assert page.hits == [] and page.total == 0, mode
+
+
+def test_dense_only_hits_clear_the_relevance_floor(indexed):
+    from paperboy.ranking.hybrid import DENSE_FLOOR
+
+    page = indexed.search("compressing large vision language models into small student networks", limit=50)
+    dense_only = [h for h in page.hits if h.matched_by == ("dense",)]
+    vec, emb = indexed.indexes.vectors, indexed.indexes.embedder
+    q = emb.embed_query(page.query)
+    assert all(float(vec.vector(h.paper.id) @ q) >= DENSE_FLOOR for h in dense_only)
+    assert page.hits  # keyword matches are still there
+
+
+def test_author_names_are_searchable_without_syntax(indexed):
+    # "Batya Berzack" wrote 2606.30776 (Optimal Auctions for Constrained Buyers); no other paper has either name.
+    for q in ("Batya Berzack", "berzack", "author:Batya Berzack", "author:Berzack auctions"):
+        page = indexed.search(q, limit=5)
+        assert page.hits and page.hits[0].paper.id == "2606.30776", q
+    assert indexed.search("author:Batya Berzack").total == 1
+
+
+def test_did_you_mean_corrects_misspelled_words_from_the_index_vocabulary(indexed):
+    page = indexed.search("difusion transfromer", mode="lexical")
+    assert page.suggestion == "diffusion transformer"
+    assert indexed.search("diffusion transformer").suggestion is None
+    assert indexed.search("zzqxjv").suggestion is None  # nothing close: no guess
+
+
+def test_counts_are_exact_for_keywords_and_marked_estimated_for_hybrid(indexed):
+    from paperboy.index.lexical import _text_analyzer
+
+    an = _text_analyzer()
+    truth = sum("languag" in an.analyze(f"{p.title}\n{p.abstract}") for p in indexed.iter_papers())
+    assert truth > 100  # the old count stopped at 100
+    page = indexed.search("language", mode="lexical")
+    assert page.total == truth and not page.total_estimated
+    hybrid = indexed.search("language", mode="hybrid", limit=200)
+    by_meaning = sum(h.matched_by == ("dense",) for h in hybrid.hits)  # all hits fit on this page
+    assert hybrid.total == truth + by_meaning and hybrid.total_estimated == (by_meaning > 0)

@@ -96,10 +96,14 @@ def search(ctx, query, mode, categories, authors, since, until, sort, limit, off
     if as_json:
         emit([_hit_json(h) for h in page.hits])
         return
+    if page.suggestion:
+        click.echo(f"did you mean: {page.suggestion}", err=True)
     if not page.hits:
-        click.echo("no results")
+        click.echo("No papers match." + ("" if offset else " Try fewer or other words, author:Name, "
+                                          "--mode dense for related meanings, or fewer filters."))
         return
-    click.echo(f"{page.total:,} results ({page.mode})", err=True)
+    about = "about " if page.total_estimated else ""
+    click.echo(f"{about}{page.total:,} results ({page.mode})", err=True)
     _print_hits(page.hits, offset)
 
 

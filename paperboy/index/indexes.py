@@ -215,6 +215,37 @@ class Indexes:
             return True
         return self.manifest().get("dense", {}).get(self.model, {}).get("count", 0) > 0
 
+    def update_running(self) -> bool:
+        """True while some thread or process holds the one-updater lock (an index update is under way)."""
+        from filelock import FileLock, Timeout
+
+        if self._update_lock.locked():
+            return True
+        probe = FileLock(self.directory / UPDATE_LOCK)
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            return True
+        probe.release()
+        return False
+
+    def dense_progress(self) -> float | None:
+        """Share of the indexed papers embedded so far while an update is under way, else None.
+
+        Read from the vector files' own manifest, which an embedding run rewrites at each checkpoint.
+        """
+        if not self.update_running():
+            return None
+        counts = []
+        for path in (self.directory / "dense").glob(f"*/{MANIFEST}"):
+            try:
+                counts.append((path.stat().st_mtime, int(json.loads(path.read_text()).get("count", 0))))
+            except (OSError, ValueError, TypeError):
+                continue
+        done = max(counts)[1] if counts else 0
+        total = self.lexical.count()
+        return min(1.0, done / total) if total else 0.0
+
     # -- bookkeeping ----------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
         try:

@@ -62,6 +62,12 @@ AUTHORS_BOOST = 1.1
 # SciFact (claims are long); lifts exact-title top-1 on 1,000 arXiv titles from 99.7% to 100%.
 PHRASE_BOOST = 0.5
 PHRASE_SLOP = 0
+# A word more common in text than in bylines still finds the papers it is an author of ("lecun" is cited
+# in more abstracts than it signs), ranked below papers that use the word.
+AUTHORS_WEAK_BOOST = 0.3
+# A query that is exactly an author's name ("Yann LeCun", "G. Hinton") matched against the normalised
+# byline variants: above any title word, so the person's papers come first.
+AUTHOR_NAME_BOOST = 3.0
 PHRASE_MAX_TOKENS = 12  # longer queries are questions/claims; a whole-query phrase never matches them
 ID_BOOST = 5.0  # an arXiv id among other words puts that paper first
 
@@ -156,6 +162,36 @@ def category_terms(categories: Iterable[str]) -> set[str]:
             if "." in c:
                 out.add(c.split(".", 1)[0])
     return out
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (a swap of two letters costs 1); limit + 1 once it exceeds limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _closest_term(term: str, candidates: Iterable[tuple[str, int]], limit: int) -> str | None:
+    """The candidate (term, doc count) nearest to `term` within `limit` edits; ties go to the most frequent."""
+    best: tuple[int, int, str] | None = None
+    for cand, count in candidates:
+        if count <= 0 or abs(len(cand) - len(term)) > limit or not cand.isalpha():
+            continue
+        d = _edit_distance(term, cand, limit)
+        if d <= limit and (best is None or (d, -count) < best[:2]):
+            best = (d, -count, cand)
+    return best[2] if best else None
 
 
 def _date_int(d: date | None) -> int:
@@ -333,29 +369,39 @@ class LexicalIndex:
         Free words are OR-ed and BM25-scored; phrases must match; excluded words must not. A query that
         is only filters (or only exclusions) lists matching papers newest first with score 0.
         """
+        return self.search_counted(query, limit=limit, filters=filters, count=False)[0]
+
+    def search_counted(
+        self, query: str | ParsedQuery, *, limit: int = 100, filters: SearchFilters | None = None, count: bool = True,
+        require_all: bool = False,
+    ) -> tuple[Hits, int]:
+        """`search` plus the exact number of matching papers (beyond `limit`; 0 when count=False).
+
+        require_all: every free word must match too (saved-search alerts), not just rank.
+        """
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         flt = merge(parsed.filters, filters)
         limit = int(limit)
         if limit <= 0:
-            return Hits.empty()
+            return Hits.empty(), 0
         searcher = self._searcher()
         if searcher.num_docs == 0:
-            return Hits.empty()
+            return Hits.empty(), 0
         limit = min(limit, searcher.num_docs)
         filter_q = self._filter_query(flt)
         if filter_q is None:  # a filter that can match nothing (e.g. since > until)
-            return Hits.empty()
+            return Hits.empty(), 0
 
         if parsed.arxiv_id:
             main: tantivy.Query | None = tantivy.Query.term_query(self._schema, "id", parsed.arxiv_id)
         else:
-            main = self._text_query(parsed, searcher)
+            main = self._text_query(parsed, searcher, require_all=require_all)
         exclude = self._exclusions(parsed.excluded)
 
         by_date = main is None
         if by_date:
             if flt.is_empty() and not exclude:
-                return Hits.empty()  # nothing asked for
+                return Hits.empty(), 0  # nothing asked for
             main = tantivy.Query.all_query()
         clauses = [(tantivy.Occur.Must, main)]
         if not flt.is_empty():
@@ -365,13 +411,68 @@ class LexicalIndex:
         q = clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
 
         if by_date:
-            res = searcher.search(q, limit, count=False, order_by_field="date", order=tantivy.Order.Desc)
+            res = searcher.search(q, limit, count=count, order_by_field="date", order=tantivy.Order.Desc)
             scores = np.zeros(len(res.hits), dtype=np.float32)
         else:
-            res = searcher.search(q, limit, count=False)
+            res = searcher.search(q, limit, count=count)
             scores = np.fromiter((s for s, _ in res.hits), dtype=np.float32, count=len(res.hits))
         ids = [searcher.doc(addr).get_first("id") for _, addr in res.hits]
-        return Hits(ids, scores)
+        return Hits(ids, scores), int(res.count or 0) if count else 0
+
+    def corrections(self, parsed: ParsedQuery) -> dict[str, str]:
+        """Misspelled free words -> the closest word of the index vocabulary ("difusion" -> "diffusion").
+
+        A word is misspelled when neither the text nor the bylines hold it. Candidates are index terms
+        with the same first letter within edit distance 1 (words up to 7 letters) or 2; the closest
+        wins, then the most frequent. Terms are stems ("diffus"): the suggestion is the typed word with
+        its stem replaced ("difus|ion" -> "diffus|ion") when that stems back to the candidate.
+        """
+        searcher = self._searcher()
+        if searcher.num_docs == 0:
+            return {}
+        out: dict[str, str] = {}
+        for word in parsed.terms:
+            if parse_arxiv_id(word) or word in out:
+                continue
+            names, stems = self._name.analyze(word), self._text.analyze(word)
+            if len(names) != 1 or len(stems) != 1 or names[0] in STOP_WORDS or not names[0].isalpha():
+                continue  # "state-of-the-art", numbers, stop words: not judged
+            n, t = names[0], stems[0]
+            if len(t) < 4 or searcher.doc_freq("text", t) or searcher.doc_freq("authors", n):
+                continue
+            best = _closest_term(t, searcher.terms_with_prefix("text", t[0]), 1 if len(n) <= 7 else 2)
+            if best is None:
+                continue
+            fixed = best + n[len(t):] if n.startswith(t) else best
+            if self._text.analyze(fixed) != [best]:
+                fixed = best
+            out[word] = fixed
+        return out
+
+    def where_matched(self, parsed: ParsedQuery, paper: Paper) -> str:
+        """Where a paper holds a query's words and phrases, in the index's own terms:
+        'title: speculative, decoding; abstract: draft' ('' when none is found, e.g. a filter-only query)."""
+        fields = {"title": paper.title or "", "abstract": paper.abstract or ""}
+        toks = {f: self._text.analyze(v) for f, v in fields.items()}
+        sets = {f: set(t) for f, t in toks.items()}
+        names = set(self._name.analyze("; ".join(paper.authors or ())))
+        found: dict[str, list[str]] = {"title": [], "abstract": [], "authors": []}
+        for phrase in parsed.phrases:
+            want = self._text.analyze(phrase)
+            for f, seq in toks.items():
+                if want and any(seq[k:k + len(want)] == want for k in range(len(seq) - len(want) + 1)):
+                    found[f].append(f"“{phrase}”")
+                    break
+        for word in dict.fromkeys(parsed.terms):
+            stems, ns = self._text.analyze(word), self._name.analyze(word)
+            if not stems or (ns and ns[0] in STOP_WORDS):
+                continue
+            where = next((f for f in ("title", "abstract") if all(t in sets[f] for t in stems)), None)
+            if where:
+                found[where].append(word)
+            elif ns and all(n in names for n in ns):
+                found["authors"].append(word)
+        return "; ".join(f"{f}: {', '.join(ws)}" for f, ws in found.items() if ws)
 
     # -- query building -------------------------------------------------------------------------------
 
@@ -385,8 +486,12 @@ class LexicalIndex:
             return tantivy.Query.term_query(self._schema, field, toks[0])
         return tantivy.Query.phrase_query(self._schema, field, toks)
 
-    def _text_query(self, parsed: ParsedQuery, searcher: tantivy.Searcher) -> tantivy.Query | None:
-        """BM25 over free words (OR), phrases as must-match; None if there is nothing to rank by."""
+    def _text_query(self, parsed: ParsedQuery, searcher: tantivy.Searcher, *,
+                    require_all: bool = False) -> tantivy.Query | None:
+        """BM25 over free words (OR), phrases as must-match; None if there is nothing to rank by.
+
+        require_all: each free content word must also match (in the text, or in the bylines).
+        """
         Q, Should, Must = tantivy.Query, tantivy.Occur.Should, tantivy.Occur.Must
         should: list = []
         # An arXiv id among the words is looked up on `id`, not searched as the digits "2401" "01234".
@@ -408,12 +513,17 @@ class LexicalIndex:
             phrase = Q.phrase_query(self._schema, "text", [t for _, t in pairs], slop=PHRASE_SLOP)
             should.append((Should, Q.boost_query(phrase, PHRASE_BOOST)))
         for n, t in dict.fromkeys(content):
-            # A word is searched as an author name only when it is at least as common in bylines as in
+            # A word counts fully as an author name only when it is at least as common in bylines as in
             # text: "hinton", "wang" yes; "long" or "young" (surnames too) would otherwise lift papers
-            # by Zi Long over papers about long context.
+            # by Zi Long over papers about long context, so those match bylines with a weak boost.
             a_df = searcher.doc_freq("authors", n)
-            if a_df and 2 * a_df >= searcher.doc_freq("text", t):
-                should.append((Should, Q.boost_query(Q.term_query(self._schema, "authors", n), AUTHORS_BOOST)))
+            if a_df:
+                boost = AUTHORS_BOOST if 2 * a_df >= searcher.doc_freq("text", t) else AUTHORS_WEAK_BOOST
+                should.append((Should, Q.boost_query(Q.term_query(self._schema, "authors", n), boost)))
+        name_key = author_filter_key(joined) if 2 <= len(pairs) <= 4 else ""
+        if name_key and searcher.doc_freq("author_key", name_key):
+            # The whole query is someone's name ("Yann LeCun"): that person's papers first.
+            should.append((Should, Q.boost_query(Q.term_query(self._schema, "author_key", name_key), AUTHOR_NAME_BOOST)))
         for ident in id_words.values():  # "2401.01234 diffusion": the id's paper goes first
             if ident:
                 should.append((Should, Q.boost_query(Q.term_query(self._schema, "id", ident[0]), ID_BOOST)))
@@ -429,12 +539,30 @@ class LexicalIndex:
                 alts.append((Should, self._phrase_or_term("authors", ntoks)))
             if alts:
                 must.append((Must, Q.boolean_query(alts)))
+        if require_all:
+            for n, t in dict.fromkeys(content):
+                must.append((Must, Q.boolean_query([
+                    (Should, Q.term_query(self._schema, "text", t)),
+                    (Should, Q.term_query(self._schema, "authors", n)),
+                ])))
         if not should and not must:
             return None
         if must and should:
             # Phrases must match; free words still rank among the phrase matches.
             return Q.boolean_query(must + should)
         return Q.boolean_query(must or should)
+
+    def _known_author_key(self, key: str) -> str:
+        """`key`, or its longest leading words that some byline holds: author:Hinton Deep Learning
+        (capitalised words after a bare name are read as part of it) still means Hinton."""
+        words = key.split()
+        if len(words) < 2:
+            return key
+        searcher = self._searcher()
+        for n in range(len(words), 0, -1):
+            if searcher.doc_freq("author_key", " ".join(words[:n])):
+                return " ".join(words[:n])
+        return key
 
     def _exclusions(self, excluded: list[str]) -> list[tantivy.Query]:
         out = []
@@ -456,7 +584,7 @@ class LexicalIndex:
         if cats:
             clauses.append((Must, Q.term_set_query(self._schema, "category", cats)))
         for name in f.authors:
-            key = author_filter_key(name)
+            key = self._known_author_key(author_filter_key(name))
             if key:
                 clauses.append((Must, Q.term_query(self._schema, "author_key", key)))
         for kind in f.has:

@@ -4,7 +4,9 @@ Grammar (informal, case-insensitive field names):
     word            free text, ranked with BM25 (OR semantics)
     "a phrase"      must appear as a phrase; an unbalanced quote is closed at the end
     -word -"a b"    must not appear; NOT word works too
-    author:hinton   author:"Geoffrey Hinton"   (au:, authors:)       every author filter must match
+    author:hinton   author:"Geoffrey Hinton"   author:Geoffrey Hinton   (au:, authors:)
+                    every author filter must match; capitalised words right after a bare author
+                    value continue the name (author:Yann LeCun diffusion -> "Yann LeCun" + diffusion)
     cat:cs.CL       category:cs   cat:cs.CL,cs.LG   (categories:)      any category filter may match
     year:2025       year:2024..2025   year:2024-2025   year:2024..
     since:2025-01-01  until:2025-06   (YYYY, YYYY-MM or YYYY-MM-DD; until is inclusive of the period)
@@ -37,6 +39,20 @@ _HAS_FIELDS = {"has"}
 HAS_VALUES = ("code", "model", "dataset", "space", "collection", "project")
 _CATEGORY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)*$")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+# Lower-case particles that may sit inside a name ("Ludwig van Beethoven").
+_NAME_PARTICLES = frozenset("van von de der den da di du del della le la bin ibn".split())
+MAX_NAME_PARTS = 3  # words after author:First that may still belong to the name
+
+
+def _is_name_part(word: str, *, first: bool = False) -> bool:
+    """Capitalised ("LeCun"), an initial ("E.") or, inside a name, a particle ("van")."""
+    if not word or ":" in word or word in ("AND", "OR", "NOT"):
+        return False
+    if not first and word in _NAME_PARTICLES:
+        return True
+    return word[0].isupper() and all(ch.isalpha() or ch in ".'’-" for ch in word)
+
+
 _YEAR_RANGE_RE = re.compile(r"^(\d{4})?\s*(?:\.\.|-|–)\s*(\d{4})?$")
 
 
@@ -196,6 +212,8 @@ class _Parser:
             value = chunk[m.end() :]
             if not value and self.i < len(self.s) and self.s[self.i] == '"':
                 value = self._quoted()  # field:"quoted value"
+            elif name in _AUTHOR_FIELDS and _is_name_part(value, first=True):
+                value = " ".join([value, *self._name_parts()])  # author:Yann LeCun, without quotes
             self._field(name, m.group(1), value, negate)
             return
         if chunk in ("AND", "OR", "&&", "||"):
@@ -205,6 +223,24 @@ class _Parser:
             self._negate_next()
             return
         self._word(chunk, negate)
+
+    def _name_parts(self) -> list[str]:
+        """Consume the capitalised words right after a bare author value ("LeCun" in author:Yann LeCun)."""
+        parts: list[str] = []
+        s, n = self.s, len(self.s)
+        while len(parts) < MAX_NAME_PARTS:
+            j = self.i
+            while j < n and s[j].isspace():
+                j += 1
+            k = j
+            while k < n and not s[k].isspace() and s[k] != '"':
+                k += 1
+            word = s[j:k]
+            if not _is_name_part(word):
+                break
+            parts.append(word)
+            self.i = k
+        return parts
 
     def _negate_next(self) -> None:
         """NOT word / NOT "phrase": the next token becomes an exclusion."""

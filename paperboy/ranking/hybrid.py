@@ -23,6 +23,13 @@ from paperboy.ranking.fusion import convex_fusion, reciprocal_rank_fusion
 
 MODES = ("lexical", "dense", "hybrid")
 
+# Cosine below which a paper found only by meaning (no keyword match) is not shown: without it every
+# query, even "zzqxjv plorkt", was padded with the nearest vectors however far. `benchmarks/dense_floor.py`
+# (packaged MiniLM, SciFact train): nearest-paper cosine of 200 nonsense queries p50 0.23, p95 0.32,
+# max 0.39; at 0.40 none gets a hit while hybrid nDCG@10 is 0.7397 (0.7393 without a floor) and ~19
+# dense-only hits per query remain. A different embedding model needs its own floor.
+DENSE_FLOOR = 0.40
+
 
 @dataclass(slots=True)
 class HybridParams:
@@ -36,6 +43,7 @@ class HybridParams:
     depth: int = 100  # candidates taken from each retriever
     prf_docs: int = 0  # lexical top docs averaged into the dense query (0 = off)
     prf_weight: float = 0.0
+    dense_floor: float | None = DENSE_FLOOR  # min cosine of a dense-only hit (None: keep every neighbour)
 
 
 @dataclass(slots=True)
@@ -45,6 +53,8 @@ class Retrieved:
     warnings: list[str] = field(default_factory=list)
     parsed: ParsedQuery | None = None
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id -> retrievers that found it
+    total: int = 0  # papers matching in all (exact for keywords; an estimate when dense-only hits count)
+    total_estimated: bool = False
 
 
 class HybridSearcher:
@@ -55,9 +65,14 @@ class HybridSearcher:
         self.params = params or HybridParams()
 
     def retrieve(
-        self, query: str | ParsedQuery, *, mode: str = "hybrid", filters: SearchFilters | None = None, depth: int | None = None
+        self, query: str | ParsedQuery, *, mode: str = "hybrid", filters: SearchFilters | None = None,
+        depth: int | None = None, require_all: bool = False,
     ) -> Retrieved:
-        """Ranked ids for a search-box query; never raises on user text."""
+        """Ranked ids for a search-box query; never raises on user text.
+
+        require_all: every free word must match as a keyword (alerts); papers found by meaning alone
+        then never qualify, and the dense side only helps rank the keyword matches.
+        """
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; choose from {', '.join(MODES)}")
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
@@ -69,15 +84,16 @@ class HybridSearcher:
             hits = lex.search(parsed, limit=depth, filters=flt)
             if not len(hits):
                 warnings.append(f"no paper {parsed.arxiv_id} here yet; it can be submitted by id")
-            return Retrieved(hits, "id", warnings, parsed)
+            return Retrieved(hits, "id", warnings, parsed, total=len(hits))
         if not parsed.has_text():
-            return Retrieved(lex.search(parsed, limit=depth, filters=flt), "filter", warnings, parsed)
+            hits, total = lex.search_counted(parsed, limit=depth, filters=flt)
+            return Retrieved(hits, "filter", warnings, parsed, total=total)
         if mode != "lexical" and not self.indexes.dense_ready():
-            warnings.append("semantic index not built yet: showing keyword results (run `paperboy index`)")
+            warnings.append(self._not_ready_warning())
             mode = "lexical"
         if mode == "lexical":
-            hits = lex.search(parsed, limit=depth, filters=flt)
-            return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids})
+            hits, total = lex.search_counted(parsed, limit=depth, filters=flt, require_all=require_all)
+            return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids}, total)
 
         covers = self.indexes.dense_coverage()
         if covers:  # a first embedding run is under way, newest papers first
@@ -85,19 +101,26 @@ class HybridSearcher:
                             "until indexing finishes")
         qvec = self.indexes.embedder.embed_query(parsed.text)
         vec = self.indexes.vectors
+        floor = self.params.dense_floor
         # Phrases and exclusions are hard constraints: dense may only rank what the lexical side allows.
-        constrained = bool(parsed.phrases or parsed.excluded)
+        constrained = bool(parsed.phrases or parsed.excluded or require_all)
         allowed: set[str] | None = None
         if constrained:
-            allowed = set(lex.search(parsed, limit=100_000, filters=flt).ids)
+            allowed = set(lex.search_counted(parsed, limit=100_000, filters=flt, count=False,
+                                             require_all=require_all)[0].ids)
         # Filters reach the vector search as a cached row mask, not a per-query set of ids.
         mask = self.indexes.filter_mask(flt, vec)
         if mode == "dense":
             hits = vec.search(qvec, depth, allowed=allowed, mask=mask)
-            return Retrieved(hits, "dense", warnings, parsed, {i: ("dense",) for i in hits.ids})
+            if floor is not None and not constrained:  # constrained hits all match the keywords
+                keep = [k for k, sc in enumerate(hits.scores) if sc >= floor]
+                hits = Hits([hits.ids[k] for k in keep], hits.scores[keep])
+            # A full list may go on past `depth`: then the count is a lower bound.
+            return Retrieved(hits, "dense", warnings, parsed, {i: ("dense",) for i in hits.ids}, len(hits),
+                             len(hits) >= depth)
 
         p = self.params
-        lex_hits = lex.search(parsed, limit=depth, filters=flt)
+        lex_hits, lex_total = lex.search_counted(parsed, limit=depth, filters=flt, require_all=require_all)
         if p.prf_docs and len(lex_hits):
             top = [v for v in (vec.vector(i) for i in lex_hits.ids[: p.prf_docs]) if v is not None]
             if top:
@@ -114,7 +137,28 @@ class HybridSearcher:
         else:
             dense_full = _dense_scores_for(vec, qvec, list(sources))
             fused = convex_fusion([lex_hits, dense_full], [p.lexical_weight, p.dense_weight], norm=p.norm)
-        return Retrieved(fused, "hybrid", warnings, parsed, sources)
+        if constrained:  # every dense hit was a keyword match already (and counted in lex_total)
+            return Retrieved(fused, "hybrid", warnings, parsed, sources, max(lex_total, len(fused)))
+        # Dense-only hits below the floor leave after fusion, so the order of the rest is unchanged.
+        cosine = dict(zip(dense_hits.ids, dense_hits.scores.tolist()))
+        too_far = set() if floor is None else {
+            i for i, src in sources.items() if src == ("dense",) and cosine.get(i, -1.0) < floor}
+        if too_far:
+            keep = [k for k, i in enumerate(fused.ids) if i not in too_far]
+            fused = Hits([fused.ids[k] for k in keep], fused.scores[keep])
+            for i in too_far:
+                del sources[i]
+        dense_only = sum(1 for src in sources.values() if src == ("dense",))
+        # Keyword matches are counted exactly; papers found by meaning alone only within `depth`.
+        return Retrieved(fused, "hybrid", warnings, parsed, sources, lex_total + dense_only, dense_only > 0)
+
+    def _not_ready_warning(self) -> str:
+        """Why hybrid/dense fell back to keywords: vectors being built (how far) or never built."""
+        progress = self.indexes.dense_progress()
+        if progress is not None:
+            return (f"semantic index being built ({progress:.0%} of papers embedded so far): "
+                    "showing keyword results meanwhile")
+        return "semantic index not built yet: showing keyword results (run `paperboy index`)"
 
 
 def _dense_scores_for(vec, qvec: np.ndarray, ids: list[str]) -> Hits:

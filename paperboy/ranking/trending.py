@@ -1,6 +1,13 @@
-"""Trending: a Hacker-News-style gravity score over votes and age. Pure: arrays in, ranking out.
+"""Trending per window. Pure: arrays in, ranking out.
+
+Today ranks by a Hacker-News-style gravity score over votes and age:
 
     score = votes / (age_hours + 2) ** gravity
+
+Week, month and all time rank by votes alone within the window (ties: the newer paper), as Hugging
+Face Papers does: with daily batches, gravity would make "this week" the same list as "today".
+In every window undated papers (a page dump without dates) come after every dated one: their age is
+unknown, so they cannot be said to trend.
 
 `votes` is the paper's imported Hugging Face upvotes plus the upvotes cast on this instance,
 `age_hours` is how long ago the paper was listed (else published, else first stored) measured
@@ -63,3 +70,44 @@ def age_in_hours(paper_dates: Sequence[date], as_of: date) -> np.ndarray:
     """Hours from each day to `as_of` (day granularity: a paper listed on `as_of` is 0 hours old)."""
     ref = as_of.toordinal()
     return np.array([(ref - d.toordinal()) * 24.0 for d in paper_dates], dtype=np.float64)
+
+
+def rank_by_votes(ids: Sequence[str], votes: np.ndarray, age_hours: np.ndarray) -> Hits:
+    """`ids` by votes, most first (ties: newer, then smaller id); the score is the vote count."""
+    if len(ids) == 0:
+        return Hits.empty()
+    votes = np.asarray(votes, dtype=np.float64)
+    age = np.asarray(age_hours, dtype=np.float64)
+    if not (len(ids) == len(votes) == len(age)):
+        raise ValueError("ids, votes and age_hours differ in length")
+    id_rank = np.argsort(np.argsort(np.asarray(ids, dtype=object)))
+    order = np.lexsort((id_rank, age, -votes))
+    return Hits([ids[i] for i in order], votes[order])
+
+
+def rank_window(
+    window: str,
+    ids: Sequence[str],
+    votes: np.ndarray,
+    days: Sequence[date | None],
+    as_of: date,
+    gravity: float = DEFAULT_GRAVITY,
+) -> Hits:
+    """Rank the papers of one window: gravity for today, votes for the others; undated papers last.
+
+    `days[i]` is paper i's listing (else publication) day, None when unknown.
+    """
+    window_start(window, as_of)  # validates the window name
+    votes = np.asarray(votes, dtype=np.float64)
+    if not (len(ids) == len(votes) == len(days)):
+        raise ValueError("ids, votes and days differ in length")
+    rank = rank_trending if window == "today" else (lambda i, v, a, _g: rank_by_votes(i, v, a))
+    parts = []
+    for dated in (True, False):
+        sel = [k for k, d in enumerate(days) if (d is not None) == dated]
+        if sel:
+            sel_days = [days[k] or as_of for k in sel]
+            parts.append(rank([ids[k] for k in sel], votes[sel], age_in_hours(sel_days, as_of), gravity))
+    if not parts:
+        return Hits.empty()
+    return Hits([i for h in parts for i in h.ids], np.concatenate([h.scores for h in parts]))

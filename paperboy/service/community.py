@@ -26,6 +26,7 @@ from paperboy.config import Settings, load_secret_key
 from paperboy.models import IngestReport, Paper, parse_arxiv_id
 from paperboy.ranking import trending as _trending
 from paperboy.ranking.keywords import keywords
+from paperboy.sources.arxiv_taxonomy import category_name
 from paperboy.sources.links import Link, paper_links
 from paperboy.store import Conflict, Store
 from paperboy.store import comments as _comments_sql
@@ -115,11 +116,16 @@ class Listing:
 
 @dataclass(slots=True)
 class DailyListing:
-    day: date | None
-    prev: date | None
+    day: date | None  # the last day shown
+    prev: date | None  # the last day of the previous span with papers (day view) or of the span before
     next: date | None
     items: list[PaperView]
     total: int
+    view: str = "day"  # day | week | month
+    start: date | None = None  # the first day shown
+
+
+DAILY_VIEWS = {"day": 1, "week": 7, "month": 30}  # days a /daily view spans, ending on its day
 
 
 @dataclass(slots=True, frozen=True)
@@ -200,7 +206,7 @@ class Community:
         self._dummy: str | None = None
         self._cache: dict[str, _Cached] = {}
         self._cache_lock = threading.Lock()
-        self._top_categories: tuple[float, list[tuple[str, int]]] | None = None
+        self._top_categories: tuple[float, list[tuple[str, str | None, int]]] | None = None
 
     def _dummy_hash(self) -> str:
         # Verified against when the email is unknown, so a miss costs as much time as a wrong password.
@@ -647,7 +653,7 @@ class Community:
             return _listings.latest_day(conn, today) or today
 
     def trending(self, window: str = "week", limit: int = 20, offset: int = 0, user: User | None = None) -> Listing:
-        """Papers ranked by the gravity score (see `paperboy.ranking.trending`) within a window."""
+        """Papers of a window: gravity for today, most upvoted for week/month/all (`paperboy.ranking.trending`)."""
         cached = self._ranked(window)
         ids = cached.ranked.ids[offset:offset + limit]
         scores = cached.ranked.scores[offset:offset + limit]
@@ -670,10 +676,8 @@ class Community:
                 _sql.all_local_vote_counts(conn)
         ids = [r.id for r in rows]
         votes = np.array([r.upvotes + local.get(r.id, 0) for r in rows], dtype=np.float64)
-        # Undated papers (e.g. from a page dump) age from the day this instance first stored them.
-        days = [r.day or (_aware(r.created_at).date() if r.created_at else as_of) for r in rows]
-        ranked = _trending.rank_trending(ids, votes, _trending.age_in_hours(days, as_of),
-                                         self.settings.trending_gravity)
+        ranked = _trending.rank_window(window, ids, votes, [r.day for r in rows], as_of,
+                                       self.settings.trending_gravity)
         entry = _Cached(now + TRENDING_CACHE_SECONDS, as_of, ranked)
         with self._cache_lock:
             self._cache[window] = entry
@@ -699,14 +703,23 @@ class Community:
         return Listing(self._hydrate(ids, user), len(rows))
 
     def daily(self, day: date | None = None, *, sort: str = "trending", limit: int = 50, offset: int = 0,
-              user: User | None = None) -> DailyListing:
-        """Papers listed on `day` (default: the newest listing day) with the days before and after."""
+              user: User | None = None, view: str = "day") -> DailyListing:
+        """Papers listed on `day` (default: the newest listing day), or in the week / month (7 / 30 days)
+        ending on it, most upvoted first, with links to the spans before and after."""
+        if view not in DAILY_VIEWS:
+            raise CommunityError(f"view must be one of {', '.join(DAILY_VIEWS)}")
         if day is None:
             day = self.reference_day()
-        listing = self.papers_between(day, day, sort=sort, limit=limit, offset=offset, user=user)
-        with self.store.reading() as conn:
-            prev, nxt = _listings.adjacent_days(conn, day)
-        return DailyListing(day, prev, nxt, listing.items, listing.total)
+        span = timedelta(days=DAILY_VIEWS[view])
+        start = day - span + timedelta(days=1)
+        listing = self.papers_between(start, day, sort=sort, limit=limit, offset=offset, user=user)
+        if view == "day":
+            with self.store.reading() as conn:
+                prev, nxt = _listings.adjacent_days(conn, day)
+        else:
+            prev = day - span
+            nxt = day + span if day < self.reference_day() else None
+        return DailyListing(day, prev, nxt, listing.items, listing.total, view, start)
 
     def by_author(self, name: str, limit: int = 50, offset: int = 0, user: User | None = None) -> Listing:
         with self.store.reading() as conn:
@@ -718,11 +731,24 @@ class Community:
             papers, total = _listings.papers_in_category(conn, category, limit, offset)
         return Listing(self.views(papers, user), total)
 
-    def top_categories(self, limit: int = 30) -> list[tuple[str, int]]:
-        """The most common primary categories, at most 100 (cached for a few minutes: it scans every paper)."""
+    def categories(self) -> list[tuple[str, str | None, int]]:
+        """(code, arXiv name or None, papers) for every category with papers, most papers first.
+
+        Cached for a few minutes: it scans the category table.
+        """
         now = time.monotonic()
         hit = self._top_categories
         if hit is None or hit[0] < now:
             with self.store.reading() as conn:
-                hit = self._top_categories = (now + 300.0, _listings.top_categories(conn, 100))
-        return hit[1][:limit]
+                counts = _listings.category_counts(conn)
+            hit = self._top_categories = (now + 300.0, [(c, category_name(c), n) for c, n in counts])
+        return hit[1]
+
+    def top_categories(self, limit: int = 30) -> list[tuple[str, int]]:
+        """The categories with the most papers (any of a paper's categories, not only its primary one)."""
+        return [(c, n) for c, _name, n in self.categories()[:limit]]
+
+    @staticmethod
+    def category_name(code: str) -> str | None:
+        """arXiv's name for a category code ("cs.CL" -> "Computation and Language"), None when unknown."""
+        return category_name(code)

@@ -476,7 +476,8 @@ class Digests:
                         searches += [(q, f) for _id, q, f in self.pb.profiles.searches(prof)]
             for query, flt in searches:
                 reason = f"matches your search “{short(query or '(filters only)', 60)}”"
-                take("searches", [(pid, reason) for pid in rec.search(query, flt, since, as_of)],
+                take("searches", [(pid, f"{reason} ({why})" if why else reason)
+                                  for pid, why in rec.matches(query, flt, since, as_of)],
                      max(2, per["searches"] // 2))
         follows = len(opts.categories) + len(opts.authors)
         for cat in opts.categories:

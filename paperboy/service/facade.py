@@ -304,8 +304,12 @@ class Paperboy:
         sort: str = "relevance",
         limit: int = 20,
         offset: int = 0,
+        require_all: bool = False,
     ) -> SearchPage:
-        """One page of results for a search-box query (words, "phrases", author:/cat:/year: filters, ids)."""
+        """One page of results for a search-box query (words, "phrases", author:/cat:/year: filters, ids).
+
+        require_all: every free word must match, not only rank (saved-search alerts).
+        """
         if sort not in SORTS:
             raise ValueError(f"unknown sort {sort!r}; choose from {', '.join(SORTS)}")
         limit = max(1, min(int(limit), MAX_LIMIT))
@@ -313,13 +317,15 @@ class Paperboy:
         if offset >= MAX_DEPTH:
             return SearchPage([], 0, mode, [f"results stop at {MAX_DEPTH}"], query)
         depth = min(MAX_DEPTH, max(100, offset + limit))
-        got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth)
+        got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth,
+                                         require_all=require_all)
         ids, scores = self._visible(got.hits.ids, got.hits.scores)
         short = len(got.hits.ids) - len(ids)
         if short and len(ids) < offset + limit and len(got.hits.ids) >= depth and depth < MAX_DEPTH:
             # Moderators hid some hits: fetch a little deeper once, so this page stays full.
             depth = min(MAX_DEPTH, depth + 2 * short + limit)
-            got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth)
+            got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth,
+                                         require_all=require_all)
             ids, scores = self._visible(got.hits.ids, got.hits.scores)
         if sort != "relevance" and ids:
             ids, scores = self._sorted(ids, scores, sort)
@@ -330,7 +336,23 @@ class Paperboy:
             for k, i in enumerate(page_ids)
             if i in papers
         ]
-        return SearchPage(hits, len(ids), got.mode, got.warnings, query)
+        # The retrievers count every match; hidden papers are known only among those fetched.
+        total = max(len(ids), got.total - (len(got.hits.ids) - len(ids)))
+        return SearchPage(hits, total, got.mode, got.warnings, query, got.total_estimated,
+                          self._suggestion(query or "", got.parsed))
+
+    def _suggestion(self, query: str, parsed) -> str | None:
+        """The query with misspelled words replaced by the nearest words of the index, None if none is."""
+        import re
+
+        if parsed is None or not parsed.terms:
+            return None
+        fixes = self.indexes.lexical.corrections(parsed)
+        if not fixes:
+            return None
+        for word, fixed in fixes.items():
+            query = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", fixed, query, count=1)
+        return query
 
     def _visible(self, ids: list[str], scores):
         """Hits without the papers a moderator hid (one primary-key query over at most MAX_DEPTH ids)."""

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from paperboy.index.embedder import document_text
+from paperboy.index.query import parse_query
 from paperboy.models import Paper, SearchFilters
 from paperboy.ranking import scorers
 from paperboy.ranking.recommend import Recommendation, preference_scores, recommend
@@ -100,7 +101,7 @@ class _Cache:
     expires: float
     pools: dict[tuple[date, date], Pool] = field(default_factory=dict)
     background: tuple[list[str], Any] | None = None
-    searches: dict[tuple, list[str]] = field(default_factory=dict)
+    searches: dict[tuple, list[tuple[str, str]]] = field(default_factory=dict)
     trending: dict[tuple[str, int], list[tuple[str, str]]] = field(default_factory=dict)
     _features: Features | None = None
 
@@ -203,7 +204,15 @@ class Recommender:
         return cache.background
 
     def search(self, query: str, flt: dict, since: date, until: date, limit: int = 30) -> list[str]:
-        """Ids of papers in [since, until] matching a saved search; lexical, as an alert should match literally."""
+        """Ids of papers in [since, until] matching a saved search (see `matches`)."""
+        return [pid for pid, _why in self.matches(query, flt, since, until, limit)]
+
+    def matches(self, query: str, flt: dict, since: date, until: date, limit: int = 30) -> list[tuple[str, str]]:
+        """(id, where it matched) of papers in [since, until] matching a saved search, best first.
+
+        The search page's matching (same query language, same ranking and relevance floor) with every
+        word required, as an alert should match literally: papers found by meaning alone never qualify.
+        """
         lo = max(since, parse_date(flt.get("since")) or since)
         hi = min(until, parse_date(flt.get("until")) or until)
         key = (query, tuple(flt.get("categories") or ()), tuple(flt.get("authors") or ()), lo, hi, limit)
@@ -211,17 +220,19 @@ class Recommender:
         hit = cache.searches.get(key)
         if hit is not None:
             return hit
-        ids: list[str] = []
+        found: list[tuple[str, str]] = []
         if lo <= hi:
             filters = SearchFilters(categories=key[1], authors=key[2], since=lo, until=hi)
             try:
-                page = self.pb.search(query, mode="lexical", filters=filters,
+                page = self.pb.search(query, mode="hybrid", filters=filters, require_all=True,
                                       sort="relevance" if query else "upvotes", limit=limit)
-                ids = [h.paper.id for h in page.hits]
+                parsed = parse_query(query)
+                lexical = self.pb.indexes.lexical
+                found = [(h.paper.id, lexical.where_matched(parsed, h.paper) if query else "") for h in page.hits]
             except ValueError:  # a saved query the engine no longer parses matches nothing
-                ids = []
-        cache.searches[key] = ids
-        return ids
+                found = []
+        cache.searches[key] = found
+        return found
 
     def trending(self, window: str, limit: int = 50) -> list[tuple[str, str]]:
         """(id, reason) of the trending papers of a window, best first."""

@@ -144,9 +144,12 @@ def papers_in_category(conn: sa.Connection, category: str, limit: int, offset: i
     return [paper_from_row(r) for r in rows[offset:offset + limit]], total
 
 
-def top_categories(conn: sa.Connection, limit: int = 30) -> list[tuple[str, int]]:
-    """The most common primary categories with their paper counts."""
-    q = (sa.select(papers.c.primary_category, sa.func.count().label("n"))
-         .where(papers.c.primary_category.is_not(None), VISIBLE)
-         .group_by(papers.c.primary_category).order_by(sa.desc("n"), papers.c.primary_category).limit(limit))
+def category_counts(conn: sa.Connection) -> list[tuple[str, int]]:
+    """Every category any visible paper lists (primary or not) with its paper count, most papers first.
+
+    Counted like `papers_in_category` counts a category page, so the two always agree.
+    """
+    q = (sa.select(paper_categories.c.category, sa.func.count(sa.distinct(paper_categories.c.paper_id)).label("n"))
+         .where(paper_categories.c.paper_id.not_in(_HIDDEN_IDS))
+         .group_by(paper_categories.c.category).order_by(sa.desc("n"), paper_categories.c.category))
     return [(c, int(n)) for c, n in conn.execute(q)]

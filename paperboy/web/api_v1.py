@@ -37,6 +37,10 @@ def _paper_or_404(request: Request, paper_id: str):
     return p
 
 
+NO_MATCH_HINT = ("No papers match: no paper holds these words and none is close in meaning. Try fewer or other "
+                 "words (see `suggestion`), author:Name or cat:cs.CL, mode=dense, or fewer filters.")
+
+
 @router.get("/search", response_model=SearchPublic)
 def search(
     request: Request,
@@ -49,14 +53,19 @@ def search(
     limit: Limit = 20,
     offset: Offset = 0,
 ) -> SearchPublic:
-    """Search papers: hybrid (lexical + semantic) by default, with category and date filters."""
+    """Search papers: hybrid (lexical + semantic) by default, with category and date filters.
+
+    Papers found by meaning alone are returned only when close enough to the query; a query nothing
+    matches returns no papers (count 0), with a `suggestion` when a word looks misspelled.
+    """
     query = params.query_text(q)
     f = params.filters(category, since, until)
     user = current_user(request)
     r = services.search(request, query, f, sort=sort, mode=mode, limit=limit, offset=offset, user=user)
     data = [PaperPublic.of(v, logged_in=user is not None, matched_by=m) for v, m in zip(r.views, r.matched_by)]
     return SearchPublic(data=data, count=r.page.total, query=query, mode=r.page.mode, warnings=r.page.warnings,
-                        limit=limit, offset=offset)
+                        limit=limit, offset=offset, count_estimated=r.page.total_estimated,
+                        suggestion=r.page.suggestion, hint=None if r.page.total or offset else NO_MATCH_HINT)
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=PapersPublic, responses=NOT_FOUND)
@@ -116,7 +125,7 @@ def paper(request: Request, paper_id: str) -> PaperPublic:
 @router.get("/trending", response_model=TrendingPublic)
 def trending(request: Request, window: Literal["today", "week", "month", "all"] = "week",
              limit: Limit = 20, offset: Offset = 0) -> TrendingPublic:
-    """Trending papers: votes / (age_hours + 2) ** gravity within the window (see /about)."""
+    """Trending papers: today by votes / (age_hours + 2) ** gravity; week, month, all by votes (see /about)."""
     user = current_user(request)
     listing = services.community(request).trending(window, limit, offset, user)
     return TrendingPublic(data=[PaperPublic.of(v, logged_in=user is not None) for v in listing.items],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
@@ -23,6 +24,7 @@ QueryText = Annotated[str | None, Query(max_length=20_000)]
 PageNo = Annotated[int, Query(ge=1, le=params.MAX_PAGE)]
 WINDOW_LABELS = {"today": "Today", "week": "This week", "month": "This month", "all": "All time"}
 SORT_LABELS = {"relevance": "Relevance", "date": "Newest", "upvotes": "Most upvoted"}
+MODE_LABELS = {"hybrid": "Keywords + meaning", "lexical": "Keywords only", "dense": "Meaning (semantic)"}
 
 
 def _pages(total: int, page: int, per_page: int = params.PER_PAGE) -> dict:
@@ -43,14 +45,19 @@ def home(request: Request, window: Text = None, page: PageNo = 1):
     })
 
 
+DAILY_VIEW_LABELS = {"day": "Day", "week": "Week", "month": "Month"}
+
+
 @router.get("/daily")
-def daily(request: Request, date: Text = None, page: PageNo = 1):
-    """Papers listed on one day, with links to the previous and next listing days."""
+def daily(request: Request, date: Text = None, view: Text = None, page: PageNo = 1):
+    """Papers listed on one day, or in the week or month ending on it, with links to the spans around it."""
     day = params.day(date)
+    view_ = params.choice(view, tuple(DAILY_VIEW_LABELS), "view", "day")
     user = current_user(request)
     per = 50
-    d = services.community(request).daily(day, limit=per, offset=(page - 1) * per, user=user)
-    return render(request, "daily.html", {"daily": d, "items": d.items, **_pages(d.total, page, per)})
+    d = services.community(request).daily(day, limit=per, offset=(page - 1) * per, user=user, view=view_)
+    return render(request, "daily.html", {"daily": d, "items": d.items, "views": DAILY_VIEW_LABELS,
+                                          **_pages(d.total, page, per)})
 
 
 @router.get("/search")
@@ -62,15 +69,22 @@ def search(request: Request, q: QueryText = None, category: Text = None, since: 
     sort_ = params.choice(sort, params.SORTS, "sort", "relevance")
     mode_ = params.choice(mode, params.MODES, "mode", "hybrid")
     user = current_user(request)
-    cats = services.community(request).top_categories(40)
+    cats = services.community(request).categories()[:40]
     ctx = {"q": query, "category": f.categories[0] if f.categories else "", "since": f.since or "",
            "until": f.until or "", "sort": sort_, "mode": mode_, "sorts": SORT_LABELS, "top_categories": cats,
+           "modes": MODE_LABELS, "mode_labels": {**MODE_LABELS, "lexical": "keywords", "dense": "meaning"},
            "result": None, "saved_search": None, **_pages(0, page)}
     if query or not f.is_empty():
         result = services.search(request, query, f, sort=sort_, mode=mode_, limit=params.PER_PAGE,
                                  offset=(page - 1) * params.PER_PAGE, user=user)
+        # Counts are honest (thousands), but pages only reach as deep as the search goes.
+        reachable = min(result.page.total, services.SEARCH_DEPTH)
         ctx.update(result=result, items=result.views, offset=(page - 1) * params.PER_PAGE,
-                   **_pages(result.page.total, page))
+                   **{**_pages(reachable, page), "total": result.page.total})
+        if result.page.suggestion:
+            keep = {"q": result.page.suggestion, "category": ctx["category"], "since": ctx["since"],
+                    "until": ctx["until"], "mode": mode_ if mode_ != "hybrid" else ""}
+            ctx["suggestion_url"] = "/search?" + urlencode({k: str(v) for k, v in keep.items() if v})
         if user:
             filters = _filters_dict(f, sort_)
             ctx["saved_search"] = next((s for s in services.community(request).saved_searches(user)
@@ -169,13 +183,15 @@ def category_page(request: Request, cat: str, page: PageNo = 1):
                                                       current_user(request))
     if listing.total == 0:
         raise HTTPException(404, f"No papers in category {cat}.")
-    return render(request, "category.html", {"cat": cat, "items": listing.items,
+    return render(request, "category.html", {"cat": cat, "cat_name": services.community(request).category_name(cat),
+                                             "items": listing.items,
                                              "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page)})
 
 
 @router.get("/categories")
 def categories_page(request: Request):
-    return render(request, "categories.html", {"cats": services.community(request).top_categories(100)})
+    """Every category with papers, its arXiv name and its paper count."""
+    return render(request, "categories.html", {"cats": services.community(request).categories()})
 
 
 @router.get("/about")

@@ -79,6 +79,11 @@ class SearchPublic(PapersPublic):
     warnings: list[str] = []
     limit: int
     offset: int
+    count_estimated: bool = Field(False, description="True when `count` is an estimate (papers found by meaning "
+                                  "alone are counted only as deep as retrieved); keyword matches are counted exactly.")
+    hint: str | None = Field(None, description="When nothing matches: what to try instead.")
+    suggestion: str | None = Field(None, description="The query with misspelled words replaced by the nearest words "
+                                   "of the index (\"did you mean\"), or null.")
 
 
 class TrendingPublic(PapersPublic):

@@ -10,9 +10,11 @@ from fastapi import HTTPException, Request
 from paperboy.models import Paper, SearchFilters, SearchPage
 from paperboy.service import DATABASE_DOWN  # the database went away: the app answers 503 (web/app.py)
 from paperboy.service.community import Community, PaperView, User
+from paperboy.service.facade import MAX_DEPTH
 from paperboy.service.moderation import Moderation
 
 log = logging.getLogger("paperboy.web")
+SEARCH_DEPTH = MAX_DEPTH  # deepest result a search page reaches (the count itself goes further)
 
 
 def paperboy(request: Request):

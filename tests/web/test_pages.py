@@ -113,6 +113,9 @@ def test_about_explains_the_trending_formula(client):
     html = client.get("/about").text
     assert "score = votes / (age_hours + 2) ^ gravity" in html
     assert "1.8" in html and "PAPERBOY_TRENDING_GRAVITY" in html
+    for window in ("today", "week", "month", "all"):  # each tab's rule is documented
+        assert f'id="window-{window}"' in html
+    assert "most upvoted" in html and "without a date" in html
 
 
 def test_pages_send_security_headers(client):
@@ -150,3 +153,38 @@ def test_docs_load_swagger_ui_from_this_server_only(client):
     digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
     assert f"'sha256-{digest}'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
     assert "cdn" not in r.text.lower() and "default-src 'self'" in csp
+
+
+def test_categories_page_lists_every_category_with_names_and_true_counts(client, web_pb):
+    # Issue 11 point 6: primary categories only (cs.LG missing), counts that disagreed, no names.
+    counts: dict[str, int] = {}
+    for p in web_pb.iter_papers():
+        for c in set(p.categories):
+            counts[c] = counts.get(c, 0) + 1
+    html = client.get("/categories").text
+    listed = dict(re.findall(r'<a href="/categories/([^"]+)"[^>]*>.*?</a>\s*<span class="muted">([\d,]+)', html, re.S))
+    assert {c: int(n.replace(",", "")) for c, n in listed.items()} == counts
+    assert "Computation and Language" in html and "Machine Learning" in html
+    for c in ("cs.LG", "cs.CL"):
+        page = client.get(f"/categories/{c}").text
+        assert f"{counts[c]:,} paper" in page
+    assert "Computation and Language" in client.get("/categories/cs.CL").text
+
+
+def test_daily_has_week_and_month_views(client):
+    # Issue 11 point 8: /daily showed one day only.
+    day = client.get("/daily", params={"date": "2026-07-01"}).text
+    assert 'id="paper-2606.99002"' not in day  # listed 2026-06-28
+    week = client.get("/daily", params={"date": "2026-07-01", "view": "week"})
+    assert week.status_code == 200
+    assert 'id="paper-2606.99002"' in week.text and "30" in week.text
+    assert "2026-06-25" in week.text or "25 Jun" in week.text or "Jun 25" in week.text  # the span is shown
+    ids = re.findall(r'id="paper-([^"]+)"', week.text)
+    assert ids[0] == "2606.99002"  # most upvoted of the week first
+    assert 'href="/daily?date=2026-06-24&amp;view=week"' in week.text  # the week before
+    month = client.get("/daily", params={"date": "2026-07-01", "view": "month"}).text
+    assert 'id="paper-2606.99002"' in month and 'id="paper-2605.99003"' not in month  # 2026-05-20 is older
+    assert 'id="paper-2605.99003"' in client.get("/daily", params={"date": "2026-06-18", "view": "month"}).text
+    for v in ("day", "week", "month"):  # the three views are linked from each other
+        assert f'view={v}' in week.text or v == "day"
+    assert client.get("/daily", params={"view": "year"}).status_code == 400

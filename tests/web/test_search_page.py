@@ -84,3 +84,58 @@ def test_highlight_escapes_before_marking():
     long = "word " * 200 + "needle here " + "word " * 200
     s = str(snippet(long, "needle"))
     assert s.startswith("… ") and "<mark>needle</mark>" in s and s.endswith(" …")
+
+
+# -- issue 11: honest search on the page (point 1) and its wording (point 8) ---------------------------
+
+
+def test_a_query_nothing_matches_says_so_and_offers_what_to_try(client):
+    r = client.get("/search", params={"q": "zzqxjv plorkt"})
+    assert r.status_code == 200 and _result_ids(r.text) == []
+    assert "No papers match" in r.text and "0 results" in r.text
+    assert 'name="mode"' in r.text and "author:" in r.text  # ways to try again are offered
+    api = client.get("/api/v1/search", params={"q": "zzqxjv plorkt"}).json()
+    assert api["count"] == 0 and api["data"] == [] and "No papers match" in api["hint"]
+
+
+def test_did_you_mean_links_the_corrected_query(client):
+    r = client.get("/search", params={"q": "difusion transfromer"})
+    assert "Did you mean" in r.text and 'href="/search?q=diffusion+transformer"' in r.text
+    assert client.get("/api/v1/search", params={"q": "difusion transfromer"}).json()["suggestion"] == \
+        "diffusion transformer"
+
+
+def test_keyword_count_does_not_stop_at_100(client, web_pb):
+    from paperboy.index.lexical import _text_analyzer
+
+    an = _text_analyzer()
+    truth = sum("model" in an.analyze(f"{p.title}\n{p.abstract}") for p in web_pb.iter_papers())
+    assert truth > 100
+    r = client.get("/search", params={"q": "model", "mode": "lexical"})
+    assert f'id="result-count">{truth:,} results' in r.text
+    assert client.get("/api/v1/search", params={"q": "model", "mode": "lexical"}).json()["count"] == truth
+    cat = client.get("/search", params={"category": "cs.CL"}).text  # filters only: the category page's count
+    listing = client.get("/categories/cs.CL").text
+    n = re.search(r"([\d,]+) papers?, newest first", listing).group(1)
+    assert f'id="result-count">{n} result' in cat
+
+
+def test_search_page_has_one_search_box_and_a_mode_choice(client):
+    html = client.get("/search", params={"q": "diffusion", "mode": "lexical"}).text
+    assert html.count('type="search"') == 1
+    assert re.search(r'<select[^>]*name="mode"', html)
+    assert '<option value="lexical" selected>' in html
+    for mode in ("hybrid", "dense"):
+        assert f'<option value="{mode}"' in html
+    assert client.get("/").text.count('type="search"') == 1  # other pages keep the box in the header
+
+
+def test_while_the_index_is_built_search_says_so(client, web_pb):
+    from filelock import FileLock
+
+    # web_pb has keyword indexes only; an update holding the lock (another process: a file lock) is embedding.
+    with FileLock(web_pb.settings.index_dir / "update.lock"):
+        html = client.get("/search", params={"q": "diffusion"}).text
+    assert "being built" in html and "% of papers embedded" in html and "not built yet" not in html
+    html = client.get("/search", params={"q": "diffusion"}).text
+    assert "not built yet" in html

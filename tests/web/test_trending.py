@@ -79,3 +79,43 @@ def test_sessions_expire(web_pb):
     now[0] += timedelta(days=web_pb.settings.session_days + 1)
     assert com.session_user(token) is None
     assert com.session_user("x" * 500) is None and com.session_user("") is None
+
+
+def test_week_month_and_all_time_rank_by_votes_in_the_window():
+    # Issue 11 point 2: 5 upvotes on yesterday's paper must beat 1 upvote on three of today's papers
+    # in week / month / all time (most upvoted in the window, ties by recency); today keeps gravity.
+    from paperboy.ranking.trending import rank_window
+
+    d = date(2026, 7, 1)
+    ids = ["t1", "t2", "t3", "y"]
+    votes = np.array([1, 1, 1, 5])
+    days = [d, d, d, date(2026, 6, 30)]
+    for window in ("week", "month", "all"):
+        assert rank_window(window, ids, votes, days, d).ids[0] == "y", window
+    assert rank_window("today", ids, votes, days, d, gravity=1.8).ids[-1] == "y"
+    tie = rank_window("week", ["old", "new"], np.array([2, 2]), [date(2026, 6, 29), d], d)
+    assert tie.ids == ["new", "old"]  # equal votes: the newer paper first
+
+
+def test_undated_papers_never_outrank_dated_ones():
+    # Issue 11 point 3: the HF page dump's undated records topped "all time".
+    from paperboy.ranking.trending import rank_window
+
+    d = date(2026, 7, 1)
+    ranked = rank_window("all", ["undated", "dated0", "dated1"], np.array([500, 0, 1]), [None, date(2026, 5, 1), d], d)
+    assert ranked.ids == ["dated1", "dated0", "undated"]
+    ranked = rank_window("today", ["undated", "dated"], np.array([500, 0]), [None, d], d)
+    assert ranked.ids == ["dated", "undated"]
+
+
+def test_community_week_tab_is_most_upvoted_of_the_week(web_pb):
+    from paperboy.service.community import Community
+
+    com = Community(web_pb.store, web_pb.settings)
+    week = [v.paper for v in com.trending("week", 50).items]
+    assert week[0].id == "2606.99002"  # 42 imported upvotes on 2026-06-28, older than the 2026-07-01 papers
+    votes = [v.upvotes for v in com.trending("week", 50).items]
+    assert votes == sorted(votes, reverse=True)
+    top_all = com.trending("all", 200).items
+    dated = [bool(v.paper.listed or v.paper.published) for v in top_all]
+    assert dated == sorted(dated, reverse=True)  # every undated paper after every dated one
