@@ -10,8 +10,9 @@ import random
 import re
 
 
-def sample_targets(url: str, n: int, seed: int, *, max_words: int,
-                   separators: str = r"[\s:,]+") -> tuple[list[str], list[str]]:
+def sample_targets(
+    url: str, n: int, seed: int, *, max_words: int, separators: str = r"[\s:,]+"
+) -> tuple[list[str], list[str]]:
     """(search queries, paper ids) drawn deterministically from the papers in the store at `url`.
 
     Each query is 1..max_words words (over three letters, alphabetic) of a sampled paper's title

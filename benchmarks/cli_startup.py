@@ -26,8 +26,14 @@ def run_once(tree: Path, args: list[str]) -> float:
     """Wall seconds of `python -m paperboy.cli ARGS` with `tree` first on sys.path."""
     env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "paperboy.cli", *args], env=env, cwd=tree, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "paperboy.cli", *args],
+        env=env,
+        cwd=tree,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     return time.perf_counter() - t0
 
 
@@ -39,16 +45,26 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pb-cli-startup-"))
     base = work / "baseline"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), args.baseline], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(base), args.baseline],
+        check=True,
+        capture_output=True,
+    )
     home = args.home
     if home is None:
         home = work / "home"
         page = REPO.parent / "shared" / "corpus" / "hf-papers-search-page.txt"
-        subprocess.run([sys.executable, "-m", "paperboy.cli", "--home", str(home), "ingest", "-q", str(page)],
-                       check=True, capture_output=True, cwd=REPO)
-    commands = [["--help"], ["--home", str(home), "stats"],
-                ["--home", str(home), "search", "--mode", "lexical", "diffusion"]]
+        subprocess.run(
+            [sys.executable, "-m", "paperboy.cli", "--home", str(home), "ingest", "-q", str(page)],
+            check=True,
+            capture_output=True,
+            cwd=REPO,
+        )
+    commands = [
+        ["--help"],
+        ["--home", str(home), "stats"],
+        ["--home", str(home), "search", "--mode", "lexical", "diffusion"],
+    ]
     try:
         print(f"{'command':<28} {'baseline s':>10} {'now s':>8} {'ratio':>6}")
         for cmd in commands:

@@ -87,10 +87,14 @@ def main() -> None:
         home = Settings(home=args.arxiv_home)
         junk_top["arxiv"] = top_cosines(Indexes(home.index_dir, home.embedding_model), junk)
     for name, tops in junk_top.items():
-        print(f"nonsense top-1 cosine on {name}: p50 {np.percentile(tops, 50):.3f} p95 {np.percentile(tops, 95):.3f} "
-              f"max {tops.max():.3f}")
-    print(f"{'floor':>6} {'hybrid nDCG@10':>15} {'R@100':>7} {'dense nDCG@10':>14} {'dense-only/q':>13} "
-          + " ".join(f"{'nonsense hit ' + n:>20}" for n in junk_top))
+        print(
+            f"nonsense top-1 cosine on {name}: p50 {np.percentile(tops, 50):.3f} p95 {np.percentile(tops, 95):.3f} "
+            f"max {tops.max():.3f}"
+        )
+    print(
+        f"{'floor':>6} {'hybrid nDCG@10':>15} {'R@100':>7} {'dense nDCG@10':>14} {'dense-only/q':>13} "
+        + " ".join(f"{'nonsense hit ' + n:>20}" for n in junk_top)
+    )
     for floor in FLOORS:
         lo = -2.0 if floor is None else floor
         h_runs = {q: [i for i, only, c in hits if not only or c >= lo] for q, hits in hybrid.items()}
@@ -99,8 +103,10 @@ def main() -> None:
         h_ndcg, h_rec = scores(ds.qrels, h_runs)
         d_ndcg, _ = scores(ds.qrels, d_runs)
         share = " ".join(f"{float(np.mean(t >= lo)):>20.3f}" for t in junk_top.values())
-        print(f"{'none' if floor is None else floor:>6} {h_ndcg:>15.4f} {h_rec:>7.4f} {d_ndcg:>14.4f} {kept:>13.1f} {share}",
-              flush=True)
+        print(
+            f"{'none' if floor is None else floor:>6} {h_ndcg:>15.4f} {h_rec:>7.4f} {d_ndcg:>14.4f} {kept:>13.1f} {share}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

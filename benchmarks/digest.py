@@ -33,9 +33,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-QUERIES = ["diffusion", "reinforcement learning", "retrieval augmented generation", "vision language model",
-           "graph neural network", "speech recognition", "3D reconstruction", "large language model reasoning",
-           "medical image segmentation", "federated learning", "knowledge distillation", "code generation"]
+QUERIES = [
+    "diffusion",
+    "reinforcement learning",
+    "retrieval augmented generation",
+    "vision language model",
+    "graph neural network",
+    "speech recognition",
+    "3D reconstruction",
+    "large language model reasoning",
+    "medical image segmentation",
+    "federated learning",
+    "knowledge distillation",
+    "code generation",
+]
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "America/Los_Angeles"]
 SECRET = "benchmark-secret"
 
@@ -56,7 +67,7 @@ class Sink:
         self.lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.count += 1
             self.bytes += len(envelope.content)
@@ -73,8 +84,11 @@ def prepare_home(args) -> Path:
         if not files:
             sys.exit(f"no sample shards under {args.shared}")
         print(f"ingesting {len(files)} shards into {home} (no --home given) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "paperboy.cli", "--home", str(home), "ingest", "-q", *map(str, files)],
-                       check=True, env=_env(home, 0))
+        subprocess.run(
+            [sys.executable, "-m", "paperboy.cli", "--home", str(home), "ingest", "-q", *map(str, files)],
+            check=True,
+            env=_env(home, 0),
+        )
         return home
     if args.in_place:
         return args.home
@@ -88,8 +102,8 @@ def seed_readers(home: Path, n: int, seed: int) -> dict:
     import sqlalchemy as sa
 
     from paperboy.config import Settings
-    from paperboy.service.digests import Options
     from paperboy.service import Paperboy
+    from paperboy.service.digests import Options
     from paperboy.store import listings
     from paperboy.store.schema import saved_papers, saved_searches, subscriptions, users, votes
 
@@ -104,9 +118,15 @@ def seed_readers(home: Path, n: int, seed: int) -> dict:
     with pb.store.engine.connect() as conn:
         latest = listings.latest_day(conn, now.date())
         rows = listings.rows_between(conn, latest - timedelta(days=120), latest)
-        cats = dict(conn.execute(sa.text("SELECT id, primary_category FROM papers WHERE id IN (SELECT id FROM papers "
-                                         "WHERE coalesce(listed, published) >= :d)"), {"d": latest - timedelta(days=120)}
-                                 ).all())
+        cats = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT id, primary_category FROM papers WHERE id IN (SELECT id FROM papers "
+                    "WHERE coalesce(listed, published) >= :d)"
+                ),
+                {"d": latest - timedelta(days=120)},
+            ).all()
+        )
     by_cat: dict[str, list[str]] = {}
     for r in rows:
         by_cat.setdefault(cats.get(r.id) or "cs.AI", []).append(r.id)
@@ -119,37 +139,76 @@ def seed_readers(home: Path, n: int, seed: int) -> dict:
         weekly = rng.random() < 0.3
         tz = rng.choice(ZONES) if not weekly else "UTC"
         topic = rng.choices(topics, weights)[0]
-        opts = Options(frequency="weekly" if weekly else "daily", send_hour=0, weekday=now.weekday(), timezone=tz,
-                       categories=(topic,) if anonymous else ())
+        opts = Options(
+            frequency="weekly" if weekly else "daily",
+            send_hour=0,
+            weekday=now.weekday(),
+            timezone=tz,
+            categories=(topic,) if anonymous else (),
+        )
         uid = None if anonymous else len(user_rows) + 1
         if uid is not None:
             user_rows.append({"id": uid, "email": f"u{i}@bench.example", "password_hash": "x", "created_at": stamp})
             picks = rng.sample(by_cat[topic], min(len(by_cat[topic]), rng.randint(4, 15)))
             vote_rows += [{"user_id": uid, "paper_id": p, "created_at": stamp} for p in picks]
             if rng.random() < 0.3:
-                saved_rows += [{"user_id": uid, "paper_id": p, "created_at": stamp}
-                               for p in rng.sample(by_cat[topic], 2) if p not in picks]
+                saved_rows += [
+                    {"user_id": uid, "paper_id": p, "created_at": stamp}
+                    for p in rng.sample(by_cat[topic], 2)
+                    if p not in picks
+                ]
             if rng.random() < 0.2:
                 search_rows.append({"user_id": uid, "query": rng.choice(QUERIES), "filters": {}, "created_at": stamp})
-        sub_rows.append({**opts.columns(), "email": f"u{i}@bench.example", "user_id": uid, "state": "active",
-                         "nonce": "0" * 16, "bounces": 0, "created_at": stamp, "confirmed_at": stamp,
-                         "updated_at": stamp})
+        sub_rows.append(
+            {
+                **opts.columns(),
+                "email": f"u{i}@bench.example",
+                "user_id": uid,
+                "state": "active",
+                "nonce": "0" * 16,
+                "bounces": 0,
+                "created_at": stamp,
+                "confirmed_at": stamp,
+                "updated_at": stamp,
+            }
+        )
     with pb.store.engine.begin() as conn:
-        for table, data in ((users, user_rows), (votes, vote_rows), (saved_papers, saved_rows),
-                            (saved_searches, search_rows), (subscriptions, sub_rows)):
+        for table, data in (
+            (users, user_rows),
+            (votes, vote_rows),
+            (saved_papers, saved_rows),
+            (saved_searches, search_rows),
+            (subscriptions, sub_rows),
+        ):
             for k in range(0, len(data), 5000):
-                conn.execute(table.insert(), data[k:k + 5000])
+                conn.execute(table.insert(), data[k : k + 5000])
     papers = pb.store.count()
     pb.close()
-    return {"papers": papers, "dense": st["dense_papers"], "users": len(user_rows), "votes": len(vote_rows),
-            "saved": len(saved_rows), "searches": len(search_rows), "subscriptions": len(sub_rows),
-            "candidates_120d": len(rows)}
+    return {
+        "papers": papers,
+        "dense": st["dense_papers"],
+        "users": len(user_rows),
+        "votes": len(vote_rows),
+        "saved": len(saved_rows),
+        "searches": len(search_rows),
+        "subscriptions": len(sub_rows),
+        "candidates_120d": len(rows),
+    }
 
 
 def _env(home: Path, port: int) -> dict[str, str]:
-    return dict(os.environ, PAPERBOY_HOME=str(home), PAPERBOY_SECRET_KEY=SECRET, PAPERBOY_SMTP_HOST="127.0.0.1",
-                PAPERBOY_SMTP_PORT=str(port), PAPERBOY_BASE_URL="http://localhost:8000", PAPERBOY_DIGEST_HOUR="0",
-                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    return dict(
+        os.environ,
+        PAPERBOY_HOME=str(home),
+        PAPERBOY_SECRET_KEY=SECRET,
+        PAPERBOY_SMTP_HOST="127.0.0.1",
+        PAPERBOY_SMTP_PORT=str(port),
+        PAPERBOY_BASE_URL="http://localhost:8000",
+        PAPERBOY_DIGEST_HOUR="0",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
 
 
 def digest_command(*args: str) -> list[str]:
@@ -178,11 +237,15 @@ def main() -> None:
 def run(args, home: Path) -> None:
     t0 = time.perf_counter()
     seeded = seed_readers(home, args.subscribers, args.seed)
-    print(f"instance    : {seeded['papers']:,} papers, dense vectors for {seeded['dense']:,}"
-          + ("" if seeded["dense"] else " -> vectors missing: recommendations use the TF-IDF fallback"))
-    print(f"readers     : {seeded['subscriptions']:,} subscriptions ({seeded['users']:,} accounts with "
-          f"{seeded['votes']:,} upvotes, {seeded['saved']:,} saved papers, {seeded['searches']:,} saved searches; "
-          f"the rest anonymous, following a category); seeded in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"instance    : {seeded['papers']:,} papers, dense vectors for {seeded['dense']:,}"
+        + ("" if seeded["dense"] else " -> vectors missing: recommendations use the TF-IDF fallback")
+    )
+    print(
+        f"readers     : {seeded['subscriptions']:,} subscriptions ({seeded['users']:,} accounts with "
+        f"{seeded['votes']:,} upvotes, {seeded['saved']:,} saved papers, {seeded['searches']:,} saved searches; "
+        f"the rest anonymous, following a category); seeded in {time.perf_counter() - t0:.1f} s"
+    )
 
     sink = Sink()
     sink.controller.start()
@@ -190,8 +253,9 @@ def run(args, home: Path) -> None:
         usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         before = usage0.ru_maxrss
         t1 = time.perf_counter()
-        proc = subprocess.run(digest_command("run", "--json"), env=_env(home, sink.port), capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            digest_command("run", "--json"), env=_env(home, sink.port), capture_output=True, text=True
+        )
         wall = time.perf_counter() - t1
         usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak = max(usage1.ru_maxrss, before) / 1024
@@ -203,19 +267,29 @@ def run(args, home: Path) -> None:
         sys.exit(f"digest run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     rep = json.loads(proc.stdout)
     sent = rep["sent"]
-    print(f"digest run  : planned {rep['planned']:,}, sent {sent:,}, skipped {rep['skipped']:,}, "
-          f"failed {rep['failed']}, retry {rep['retry']}{'; stopped: ' + rep['aborted'] if rep['aborted'] else ''}")
-    print(f"sink        : {sink.count:,} messages to {len(sink.recipients):,} addresses, "
-          f"{sink.bytes / max(sink.count, 1) / 1024:.1f} KiB each on average")
-    print(f"total time  : {wall:.1f} s wall for the whole `digest run` process (start-up, model load, planning, "
-          f"recommending, composing, SMTP)")
+    print(
+        f"digest run  : planned {rep['planned']:,}, sent {sent:,}, skipped {rep['skipped']:,}, "
+        f"failed {rep['failed']}, retry {rep['retry']}{'; stopped: ' + rep['aborted'] if rep['aborted'] else ''}"
+    )
+    print(
+        f"sink        : {sink.count:,} messages to {len(sink.recipients):,} addresses, "
+        f"{sink.bytes / max(sink.count, 1) / 1024:.1f} KiB each on average"
+    )
+    print(
+        f"total time  : {wall:.1f} s wall for the whole `digest run` process (start-up, model load, planning, "
+        f"recommending, composing, SMTP)"
+    )
     print(f"per digest  : {1000 * wall / max(sent, 1):.1f} ms ({sent / wall:,.1f} digests/s)")
     print(f"peak RSS    : {peak:.0f} MiB (digest run process)")
-    print(f"cpu time    : {cpu:.1f} s in the digest run process ({1000 * cpu / max(sent, 1):.1f} ms a digest); "
-          f"load average at the end {load:.1f} on {os.cpu_count()} cores")
+    print(
+        f"cpu time    : {cpu:.1f} s in the digest run process ({1000 * cpu / max(sent, 1):.1f} ms a digest); "
+        f"load average at the end {load:.1f} on {os.cpu_count()} cores"
+    )
     budget = 600 * args.subscribers / 10_000
-    print(f"target      : <= 10 minutes for 10,000 digests (scaled: {budget:.0f} s for {args.subscribers:,}) -> "
-          f"{'met' if wall <= budget else 'NOT met'}")
+    print(
+        f"target      : <= 10 minutes for 10,000 digests (scaled: {budget:.0f} s for {args.subscribers:,}) -> "
+        f"{'met' if wall <= budget else 'NOT met'}"
+    )
     if sink.first:
         import email
         import email.policy

@@ -27,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ARXIV = SHARED / "corpus" / "arxiv-cs-2025-2026"
@@ -35,7 +35,7 @@ SCIFACT = SHARED / "eval" / "scifact"
 
 
 def load() -> str:
-    return "load %.1f" % os.getloadavg()[0]
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def arxiv_texts(n: int, month: str = "2025-03") -> list[str]:
@@ -57,7 +57,9 @@ def all_arxiv_texts() -> list[str]:
     out = []
     for path in sorted(ARXIV.glob("papers-*.jsonl.gz")):
         with gzip.open(path, "rt", encoding="utf-8") as f:
-            out.extend(document_text({"title": (p := json.loads(line))["title"], "abstract": p["summary"]}) for line in f)
+            out.extend(
+                document_text({"title": (p := json.loads(line))["title"], "abstract": p["summary"]}) for line in f
+            )
     return out
 
 
@@ -82,7 +84,13 @@ def scifact(mode: str, seed: int = 42):
         keep = relevant | set(rng.sample(others, max(0, n_docs - len(relevant))))
         corpus = [d for d in corpus if d["_id"] in keep]
         qrels = {q: qrels[q] for q in qids}
-    return [d["_id"] for d in corpus], [(d["title"], d["text"]) for d in corpus], qids, [queries[q] for q in qids], qrels
+    return (
+        [d["_id"] for d in corpus],
+        [(d["title"], d["text"]) for d in corpus],
+        qids,
+        [queries[q] for q in qids],
+        qrels,
+    )
 
 
 def ndcg10(qids, qvecs, dids, dvecs, qrels) -> float:
@@ -126,9 +134,13 @@ def bench_variants(args) -> None:
     static_dir = Path(args.static_dir)
     docs = arxiv_texts(args.docs)
     dids, pairs, qids, qtexts, qrels = scifact(args.scifact) if args.scifact != "none" else ([], [], [], [], {})
-    print(f"\n== embedding variants: {len(docs)} arXiv abstracts (throughput), SciFact train '{args.scifact}' "
-          f"({len(dids)} docs, {len(qids)} queries), torch threads {torch.get_num_threads()}, {load()}")
-    print(f"{'variant':<12} {'arXiv docs/s':>12} {'SciFact docs/s':>15} {'nDCG@10':>8} {'q p50 ms':>9} {'q p99 ms':>9}  load")
+    print(
+        f"\n== embedding variants: {len(docs)} arXiv abstracts (throughput), SciFact train '{args.scifact}' "
+        f"({len(dids)} docs, {len(qids)} queries), torch threads {torch.get_num_threads()}, {load()}"
+    )
+    print(
+        f"{'variant':<12} {'arXiv docs/s':>12} {'SciFact docs/s':>15} {'nDCG@10':>8} {'q p50 ms':>9} {'q p99 ms':>9}  load"
+    )
     baseline = None
     for name in args.variants.split(","):
         t = time.perf_counter()
@@ -168,8 +180,11 @@ def bench_variants(args) -> None:
             emb.embed_query(q)
             lat.append((time.perf_counter() - t) * 1000)
         delta = "" if baseline is None or name == "fp32" or nd != nd else f" ({nd - baseline:+.4f})"
-        print(f"{name:<12} {dps:>12.1f} {sdps:>15.1f} {nd:>8.4f} {np.percentile(lat, 50):>9.2f} "
-              f"{np.percentile(lat, 99):>9.2f}  {load()}{delta}  [load model {load_s:.1f}s]", flush=True)
+        print(
+            f"{name:<12} {dps:>12.1f} {sdps:>15.1f} {nd:>8.4f} {np.percentile(lat, 50):>9.2f} "
+            f"{np.percentile(lat, 99):>9.2f}  {load()}{delta}  [load model {load_s:.1f}s]",
+            flush=True,
+        )
         del emb
 
 
@@ -200,7 +215,9 @@ def bench_ann(args) -> None:
     base = rng.standard_normal((n, dim)).astype(np.float32)
     base /= np.linalg.norm(base, axis=1, keepdims=True)
     # Queries near stored vectors (cosine ~0.9 to one of them), like "more like this paper".
-    queries = base[rng.choice(n, nq, replace=False)] + 0.5 * rng.standard_normal((nq, dim)).astype(np.float32) / np.sqrt(dim)
+    queries = base[rng.choice(n, nq, replace=False)] + 0.5 * rng.standard_normal((nq, dim)).astype(
+        np.float32
+    ) / np.sqrt(dim)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     # np.sqrt returns a float64 scalar, which promotes: f64 queries made every f32 product convert the
     # whole matrix (25 ms instead of ~4), the reason earlier tables showed numpy f32 slower than usearch.
@@ -218,8 +235,10 @@ def bench_ann(args) -> None:
 
 
 def _ann_table(args, n, dim, nq, k, base, queries, real, Index, usearch_search, threadpool_limits) -> None:
-    print(f"\n== nearest neighbours, {n:,} x {dim} random unit vectors, {nq} queries, k={k}, "
-          f"{args.busy} busy spinners, {load()}")
+    print(
+        f"\n== nearest neighbours, {n:,} x {dim} random unit vectors, {nq} queries, k={k}, "
+        f"{args.busy} busy spinners, {load()}"
+    )
     print(f"{'method':<28} {'build s':>8} {'p50 ms':>8} {'p99 ms':>8} {'recall@10':>9} {'memory MB':>10}")
 
     def exact_top(mat, q):
@@ -240,18 +259,33 @@ def _ann_table(args, n, dim, nq, k, base, queries, real, Index, usearch_search, 
         if label == "real":
             print(f"-- real vectors: {n_:,} x {d_} (static model over the arXiv sample), {len(qs)} queries")
         p50, p99, truth = timed(lambda q: exact_top(data, q), qs)
-        print(f"{'exact numpy f32':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {1.0:>9.3f} {data.nbytes / 2**20:>10.0f}", flush=True)
+        print(
+            f"{'exact numpy f32':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {1.0:>9.3f} {data.nbytes / 2**20:>10.0f}",
+            flush=True,
+        )
         with threadpool_limits(limits=1, user_api="blas"):  # what VectorIndex does (one_blas_thread)
             p50, p99, _ = timed(lambda q: exact_top(data, q), qs)
-        print(f"{'exact numpy f32, 1 thread':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {1.0:>9.3f} {data.nbytes / 2**20:>10.0f}", flush=True)
+        print(
+            f"{'exact numpy f32, 1 thread':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {1.0:>9.3f} {data.nbytes / 2**20:>10.0f}",
+            flush=True,
+        )
         f16 = data.astype(np.float16)
         p50, p99, _ = timed(lambda q: exact_top(f16, q.astype(np.float16)), qs[:10])
-        print(f"{'exact numpy f16 (no BLAS)':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {1.0:>9.3f} {f16.nbytes / 2**20:>10.0f}", flush=True)
+        print(
+            f"{'exact numpy f16 (no BLAS)':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {1.0:>9.3f} {f16.nbytes / 2**20:>10.0f}",
+            flush=True,
+        )
         p50, p99, res = timed(lambda q: usearch_search(f16, q, k, "ip", exact=True).keys, qs)
         rec = np.mean([len(set(a) & set(b)) / k for a, b in zip(res, truth)])
-        print(f"{'exact usearch f16':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {rec:>9.3f} {f16.nbytes / 2**20:>10.0f}", flush=True)
+        print(
+            f"{'exact usearch f16':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {rec:>9.3f} {f16.nbytes / 2**20:>10.0f}",
+            flush=True,
+        )
         p50, p99, _ = timed(lambda q: usearch_search(f16, q, k, "ip", exact=True, threads=1).keys, qs)
-        print(f"{'exact usearch f16, 1 thread':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {rec:>9.3f} {f16.nbytes / 2**20:>10.0f}", flush=True)
+        print(
+            f"{'exact usearch f16, 1 thread':<28} {0:>8.1f} {p50:>8.2f} {p99:>8.2f} {rec:>9.3f} {f16.nbytes / 2**20:>10.0f}",
+            flush=True,
+        )
         for dtype in filter(None, args.hnsw_dtypes.split(",")):
             idx = Index(ndim=d_, metric="ip", dtype=dtype, connectivity=16, expansion_add=128, expansion_search=64)
             t = time.perf_counter()
@@ -261,8 +295,11 @@ def _ann_table(args, n, dim, nq, k, base, queries, real, Index, usearch_search, 
                 idx.expansion_search = ef
                 p50, p99, res = timed(lambda q: idx.search(q, k).keys, qs)
                 rec = np.mean([len(set(a) & set(b)) / k for a, b in zip(res, truth)])
-                print(f"{'HNSW ' + dtype + ' M16 ef' + str(ef):<28} {build:>8.1f} {p50:>8.2f} {p99:>8.2f} {rec:>9.3f} "
-                      f"{idx.memory_usage / 2**20:>10.0f}", flush=True)
+                print(
+                    f"{'HNSW ' + dtype + ' M16 ef' + str(ef):<28} {build:>8.1f} {p50:>8.2f} {p99:>8.2f} {rec:>9.3f} "
+                    f"{idx.memory_usage / 2**20:>10.0f}",
+                    flush=True,
+                )
     print(load())
 
 

@@ -22,7 +22,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_ingest(home: Path, files: list[Path]) -> tuple[dict, float, float]:
     """(summary json, wall seconds, child peak RSS MiB) of one `paperboy ingest` run."""
-    cmd = [sys.executable, "-m", "paperboy.cli", "--home", str(home), "ingest", "--json", "--no-index", *map(str, files)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paperboy.cli",
+        "--home",
+        str(home),
+        "ingest",
+        "--json",
+        "--no-index",
+        *map(str, files),
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -50,11 +60,15 @@ def main() -> None:
         db = home / "paperboy.db"
         size = sum(p.stat().st_size for p in home.glob("paperboy.db*")) / 2**20 if db.exists() else 0
         print(f"files: {len(files)} shards, {sum(f.stat().st_size for f in files) / 2**20:.1f} MiB gzipped")
-        print(f"cold ingest : {n:,} papers in {cold_s:.1f} s = {n / cold_s:,.0f} papers/s "
-              f"(added {cold['added']:,}, rejected {cold['rejected']}, duplicates {cold['duplicates']})")
+        print(
+            f"cold ingest : {n:,} papers in {cold_s:.1f} s = {n / cold_s:,.0f} papers/s "
+            f"(added {cold['added']:,}, rejected {cold['rejected']}, duplicates {cold['duplicates']})"
+        )
         print(f"peak RSS    : {cold_rss:.0f} MiB (target <= 500)")
-        print(f"re-ingest   : {warm_s:.1f} s = {n / warm_s:,.0f} papers/s; added {warm['added']}, "
-              f"updated {warm['updated']}, unchanged {warm['unchanged']:,}")
+        print(
+            f"re-ingest   : {warm_s:.1f} s = {n / warm_s:,.0f} papers/s; added {warm['added']}, "
+            f"updated {warm['updated']}, unchanged {warm['unchanged']:,}"
+        )
         print(f"store size  : {size:.0f} MiB (SQLite, WAL)")
         print(f"target      : >= 5,000 papers/s -> {'met' if n / cold_s >= 5000 else 'NOT met'}")
         if warm["added"] or warm["updated"]:

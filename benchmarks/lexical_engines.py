@@ -127,7 +127,8 @@ def load_scifact() -> tuple[list[dict], dict[str, str], dict[str, dict[str, int]
 
 
 def evaluate(run: dict[str, dict[str, float]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
-    from ranx import Qrels, Run, evaluate as ranx_evaluate
+    from ranx import Qrels, Run
+    from ranx import evaluate as ranx_evaluate
 
     # ranx drops queries with an empty run; give them a dummy entry so they count as zero.
     run = {q: (run.get(q) or {"__none__": 0.0}) for q in qrels}
@@ -374,15 +375,11 @@ def run_paperboy(corpus, queries, extra, workdir) -> dict:
     # A few query shapes beyond plain keywords, to see what filters and phrases cost.
     shapes = {
         "filtered (cat:cs.CL year:2025)": [f"{q} cat:cs.CL year:2025" for q in queries[:100]],
-        'phrase ("w1 w2" w3)': [
-            f'"{" ".join(q.split()[:2])}" {" ".join(q.split()[2:])}' for q in queries[:100]
-        ],
+        'phrase ("w1 w2" w3)': [f'"{" ".join(q.split()[:2])}" {" ".join(q.split()[2:])}' for q in queries[:100]],
         "filter only (cat:cs.CV)": ["cat:cs.CV"] * 50,
         "arXiv id": [r["id"] for r in corpus[:100]],
     }
-    out["shapes"] = {
-        name: time_queries(lambda q: idx.search(q, limit=100), qs)[:2] for name, qs in shapes.items()
-    }
+    out["shapes"] = {name: time_queries(lambda q: idx.search(q, limit=100), qs)[:2] for name, qs in shapes.items()}
     from paperboy.models import SearchFilters
 
     t = time.perf_counter()
@@ -497,7 +494,9 @@ def main() -> None:
     for engine in args.engines.split(","):
         cmd = [sys.executable, __file__, "--child", engine] + (["--limit", str(args.limit)] if args.limit else [])
         print(f"running {engine} ...", file=sys.stderr, flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
+        )
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             continue

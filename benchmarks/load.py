@@ -38,9 +38,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import httpx
-
 import _targets
+import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_DB = "paperboy_load_base"
@@ -59,7 +58,11 @@ def paperboy(home: Path, *args: str) -> list[str]:
 
 def start_cluster(state: Path) -> str:
     """Start (or find running) the benchmark's own PostgreSQL cluster; returns its server URL."""
-    env = {**os.environ, "PAPERBOY_PG_DIR": str(state / "pg"), "PAPERBOY_PG_PORT": os.environ.get("PAPERBOY_PG_PORT", "55460")}
+    env = {
+        **os.environ,
+        "PAPERBOY_PG_DIR": str(state / "pg"),
+        "PAPERBOY_PG_PORT": os.environ.get("PAPERBOY_PG_PORT", "55460"),
+    }
     out = sh(str(REPO / "scripts" / "postgres.sh"), "start", env=env, capture_output=True, text=True).stdout.strip()
     return out.splitlines()[-1]
 
@@ -93,7 +96,9 @@ def database_exists(server_url: str, name: str) -> bool:
     engine = sa.create_engine(server_url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+            return (
+                conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+            )
     finally:
         engine.dispose()
 
@@ -123,8 +128,11 @@ def prepare_run(state: Path, server_url: str, base_home: Path) -> tuple[Path, st
     home = state / "run-home"
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(base_home, home)
-    admin_exec(server_url, f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)',
-               f'CREATE DATABASE "{RUN_DB}" TEMPLATE "{BASE_DB}"')
+    admin_exec(
+        server_url,
+        f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)',
+        f'CREATE DATABASE "{RUN_DB}" TEMPLATE "{BASE_DB}"',
+    )
     return home, db_url(server_url, RUN_DB)
 
 
@@ -191,8 +199,17 @@ class Stats:
         self.timeline: list[tuple[float, str, float]] = []  # (wall-clock start, kind, seconds)
 
 
-async def simulate(base: str, sessions: list[str], queries: list[str], ids: list[str], clients: int, seconds: float,
-                   max_requests: int, think: float, seed: int = 11) -> tuple[Stats, float]:
+async def simulate(
+    base: str,
+    sessions: list[str],
+    queries: list[str],
+    ids: list[str],
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    think: float,
+    seed: int = 11,
+) -> tuple[Stats, float]:
     """`clients` users looping think -> request until the time or request budget is spent."""
     st = Stats()
     deadline = time.perf_counter() + seconds
@@ -256,7 +273,9 @@ def stored_votes(url: str) -> tuple[int, int]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT count(*) FROM votes")).scalar_one()
-            distinct = conn.execute(sa.text("SELECT count(*) FROM (SELECT DISTINCT user_id, paper_id FROM votes) v")).scalar_one()
+            distinct = conn.execute(
+                sa.text("SELECT count(*) FROM (SELECT DISTINCT user_id, paper_id FROM votes) v")
+            ).scalar_one()
             return rows, distinct
     finally:
         engine.dispose()
@@ -267,11 +286,17 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60.0, help="upper bound of the measured window")
     ap.add_argument("--max-requests", type=int, default=20_000, help="upper bound of requests in the window")
-    ap.add_argument("--think", type=float, default=1.0, help="mean pause between a user's requests (s); 0 = closed loop")
+    ap.add_argument(
+        "--think", type=float, default=1.0, help="mean pause between a user's requests (s); 0 = closed loop"
+    )
     ap.add_argument("--workers", type=int, default=2, help="paperboy serve --workers")
     ap.add_argument("--warmup", type=float, default=15.0, help="seconds of unmeasured load before the ingest starts")
-    ap.add_argument("--ingest-share", type=float, default=None,
-                    help="paperboy worker --ingest-share (default: the worker's own default)")
+    ap.add_argument(
+        "--ingest-share",
+        type=float,
+        default=None,
+        help="paperboy worker --ingest-share (default: the worker's own default)",
+    )
     ap.add_argument("--state", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "paperboy-load")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--holdout", default="papers-2026-06.jsonl.gz", help="shard the worker ingests during the run")
@@ -299,33 +324,49 @@ def main() -> None:
         env = {**os.environ, "PAPERBOY_DATABASE_URL": url, "PAPERBOY_SECRET_KEY": "load-benchmark-" + "k" * 40}
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(paperboy(home, "serve", "--port", str(port), "--workers", str(args.workers),
-                                           "--no-access-log", "--no-digests"),
-                                  env=env, stdout=subprocess.DEVNULL, stderr=open(args.state / "serve.log", "w"))
+        server = subprocess.Popen(
+            paperboy(
+                home, "serve", "--port", str(port), "--workers", str(args.workers), "--no-access-log", "--no-digests"
+            ),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(args.state / "serve.log", "w"),
+        )
         wait_healthy(base, server, "paperboy serve")
         # Warm every web worker (model load, first query) before measuring: a few requests each.
-        for q in queries[:8 * args.workers]:
+        for q in queries[: 8 * args.workers]:
             httpx.get(f"{base}/search", params={"q": q}, timeout=120)
         before = len(ids)
         (home / "inbox").mkdir(exist_ok=True)
         share = [] if args.ingest_share is None else ["--ingest-share", str(args.ingest_share)]
-        worker = subprocess.Popen(paperboy(home, "worker", "--interval", "1", *share), env=env,
-                                  stdout=subprocess.DEVNULL, stderr=open(args.state / "worker.log", "w"))
+        worker = subprocess.Popen(
+            paperboy(home, "worker", "--interval", "1", *share),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(args.state / "worker.log", "w"),
+        )
         warm = Stats()
         if args.warmup > 0:  # steady state first: caches, pools, templates; the worker starts up idle
             print(f"warm-up: {args.warmup:g} s of the same load, not measured", flush=True)
-            warm, _ = asyncio.run(simulate(base, sessions, queries, ids, args.clients, args.warmup, args.max_requests,
-                                           args.think, seed=99))
+            warm, _ = asyncio.run(
+                simulate(
+                    base, sessions, queries, ids, args.clients, args.warmup, args.max_requests, args.think, seed=99
+                )
+            )
         part = home / "inbox" / f".{holdout.name}.part"  # hidden while copying; the worker skips dot-files
         shutil.copy(holdout, part)
         part.rename(home / "inbox" / holdout.name)
-        print(f"paperboy serve --workers {args.workers} on {base} (PostgreSQL), paperboy worker ingesting "
-              f"{holdout.name}; {args.clients} clients, think {args.think:g} s, <= {args.seconds:g} s, "
-              f"<= {args.max_requests} requests; {os.cpu_count()} CPUs shared by all of it", flush=True)
+        print(
+            f"paperboy serve --workers {args.workers} on {base} (PostgreSQL), paperboy worker ingesting "
+            f"{holdout.name}; {args.clients} clients, think {args.think:g} s, <= {args.seconds:g} s, "
+            f"<= {args.max_requests} requests; {os.cpu_count()} CPUs shared by all of it",
+            flush=True,
+        )
         cpu = CpuSampler({"web": server.pid, "worker": worker.pid})
         cpu.start()
-        st, wall = asyncio.run(simulate(base, sessions, queries, ids, args.clients, args.seconds, args.max_requests,
-                                        args.think))
+        st, wall = asyncio.run(
+            simulate(base, sessions, queries, ids, args.clients, args.seconds, args.max_requests, args.think)
+        )
         cpu.stop()
         index_state = json.loads((home / "index" / "manifest.json").read_text())
     finally:
@@ -344,21 +385,31 @@ def main() -> None:
         other = sum(c for s, c in codes.items() if not 200 <= s < 300 and s < 500)
         total_5xx += e5
         total_other += other
-        print(f"{kind:<8}{len(st.latency[kind]):>9}{pct(st.latency[kind], 50):>9.1f}{pct(st.latency[kind], 99):>9.1f}"
-              f"{e5:>6}{other:>15}")
+        print(
+            f"{kind:<8}{len(st.latency[kind]):>9}{pct(st.latency[kind], 50):>9.1f}{pct(st.latency[kind], 99):>9.1f}"
+            f"{e5:>6}{other:>15}"
+        )
     print(f"{'all':<8}{n:>9}{pct(all_lat, 50):>9.1f}{pct(all_lat, 99):>9.1f}{total_5xx:>6}{total_other:>15}")
     rows, distinct = stored_votes(url)
     acked = st.acked_votes | warm.acked_votes  # the warm-up's votes are in the database too
-    warm_errors = warm.transport_errors + sum(c for codes in warm.status.values() for s, c in codes.items()
-                                              if not 200 <= s < 300)
-    print(f"throughput {n / wall:.1f} req/s over {wall:.1f} s; transport errors {st.transport_errors}; "
-          f"warm-up errors {warm_errors}")
-    print(f"upvotes acknowledged {len(acked)} (warm-up included), stored {rows} rows / {distinct} distinct "
-          f"(lost {max(0, len(acked) - distinct)}, duplicated {rows - distinct})")
-    print(f"index after the run: lexical seq {index_state.get('lexical_seq')}, dense "
-          f"{ {m: d.get('count') for m, d in index_state.get('dense', {}).items()} }")
-    errors = (st.transport_errors + total_5xx + total_other + warm_errors + (rows - distinct)
-              + max(0, len(acked) - distinct))
+    warm_errors = warm.transport_errors + sum(
+        c for codes in warm.status.values() for s, c in codes.items() if not 200 <= s < 300
+    )
+    print(
+        f"throughput {n / wall:.1f} req/s over {wall:.1f} s; transport errors {st.transport_errors}; "
+        f"warm-up errors {warm_errors}"
+    )
+    print(
+        f"upvotes acknowledged {len(acked)} (warm-up included), stored {rows} rows / {distinct} distinct "
+        f"(lost {max(0, len(acked) - distinct)}, duplicated {rows - distinct})"
+    )
+    print(
+        f"index after the run: lexical seq {index_state.get('lexical_seq')}, dense "
+        f"{ {m: d.get('count') for m, d in index_state.get('dense', {}).items()} }"
+    )
+    errors = (
+        st.transport_errors + total_5xx + total_other + warm_errors + (rows - distinct) + max(0, len(acked) - distinct)
+    )
     print(f"errors: {errors}")
     worker_events = read_worker_events(args.state / "worker.log")
     print_timeline(st.timeline, worker_events, cpu.samples)
@@ -439,8 +490,12 @@ def _cpu_between(samples: list[tuple[float, dict[str, float]]], a: float, b: flo
     return {g: (c1[g] - c0[g]) / (t1 - t0) for g in c0} if t1 > t0 else {}
 
 
-def print_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[float, str]],
-                   cpu: list[tuple[float, dict[str, float]]] = (), step: float = 5.0) -> None:
+def print_timeline(
+    timeline: list[tuple[float, str, float]],
+    events: list[tuple[float, str]],
+    cpu: list[tuple[float, dict[str, float]]] = (),
+    step: float = 5.0,
+) -> None:
     """p50/p99 and cores used per group in each `step`-second window, beside what the worker logged."""
     if not timeline:
         return
@@ -455,8 +510,10 @@ def print_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[
         lat = windows[w]
         cores = _cpu_between(list(cpu), t0 + w * step, t0 + (w + 1) * step)
         used = "".join(f"{cores.get(g, float('nan')):>9.2f}" for g in CpuSampler.GROUPS)
-        print(f"{w * step:>4.0f}-{(w + 1) * step:<4.0f}{len(lat):>9}{pct(lat, 50):>9.1f}{pct(lat, 99):>9.1f}  "
-              f"      {used}  {'; '.join(said)}")
+        print(
+            f"{w * step:>4.0f}-{(w + 1) * step:<4.0f}{len(lat):>9}{pct(lat, 50):>9.1f}{pct(lat, 99):>9.1f}  "
+            f"      {used}  {'; '.join(said)}"
+        )
 
 
 def plot_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[float, str]], out: Path) -> None:
@@ -479,8 +536,15 @@ def plot_timeline(timeline: list[tuple[float, str, float]], events: list[tuple[f
     for k, (t, msg) in enumerate(shown):
         ax.axvline(t - t0, color="grey", lw=0.6, ls="--")
         # Staggered along the line: log lines written in the same second stay legible.
-        ax.annotate(msg.split(" (")[0][:32], (t - t0, 0.97 - 0.27 * (k % 3)), xycoords=("data", "axes fraction"),
-                    rotation=90, va="top", ha="right", fontsize=6)
+        ax.annotate(
+            msg.split(" (")[0][:32],
+            (t - t0, 0.97 - 0.27 * (k % 3)),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=6,
+        )
     ax.axhline(250, color="red", lw=0.8, label="p99 target 250 ms")
     ax.set_yscale("log")
     ax.set_xlabel("seconds into the run")

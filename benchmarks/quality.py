@@ -23,8 +23,22 @@ from tests.test_eval import scifact_slice  # noqa: E402  the slice is defined on
 
 
 def run_eval(home: Path, corpus: Path, queries: Path, qrels: Path) -> dict:
-    cmd = [sys.executable, "-m", "paperboy.cli", "--home", str(home), "eval", "--json", "-q",
-           "--corpus", str(corpus), "--queries", str(queries), "--qrels", str(qrels)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paperboy.cli",
+        "--home",
+        str(home),
+        "eval",
+        "--json",
+        "-q",
+        "--corpus",
+        str(corpus),
+        "--queries",
+        str(queries),
+        "--qrels",
+        str(qrels),
+    ]
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
 
@@ -42,8 +56,11 @@ def main() -> None:
     for name, (corpus, queries, qrels) in runs.items():
         res = run_eval(args.work / f"home-{name}", corpus, queries, qrels)
         for mode, m in res.items():
-            print(f"{name:<6} {mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>7.4f} {m['mrr@10']:>7.4f} "
-                  f"{m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f}", flush=True)
+            print(
+                f"{name:<6} {mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>7.4f} {m['mrr@10']:>7.4f} "
+                f"{m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -26,15 +26,15 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
-import psutil  # noqa: E402
+import numpy as np
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lexical_engines import NATURAL_QUERIES, load_corpus, make_queries  # noqa: E402
+from lexical_engines import NATURAL_QUERIES, load_corpus, make_queries
 
-from paperboy.config import Settings  # noqa: E402
-from paperboy.index.lexical import LexicalIndex  # noqa: E402
-from paperboy.service import Paperboy  # noqa: E402
+from paperboy.config import Settings
+from paperboy.index.lexical import LexicalIndex
+from paperboy.service import Paperboy
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -103,7 +103,9 @@ def main() -> None:
         t0 = time.perf_counter()
         emb.embed_documents(sample, progress=False)
         embed_rate = len(sample) / (time.perf_counter() - t0)
-        embed_note = f"measured on {len(sample):,} papers, extrapolated ({status['dense_papers']:,} were already embedded)"
+        embed_note = (
+            f"measured on {len(sample):,} papers, extrapolated ({status['dense_papers']:,} were already embedded)"
+        )
     vec = pb.indexes.vectors
     t0 = time.perf_counter()
     if hasattr(vec, "build_ann") and vec.ann_active():
@@ -128,10 +130,16 @@ def main() -> None:
     print(f"embedder: {emb.name} ({emb.precision}, dim {emb.dim})")
     print(f"lexical build      : {lex_build:6.1f} s   size {lex_size:6.1f} MiB  (tantivy, full rebuild of {n:,})")
     print(f"dense embedding    : {n / embed_rate:6.1f} s   ({embed_rate:,.0f} papers/s; {embed_note})")
-    print(f"dense index build  : {ann_build:6.1f} s   size {dense_size:6.1f} MiB  "
-          f"({'HNSW' if vec.ann_active() else 'exact search, no graph'})")
-    print(f"RSS while serving  : {rss:6.0f} MiB (before queries {rss_before:.0f}, peak incl. builds {peak:.0f}); target <= 1024")
-    print(f"{'mode':<8} {'search() p50':>12} {'p99':>8} {'retrieve p50':>13} {'p99':>8}   (ms; search() = ranked + hydrated page of 10)")
+    print(
+        f"dense index build  : {ann_build:6.1f} s   size {dense_size:6.1f} MiB  "
+        f"({'HNSW' if vec.ann_active() else 'exact search, no graph'})"
+    )
+    print(
+        f"RSS while serving  : {rss:6.0f} MiB (before queries {rss_before:.0f}, peak incl. builds {peak:.0f}); target <= 1024"
+    )
+    print(
+        f"{'mode':<8} {'search() p50':>12} {'p99':>8} {'retrieve p50':>13} {'p99':>8}   (ms; search() = ranked + hydrated page of 10)"
+    )
     for mode, (s50, s99), (r50, r99) in rows:
         print(f"{mode:<8} {s50:>12.2f} {s99:>8.2f} {r50:>13.2f} {r99:>8.2f}")
     print("targets: hybrid p50 <= 20 ms, p99 <= 60 ms (incl. query embedding); lexical p50 <= 5 ms")

@@ -16,8 +16,8 @@ transformers<5.4). It took 8 min at load ~11 on 2 cores and is saved to `model_d
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -86,7 +86,9 @@ class StaticEmbedder:
         self.precision = "static"
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vecs = np.asarray(self._model.encode(texts, batch_size=self.batch_size, show_progress_bar=False), dtype=np.float32)
+        vecs = np.asarray(
+            self._model.encode(texts, batch_size=self.batch_size, show_progress_bar=False), dtype=np.float32
+        )
         if vecs.ndim == 1:
             vecs = vecs.reshape(1, -1)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from paperboy.service.evaluation import build_indexes, evaluate, load_dataset, work_dir_for  # noqa: E402
-from paperboy.ranking.hybrid import HybridParams  # noqa: E402
+from paperboy.ranking.hybrid import HybridParams
+from paperboy.service.evaluation import build_indexes, evaluate, load_dataset, work_dir_for
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from _targets import sample_targets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,8 +68,12 @@ def serve_cmd(home: Path, *args: str) -> list[str]:
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(serve_cmd(home, "--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        serve_cmd(home, "--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -120,9 +123,13 @@ async def run_load(base: str, paths: list[str], concurrency: int, seconds: float
     latencies.sort()
     q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) >= 2 else latencies * 99
     return {
-        "requests": len(latencies), "seconds": wall, "rps": len(latencies) / wall if wall else 0.0,
-        "p50_ms": q[49] * 1000 if q else 0.0, "p99_ms": q[98] * 1000 if q else 0.0,
-        "5xx": sum(n for s, n in statuses.items() if s >= 500), "non_200": sum(n for s, n in statuses.items() if s != 200),
+        "requests": len(latencies),
+        "seconds": wall,
+        "rps": len(latencies) / wall if wall else 0.0,
+        "p50_ms": q[49] * 1000 if q else 0.0,
+        "p99_ms": q[98] * 1000 if q else 0.0,
+        "5xx": sum(n for s, n in statuses.items() if s >= 500),
+        "non_200": sum(n for s, n in statuses.items() if s != 200),
         "errors": errors,
     }
 
@@ -148,16 +155,20 @@ def main() -> None:
     port = free_port()
     server = start_server(args.home, port)
     print(f"paperboy serve on 127.0.0.1:{port}, {n:,} papers, {os.cpu_count()} CPUs shared with the load generator")
-    print(f"{'scenario':<14}{'clients':>8}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'5xx':>6}{'non-200':>9}")
+    print(
+        f"{'scenario':<14}{'clients':>8}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'5xx':>6}{'non-200':>9}"
+    )
     total_5xx = 0
     try:
         for name, paths in scenarios.items():
             for c in args.concurrency:
                 r = asyncio.run(run_load(f"http://127.0.0.1:{port}", paths, c, args.seconds, args.max_requests))
                 total_5xx += r["5xx"]
-                print(f"{name:<14}{c:>8}{r['requests']:>10}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                      f"{r['5xx']:>6}{r['non_200']:>9}" + (f"  ({r['errors']} transport errors)" if r["errors"] else ""),
-                      flush=True)
+                print(
+                    f"{name:<14}{c:>8}{r['requests']:>10}{r['rps']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                    f"{r['5xx']:>6}{r['non_200']:>9}" + (f"  ({r['errors']} transport errors)" if r["errors"] else ""),
+                    flush=True,
+                )
     finally:
         server.terminate()
         try:

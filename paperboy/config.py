@@ -19,11 +19,28 @@ def default_home() -> Path:
 MIN_SECRET_KEY = 32
 GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # Keys copied from docs and tutorials: anyone who read them could sign sessions and CSRF tokens.
-PLACEHOLDER_KEYS = frozenset({
-    "changeme", "change-me", "change_me", "changethis", "secret", "secretkey", "secret-key", "secret_key",
-    "dev", "development", "test", "testing", "password", "paperboy", "default", "example", "insecure",
-    "replace-me-with-a-long-random-string-of-64-characters-or-more",  # the README's example
-})
+PLACEHOLDER_KEYS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "changethis",
+        "secret",
+        "secretkey",
+        "secret-key",
+        "secret_key",
+        "dev",
+        "development",
+        "test",
+        "testing",
+        "password",
+        "paperboy",
+        "default",
+        "example",
+        "insecure",
+        "replace-me-with-a-long-random-string-of-64-characters-or-more",  # the README's example
+    }
+)
 
 
 def production_problems(settings: Settings) -> list[str]:
@@ -40,8 +57,10 @@ def production_problems(settings: Settings) -> list[str]:
     elif len(set(key)) < 8:  # "xxxxxxxx...", "abababab...": long but guessable
         out.append(f"PAPERBOY_SECRET_KEY is too repetitive to be random; {fix}")
     if settings.cookie_secure == "never":
-        out.append("PAPERBOY_COOKIE_SECURE=never would send session cookies over plain HTTP; use 'auto' "
-                   "(behind a proxy: paperboy serve --proxy-headers) or 'always'")
+        out.append(
+            "PAPERBOY_COOKIE_SECURE=never would send session cookies over plain HTTP; use 'auto' "
+            "(behind a proxy: paperboy serve --proxy-headers) or 'always'"
+        )
     return out
 
 
@@ -96,9 +115,7 @@ class Settings(BaseSettings):
         "(no PyTorch at run time; exported once into <home>/index/encoders) and sentence-transformers for any "
         "other model; 'torch' forces sentence-transformers.",
     )
-    batch_size: int = Field(
-        default=2000, ge=1, le=100_000, description="Papers per ingest transaction."
-    )
+    batch_size: int = Field(default=2000, ge=1, le=100_000, description="Papers per ingest transaction.")
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:
@@ -128,7 +145,9 @@ class Settings(BaseSettings):
     )
     session_days: int = Field(default=30, ge=1, le=3650, description="Days a login session lasts.")
     login_max_failures: int = Field(
-        default=5, ge=1, le=1000,
+        default=5,
+        ge=1,
+        le=1000,
         description="Failed logins allowed per email and client address within login_window_minutes; "
         "more are refused with HTTP 429.",
     )
@@ -136,22 +155,30 @@ class Settings(BaseSettings):
         default=15, ge=1, le=24 * 60, description="Window in minutes for counting failed logins."
     )
     signup_max_per_hour: int = Field(
-        default=5, ge=1, le=100000,
+        default=5,
+        ge=1,
+        le=100000,
         description="Accounts one client address may create per hour; more are refused with HTTP 429.",
     )
     vote_max_per_hour: int = Field(
-        default=300, ge=1, le=1000000,
+        default=300,
+        ge=1,
+        le=1000000,
         description="Upvotes and un-votes one client address may cast per hour; more are refused with HTTP 429.",
     )
     verify_hours: int = Field(
-        default=48, ge=1, le=24 * 30,
+        default=48,
+        ge=1,
+        le=24 * 30,
         description="Hours an email-verification link stays valid (votes count only from verified accounts).",
     )
     reset_hours: int = Field(
         default=2, ge=1, le=24 * 7, description="Hours a password-reset link stays valid (it also dies once used)."
     )
     trending_gravity: float = Field(
-        default=1.8, ge=0.0, le=10.0,
+        default=1.8,
+        ge=0.0,
+        le=10.0,
         description="Gravity G of the trending score votes / (age_hours + 2) ** G; higher favours "
         "newer papers (Hacker News uses 1.8).",
     )
@@ -160,7 +187,9 @@ class Settings(BaseSettings):
         description="arXiv export API endpoint used to fetch submitted papers.",
     )
     arxiv_min_interval: float = Field(
-        default=3.0, ge=0.0, le=600.0,
+        default=3.0,
+        ge=0.0,
+        le=600.0,
         description="Seconds between requests to the arXiv API (arXiv asks for at least 3).",
     )
     max_submissions_per_day: int = Field(
@@ -186,7 +215,9 @@ class Settings(BaseSettings):
     smtp_user: str | None = Field(default=None, description="SMTP login; no AUTH when unset.")
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password for smtp_user.")
     smtp_timeout: float = Field(
-        default=30.0, gt=0.0, le=600.0,
+        default=30.0,
+        gt=0.0,
+        le=600.0,
         description="Seconds to wait for the SMTP server on connect and on each reply before giving up "
         "(the digest stays queued and is retried).",
     )
@@ -203,32 +234,44 @@ class Settings(BaseSettings):
         default=20, ge=1, le=200, description="Most papers in one digest, all sections together."
     )
     digest_explore_share: float = Field(
-        default=0.1, ge=0.0, le=0.5,
+        default=0.1,
+        ge=0.0,
+        le=0.5,
         description="Share of each profile's recommended digest slots given to well-rated papers outside the "
-                    "profile (marked as such), so a profile does not close in on itself; 0 turns exploration off.",
+        "profile (marked as such), so a profile does not close in on itself; 0 turns exploration off.",
     )
     digest_max_attempts: int = Field(
-        default=6, ge=1, le=100,
+        default=6,
+        ge=1,
+        le=100,
         description="Delivery attempts of one email on temporary (4xx) SMTP errors before it is marked failed.",
     )
     digest_retry_minutes: float = Field(
-        default=5.0, ge=0.0, le=24 * 60,
+        default=5.0,
+        ge=0.0,
+        le=24 * 60,
         description="Wait before the first retry after a temporary SMTP error; doubles with each attempt (at most 6 h).",
     )
     digest_expire_hours: int = Field(
-        default=48, ge=1, le=24 * 30,
+        default=48,
+        ge=1,
+        le=24 * 30,
         description="A digest still undelivered this many hours after it was planned is dropped as stale, "
         "not sent late.",
     )
     bounce_threshold: int = Field(
-        default=3, ge=1, le=100,
+        default=3,
+        ge=1,
+        le=100,
         description="Permanent (5xx) failures in a row after which an address is marked bouncing and gets no more digests.",
     )
     confirm_hours: int = Field(
         default=48, ge=1, le=24 * 30, description="Hours a subscription confirmation link stays valid."
     )
     digest_check_minutes: float = Field(
-        default=10.0, ge=0.1, le=24 * 60,
+        default=10.0,
+        ge=0.1,
+        le=24 * 60,
         description="How often due digests are sent and failed ones retried, by `paperboy worker` and by the "
         "scheduler inside `paperboy serve` (single process, without --no-digests); the worker also fetches "
         "queued web submissions at this pace.",
@@ -236,13 +279,13 @@ class Settings(BaseSettings):
     admin_emails: list[str] = Field(
         default_factory=list,
         description="Accounts allowed to preview anyone's digest on the web (JSON list in the env var, "
-        'e.g. PAPERBOY_ADMIN_EMAILS=\'["me@example.org"]\').',
+        "e.g. PAPERBOY_ADMIN_EMAILS='[\"me@example.org\"]').",
     )
 
     # -- following arXiv and Hugging Face (appended for issue 12) ------------------------------------
     follow: list[str] | None = Field(
         default=None,
-        description="arXiv categories or archives to harvest every day, e.g. PAPERBOY_FOLLOW='[\"cs.CL\", \"stat.ML\"]'; "
+        description='arXiv categories or archives to harvest every day, e.g. PAPERBOY_FOLLOW=\'["cs.CL", "stat.ML"]\'; '
         "default: the primary categories of the papers held. The admin page can change it (kept in the database).",
     )
     arxiv_oai_url: str = Field(
@@ -258,25 +301,35 @@ class Settings(BaseSettings):
         "default: the address of mail_from.",
     )
     harvest_min_interval: float = Field(
-        default=3.0, ge=0.0, le=600.0,
+        default=3.0,
+        ge=0.0,
+        le=600.0,
         description="Seconds between two harvest requests to the same service (arXiv asks for at least 3).",
     )
     harvest_interval_hours: float = Field(
-        default=6.0, ge=0.0, le=24 * 7,
+        default=6.0,
+        ge=0.0,
+        le=24 * 7,
         description="`paperboy worker` harvests at start and then every this many hours; 0 turns harvesting off.",
     )
     harvest_initial_days: int = Field(
-        default=7, ge=1, le=3650,
+        default=7,
+        ge=1,
+        le=3650,
         description="Days back the first harvest of a set (no watermark yet) starts from; Hugging Face days "
         "this recent are also fetched again on every harvest, as their upvotes change.",
     )
     harvest_max_retries: int = Field(
-        default=5, ge=0, le=100,
+        default=5,
+        ge=0,
+        le=100,
         description="Retries of one harvest request after 503/429/5xx answers or network errors, waiting "
         "Retry-After or an exponential backoff; then the harvest stops with one line and is retried next time.",
     )
     harvest_backoff: float = Field(
-        default=5.0, ge=0.0, le=3600.0,
+        default=5.0,
+        ge=0.0,
+        le=3600.0,
         description="Seconds waited after the first failed harvest request; doubles with each retry (at most 5 min).",
     )
     harvest_timeout: float = Field(

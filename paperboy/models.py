@@ -31,7 +31,11 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
     ident = m.group("id")
     if "/" in ident:  # old-style archive names are lower case, subject class upper
         archive, num = ident.split("/")
-        ident = f"{archive.lower()}/{num}" if "." not in archive else f"{archive.split('.')[0].lower()}.{archive.split('.')[1].upper()}/{num}"
+        ident = (
+            f"{archive.lower()}/{num}"
+            if "." not in archive
+            else f"{archive.split('.')[0].lower()}.{archive.split('.')[1].upper()}/{num}"
+        )
     return ident, int(m.group("v")) if m.group("v") else None
 
 

@@ -49,13 +49,25 @@ def main() -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as reqs:
         reqs.write((REPO / "requirements.lock").read_text() + "\n" + "\n".join(EXTRA) + "\n")
         reqs.flush()
-        cmd = [str(PIP_AUDIT), "-r", reqs.name, "--no-deps", "--disable-pip", "--progress-spinner", "off",
-               "--timeout", "15", "-f", "json"]
+        cmd = [
+            str(PIP_AUDIT),
+            "-r",
+            reqs.name,
+            "--no-deps",
+            "--disable-pip",
+            "--progress-spinner",
+            "off",
+            "--timeout",
+            "15",
+            "-f",
+            "json",
+        ]
         for vid in ignore:
             cmd += ["--ignore-vuln", vid]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
-                                  env={**os.environ, "PIP_NO_INPUT": "1"})
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "PIP_NO_INPUT": "1"}
+            )
         except subprocess.TimeoutExpired:
             print(f"audit skipped: vulnerability service unreachable (no answer within {TIMEOUT} s)")
             return 0
@@ -63,8 +75,18 @@ def main() -> int:
         report = json.loads(proc.stdout)
     except ValueError:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        if any(w in proc.stderr for w in ("ConnectionError", "Max retries", "NameResolution", "timed out",
-                                          "Temporary failure", "Network is unreachable", "ConnectTimeout")):
+        if any(
+            w in proc.stderr
+            for w in (
+                "ConnectionError",
+                "Max retries",
+                "NameResolution",
+                "timed out",
+                "Temporary failure",
+                "Network is unreachable",
+                "ConnectTimeout",
+            )
+        ):
             print(f"audit skipped: vulnerability service unreachable ({last[:200]})")
             return 0
         print(f"audit: pip-audit failed (exit {proc.returncode}): {last[:300]}")
@@ -74,12 +96,16 @@ def main() -> int:
     audited = [d for d in deps if not d.get("skip_reason")]
     if deps and not audited:
         # PyPI (or a mirror in front of it) answered, but with no advisory data for any package.
-        print(f"audit skipped: vulnerability service unreachable (no advisory data for any of {len(deps)} "
-              f"packages: {skipped[0]['skip_reason'][:120]})")
+        print(
+            f"audit skipped: vulnerability service unreachable (no advisory data for any of {len(deps)} "
+            f"packages: {skipped[0]['skip_reason'][:120]})"
+        )
         return 0
     found = [(d["name"], d["version"], v) for d in audited for v in d.get("vulns", [])]
-    print(f"audit: {len(audited)} packages checked, {len(skipped)} could not be looked up"
-          + (f" ({', '.join(d['name'] for d in skipped[:10])}{', ...' if len(skipped) > 10 else ''})" if skipped else ""))
+    print(
+        f"audit: {len(audited)} packages checked, {len(skipped)} could not be looked up"
+        + (f" ({', '.join(d['name'] for d in skipped[:10])}{', ...' if len(skipped) > 10 else ''})" if skipped else "")
+    )
     for vid, reason in ignore.items():
         print(f"audit: accepted {vid}: {reason}")
     for name, version, v in found:

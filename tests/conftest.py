@@ -46,7 +46,9 @@ _PG_URL = pytest.StashKey[str]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--db", choices=["sqlite", "postgres"], default=os.environ.get("PAPERBOY_TEST_DB", "sqlite"),
+        "--db",
+        choices=["sqlite", "postgres"],
+        default=os.environ.get("PAPERBOY_TEST_DB", "sqlite"),
         help="Store backend the tests run on (env PAPERBOY_TEST_DB). PostgreSQL: the server from "
         "$PAPERBOY_TEST_DATABASE_URL, else the one `scripts/postgres.sh start` runs.",
     )
@@ -54,33 +56,57 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: checks SQLite specifics; skipped with --db=postgres")
-    config.addinivalue_line("markers", "store_free: never opens a store, so the --db=postgres pass skips it "
-                            "(STORE_FREE lists whole files; the SQLite pass checks the claim)")
+    config.addinivalue_line(
+        "markers",
+        "store_free: never opens a store, so the --db=postgres pass skips it "
+        "(STORE_FREE lists whole files; the SQLite pass checks the claim)",
+    )
     if config.getoption("--db") == "postgres":
         url = os.environ.get("PAPERBOY_TEST_DATABASE_URL")
         if not url:
             proc = subprocess.run([str(REPO / "scripts" / "postgres.sh"), "url"], capture_output=True, text=True)
             url = proc.stdout.strip()
         if not url:
-            raise pytest.UsageError("--db=postgres needs a server: run scripts/postgres.sh start "
-                                    "(or set PAPERBOY_TEST_DATABASE_URL)")
+            raise pytest.UsageError(
+                "--db=postgres needs a server: run scripts/postgres.sh start (or set PAPERBOY_TEST_DATABASE_URL)"
+            )
         config.stash[_PG_URL] = url
 
 
 # Test files that never open a store (parsers, index files, the import walk, the eval on its own
 # index): running them again on PostgreSQL would prove nothing, so the --db=postgres pass skips them.
-STORE_FREE = ("tests/sources/", "tests/index/", "tests/test_layering.py", "tests/test_eval.py", "tests/test_keywords.py",
-              "tests/email/test_model.py", "tests/email/test_recommend.py",
-              "tests/test_harvest_protocol.py", "tests/test_bibtex_keys.py", "tests/map/test_map_parts.py")
+STORE_FREE = (
+    "tests/sources/",
+    "tests/index/",
+    "tests/test_layering.py",
+    "tests/test_eval.py",
+    "tests/test_keywords.py",
+    "tests/email/test_model.py",
+    "tests/email/test_recommend.py",
+    "tests/test_harvest_protocol.py",
+    "tests/test_bibtex_keys.py",
+    "tests/map/test_map_parts.py",
+)
 
 
 # Test files that load the embedding model, serve processes or ingest the whole sample: the
 # `scripts/test --fast` inner loop leaves them out (marker `slow`); the whole suite runs them.
-SLOW_FILES = ("tests/test_search_service.py", "tests/index/test_embedder.py", "tests/index/test_onnx_embedder.py",
-              "tests/index/test_index_concurrency.py",
-              "tests/store/test_faults.py", "tests/test_worker.py", "tests/test_eval.py", "tests/test_cli_imports.py",
-              "tests/email/test_recommend.py", "tests/web/test_serve.py", "tests/test_pg_restart.py",
-              "tests/test_mcp.py", "tests/map/test_map.py", "tests/map/test_map_browser.py")
+SLOW_FILES = (
+    "tests/test_search_service.py",
+    "tests/index/test_embedder.py",
+    "tests/index/test_onnx_embedder.py",
+    "tests/index/test_index_concurrency.py",
+    "tests/store/test_faults.py",
+    "tests/test_worker.py",
+    "tests/test_eval.py",
+    "tests/test_cli_imports.py",
+    "tests/email/test_recommend.py",
+    "tests/web/test_serve.py",
+    "tests/test_pg_restart.py",
+    "tests/test_mcp.py",
+    "tests/map/test_map.py",
+    "tests/map/test_map_browser.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -245,8 +271,12 @@ def cli_process(subprocess_env: Callable[[Path], dict[str, str]]):
     def start(home: Path, *args: str, **popen: object) -> subprocess.Popen:
         popen.setdefault("stdout", subprocess.DEVNULL)
         popen.setdefault("stderr", subprocess.PIPE)
-        proc = subprocess.Popen([sys.executable, "-m", "paperboy.cli", "--home", str(home), *args],
-                                env=subprocess_env(home), start_new_session=True, **popen)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "paperboy.cli", "--home", str(home), *args],
+            env=subprocess_env(home),
+            start_new_session=True,
+            **popen,
+        )
         procs.append(proc)
         return proc
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 
 @contextmanager
-def base_home(tmp_path_factory, pg_admin, label: str,
-              build: Callable[[Path, str | None], None]) -> Iterator[tuple[Path, str | None]]:
+def base_home(
+    tmp_path_factory, pg_admin, label: str, build: Callable[[Path, str | None], None]
+) -> Iterator[tuple[Path, str | None]]:
     """(home, database_url or None) after `build(home, url)`; `pg_admin` (None on SQLite) owns the database."""
     home = tmp_path_factory.mktemp(f"{label}-base") / "home"
     url = None

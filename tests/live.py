@@ -41,9 +41,26 @@ class ServeProcess:
         self._pb = None
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "paperboy.cli", "--home", str(home), "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--no-digests", *extra],
-            env=env, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "paperboy.cli",
+                "--home",
+                str(home),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--no-digests",
+                *extra,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            start_new_session=True,
+        )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -102,14 +119,14 @@ def page_csrf(client: httpx.Client, path: str = "/") -> str:
     return m.group(1)
 
 
-def signed_up_client(server: ServeProcess, email: str, password: str = "correct horse battery",
-                     **kw) -> tuple[httpx.Client, str]:
+def signed_up_client(
+    server: ServeProcess, email: str, password: str = "correct horse battery", **kw
+) -> tuple[httpx.Client, str]:
     """A client that signed up (and so is logged in) through the real forms, with its account verified
     (so its votes count), and its CSRF token for the API."""
     client = httpx.Client(base_url=server.url, follow_redirects=True, **kw)
     token = page_csrf(client, "/signup")
-    r = client.post("/signup", data={"email": email, "password": password, "csrf_token": token},
-                    follow_redirects=False)
+    r = client.post("/signup", data={"email": email, "password": password, "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     assert client.cookies.get("pb_session")
     server.verify(email)

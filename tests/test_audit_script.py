@@ -16,8 +16,10 @@ VULN = {"id": "PYSEC-2099-1", "fix_versions": ["9.9"], "description": "bad"}
 
 def run(tmp_path: Path, stdout: str, stderr: str = "", code: int = 0, ignore: str | None = None):
     fake = tmp_path / "pip-audit"
-    fake.write_text(f"#!{sys.executable}\nimport sys\nsys.stdout.write({stdout!r})\nsys.stderr.write({stderr!r})\n"
-                    f"sys.exit({code})\n")
+    fake.write_text(
+        f"#!{sys.executable}\nimport sys\nsys.stdout.write({stdout!r})\nsys.stderr.write({stderr!r})\n"
+        f"sys.exit({code})\n"
+    )
     fake.chmod(0o755)
     ign = tmp_path / "ignore"
     ign.write_text(ignore or "")
@@ -42,17 +44,23 @@ def test_a_known_vulnerability_fails(tmp_path):
 
 def test_an_accepted_vulnerability_passes_and_needs_a_reason(tmp_path):
     # pip-audit leaves ids passed with --ignore-vuln out of its report; the script says what it accepted.
-    code, out = run(tmp_path, report({"name": "a", "version": "1", "vulns": []}),
-                    ignore="PYSEC-2099-1  only in a code path we never call\n")
+    code, out = run(
+        tmp_path,
+        report({"name": "a", "version": "1", "vulns": []}),
+        ignore="PYSEC-2099-1  only in a code path we never call\n",
+    )
     assert code == 0 and "accepted PYSEC-2099-1: only in a code path" in out
     code, out = run(tmp_path, report(), ignore="PYSEC-2099-1\n")
     assert code == 1 and "needs a reason" in out
 
 
-@pytest.mark.parametrize("stdout,stderr,code", [
-    ("", "requests.exceptions.ConnectionError: Max retries exceeded with url", 1),
-    (report({"name": "a", "version": "1", "skip_reason": "Dependency not found on PyPI"}), "", 0),
-])
+@pytest.mark.parametrize(
+    "stdout,stderr,code",
+    [
+        ("", "requests.exceptions.ConnectionError: Max retries exceeded with url", 1),
+        (report({"name": "a", "version": "1", "skip_reason": "Dependency not found on PyPI"}), "", 0),
+    ],
+)
 def test_an_unreachable_service_skips_without_failing(tmp_path, stdout, stderr, code):
     rc, out = run(tmp_path, stdout, stderr, code)
     assert rc == 0 and out.startswith("audit skipped: vulnerability service unreachable")

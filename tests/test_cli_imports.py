@@ -24,18 +24,22 @@ print("\\nLOADED=" + json.dumps(sorted(m for m in sys.modules if m.split(".")[0]
 
 
 def loaded_by(*args: str) -> list[str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True, timeout=300
+    )
     line = [x for x in proc.stdout.splitlines() if x.startswith("LOADED=")]
     assert line, proc.stdout[-2000:] + proc.stderr[-2000:]
     return json.loads(line[-1].removeprefix("LOADED="))
 
 
-@pytest.mark.parametrize("args", [
-    ["--help"],
-    ["ingest", "--no-index", "-q", "{hf_page}"],
-    ["stats", "--json"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["ingest", "--no-index", "-q", "{hf_page}"],
+        ["stats", "--json"],
+    ],
+)
 def test_light_commands_import_no_web_framework_and_no_model(args, tmp_path, hf_page):
     home = ["--home", str(tmp_path / "home")]
     args = [a.format(hf_page=hf_page) for a in args]

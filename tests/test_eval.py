@@ -38,10 +38,22 @@ def scifact_slice(src, dest, distractor_every: int = 5):
 @pytest.mark.slow
 def test_scifact_train_slice_hybrid_beats_both_single_modes(tmp_path, shared_dir):
     corpus, queries, qrels = scifact_slice(shared_dir / "eval" / "scifact", tmp_path / "slice")
-    res = CliRunner().invoke(main, [
-        "--home", str(tmp_path), "eval", "--json", "-q",
-        "--corpus", str(corpus), "--queries", str(queries), "--qrels", str(qrels),
-    ])
+    res = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path),
+            "eval",
+            "--json",
+            "-q",
+            "--corpus",
+            str(corpus),
+            "--queries",
+            str(queries),
+            "--qrels",
+            str(qrels),
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert set(out) == {"lexical", "dense", "hybrid"}
@@ -63,23 +75,74 @@ def test_eval_reports_bad_dataset_files_clearly(tmp_path):
     corpus.write_text('{"_id": "d1", "title": "Cats", "text": "Cats purr."}\n{broken\n')
     queries.write_text('{"_id": "q1", "text": "do cats purr"}\n')
     qrels.write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\n")
-    res = CliRunner().invoke(main, ["--home", str(tmp_path), "eval", "--mode", "lexical", "--corpus", str(corpus),
-                                    "--queries", str(queries), "--qrels", str(qrels)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path),
+            "eval",
+            "--mode",
+            "lexical",
+            "--corpus",
+            str(corpus),
+            "--queries",
+            str(queries),
+            "--qrels",
+            str(qrels),
+        ],
+    )
     assert res.exit_code == 4 and "corpus.jsonl:2" in res.stderr
     qrels.write_text("query-id\tcorpus-id\tscore\nq9\td1\t1\n")
     corpus.write_text('{"_id": "d1", "title": "Cats", "text": "Cats purr."}\n')
-    res = CliRunner().invoke(main, ["--home", str(tmp_path), "eval", "--mode", "lexical", "--corpus", str(corpus),
-                                    "--queries", str(queries), "--qrels", str(qrels)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path),
+            "eval",
+            "--mode",
+            "lexical",
+            "--corpus",
+            str(corpus),
+            "--queries",
+            str(queries),
+            "--qrels",
+            str(qrels),
+        ],
+    )
     assert res.exit_code == 4 and "not in queries.jsonl" in res.stderr
 
 
 def test_eval_on_a_tiny_dataset_gives_perfect_scores(tmp_path):
     corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text("".join(json.dumps({"_id": f"d{i}", "title": t, "text": t}) + "\n" for i, t in enumerate(
-        ["cats purr when happy", "dogs bark at strangers", "birds sing at dawn", "fish swim in schools"])))
-    (tmp_path / "q.jsonl").write_text('{"_id": "q1", "text": "why do cats purr"}\n{"_id": "q2", "text": "barking dogs"}\n')
+    corpus.write_text(
+        "".join(
+            json.dumps({"_id": f"d{i}", "title": t, "text": t}) + "\n"
+            for i, t in enumerate(
+                ["cats purr when happy", "dogs bark at strangers", "birds sing at dawn", "fish swim in schools"]
+            )
+        )
+    )
+    (tmp_path / "q.jsonl").write_text(
+        '{"_id": "q1", "text": "why do cats purr"}\n{"_id": "q2", "text": "barking dogs"}\n'
+    )
     (tmp_path / "qrels.tsv").write_text("q1\td0\t1\nq2\td1\t1\n")
-    res = CliRunner().invoke(main, ["--home", str(tmp_path), "eval", "--json", "--mode", "lexical", "--corpus", str(corpus),
-                                    "--queries", str(tmp_path / "q.jsonl"), "--qrels", str(tmp_path / "qrels.tsv")])
+    res = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path),
+            "eval",
+            "--json",
+            "--mode",
+            "lexical",
+            "--corpus",
+            str(corpus),
+            "--queries",
+            str(tmp_path / "q.jsonl"),
+            "--qrels",
+            str(tmp_path / "qrels.tsv"),
+        ],
+    )
     out = json.loads(res.stdout)["lexical"]
     assert out["ndcg@10"] == 1.0 and out["mrr@10"] == 1.0 and out["recall@100"] == 1.0

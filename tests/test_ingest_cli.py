@@ -80,19 +80,29 @@ def test_export_jsonl_csv_bibtex_round_trip(tmp_path, ingest_json, cli, hf_page,
 @pytest.mark.sqlite_only  # where the default SQLite file lands; PostgreSQL has no file under home
 def test_home_from_environment_and_option(tmp_path, subprocess_env, hf_page):
     env = {**subprocess_env(tmp_path), "PAPERBOY_HOME": str(tmp_path / "envhome")}
-    subprocess.run([sys.executable, "-m", "paperboy.cli", "ingest", "-q", "--no-index", str(hf_page)],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "paperboy.cli", "ingest", "-q", "--no-index", str(hf_page)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert (tmp_path / "envhome" / "paperboy.db").exists()
     # --home after the subcommand works too, and wins over the environment
-    subprocess.run([sys.executable, "-m", "paperboy.cli", "stats", "--home", str(tmp_path / "opt")],
-                   env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "paperboy.cli", "stats", "--home", str(tmp_path / "opt")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert (tmp_path / "opt" / "paperboy.db").exists()
 
 
 def test_piped_output_has_no_progress_bar_and_one_summary_line(tmp_path, subprocess_env, arxiv_shards):
     proc = subprocess.run(
         [sys.executable, "-m", "paperboy.cli", "--home", str(tmp_path), "ingest", "--no-index", str(arxiv_shards[0])],
-        capture_output=True, text=True, env=subprocess_env(tmp_path),
+        capture_output=True,
+        text=True,
+        env=subprocess_env(tmp_path),
     )
     assert proc.returncode == EXIT_OK
     assert proc.stderr == ""
@@ -101,10 +111,19 @@ def test_piped_output_has_no_progress_bar_and_one_summary_line(tmp_path, subproc
 
 # --- bad input -------------------------------------------------------------------------
 
+
 def _jsonl_record(i: int, **kw) -> dict:
-    rec = {"id": f"2501.{i:05d}", "title": f"Paper number {i}", "authors": ["A. Author"],
-           "categories": ["cs.CL"], "comment": None, "summary": f"Abstract {i}.", "abs": None,
-           "pdf": None, "crawl_date": "2025-01-02"}
+    rec = {
+        "id": f"2501.{i:05d}",
+        "title": f"Paper number {i}",
+        "authors": ["A. Author"],
+        "categories": ["cs.CL"],
+        "comment": None,
+        "summary": f"Abstract {i}.",
+        "abs": None,
+        "pdf": None,
+        "crawl_date": "2025-01-02",
+    }
     rec.update(kw)
     return rec
 
@@ -117,10 +136,17 @@ def _write_jsonl(path: Path, lines: list) -> Path:
 
 
 def test_malformed_records_are_reported_with_location_and_the_rest_goes_in(tmp_path, ingest_json):
-    src = _write_jsonl(tmp_path / "mixed.jsonl", [
-        _jsonl_record(1), b"{not json\n", _jsonl_record(2), "Caf\xe9 latin-1\n".encode("latin-1"),
-        _jsonl_record(3, title=""), _jsonl_record(4),
-    ])
+    src = _write_jsonl(
+        tmp_path / "mixed.jsonl",
+        [
+            _jsonl_record(1),
+            b"{not json\n",
+            _jsonl_record(2),
+            "Caf\xe9 latin-1\n".encode("latin-1"),
+            _jsonl_record(3, title=""),
+            _jsonl_record(4),
+        ],
+    )
     code, rep, err = ingest_json(tmp_path / "h", str(src))
     assert code == EXIT_PARTIAL
     assert rep["added"] == 3 and rep["rejected"] == 3
@@ -136,11 +162,17 @@ def test_duplicate_ids_in_one_file_are_merged_and_reported(tmp_path, ingest_json
 
 
 def test_huge_abstract_html_and_latex(tmp_path, ingest_json, cli):
-    src = _write_jsonl(tmp_path / "odd.jsonl", [
-        _jsonl_record(1, summary="x" * (10 << 20)),
-        _jsonl_record(2, title="<b>Bold</b> claims &amp; <script>alert(1)</script>",
-                      summary="We show $a<b$ and $\\alpha^2$ hold."),
-    ])
+    src = _write_jsonl(
+        tmp_path / "odd.jsonl",
+        [
+            _jsonl_record(1, summary="x" * (10 << 20)),
+            _jsonl_record(
+                2,
+                title="<b>Bold</b> claims &amp; <script>alert(1)</script>",
+                summary="We show $a<b$ and $\\alpha^2$ hold.",
+            ),
+        ],
+    )
     code, rep, _ = ingest_json(tmp_path / "h", str(src))
     assert code == EXIT_OK and rep["added"] == 2
     _, out, _ = cli(tmp_path / "h", "show", "--json", "2501.00002")

@@ -6,15 +6,28 @@ import json
 
 import pytest
 
+from paperboy.store import Store
 from paperboy.store import ingest as ingest_mod
 from paperboy.store.ingest import PACED_BATCH, Ingester
-from paperboy.store import Store
 
 
 def _jsonl(path, n: int):
-    path.write_text("".join(json.dumps({"id": f"2503.{i:05d}", "title": f"Paced paper {i}", "authors": ["A. Author"],
-                                        "categories": ["cs.CL"], "summary": "An abstract.",
-                                        "published": "2025-03-01"}) + "\n" for i in range(n)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"2503.{i:05d}",
+                    "title": f"Paced paper {i}",
+                    "authors": ["A. Author"],
+                    "categories": ["cs.CL"],
+                    "summary": "An abstract.",
+                    "published": "2025-03-01",
+                }
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
     return path
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from paperboy.ranking.keywords import GENERIC, keywords
 
-SHARD = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "arxiv-cs-2025-2026" / "papers-2026-06.jsonl.gz"
+SHARD = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "arxiv-cs-2025-2026" / "papers-2026-06.jsonl.gz"
+)
 
 
 def _first(n: int) -> list[dict]:

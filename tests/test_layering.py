@@ -12,13 +12,17 @@ PKG = Path(__file__).resolve().parents[1] / "paperboy"
 
 # Longest prefix wins. Rank 0 is importable from anywhere.
 LAYERS = {
-    "paperboy.models": 0, "paperboy.config": 0,
+    "paperboy.models": 0,
+    "paperboy.config": 0,
     "paperboy.sources": 1,
     "paperboy.store": 2,
     "paperboy.index": 3,
     "paperboy.ranking": 4,
     "paperboy.service": 5,
-    "paperboy.cli": 6, "paperboy.web": 6, "paperboy.email": 6, "paperboy.mcp": 6,
+    "paperboy.cli": 6,
+    "paperboy.web": 6,
+    "paperboy.email": 6,
+    "paperboy.mcp": 6,
 }
 SURFACE = 6
 
@@ -51,8 +55,11 @@ def imports(path: Path, prefix: str = "paperboy") -> list[str]:
 
 
 def test_every_module_has_a_layer():
-    missing = [module_name(p) for p in PKG.rglob("*.py") if module_name(p) != "paperboy"
-               and "migrations" not in p.parts and layer_of(module_name(p)) is None]
+    missing = [
+        module_name(p)
+        for p in PKG.rglob("*.py")
+        if module_name(p) != "paperboy" and "migrations" not in p.parts and layer_of(module_name(p)) is None
+    ]
     assert missing == []
 
 
@@ -93,8 +100,15 @@ def test_leaf_surfaces_import_no_other_surface():
 
 # Only the store speaks SQL: the floors above it never import SQLAlchemy (they get opaque
 # connections from Store.writing()/reading() and pass them to the store's query functions).
-NO_SQL_ABOVE_STORE = ("paperboy.index", "paperboy.ranking", "paperboy.service", "paperboy.cli", "paperboy.email", "paperboy.web",
-                      "paperboy.mcp")
+NO_SQL_ABOVE_STORE = (
+    "paperboy.index",
+    "paperboy.ranking",
+    "paperboy.service",
+    "paperboy.cli",
+    "paperboy.email",
+    "paperboy.web",
+    "paperboy.mcp",
+)
 
 
 def test_only_the_store_imports_sqlalchemy():

@@ -82,8 +82,9 @@ async def _exercise(client: Client, paper) -> None:
 
 def test_stdio_server_with_the_sdk_client(mcp_home):
     home, url, paper = mcp_home
-    params = StdioServerParameters(command=sys.executable, args=["-m", "paperboy.cli", "--home", str(home), "mcp"],
-                                   env=_env(url))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "paperboy.cli", "--home", str(home), "mcp"], env=_env(url)
+    )
 
     async def main():
         async with Client(params) as client:
@@ -97,8 +98,12 @@ def test_streamable_http_server_with_the_sdk_client(mcp_home):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "paperboy.cli", "--home", str(home), "mcp", "--transport", "http",
-                             "--port", str(port)], env=_env(url), stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperboy.cli", "--home", str(home), "mcp", "--transport", "http", "--port", str(port)],
+        env=_env(url),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # Ready when it says so on stderr (after the store opened), then when the port accepts.
         for line in proc.stderr:

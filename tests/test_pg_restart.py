@@ -52,8 +52,7 @@ def test_serve_survives_a_postgres_restart_under_load(own_cluster, tmp_path):
     build_home(home, url)
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        ids = list(conn.execute(sa.text("SELECT id FROM papers ORDER BY id"))
-                   .scalars())
+        ids = list(conn.execute(sa.text("SELECT id FROM papers ORDER BY id")).scalars())
     assert len(ids) >= 400
 
     srv = ServeProcess(home, url, tmp_path / "serve.log")
@@ -62,8 +61,9 @@ def test_serve_survives_a_postgres_restart_under_load(own_cluster, tmp_path):
         user_ids = {}
         with engine.connect() as conn:
             for i in range(VOTERS):
-                user_ids[i] = conn.execute(sa.text("SELECT id FROM users WHERE email = :e"),
-                                           {"e": f"voter{i}@example.org"}).scalar_one()
+                user_ids[i] = conn.execute(
+                    sa.text("SELECT id FROM users WHERE email = :e"), {"e": f"voter{i}@example.org"}
+                ).scalar_one()
 
         stop = threading.Event()
         lock = threading.Lock()
@@ -91,8 +91,13 @@ def test_serve_survives_a_postgres_restart_under_load(own_cluster, tmp_path):
                     return
                 with lock:
                     attempted.add((user_ids[i], pid))
-                r = record("vote", lambda: client.post(f"/api/v1/papers/{quote(pid)}/vote",
-                                                       headers={"X-CSRF-Token": token}))
+                r = record(
+                    "vote",
+                    lambda: client.post(
+                        f"/api/v1/papers/{quote(pid)}/vote",  # noqa: B023 (called at once)
+                        headers={"X-CSRF-Token": token},
+                    ),
+                )
                 if r is not None and r.status_code == 200:
                     assert r.json()["voted"] is True
                     with lock:
@@ -105,10 +110,11 @@ def test_serve_survives_a_postgres_restart_under_load(own_cluster, tmp_path):
                 while not stop.is_set():
                     pid = ids[n % len(ids)]
                     if kind == "search":
-                        record(kind, lambda: c.get("/api/v1/search",
-                                                   params={"q": "language models", "mode": "lexical"}))
+                        record(
+                            kind, lambda: c.get("/api/v1/search", params={"q": "language models", "mode": "lexical"})
+                        )
                     else:
-                        record(kind, lambda: c.get(f"/papers/{quote(pid)}"))
+                        record(kind, lambda: c.get(f"/papers/{quote(pid)}"))  # noqa: B023 (called at once)
                     n += 1
                     time.sleep(0.02)
 
@@ -138,9 +144,11 @@ def test_serve_survives_a_postgres_restart_under_load(own_cluster, tmp_path):
             for c, _ in voters:
                 c.close()
 
-        print(f"outage {outage_end - outage_start:.2f} s, recovered {recovered:.2f} s after; "
-              f"{len(results)} requests, statuses {sorted({r[3] for r in results}, key=str)}, "
-              f"{len(voted_ok)} upvotes acknowledged")
+        print(
+            f"outage {outage_end - outage_start:.2f} s, recovered {recovered:.2f} s after; "
+            f"{len(results)} requests, statuses {sorted({r[3] for r in results}, key=str)}, "
+            f"{len(voted_ok)} upvotes acknowledged"
+        )
         assert srv.proc.poll() is None, "paperboy serve died"
         assert any(outage_start <= r[1] <= outage_end for r in results), "no request overlapped the restart"
         # After the outage every kind of request works again, from the same process.

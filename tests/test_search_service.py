@@ -17,9 +17,27 @@ from paperboy.models import Paper, SearchFilters
 from paperboy.service import Paperboy
 
 HOSTILE = [
-    "", "   ", "x" * 10_000, '"unbalanced quote', "foo:bar baz:", "the of and a",
-    "🔥🚀 transformers", "大语言模型 推理", "трансформер", "'; DROP TABLE papers; --", ".*(a|b)+[", "\\", "((((",
-    "author:", "cat:", "year:abcd", "since:2099-99-99", "-", '""', "NOT", "AND OR",
+    "",
+    "   ",
+    "x" * 10_000,
+    '"unbalanced quote',
+    "foo:bar baz:",
+    "the of and a",
+    "🔥🚀 transformers",
+    "大语言模型 推理",
+    "трансформер",
+    "'; DROP TABLE papers; --",
+    ".*(a|b)+[",
+    "\\",
+    "((((",
+    "author:",
+    "cat:",
+    "year:abcd",
+    "since:2099-99-99",
+    "-",
+    '""',
+    "NOT",
+    "AND OR",
 ]
 
 
@@ -61,7 +79,9 @@ def test_every_mode_finds_a_paper_by_its_title(indexed, arxiv_shards):
 
 def test_semantic_search_bridges_different_words(indexed):
     # The HF page has LLaVA-KD-style distillation papers; the query shares few words with their titles.
-    page = indexed.search("compressing large vision language models into small student networks", mode="dense", limit=10)
+    page = indexed.search(
+        "compressing large vision language models into small student networks", mode="dense", limit=10
+    )
     assert any("distill" in (h.paper.title + h.paper.abstract).lower() for h in page.hits[:5])
 
 
@@ -136,13 +156,35 @@ def test_similar_papers_exclude_the_paper_itself(indexed, arxiv_shards):
 
 def test_new_papers_become_searchable_without_a_rebuild(tmp_path, home_database):
     pb = Paperboy(Settings(home=tmp_path, database_url=home_database(tmp_path)))
-    pb.store.upsert([(Paper(title="Zebrafish fin regeneration atlas", abstract="Cells.", arxiv_id="2601.00001",
-                            source="arxiv-jsonl"), False)])
+    pb.store.upsert(
+        [
+            (
+                Paper(
+                    title="Zebrafish fin regeneration atlas",
+                    abstract="Cells.",
+                    arxiv_id="2601.00001",
+                    source="arxiv-jsonl",
+                ),
+                False,
+            )
+        ]
+    )
     pb.update_index(embed=False)
     assert pb.search("zebrafish", mode="lexical").hits[0].paper.id == "2601.00001"
     before = pb.indexes.lexical.count()
-    pb.store.upsert([(Paper(title="Axolotl limb regeneration", abstract="More cells.", arxiv_id="2601.00002",
-                            source="arxiv-jsonl"), False)])
+    pb.store.upsert(
+        [
+            (
+                Paper(
+                    title="Axolotl limb regeneration",
+                    abstract="More cells.",
+                    arxiv_id="2601.00002",
+                    source="arxiv-jsonl",
+                ),
+                False,
+            )
+        ]
+    )
     rep = pb.update_index(embed=False)
     assert rep.lexical == 1 and pb.indexes.lexical.count() == before + 1
     assert pb.search("axolotl", mode="lexical").hits[0].paper.id == "2601.00002"
@@ -180,10 +222,18 @@ def test_similar_without_vectors_reads_the_abstract_as_plain_words(tmp_path, hom
     """Quotes and " -word" inside an abstract are words to match, not a phrase or an exclusion."""
     pb = Paperboy(Settings(home=tmp_path, database_url=home_database(tmp_path)))
     papers = [
-        Paper(title="Sparse attention kernels", arxiv_id="2601.00011", source="arxiv-jsonl",
-              abstract='We compare "flash attention for very long documents" kernels -transformers included.'),
-        Paper(title="Transformers on long documents", arxiv_id="2601.00012", source="arxiv-jsonl",
-              abstract="Transformers with sparse attention kernels read long inputs."),
+        Paper(
+            title="Sparse attention kernels",
+            arxiv_id="2601.00011",
+            source="arxiv-jsonl",
+            abstract='We compare "flash attention for very long documents" kernels -transformers included.',
+        ),
+        Paper(
+            title="Transformers on long documents",
+            arxiv_id="2601.00012",
+            source="arxiv-jsonl",
+            abstract="Transformers with sparse attention kernels read long inputs.",
+        ),
         Paper(title="Protein folding", arxiv_id="2601.00013", source="arxiv-jsonl", abstract="Proteins fold."),
     ]
     pb.store.upsert([(p, False) for p in papers])
@@ -199,8 +249,19 @@ def test_an_index_of_an_older_schema_is_rebuilt_by_the_next_update(tmp_path, hom
     """After an upgrade that adds a keyword field, `paperboy index` (or the worker) rebuilds it by itself."""
     url = home_database(tmp_path)
     pb = Paperboy(Settings(home=tmp_path, database_url=url))
-    pb.store.upsert([(Paper(title="Zebrafish fin regeneration atlas", abstract="Cells.", arxiv_id="2601.00001",
-                            source="arxiv-jsonl"), False)])
+    pb.store.upsert(
+        [
+            (
+                Paper(
+                    title="Zebrafish fin regeneration atlas",
+                    abstract="Cells.",
+                    arxiv_id="2601.00001",
+                    source="arxiv-jsonl",
+                ),
+                False,
+            )
+        ]
+    )
     pb.update_index(embed=False)
     pb.close()
     manifest = tmp_path / "index" / "lexical" / "manifest.json"
@@ -221,10 +282,20 @@ def test_hybrid_cli_search_in_a_fresh_process_loads_no_torch(indexed):
     env = {k: v for k, v in os.environ.items() if k != "PAPERBOY_DATABASE_URL"}
     if indexed.settings.database_url:
         env["PAPERBOY_DATABASE_URL"] = indexed.settings.database_url
-    args = ["--home", str(indexed.settings.home), "search", "distillation of multimodal models", "--mode", "hybrid",
-            "--json", "--limit", "3"]
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+    args = [
+        "--home",
+        str(indexed.settings.home),
+        "search",
+        "distillation of multimodal models",
+        "--mode",
+        "hybrid",
+        "--json",
+        "--limit",
+        "3",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True, env=env, timeout=300
+    )
     out = proc.stdout.splitlines()
     loaded = json.loads(next(x for x in out if x.startswith("LOADED=")).removeprefix("LOADED="))
     hits = json.loads("\n".join(x for x in out if not x.startswith("LOADED=")))

@@ -87,8 +87,13 @@ def test_serve_refuses_to_start_in_production(tmp_path, key):
     env["PAPERBOY_ENVIRONMENT"] = "production"
     if key:
         env["PAPERBOY_SECRET_KEY"] = key
-    proc = subprocess.run([sys.executable, "-m", "paperboy.cli", "--home", str(tmp_path / "home"), "serve",
-                           "--port", "0"], env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperboy.cli", "--home", str(tmp_path / "home"), "serve", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("paperboy: refusing to start:"), proc.stderr

@@ -29,7 +29,7 @@ def write_slice(shard: Path, dest: Path, start: int, n: int, *, garbage: bool = 
         lines = list(itertools.islice(f, start, start + n))
     records = [json.loads(line) for line in lines]
     if garbage:
-        lines[n // 2:n // 2] = ["{not json at all\n", '{"id": "2599.99999"}\n']
+        lines[n // 2 : n // 2] = ["{not json at all\n", '{"id": "2599.99999"}\n']
     tmp = dest.with_name(dest.name + ".part")  # the worker ignores .part files: rename in when complete
     tmp.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text("".join(lines), encoding="utf-8")
@@ -56,9 +56,13 @@ def run_worker(subprocess_env):
     """`run_worker(home, *args)`: one `paperboy worker --once` pass in a child process -> CompletedProcess."""
 
     def run(home: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "paperboy.cli", "--home", str(home), "worker", "--once",
-                               "--settle", "0", *args], env=subprocess_env(home), capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "paperboy.cli", "--home", str(home), "worker", "--once", "--settle", "0", *args],
+            env=subprocess_env(home),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run
 
@@ -70,7 +74,9 @@ def wait_for(cond, timeout: float, what: str, proc: subprocess.Popen | None = No
         if got:
             return got
         if proc is not None and proc.poll() is not None:
-            pytest.fail(f"{what}: the process exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+            pytest.fail(
+                f"{what}: the process exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+            )
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(interval)
@@ -165,8 +171,9 @@ def test_sigkill_while_embedding_then_restart_resumes(tmp_path, arxiv_shards, cl
     assert pb.indexes._embedder is None
 
 
-def test_sigkill_during_inbox_ingest_then_restart(tmp_path, arxiv_shards, cli_process, run_worker, open_pb,
-                                                  monkeypatch):
+def test_sigkill_during_inbox_ingest_then_restart(
+    tmp_path, arxiv_shards, cli_process, run_worker, open_pb, monkeypatch
+):
     home, ref_home = tmp_path / "home", tmp_path / "ref"
     shard = arxiv_shards[3]
     expected = open_pb(ref_home).ingest([shard]).added  # the same file ingested without interruption
@@ -214,8 +221,11 @@ def test_reader_sees_worker_updates_without_errors_or_restart(tmp_path, arxiv_sh
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         try:
-            for query, mode in ((target["title"], "hybrid"), ("language models for reasoning", "lexical"),
-                                (first[3]["title"], "hybrid")):
+            for query, mode in (
+                (target["title"], "hybrid"),
+                ("language models for reasoning", "lexical"),
+                (first[3]["title"], "hybrid"),
+            ):
                 page = pb.search(query, mode=mode, limit=20)
                 ids = [h.paper.id for h in page.hits]
                 assert ids and len(ids) == len(set(ids)), (query, ids)
@@ -223,11 +233,16 @@ def test_reader_sees_worker_updates_without_errors_or_restart(tmp_path, arxiv_sh
             assert pb.similar(first[0]["id"], limit=5)
             lex_counts.append(pb.indexes.lexical.count())
             vec_counts.append(len(pb.indexes.vectors))
-        except Exception as e:  # noqa: BLE001 - any failure is the finding
+        except Exception as e:
             errors.append(f"{type(e).__name__}: {e}")
         hits = pb.search(target["title"], mode="hybrid", limit=3).hits
-        if vec_counts and vec_counts[-1] == 120 and hits and hits[0].paper.id == target["id"] \
-                and "dense" in hits[0].matched_by:
+        if (
+            vec_counts
+            and vec_counts[-1] == 120
+            and hits
+            and hits[0].paper.id == target["id"]
+            and "dense" in hits[0].matched_by
+        ):
             break
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.01)
@@ -248,8 +263,11 @@ def test_reader_sees_worker_updates_without_errors_or_restart(tmp_path, arxiv_sh
 def test_paperboy_index_waits_for_the_lock_with_a_message(tmp_path, cli):
     home = tmp_path / "home"
     assert cli(home, "index", "--no-embed")[0] == 0
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(home / "index"), "1.5"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(home / "index"), "1.5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     code, _out, err = cli(home, "index", "--no-embed", "-q")
     assert code == 0, err
@@ -263,8 +281,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_workers_share_the_port_and_see_worker_updates(tmp_path, arxiv_shards, cli_process, run_worker,
-                                                             open_pb):
+def test_serve_workers_share_the_port_and_see_worker_updates(tmp_path, arxiv_shards, cli_process, run_worker, open_pb):
     import psutil
 
     home = tmp_path / "home"

@@ -66,8 +66,10 @@ def run() -> None:
     try:
         main(standalone_mode=True)
     except ValidationError as exc:  # bad PAPERBOY_* settings, e.g. no secret key in production
-        problems = "; ".join((f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "")
-                             + e["msg"].removeprefix("Value error, ") for e in exc.errors()[:5])
+        problems = "; ".join(
+            (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()[:5]
+        )
         click.echo(f"paperboy: refusing to start: {problems}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:

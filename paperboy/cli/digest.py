@@ -47,21 +47,32 @@ def digest() -> None:
 @click.option("--no-trending", is_flag=True, help="Leave out trending papers.")
 @click.option("--no-searches", is_flag=True, help="Leave out matches of the account's saved searches.")
 @click.option("--no-recommended", is_flag=True, help="Leave out personal recommendations.")
-@click.option("--confirmed", is_flag=True,
-              help="Activate without a confirmation email: only for addresses whose owner already opted in.")
+@click.option(
+    "--confirmed",
+    is_flag=True,
+    help="Activate without a confirmation email: only for addresses whose owner already opted in.",
+)
 @click.pass_context
-def subscribe(ctx, email, frequency, hour, weekday, tz, categories, authors, no_trending, no_searches,
-              no_recommended, confirmed) -> None:
+def subscribe(
+    ctx, email, frequency, hour, weekday, tz, categories, authors, no_trending, no_searches, no_recommended, confirmed
+) -> None:
     """Subscribe EMAIL; a confirmation link is emailed (nothing else is sent until it is followed)."""
     from paperboy.email.send import run_digests
     from paperboy.service.digests import DigestError, Options
 
     d = _digests(ctx)
     base = Options.defaults(d.settings)
-    opts = Options(frequency=frequency or "daily", send_hour=base.send_hour if hour is None else hour,
-                   weekday=base.weekday if weekday is None else WEEKDAYS.index(weekday),
-                   timezone=tz or base.timezone, trending=not no_trending, searches=not no_searches,
-                   recommended=not no_recommended, categories=tuple(categories), authors=tuple(authors))
+    opts = Options(
+        frequency=frequency or "daily",
+        send_hour=base.send_hour if hour is None else hour,
+        weekday=base.weekday if weekday is None else WEEKDAYS.index(weekday),
+        timezone=tz or base.timezone,
+        trending=not no_trending,
+        searches=not no_searches,
+        recommended=not no_recommended,
+        categories=tuple(categories),
+        authors=tuple(authors),
+    )
     try:
         sub, out_id = d.subscribe(email, opts, confirmed=confirmed)
     except DigestError as e:
@@ -73,8 +84,11 @@ def subscribe(ctx, email, frequency, hour, weekday, tz, categories, authors, no_
     if rep.sent:
         click.echo(f"{sub.display_email}: confirmation email sent; the subscription starts when its link is followed")
     else:
-        click.echo(f"{sub.display_email}: confirmation email queued, not sent yet"
-                   f"{': ' + rep.aborted if rep.aborted else ''}; `paperboy digest run` retries it", err=True)
+        click.echo(
+            f"{sub.display_email}: confirmation email queued, not sent yet"
+            f"{': ' + rep.aborted if rep.aborted else ''}; `paperboy digest run` retries it",
+            err=True,
+        )
         ctx.exit(EXIT_PARTIAL)
 
 
@@ -112,8 +126,13 @@ def unsubscribe(ctx, email) -> None:
 @digest.command()
 @home_option
 @click.argument("email")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="HTML file to write (a .eml or .txt name writes the whole message / the text part).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="HTML file to write (a .eml or .txt name writes the whole message / the text part).",
+)
 @click.pass_context
 def preview(ctx, email, out) -> None:
     """Write the digest EMAIL would get next, without sending or recording anything."""
@@ -126,8 +145,14 @@ def preview(ctx, email, out) -> None:
     except DigestError as e:
         _fail(ctx, str(e))
     s = d.settings
-    msg = compose_digest(dg, mail_from=s.mail_from, base_url=s.base_url, unsubscribe_url=d.unsubscribe_url(dg.subscription),
-                         message_id=d.message_id("digest", dg.subscription.id, dg.period), date=d.now())
+    msg = compose_digest(
+        dg,
+        mail_from=s.mail_from,
+        base_url=s.base_url,
+        unsubscribe_url=d.unsubscribe_url(dg.subscription),
+        message_id=d.message_id("digest", dg.subscription.id, dg.period),
+        date=d.now(),
+    )
     if out.suffix.lower() == ".eml":
         data = message_bytes(msg)
     elif out.suffix.lower() == ".txt":

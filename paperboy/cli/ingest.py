@@ -53,11 +53,23 @@ def exit_code(r) -> int:
 @click.command()
 @home_option
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(INGEST_FORMATS), default="auto", show_default=True,
-              help="Input format; auto detects it from the content.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(INGEST_FORMATS),
+    default="auto",
+    show_default=True,
+    help="Input format; auto detects it from the content.",
+)
 @click.option("--arxiv-query", help='Fetch from the arXiv API instead of files, e.g. "cat:cs.CL".')
-@click.option("--max", "max_results", type=click.IntRange(1, 100_000), default=100, show_default=True,
-              help="Most papers to fetch with --arxiv-query.")
+@click.option(
+    "--max",
+    "max_results",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="Most papers to fetch with --arxiv-query.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as a JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--no-index", is_flag=True, help="Do not bring the search index up to date afterwards.")
@@ -81,8 +93,11 @@ def ingest(ctx, paths, fmt, arxiv_query, max_results, as_json, quiet, no_index) 
         try:
             pb.update_index(progress=not quiet and not as_json, embed=False, wait=False)
         except IndexBusy:  # a worker picks the papers up itself; a `paperboy index` run started earlier won't
-            click.echo("note: another process is updating the search index; run `paperboy index` afterwards "
-                       "unless `paperboy worker` is running", err=True)
+            click.echo(
+                "note: another process is updating the search index; run `paperboy index` afterwards "
+                "unless `paperboy worker` is running",
+                err=True,
+            )
     if as_json:
         emit(report.to_dict())
     else:
@@ -107,9 +122,11 @@ def stats(ctx, as_json) -> None:
     if s["top_categories"]:
         click.echo("top categories: " + ", ".join(f"{c} {n:,}" for c, n in s["top_categories"].items()))
     for name, h in (s.get("harvest") or {}).get("sources", {}).items():
-        click.echo(f"harvest {name}: watermark {h['watermark'] or 'none'}, last success {h['last_success'] or 'never'}"
-                   + (f", last error: {h['last_error']}" if h["last_error"] else "")
-                   + (f", next run {h['next_run']}" if h["next_run"] else ""))
+        click.echo(
+            f"harvest {name}: watermark {h['watermark'] or 'none'}, last success {h['last_success'] or 'never'}"
+            + (f", last error: {h['last_error']}" if h["last_error"] else "")
+            + (f", next run {h['next_run']}" if h["next_run"] else "")
+        )
     for r in s["runs"]:
         click.echo(
             f"  run {r['id']} {r['status']:<7} {r['source']}: +{r['added']} ~{r['updated']} "
@@ -138,11 +155,14 @@ def show(ctx, paper_id, as_json, bibtex) -> None:
     else:
         click.echo(click.style(p.title, bold=True))
         click.echo(", ".join(p.authors) or "(no authors)")
-        meta = [p.id or "", f"v{p.version}" if p.version else "", " ".join(p.categories),
-                str(p.published or p.listed or "")]
+        meta = [
+            p.id or "",
+            f"v{p.version}" if p.version else "",
+            " ".join(p.categories),
+            str(p.published or p.listed or ""),
+        ]
         click.echo("  ".join(m for m in meta if m))
-        for label, url in (("abs", p.abs_url), ("pdf", p.pdf_url), ("code", p.code_url),
-                           ("project", p.project_url)):
+        for label, url in (("abs", p.abs_url), ("pdf", p.pdf_url), ("code", p.code_url), ("project", p.project_url)):
             if url:
                 click.echo(f"{label}: {url}")
         if p.upvotes is not None:

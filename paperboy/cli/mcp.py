@@ -9,8 +9,13 @@ from paperboy.cli.common import home_option, service
 
 @click.command("mcp")
 @home_option
-@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True,
-              help="stdio for a client that starts paperboy itself; http for streamable HTTP at /mcp.")
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "http"]),
+    default="stdio",
+    show_default=True,
+    help="stdio for a client that starts paperboy itself; http for streamable HTTP at /mcp.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (http).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="Port (http).")
 @click.pass_context

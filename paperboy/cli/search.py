@@ -16,9 +16,13 @@ from paperboy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, emit, home_o
 @click.option("--no-embed", is_flag=True, help="Lexical index only (seconds); embeddings later.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as a JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--ray", "ray_address", metavar="ADDRESS",
-              help="Embed on a Ray cluster: 'local' starts one here, or e.g. 'auto', HOST:6379, ray://HOST:10001 "
-                   "(needs paperboy[cluster]).")
+@click.option(
+    "--ray",
+    "ray_address",
+    metavar="ADDRESS",
+    help="Embed on a Ray cluster: 'local' starts one here, or e.g. 'auto', HOST:6379, ray://HOST:10001 "
+    "(needs paperboy[cluster]).",
+)
 @click.pass_context
 def index(ctx, rebuild, check, no_embed, as_json, quiet, ray_address) -> None:
     """Build or update the search indexes (incremental; resumable embedding)."""
@@ -34,12 +38,17 @@ def index(ctx, rebuild, check, no_embed, as_json, quiet, ray_address) -> None:
                 f"dense [{st['dense_model']}]: {st['dense_papers']:,} ({'stale' if st['dense_stale'] else 'up to date'})"
             )
         ctx.exit(EXIT_PARTIAL if st["lexical_stale"] or st["dense_stale"] else EXIT_OK)
-    def waiting() -> None:
-        click.echo(f"waiting for another process updating the index to finish "
-                   f"(lock: {pb.settings.index_dir / 'update.lock'})...", err=True)
 
-    rep = pb.update_index(embed=not no_embed, progress=not quiet and not as_json, rebuild=rebuild, on_wait=waiting,
-                          ray=ray_address)
+    def waiting() -> None:
+        click.echo(
+            f"waiting for another process updating the index to finish "
+            f"(lock: {pb.settings.index_dir / 'update.lock'})...",
+            err=True,
+        )
+
+    rep = pb.update_index(
+        embed=not no_embed, progress=not quiet and not as_json, rebuild=rebuild, on_wait=waiting, ray=ray_address
+    )
     if as_json:
         emit({"lexical": rep.lexical, "embedded": rep.embedded, "seconds": rep.seconds, "dense_error": rep.dense_error})
     else:
@@ -52,9 +61,15 @@ def index(ctx, rebuild, check, no_embed, as_json, quiet, ray_address) -> None:
 def _hit_json(h) -> dict:
     p = h.paper
     return {
-        "id": p.id, "title": p.title, "score": round(h.score, 6), "authors": p.authors,
-        "categories": p.categories, "date": str(p.published or p.listed or "") or None,
-        "upvotes": p.upvotes, "url": p.abs_url, "matched_by": list(h.matched_by),
+        "id": p.id,
+        "title": p.title,
+        "score": round(h.score, 6),
+        "authors": p.authors,
+        "categories": p.categories,
+        "date": str(p.published or p.listed or "") or None,
+        "upvotes": p.upvotes,
+        "url": p.abs_url,
+        "matched_by": list(h.matched_by),
     }
 
 
@@ -87,8 +102,10 @@ def search(ctx, query, mode, categories, authors, since, until, sort, limit, off
     from paperboy.models import SearchFilters
 
     flt = SearchFilters(
-        categories=tuple(categories), authors=tuple(authors),
-        since=since.date() if since else None, until=until.date() if until else None,
+        categories=tuple(categories),
+        authors=tuple(authors),
+        since=since.date() if since else None,
+        until=until.date() if until else None,
     )
     page = service(ctx).search(query, mode=mode, filters=flt, sort=sort, limit=limit, offset=offset)
     for w in page.warnings:
@@ -99,8 +116,14 @@ def search(ctx, query, mode, categories, authors, since, until, sort, limit, off
     if page.suggestion:
         click.echo(f"did you mean: {page.suggestion}", err=True)
     if not page.hits:
-        click.echo("No papers match." + ("" if offset else " Try fewer or other words, author:Name, "
-                                          "--mode dense for related meanings, or fewer filters."))
+        click.echo(
+            "No papers match."
+            + (
+                ""
+                if offset
+                else " Try fewer or other words, author:Name, --mode dense for related meanings, or fewer filters."
+            )
+        )
         return
     about = "about " if page.total_estimated else ""
     click.echo(f"{about}{page.total:,} results ({page.mode})", err=True)
@@ -129,14 +152,31 @@ def similar(ctx, paper_ids, limit, as_json) -> None:
 
 @click.command(name="eval")
 @home_option
-@click.option("--corpus", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
-              help="BEIR corpus.jsonl ({_id, title, text} per line).")
-@click.option("--queries", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
-              help="BEIR queries.jsonl ({_id, text}).")
-@click.option("--qrels", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True,
-              help="BEIR qrels TSV (query-id, corpus-id, score; header optional).")
-@click.option("--mode", "modes", multiple=True, type=click.Choice(["lexical", "dense", "hybrid"]),
-              help="Modes to evaluate (default: all three).")
+@click.option(
+    "--corpus",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="BEIR corpus.jsonl ({_id, title, text} per line).",
+)
+@click.option(
+    "--queries",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="BEIR queries.jsonl ({_id, text}).",
+)
+@click.option(
+    "--qrels",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="BEIR qrels TSV (query-id, corpus-id, score; header optional).",
+)
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["lexical", "dense", "hybrid"]),
+    help="Modes to evaluate (default: all three).",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"lexical": {"ndcg@10": ..}, "dense": .., "hybrid": ..}.')
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
@@ -146,8 +186,15 @@ def eval_(ctx, corpus, queries, qrels, modes, as_json, quiet) -> None:
 
     settings = settings_from(ctx)
     try:
-        res = run_eval(corpus, queries, qrels, work=settings.home / "eval", model=settings.embedding_model,
-                       modes=tuple(modes) or ("lexical", "dense", "hybrid"), progress=not quiet and not as_json)
+        res = run_eval(
+            corpus,
+            queries,
+            qrels,
+            work=settings.home / "eval",
+            model=settings.embedding_model,
+            modes=tuple(modes) or ("lexical", "dense", "hybrid"),
+            progress=not quiet and not as_json,
+        )
     except EvalError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(EXIT_FAILED)
@@ -156,5 +203,7 @@ def eval_(ctx, corpus, queries, qrels, modes, as_json, quiet) -> None:
         return
     click.echo(f"{'mode':<8} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     for mode, m in res.items():
-        click.echo(f"{mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>7.4f} {m['mrr@10']:>7.4f} "
-                   f"{m['p50_ms']:>7.2f} {m['p95_ms']:>7.2f} {m['p99_ms']:>7.2f}")
+        click.echo(
+            f"{mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>7.4f} {m['mrr@10']:>7.4f} "
+            f"{m['p50_ms']:>7.2f} {m['p95_ms']:>7.2f} {m['p99_ms']:>7.2f}"
+        )

@@ -14,19 +14,43 @@ from paperboy.cli.common import home_option, service
 @home_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
-@click.option("--proxy-headers", is_flag=True,
-              help="Trust X-Forwarded-Proto/For from the proxy at --forwarded-allow-ips (for HTTPS behind nginx).")
-@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
-              help="Proxy addresses whose X-Forwarded-* headers are trusted.")
+@click.option(
+    "--proxy-headers",
+    is_flag=True,
+    help="Trust X-Forwarded-Proto/For from the proxy at --forwarded-allow-ips (for HTTPS behind nginx).",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default="127.0.0.1",
+    show_default=True,
+    help="Proxy addresses whose X-Forwarded-* headers are trusted.",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
-@click.option("--digests/--no-digests", default=True, show_default=True,
-              help="Send due email digests from this process (turn off when cron runs `paperboy digest run`).")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Web processes (each with its own connections and index readers). With more than one, "
-                   "digests are left to `paperboy worker`.")
+@click.option(
+    "--digests/--no-digests",
+    default=True,
+    show_default=True,
+    help="Send due email digests from this process (turn off when cron runs `paperboy digest run`).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Web processes (each with its own connections and index readers). With more than one, "
+    "digests are left to `paperboy worker`.",
+)
 @click.pass_context
-def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool, forwarded_allow_ips: str,
-                  access_log: bool, digests: bool = True, workers: int = 1) -> None:
+def serve_command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    proxy_headers: bool,
+    forwarded_allow_ips: str,
+    access_log: bool,
+    digests: bool = True,
+    workers: int = 1,
+) -> None:
     """Serve the web pages, JSON API, Hugging Face-compatible API and feeds."""
     import uvicorn
 
@@ -34,20 +58,36 @@ def serve_command(ctx: click.Context, host: str, port: int, proxy_headers: bool,
 
     pb = service(ctx)
     if workers > 1:
-        _serve_workers(pb, host, port, workers, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
-                       access_log=access_log)
+        _serve_workers(
+            pb,
+            host,
+            port,
+            workers,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+            access_log=access_log,
+        )
         return
     app = create_app(pb)
-    click.echo(f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; serving http://{host}:{port}/",
-               err=True)
+    click.echo(
+        f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; serving http://{host}:{port}/", err=True
+    )
     scheduler = None
     if digests:
         from paperboy.email.send import start_scheduler
 
         scheduler = start_scheduler(pb)
     try:
-        uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
-                    access_log=access_log, log_level="info", timeout_graceful_shutdown=5)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+            access_log=access_log,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+        )
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -66,13 +106,27 @@ def _serve_workers(pb, host: str, port: int, workers: int, **uvicorn_options) ->
     if pb.settings.database_url:
         os.environ["PAPERBOY_DATABASE_URL"] = pb.settings.database_url
     load_secret_key(pb.settings)  # create <home>/secret_key once, before N processes want it
-    click.echo(f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; serving http://{host}:{port}/ "
-               f"with {workers} worker processes", err=True)
-    click.echo("paperboy: email digests are not sent by `serve --workers`; run `paperboy worker` "
-               "(or `paperboy digest run` from cron)", err=True)
+    click.echo(
+        f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; serving http://{host}:{port}/ "
+        f"with {workers} worker processes",
+        err=True,
+    )
+    click.echo(
+        "paperboy: email digests are not sent by `serve --workers`; run `paperboy worker` "
+        "(or `paperboy digest run` from cron)",
+        err=True,
+    )
     pb.close()  # the parent only supervises; each worker opens its own store
-    uvicorn.run("paperboy.web.asgi:app_factory", factory=True, workers=workers, host=host, port=port,
-                log_level="info", timeout_graceful_shutdown=5, **uvicorn_options)
+    uvicorn.run(
+        "paperboy.web.asgi:app_factory",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        **uvicorn_options,
+    )
 
 
 def _sample_corpus() -> Path | None:
@@ -110,23 +164,34 @@ def start(ctx, host, port, no_serve, no_embed) -> None:
             rep = pb.ingest_arxiv_query("cat:cs.CL", 200)
             click.echo(summary(rep), err=True)
             if pb.store.count() == 0:
-                click.echo("paperboy is empty and offline. Add papers with:\n"
-                           "  paperboy ingest FILE...            (arXiv JSONL/OAI/Atom, HF daily JSON, BibTeX)\n"
-                           "  paperboy ingest --arxiv-query \"cat:cs.CL\" --max 500", err=True)
+                click.echo(
+                    "paperboy is empty and offline. Add papers with:\n"
+                    "  paperboy ingest FILE...            (arXiv JSONL/OAI/Atom, HF daily JSON, BibTeX)\n"
+                    '  paperboy ingest --arxiv-query "cat:cs.CL" --max 500',
+                    err=True,
+                )
     rep = pb.update_index(embed=False, progress=True)
     if rep.lexical:
         click.echo(f"keyword index: {rep.lexical:,} papers in {rep.seconds:.1f} s", err=True)
     status = pb.index_status()
     if not no_embed and status["dense_stale"] and status["store_papers"]:
         log = pb.settings.home / "embed.log"
-        click.echo(f"semantic index: embedding {status['store_papers'] - status['dense_papers']:,} papers in the "
-                   f"background (log: {log}); search is keyword-only until it finishes", err=True)
+        click.echo(
+            f"semantic index: embedding {status['store_papers'] - status['dense_papers']:,} papers in the "
+            f"background (log: {log}); search is keyword-only until it finishes",
+            err=True,
+        )
         with open(log, "ab") as out:
-            subprocess.Popen([sys.executable, "-m", "paperboy.cli", "--home", str(pb.settings.home), "index", "-q"],
-                             stdout=out, stderr=subprocess.STDOUT, start_new_session=not no_serve)
+            subprocess.Popen(
+                [sys.executable, "-m", "paperboy.cli", "--home", str(pb.settings.home), "index", "-q"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=not no_serve,
+            )
     if no_serve:
         s = pb.stats()
-        click.echo(f"ready: {s['papers']:,} papers. Try: paperboy search \"multi-stage training\"", err=True)
+        click.echo(f'ready: {s["papers"]:,} papers. Try: paperboy search "multi-stage training"', err=True)
         return
-    ctx.invoke(serve_command, host=host, port=port, proxy_headers=False, forwarded_allow_ips="127.0.0.1",
-               access_log=False)
+    ctx.invoke(
+        serve_command, host=host, port=port, proxy_headers=False, forwarded_allow_ips="127.0.0.1", access_log=False
+    )

@@ -80,24 +80,30 @@ def digest_subject(digest: Digest) -> str:
 
 def digest_context(digest: Digest, base_url: str, unsubscribe_url: str) -> dict[str, Any]:
     base = base_url.rstrip("/")
-    sections = [{
-        "title": s.title,
-        "papers": [{
-            "title": " ".join(it.paper.title.split()),
-            "url": base + paper_path(it.paper),
-            "arxiv_url": it.paper.abs_url,
-            "pdf_url": it.paper.pdf_url,
-            "code_url": it.paper.code_url,
-            "authors": _authors(it.paper),
-            "categories": " · ".join(it.paper.categories[:3]),
-            "abstract": _abstract(it.paper.abstract),
-            "reason": it.reason,
-            "explore": it.explore,
-            # Signed links to a confirmation page: a link scanner fetching them records nothing.
-            "up_url": it.feedback[0] if it.feedback else None,
-            "down_url": it.feedback[1] if it.feedback else None,
-        } for it in s.items],
-    } for s in digest.sections]
+    sections = [
+        {
+            "title": s.title,
+            "papers": [
+                {
+                    "title": " ".join(it.paper.title.split()),
+                    "url": base + paper_path(it.paper),
+                    "arxiv_url": it.paper.abs_url,
+                    "pdf_url": it.paper.pdf_url,
+                    "code_url": it.paper.code_url,
+                    "authors": _authors(it.paper),
+                    "categories": " · ".join(it.paper.categories[:3]),
+                    "abstract": _abstract(it.paper.abstract),
+                    "reason": it.reason,
+                    "explore": it.explore,
+                    # Signed links to a confirmation page: a link scanner fetching them records nothing.
+                    "up_url": it.feedback[0] if it.feedback else None,
+                    "down_url": it.feedback[1] if it.feedback else None,
+                }
+                for it in s.items
+            ],
+        }
+        for s in digest.sections
+    ]
     return {
         "subject": digest_subject(digest),
         "sections": sections,
@@ -114,8 +120,9 @@ def digest_context(digest: Digest, base_url: str, unsubscribe_url: str) -> dict[
     }
 
 
-def render_digest(digest: Digest, *, base_url: str, unsubscribe_url: str,
-                  chart_src: str | None = None) -> tuple[str, str]:
+def render_digest(
+    digest: Digest, *, base_url: str, unsubscribe_url: str, chart_src: str | None = None
+) -> tuple[str, str]:
     """(plain text, HTML with inlined CSS) of a digest.
 
     chart_src: where the HTML finds the reader's topic chart: a "cid:" of a related part (the email),
@@ -128,8 +135,9 @@ def render_digest(digest: Digest, *, base_url: str, unsubscribe_url: str,
     return env.get_template("digest.txt").render(ctx), inline_css(env.get_template("digest.html").render(ctx))
 
 
-def _message(*, to: str, subject: str, mail_from: str, message_id: str, date: datetime, text: str,
-             html: str) -> EmailMessage:
+def _message(
+    *, to: str, subject: str, mail_from: str, message_id: str, date: datetime, text: str, html: str
+) -> EmailMessage:
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = mail_from
     # Address() refuses CR/LF and other header injection; addresses arrive validated, this is the backstop.
@@ -143,8 +151,9 @@ def _message(*, to: str, subject: str, mail_from: str, message_id: str, date: da
     return msg
 
 
-def compose_digest(digest: Digest, *, mail_from: str, base_url: str, unsubscribe_url: str, message_id: str,
-                   date: datetime) -> EmailMessage:
+def compose_digest(
+    digest: Digest, *, mail_from: str, base_url: str, unsubscribe_url: str, message_id: str, date: datetime
+) -> EmailMessage:
     """The digest email with List-Unsubscribe (+ RFC 8058 one-click) headers.
 
     The reader's topic chart, when there is one, is a PNG part related to the HTML (multipart/related,
@@ -152,29 +161,61 @@ def compose_digest(digest: Digest, *, mail_from: str, base_url: str, unsubscribe
     """
     domain = parseaddr(mail_from)[1].rpartition("@")[2] or "paperboy.invalid"
     cid = make_msgid("topics", domain=domain) if digest.topics_chart else None
-    text, html = render_digest(digest, base_url=base_url, unsubscribe_url=unsubscribe_url,
-                               chart_src=f"cid:{cid[1:-1]}" if cid else None)
-    msg = _message(to=digest.subscription.email, subject=digest_subject(digest), mail_from=mail_from,
-                   message_id=message_id, date=date, text=text, html=html)
+    text, html = render_digest(
+        digest, base_url=base_url, unsubscribe_url=unsubscribe_url, chart_src=f"cid:{cid[1:-1]}" if cid else None
+    )
+    msg = _message(
+        to=digest.subscription.email,
+        subject=digest_subject(digest),
+        mail_from=mail_from,
+        message_id=message_id,
+        date=date,
+        text=text,
+        html=html,
+    )
     if cid:
-        msg.get_body(preferencelist=("html",)).add_related(digest.topics_chart, "image", "png", cid=cid,
-                                                           filename="your-topics.png", disposition="inline")
+        msg.get_body(preferencelist=("html",)).add_related(
+            digest.topics_chart, "image", "png", cid=cid, filename="your-topics.png", disposition="inline"
+        )
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["List-Id"] = f"paperboy digest <digest.{domain}>"
     return msg
 
 
-def compose_confirmation(to: str, options: Options, *, confirm_url: str, mail_from: str, base_url: str,
-                         message_id: str, date: datetime, valid_hours: int) -> EmailMessage:
+def compose_confirmation(
+    to: str,
+    options: Options,
+    *,
+    confirm_url: str,
+    mail_from: str,
+    base_url: str,
+    message_id: str,
+    date: datetime,
+    valid_hours: int,
+) -> EmailMessage:
     """The double opt-in email: one signed link that confirms the subscription."""
-    ctx = {"confirm_url": confirm_url, "schedule": options.describe(), "email": display_address(to),
-           "options": options, "valid_hours": valid_hours, "base_url": base_url.rstrip("/"), "css": _css()}
+    ctx = {
+        "confirm_url": confirm_url,
+        "schedule": options.describe(),
+        "email": display_address(to),
+        "options": options,
+        "valid_hours": valid_hours,
+        "base_url": base_url.rstrip("/"),
+        "css": _css(),
+    }
     env = _env()
     text = env.get_template("confirm.txt").render(ctx)
     html = inline_css(env.get_template("confirm.html").render(ctx))
-    return _message(to=to, subject="Confirm your paperboy digest subscription", mail_from=mail_from,
-                    message_id=message_id, date=date, text=text, html=html)
+    return _message(
+        to=to,
+        subject="Confirm your paperboy digest subscription",
+        mail_from=mail_from,
+        message_id=message_id,
+        date=date,
+        text=text,
+        html=html,
+    )
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
@@ -188,19 +229,40 @@ def html_part(msg: EmailMessage) -> str:
     return part.get_content() if part is not None else ""
 
 
-def compose_comment_notice(to: str, *, paper_title: str, author: str, body_text: str, body_html: str,
-                           comment_url: str, unsubscribe_url: str, mail_from: str, message_id: str,
-                           date: datetime) -> EmailMessage:
+def compose_comment_notice(
+    to: str,
+    *,
+    paper_title: str,
+    author: str,
+    body_text: str,
+    body_html: str,
+    comment_url: str,
+    unsubscribe_url: str,
+    mail_from: str,
+    message_id: str,
+    date: datetime,
+) -> EmailMessage:
     """One new comment on a paper the recipient discussed, with a one-click link that stops these emails."""
     title = " ".join((paper_title or "").split())[:150]  # one line: no header injection, no folding surprises
-    text = (f"{author} commented on “{title}”:\n\n{body_text}\n\nRead and reply: {comment_url}\n\n"
-            f"Stop emails about comments: {unsubscribe_url}\n")
+    text = (
+        f"{author} commented on “{title}”:\n\n{body_text}\n\nRead and reply: {comment_url}\n\n"
+        f"Stop emails about comments: {unsubscribe_url}\n"
+    )
     esc = functools.partial(html_escape, quote=True)
-    body = (f"<p><strong>{esc(author)}</strong> commented on <a href=\"{esc(comment_url)}\">{esc(title)}</a>:</p>"
-            f"<blockquote>{body_html}</blockquote><p><a href=\"{esc(comment_url)}\">Read and reply</a></p>"
-            f"<p style=\"font-size:12px;color:#666\"><a href=\"{esc(unsubscribe_url)}\">Stop emails about comments</a></p>")
-    msg = _message(to=to, subject=f"New comment on “{title}”", mail_from=mail_from, message_id=message_id,
-                   date=date, text=text, html=body)
+    body = (
+        f'<p><strong>{esc(author)}</strong> commented on <a href="{esc(comment_url)}">{esc(title)}</a>:</p>'
+        f'<blockquote>{body_html}</blockquote><p><a href="{esc(comment_url)}">Read and reply</a></p>'
+        f'<p style="font-size:12px;color:#666"><a href="{esc(unsubscribe_url)}">Stop emails about comments</a></p>'
+    )
+    msg = _message(
+        to=to,
+        subject=f"New comment on “{title}”",
+        mail_from=mail_from,
+        message_id=message_id,
+        date=date,
+        text=text,
+        html=body,
+    )
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return msg

@@ -86,8 +86,9 @@ class SmtpSender:
         s = self.settings
         try:
             if s.smtp_security == "ssl":
-                conn = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=self.timeout,
-                                        context=ssl.create_default_context())
+                conn = smtplib.SMTP_SSL(
+                    s.smtp_host, s.smtp_port, timeout=self.timeout, context=ssl.create_default_context()
+                )
             else:
                 conn = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
             try:
@@ -101,11 +102,14 @@ class SmtpSender:
                 _quietly_close(conn)
                 raise
         except smtplib.SMTPAuthenticationError as e:
-            raise ServerUnavailable(f"SMTP login to {self.server} failed: {e.smtp_code} "
-                                    f"{e.smtp_error.decode('utf-8', 'replace')}"[:500], e.smtp_code) from None
+            raise ServerUnavailable(
+                f"SMTP login to {self.server} failed: {e.smtp_code} {e.smtp_error.decode('utf-8', 'replace')}"[:500],
+                e.smtp_code,
+            ) from None
         except smtplib.SMTPNotSupportedError as e:
-            raise ServerUnavailable(f"SMTP server {self.server} does not support what smtp_security/smtp_user "
-                                    f"ask for: {e}") from None
+            raise ServerUnavailable(
+                f"SMTP server {self.server} does not support what smtp_security/smtp_user ask for: {e}"
+            ) from None
         except (smtplib.SMTPException, OSError) as e:  # refused, timed out, TLS failure, bad greeting
             raise ServerUnavailable(f"cannot reach SMTP server {self.server}: {_describe(e)}") from None
         self._conn = conn
@@ -121,8 +125,9 @@ class SmtpSender:
             raise _code_failure("recipient refused", code, text) from None
         except smtplib.SMTPSenderRefused as e:
             if 500 <= e.smtp_code < 600:
-                raise ServerUnavailable(f"SMTP server {self.server} refuses the sender {self.envelope_from}: "
-                                        f"{e.smtp_code}", e.smtp_code) from None
+                raise ServerUnavailable(
+                    f"SMTP server {self.server} refuses the sender {self.envelope_from}: {e.smtp_code}", e.smtp_code
+                ) from None
             raise _code_failure("sender refused", e.smtp_code, e.smtp_error) from None
         except smtplib.SMTPResponseException as e:  # data refused, etc.
             raise _code_failure("message refused", e.smtp_code, e.smtp_error) from None
@@ -175,9 +180,11 @@ class RunReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        line = (f"planned {self.planned}, sent {self.sent}, skipped {self.skipped}, retry later {self.retry}, "
-                f"failed {self.failed}, newly bouncing {self.bouncing}, recovered {self.recovered}, "
-                f"expired {self.expired} in {self.seconds:.1f} s")
+        line = (
+            f"planned {self.planned}, sent {self.sent}, skipped {self.skipped}, retry later {self.retry}, "
+            f"failed {self.failed}, newly bouncing {self.bouncing}, recovered {self.recovered}, "
+            f"expired {self.expired} in {self.seconds:.1f} s"
+        )
         return line + (f"; stopped early: {self.aborted}" if self.aborted else "")
 
 
@@ -189,9 +196,16 @@ def compose_entry(digests: Digests, entry: OutboxEntry, now: datetime) -> EmailM
         if sub.state not in ("pending", "active"):
             return f"subscription is {sub.state}"
         opts = Options.from_json(payload["options"])
-        return compose_confirmation(sub.email, opts, confirm_url=digests.confirm_url(sub, payload["nonce"], opts),
-                                    mail_from=s.mail_from, base_url=s.base_url, message_id=entry.message_id,
-                                    date=now, valid_hours=s.confirm_hours)
+        return compose_confirmation(
+            sub.email,
+            opts,
+            confirm_url=digests.confirm_url(sub, payload["nonce"], opts),
+            mail_from=s.mail_from,
+            base_url=s.base_url,
+            message_id=entry.message_id,
+            date=now,
+            valid_hours=s.confirm_hours,
+        )
     if entry.kind == "comment":
         return _comment_notice(digests, entry, now)
     if sub.state != "active":
@@ -199,8 +213,14 @@ def compose_entry(digests: Digests, entry: OutboxEntry, now: datetime) -> EmailM
     digest = digests.content_for(entry)
     if digest.is_empty():
         return "nothing new for this period"
-    return compose_digest(digest, mail_from=s.mail_from, base_url=s.base_url,
-                          unsubscribe_url=digests.unsubscribe_url(sub), message_id=entry.message_id, date=now)
+    return compose_digest(
+        digest,
+        mail_from=s.mail_from,
+        base_url=s.base_url,
+        unsubscribe_url=digests.unsubscribe_url(sub),
+        message_id=entry.message_id,
+        date=now,
+    )
 
 
 def _comment_notice(digests: Digests, entry: OutboxEntry, now: datetime) -> EmailMessage | str:
@@ -218,15 +238,29 @@ def _comment_notice(digests: Digests, entry: OutboxEntry, now: datetime) -> Emai
     paper = digests.pb.paper(c.paper_id)
     base = s.base_url.rstrip("/")
     return compose_comment_notice(
-        sub.email, paper_title=paper.title if paper else c.paper_id, author=c.author, body_text=c.body,
-        body_html=c.html, comment_url=f"{base}{paper_path(paper)}#comment-{c.id}" if paper else base,
+        sub.email,
+        paper_title=paper.title if paper else c.paper_id,
+        author=c.author,
+        body_text=c.body,
+        body_html=c.html,
+        comment_url=f"{base}{paper_path(paper)}#comment-{c.id}" if paper else base,
         unsubscribe_url=f"{base}/discussions/emails/off/{comments.emails_off_token(sub.id)}",
-        mail_from=s.mail_from, message_id=entry.message_id, date=now)
+        mail_from=s.mail_from,
+        message_id=entry.message_id,
+        date=now,
+    )
 
 
-def run_digests(digests: Digests, sender: SmtpSender | None = None, *, dry_run: bool = False, plan: bool = True,
-                only_id: int | None = None, kind: str | None = None,
-                progress: Callable[[RunReport], None] | None = None) -> RunReport:
+def run_digests(
+    digests: Digests,
+    sender: SmtpSender | None = None,
+    *,
+    dry_run: bool = False,
+    plan: bool = True,
+    only_id: int | None = None,
+    kind: str | None = None,
+    progress: Callable[[RunReport], None] | None = None,
+) -> RunReport:
     """Plan due digests and send everything due in the outbox; see the module docstring for guarantees.
 
     only_id / kind restrict the run to one row or one kind (the web sends a confirmation at once).
@@ -308,9 +342,11 @@ def _dry_run(digests: Digests, rep: RunReport) -> None:
     for sub, period in digests.due(now):
         digest = digests.build(sub, period)
         rep.planned += 1
-        rep.dry_run.append(f"would send {sub.options.frequency} digest {period} to {sub.display_email}: "
-                           f"{len(digest.items)} papers" if not digest.is_empty() else
-                           f"would skip {sub.display_email} ({period}): nothing new")
+        rep.dry_run.append(
+            f"would send {sub.options.frequency} digest {period} to {sub.display_email}: {len(digest.items)} papers"
+            if not digest.is_empty()
+            else f"would skip {sub.display_email} ({period}): nothing new"
+        )
     waiting = digests.due_ids(now, limit=100_000)
     if waiting:
         rep.dry_run.append(f"{len(waiting)} queued emails are due (confirmations and retries)")
@@ -353,7 +389,14 @@ def start_scheduler(pb, *, community=None, secret: bytes | None = None, first_ru
             log.exception("retrying queued submissions failed")
 
     sched = BackgroundScheduler(timezone="UTC", daemon=True)
-    sched.add_job(tick, "interval", minutes=pb.settings.digest_check_minutes, id="paperboy-digests",
-                  max_instances=1, coalesce=True, next_run_time=datetime.now(timezone.utc) + timedelta(seconds=first_run_in))
+    sched.add_job(
+        tick,
+        "interval",
+        minutes=pb.settings.digest_check_minutes,
+        id="paperboy-digests",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(timezone.utc) + timedelta(seconds=first_run_in),
+    )
     sched.start()
     return sched

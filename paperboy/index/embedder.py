@@ -103,8 +103,7 @@ def _import_backend():
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "Dense search needs sentence-transformers and torch: "
-            "pip install sentence-transformers torch"
+            "Dense search needs sentence-transformers and torch: pip install sentence-transformers torch"
         ) from exc
     return torch, SentenceTransformer
 
@@ -141,8 +140,14 @@ def uses_onnx(model: str, backend: str = "auto") -> bool:
     return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("tokenizers") is not None
 
 
-def load_embedder(model: str = "default", *, cache_dir: Path | None = None, backend: str = "auto",
-                  extra_cache_dirs: Sequence[Path] = (), **kwargs: Any):
+def load_embedder(
+    model: str = "default",
+    *,
+    cache_dir: Path | None = None,
+    backend: str = "auto",
+    extra_cache_dirs: Sequence[Path] = (),
+    **kwargs: Any,
+):
     """The encoder for `model`: ONNX Runtime for the packaged default, sentence-transformers otherwise.
 
     cache_dir: where an exported ONNX graph is published (the data directory's index folder); the graph is
@@ -158,12 +163,18 @@ def load_embedder(model: str = "default", *, cache_dir: Path | None = None, back
         try:
             graph = ensure_graph(model_dir, Path(cache_dir) if cache_dir else shared[-1], also_look_in=shared)
         except ImportError as exc:  # exporting needs torch + transformers (once)
-            raise ModelUnavailable(f"no ONNX graph cached for {canonical} and it cannot be exported here: {exc}") from exc
+            raise ModelUnavailable(
+                f"no ONNX graph cached for {canonical} and it cannot be exported here: {exc}"
+            ) from exc
         allowed = {"batch_size", "max_seq_length", "query_cache_size", "name", "threads"}
         # int8 documents passed the quality bar (SciFact train nDCG@10 -0.003 dense, -0.001 hybrid; RESULTS.md).
-        return OnnxEmbedder(model_dir, graph, name=kwargs.pop("name", None) or canonical,
-                            int8_documents=kwargs.pop("int8_documents", True),
-                            **{k: v for k, v in kwargs.items() if k in allowed})
+        return OnnxEmbedder(
+            model_dir,
+            graph,
+            name=kwargs.pop("name", None) or canonical,
+            int8_documents=kwargs.pop("int8_documents", True),
+            **{k: v for k, v in kwargs.items() if k in allowed},
+        )
     kwargs.pop("threads", None)
     return Embedder(model, **kwargs)
 
@@ -226,9 +237,7 @@ class Embedder:
             # Dynamic int8 on Linear layers; the one quantisation that needs no calibration data.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.ao deprecation notices (moving to torchao)
-                self._model = torch.ao.quantization.quantize_dynamic(
-                    self._model, {torch.nn.Linear}, dtype=torch.qint8
-                )
+                self._model = torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8)
         self.precision = precision
         self.device = device
         self._device_type = torch.device(device).type

@@ -111,8 +111,9 @@ class Indexes:
                     from paperboy.index.embedder import load_embedder
 
                     # The exported graph lives in the data directory (ENCODER_CACHE), exported once.
-                    self._embedder = load_embedder(self.model, cache_dir=self.directory / ENCODER_CACHE,
-                                                   backend=self.backend)
+                    self._embedder = load_embedder(
+                        self.model, cache_dir=self.directory / ENCODER_CACHE, backend=self.backend
+                    )
         return self._embedder
 
     @property
@@ -201,7 +202,9 @@ class Indexes:
                 except (OSError, ValueError):
                     dim = None
             if name and dim:
-                return VectorIndex(self.directory / "dense" / model_slug(name), model_name=name, dim=int(dim), mmap=True)
+                return VectorIndex(
+                    self.directory / "dense" / model_slug(name), model_name=name, dim=int(dim), mmap=True
+                )
         emb = self.embedder
         return VectorIndex(self.dense_dir, model_name=emb.name, dim=emb.dim, mmap=not for_writing)
 
@@ -392,9 +395,17 @@ class Indexes:
                 bar.update(len(page))
         return n
 
-    def _update_dense(self, changes, store_seq: int, progress: bool, rebuild: bool,
-                      checkpoint_every: int = CHECKPOINT_EVERY, ray: str | None = None,
-                      vector_store: VectorStore | None = None, embed: bool = True) -> tuple[int, int]:
+    def _update_dense(
+        self,
+        changes,
+        store_seq: int,
+        progress: bool,
+        rebuild: bool,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        ray: str | None = None,
+        vector_store: VectorStore | None = None,
+        embed: bool = True,
+    ) -> tuple[int, int]:
         """Read the vectors other nodes stored, then embed what changed, newest papers first; (embedded, pulled).
 
         Search uses the vectors of each finished window at once, and the manifest records how far back they
@@ -445,22 +456,35 @@ class Indexes:
                 from paperboy.index.ray_embed import RayEmbedder
 
                 # One Ray Data job per checkpoint; its vectors come back here and go to the store like local ones.
-                encoder = RayEmbedder(ray, self.embedder, model=self.model, cache_dir=self.directory / ENCODER_CACHE,
-                                      backend=self.backend)
+                encoder = RayEmbedder(
+                    ray, self.embedder, model=self.model, cache_dir=self.directory / ENCODER_CACHE, backend=self.backend
+                )
                 batch = checkpoint_every
             bar = _progress(len(items), progress)
             with bar:
                 for start in range(0, len(items), window):
                     part = items[start : start + window]
-                    n += embed_missing(vec, encoder, ((i, t) for _d, i, t in part), progress=False,
-                                       checkpoint_every=checkpoint_every, batch_size=batch, publish=publish)
+                    n += embed_missing(
+                        vec,
+                        encoder,
+                        ((i, t) for _d, i, t in part),
+                        progress=False,
+                        checkpoint_every=checkpoint_every,
+                        batch_size=batch,
+                        publish=publish,
+                    )
                     bar.update(len(part))
                     done = start + window >= len(items)
                     if done:
                         break  # the last window is published below, with the graph
-                    entry.update(count=len(vec), model=name, dim=vec.dim, rev=entry.get("rev", 0) + 1,
-                                 vector_seq=state["vseq"],
-                                 covers_since=None if not partial else (part[-1][0] or None))
+                    entry.update(
+                        count=len(vec),
+                        model=name,
+                        dim=vec.dim,
+                        rev=entry.get("rev", 0) + 1,
+                        vector_seq=state["vseq"],
+                        covers_since=None if not partial else (part[-1][0] or None),
+                    )
                     dense[self.model] = dict(entry)
                     self._set_manifest(dense=dense)
             since = store_seq
@@ -470,8 +494,15 @@ class Indexes:
             self.last_ann_seconds = time.perf_counter() - t0
             log.info("built the HNSW graph over %d vectors in %.0f s", len(vec), self.last_ann_seconds)
         vec.save()
-        entry.update(seq=since, vector_seq=state["vseq"], count=len(vec), model=name, dim=vec.dim,
-                     rev=entry.get("rev", 0) + 1, covers_since=None if since >= store_seq else entry.get("covers_since"))
+        entry.update(
+            seq=since,
+            vector_seq=state["vseq"],
+            count=len(vec),
+            model=name,
+            dim=vec.dim,
+            rev=entry.get("rev", 0) + 1,
+            covers_since=None if since >= store_seq else entry.get("covers_since"),
+        )
         dense[self.model] = dict(entry)
         self._set_manifest(dense=dense)
         with self._lock:

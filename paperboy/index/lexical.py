@@ -221,12 +221,16 @@ class LexicalIndex:
                 f"this paperboy needs {SCHEMA_VERSION}: rebuild it (paperboy index --rebuild)"
             )
         if tantivy.Index.exists(str(self.directory)) and not tantivy.Index.is_compatible(str(self.directory)):
-            raise LexicalIndexError(f"lexical index at {self.directory} was written by an incompatible tantivy; rebuild it")
+            raise LexicalIndexError(
+                f"lexical index at {self.directory} was written by an incompatible tantivy; rebuild it"
+            )
         self._schema = _schema()
         try:
             self._index = tantivy.Index(self._schema, path=str(self.directory), reuse=True)
         except ValueError as exc:  # "An index exists but the schema does not match."
-            raise LexicalIndexError(f"lexical index at {self.directory}: {exc}; rebuild it (paperboy index --rebuild)") from exc
+            raise LexicalIndexError(
+                f"lexical index at {self.directory}: {exc}; rebuild it (paperboy index --rebuild)"
+            ) from exc
         self._text = _text_analyzer()
         self._name = _name_analyzer()
         # Custom analyzers live in this process only: register them before any write or search.
@@ -372,7 +376,12 @@ class LexicalIndex:
         return self.search_counted(query, limit=limit, filters=filters, count=False)[0]
 
     def search_counted(
-        self, query: str | ParsedQuery, *, limit: int = 100, filters: SearchFilters | None = None, count: bool = True,
+        self,
+        query: str | ParsedQuery,
+        *,
+        limit: int = 100,
+        filters: SearchFilters | None = None,
+        count: bool = True,
         require_all: bool = False,
     ) -> tuple[Hits, int]:
         """`search` plus the exact number of matching papers (beyond `limit`; 0 when count=False).
@@ -443,7 +452,7 @@ class LexicalIndex:
             best = _closest_term(t, searcher.terms_with_prefix("text", t[0]), 1 if len(n) <= 7 else 2)
             if best is None:
                 continue
-            fixed = best + n[len(t):] if n.startswith(t) else best
+            fixed = best + n[len(t) :] if n.startswith(t) else best
             if self._text.analyze(fixed) != [best]:
                 fixed = best
             out[word] = fixed
@@ -460,7 +469,7 @@ class LexicalIndex:
         for phrase in parsed.phrases:
             want = self._text.analyze(phrase)
             for f, seq in toks.items():
-                if want and any(seq[k:k + len(want)] == want for k in range(len(seq) - len(want) + 1)):
+                if want and any(seq[k : k + len(want)] == want for k in range(len(seq) - len(want) + 1)):
                     found[f].append(f"“{phrase}”")
                     break
         for word in dict.fromkeys(parsed.terms):
@@ -486,8 +495,9 @@ class LexicalIndex:
             return tantivy.Query.term_query(self._schema, field, toks[0])
         return tantivy.Query.phrase_query(self._schema, field, toks)
 
-    def _text_query(self, parsed: ParsedQuery, searcher: tantivy.Searcher, *,
-                    require_all: bool = False) -> tantivy.Query | None:
+    def _text_query(
+        self, parsed: ParsedQuery, searcher: tantivy.Searcher, *, require_all: bool = False
+    ) -> tantivy.Query | None:
         """BM25 over free words (OR), phrases as must-match; None if there is nothing to rank by.
 
         require_all: each free content word must also match (in the text, or in the bylines).
@@ -523,7 +533,9 @@ class LexicalIndex:
         name_key = author_filter_key(joined) if 2 <= len(pairs) <= 4 else ""
         if name_key and searcher.doc_freq("author_key", name_key):
             # The whole query is someone's name ("Yann LeCun"): that person's papers first.
-            should.append((Should, Q.boost_query(Q.term_query(self._schema, "author_key", name_key), AUTHOR_NAME_BOOST)))
+            should.append(
+                (Should, Q.boost_query(Q.term_query(self._schema, "author_key", name_key), AUTHOR_NAME_BOOST))
+            )
         for ident in id_words.values():  # "2401.01234 diffusion": the id's paper goes first
             if ident:
                 should.append((Should, Q.boost_query(Q.term_query(self._schema, "id", ident[0]), ID_BOOST)))
@@ -541,10 +553,17 @@ class LexicalIndex:
                 must.append((Must, Q.boolean_query(alts)))
         if require_all:
             for n, t in dict.fromkeys(content):
-                must.append((Must, Q.boolean_query([
-                    (Should, Q.term_query(self._schema, "text", t)),
-                    (Should, Q.term_query(self._schema, "authors", n)),
-                ])))
+                must.append(
+                    (
+                        Must,
+                        Q.boolean_query(
+                            [
+                                (Should, Q.term_query(self._schema, "text", t)),
+                                (Should, Q.term_query(self._schema, "authors", n)),
+                            ]
+                        ),
+                    )
+                )
         if not should and not must:
             return None
         if must and should:

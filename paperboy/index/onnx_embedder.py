@@ -101,9 +101,15 @@ def ensure_int8_graph(fp32_graph: Path) -> Path:
         os.close(fd)
         try:
             # Per-channel scales keep cosine to fp32 at ~0.995 (per-tensor: ~0.93); VNNI needs no reduced range.
-            quantize_dynamic(str(fp32_graph), tmp, weight_type=QuantType.QInt8, per_channel=True, reduce_range=False,
-                             op_types_to_quantize=["MatMul", "Attention"],
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+            quantize_dynamic(
+                str(fp32_graph),
+                tmp,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                reduce_range=False,
+                op_types_to_quantize=["MatMul", "Attention"],
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
             os.replace(tmp, target)
         finally:
             Path(tmp).unlink(missing_ok=True)
@@ -236,7 +242,9 @@ class OnnxEmbedder:
             ids[i, :n] = e.ids
             mask[i, :n] = 1
             types[i, :n] = e.type_ids
-        out = self._session(threads, int8).run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        out = self._session(threads, int8).run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        )[0]
         out = np.asarray(out, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)

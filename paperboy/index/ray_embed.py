@@ -21,8 +21,7 @@ class _Encode:
         from paperboy.index.embedder import load_embedder
 
         kwargs = {"threads": threads} if backend != "torch" else {"device": device}
-        self.encoder = load_embedder(model, cache_dir=Path(cache_dir) if cache_dir else None, backend=backend,
-                                     **kwargs)
+        self.encoder = load_embedder(model, cache_dir=Path(cache_dir) if cache_dir else None, backend=backend, **kwargs)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vecs = self.encoder.embed_documents([str(t) for t in batch["text"]], progress=False)
@@ -38,8 +37,16 @@ class RayEmbedder:
     has no GPU provider); otherwise actors run the ONNX encoder on one CPU thread each, one actor per CPU.
     """
 
-    def __init__(self, address: str, local, *, model: str, cache_dir: Path | None = None, backend: str = "auto",
-                 batch_size: int = 64):
+    def __init__(
+        self,
+        address: str,
+        local,
+        *,
+        model: str,
+        cache_dir: Path | None = None,
+        backend: str = "auto",
+        batch_size: int = 64,
+    ):
         try:
             import ray
         except ImportError as exc:
@@ -47,8 +54,9 @@ class RayEmbedder:
         self._ray = ray
         if not ray.is_initialized():
             if address == "local":
-                ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
+                ray.init(
+                    num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False, configure_logging=False
+                )
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
         self.name, self.dim = local.name, local.dim
@@ -56,8 +64,13 @@ class RayEmbedder:
         resources = ray.cluster_resources()
         self.gpus = int(resources.get("GPU", 0))
         self.actors = self.gpus or max(1, int(resources.get("CPU", 1)))
-        self._args = (model, str(cache_dir) if cache_dir and address == "local" else None,
-                      "torch" if self.gpus else backend, "cuda" if self.gpus else "cpu", 1)
+        self._args = (
+            model,
+            str(cache_dir) if cache_dir and address == "local" else None,
+            "torch" if self.gpus else backend,
+            "cuda" if self.gpus else "cpu",
+            1,
+        )
 
     def embed_documents(self, texts: Iterable[str], progress: bool = True) -> np.ndarray:
         """Embed many texts on the cluster; float32 (n, dim), L2-normalised, in input order."""
@@ -70,11 +83,19 @@ class RayEmbedder:
         ctx.enable_progress_bars = bool(progress)
         # Longest first, so each actor's batches pad little (the encoder sorts within a batch as well).
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        ds = ray.data.from_items([{"row": int(i), "text": texts[i]} for i in order],
-                                 override_num_blocks=max(1, min(len(texts) // self.batch_size, self.actors * 4)))
-        ds = ds.map_batches(_Encode, fn_constructor_args=self._args, batch_size=self.batch_size,
-                            compute=ray.data.ActorPoolStrategy(size=self.actors), num_gpus=1 if self.gpus else 0,
-                            num_cpus=0 if self.gpus else 1, batch_format="numpy")
+        ds = ray.data.from_items(
+            [{"row": int(i), "text": texts[i]} for i in order],
+            override_num_blocks=max(1, min(len(texts) // self.batch_size, self.actors * 4)),
+        )
+        ds = ds.map_batches(
+            _Encode,
+            fn_constructor_args=self._args,
+            batch_size=self.batch_size,
+            compute=ray.data.ActorPoolStrategy(size=self.actors),
+            num_gpus=1 if self.gpus else 0,
+            num_cpus=0 if self.gpus else 1,
+            batch_format="numpy",
+        )
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             out[batch["row"]] = batch["vector"]
         return out

@@ -556,8 +556,9 @@ class VectorIndex:
         top = self._top(scores, k)
         return Hits([self._ids[p] for p in top], scores[top])
 
-    def _search_usearch(self, q: np.ndarray, k: int, keep: np.ndarray | None, n_cand: int,
-                        excl: np.ndarray) -> Hits | None:
+    def _search_usearch(
+        self, q: np.ndarray, k: int, keep: np.ndarray | None, n_cand: int, excl: np.ndarray
+    ) -> Hits | None:
         """Exact f16 scan (small index) or HNSW walk (large), over-fetching to survive filters."""
         fetch = k + excl.size
         if keep is not None:

@@ -21,10 +21,18 @@ MAX_LIMIT = 100
 
 
 def _paper_dict(p, score: float | None = None, upvotes: int | None = None) -> dict[str, Any]:
-    out = {"id": p.id, "title": p.title, "authors": p.authors, "categories": p.categories,
-           "date": str(p.published or p.listed or "") or None, "url": p.abs_url, "pdf_url": p.pdf_url,
-           "code_url": p.code_url, "upvotes": upvotes if upvotes is not None else p.upvotes,
-           "abstract": p.abstract}
+    out = {
+        "id": p.id,
+        "title": p.title,
+        "authors": p.authors,
+        "categories": p.categories,
+        "date": str(p.published or p.listed or "") or None,
+        "url": p.abs_url,
+        "pdf_url": p.pdf_url,
+        "code_url": p.code_url,
+        "upvotes": upvotes if upvotes is not None else p.upvotes,
+        "abstract": p.abstract,
+    }
     if score is not None:
         out["score"] = round(float(score), 6)
     return out
@@ -45,13 +53,21 @@ def _day(text: str | None, what: str) -> date | None:
 
 def build_server(pb: Paperboy) -> MCPServer:
     """The MCP server with paperboy's tools and the paper resource, bound to `pb`."""
-    server = MCPServer(name="paperboy", title="paperboy research-paper discovery",
-                       instructions="Search and read research papers (arXiv and Hugging Face Papers) held by "
-                                    "this paperboy instance. Ids are arXiv ids like 2506.01234.")
+    server = MCPServer(
+        name="paperboy",
+        title="paperboy research-paper discovery",
+        instructions="Search and read research papers (arXiv and Hugging Face Papers) held by "
+        "this paperboy instance. Ids are arXiv ids like 2506.01234.",
+    )
 
     @server.tool()
-    def search_papers(query: str, limit: int = 10, mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
-                      category: str | None = None, since: str | None = None) -> list[dict[str, Any]]:
+    def search_papers(
+        query: str,
+        limit: int = 10,
+        mode: Literal["hybrid", "lexical", "dense"] = "hybrid",
+        category: str | None = None,
+        since: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Search papers by keywords and meaning; the query understands "phrases", -exclusions, author:, cat:, year:."""
         if len(query) > 500:
             raise ToolError("query is longer than 500 characters")
@@ -84,12 +100,20 @@ def build_server(pb: Paperboy) -> MCPServer:
     def daily_papers(day: str | None = None, limit: int = 50) -> dict[str, Any]:
         """The papers listed on one day (YYYY-MM-DD; default: the newest day), most upvoted first."""
         d = pb.community.daily(_day(day, "day"), limit=_limit(limit))
-        return {"date": str(d.day) if d.day else None, "previous": str(d.prev) if d.prev else None,
-                "next": str(d.next) if d.next else None, "total": d.total,
-                "papers": [_paper_dict(v.paper, upvotes=v.upvotes) for v in d.items]}
+        return {
+            "date": str(d.day) if d.day else None,
+            "previous": str(d.prev) if d.prev else None,
+            "next": str(d.next) if d.next else None,
+            "total": d.total,
+            "papers": [_paper_dict(v.paper, upvotes=v.upvotes) for v in d.items],
+        }
 
-    @server.resource("paper://{paper_id}", name="paper", mime_type="text/markdown",
-                     description="A paper as Markdown: title, authors, links and abstract.")
+    @server.resource(
+        "paper://{paper_id}",
+        name="paper",
+        mime_type="text/markdown",
+        description="A paper as Markdown: title, authors, links and abstract.",
+    )
     def paper_markdown(paper_id: str) -> str:
         p = pb.paper(paper_id)
         if p is None:

@@ -65,8 +65,13 @@ class HybridSearcher:
         self.params = params or HybridParams()
 
     def retrieve(
-        self, query: str | ParsedQuery, *, mode: str = "hybrid", filters: SearchFilters | None = None,
-        depth: int | None = None, require_all: bool = False,
+        self,
+        query: str | ParsedQuery,
+        *,
+        mode: str = "hybrid",
+        filters: SearchFilters | None = None,
+        depth: int | None = None,
+        require_all: bool = False,
     ) -> Retrieved:
         """Ranked ids for a search-box query; never raises on user text.
 
@@ -97,8 +102,10 @@ class HybridSearcher:
 
         covers = self.indexes.dense_coverage()
         if covers:  # a first embedding run is under way, newest papers first
-            warnings.append(f"semantic search covers papers since {covers[:7]}; older ones match by keywords "
-                            "until indexing finishes")
+            warnings.append(
+                f"semantic search covers papers since {covers[:7]}; older ones match by keywords "
+                "until indexing finishes"
+            )
         qvec = self.indexes.embedder.embed_query(parsed.text)
         vec = self.indexes.vectors
         floor = self.params.dense_floor
@@ -106,8 +113,9 @@ class HybridSearcher:
         constrained = bool(parsed.phrases or parsed.excluded or require_all)
         allowed: set[str] | None = None
         if constrained:
-            allowed = set(lex.search_counted(parsed, limit=100_000, filters=flt, count=False,
-                                             require_all=require_all)[0].ids)
+            allowed = set(
+                lex.search_counted(parsed, limit=100_000, filters=flt, count=False, require_all=require_all)[0].ids
+            )
         # Filters reach the vector search as a cached row mask, not a per-query set of ids.
         mask = self.indexes.filter_mask(flt, vec)
         if mode == "dense":
@@ -116,8 +124,9 @@ class HybridSearcher:
                 keep = [k for k, sc in enumerate(hits.scores) if sc >= floor]
                 hits = Hits([hits.ids[k] for k in keep], hits.scores[keep])
             # A full list may go on past `depth`: then the count is a lower bound.
-            return Retrieved(hits, "dense", warnings, parsed, {i: ("dense",) for i in hits.ids}, len(hits),
-                             len(hits) >= depth)
+            return Retrieved(
+                hits, "dense", warnings, parsed, {i: ("dense",) for i in hits.ids}, len(hits), len(hits) >= depth
+            )
 
         p = self.params
         lex_hits, lex_total = lex.search_counted(parsed, limit=depth, filters=flt, require_all=require_all)
@@ -133,7 +142,9 @@ class HybridSearcher:
         for i in dense_hits.ids:
             sources[i] = sources.get(i, ()) + ("dense",)
         if p.fusion == "rrf":
-            fused = reciprocal_rank_fusion([lex_hits, dense_hits], k=p.rrf_k, weights=[p.lexical_weight, p.dense_weight])
+            fused = reciprocal_rank_fusion(
+                [lex_hits, dense_hits], k=p.rrf_k, weights=[p.lexical_weight, p.dense_weight]
+            )
         else:
             dense_full = _dense_scores_for(vec, qvec, list(sources))
             fused = convex_fusion([lex_hits, dense_full], [p.lexical_weight, p.dense_weight], norm=p.norm)
@@ -141,8 +152,11 @@ class HybridSearcher:
             return Retrieved(fused, "hybrid", warnings, parsed, sources, max(lex_total, len(fused)))
         # Dense-only hits below the floor leave after fusion, so the order of the rest is unchanged.
         cosine = dict(zip(dense_hits.ids, dense_hits.scores.tolist()))
-        too_far = set() if floor is None else {
-            i for i, src in sources.items() if src == ("dense",) and cosine.get(i, -1.0) < floor}
+        too_far = (
+            set()
+            if floor is None
+            else {i for i, src in sources.items() if src == ("dense",) and cosine.get(i, -1.0) < floor}
+        )
         if too_far:
             keep = [k for k, i in enumerate(fused.ids) if i not in too_far]
             fused = Hits([fused.ids[k] for k in keep], fused.scores[keep])
@@ -156,8 +170,10 @@ class HybridSearcher:
         """Why hybrid/dense fell back to keywords: vectors being built (how far) or never built."""
         progress = self.indexes.dense_progress()
         if progress is not None:
-            return (f"semantic index being built ({progress:.0%} of papers embedded so far): "
-                    "showing keyword results meanwhile")
+            return (
+                f"semantic index being built ({progress:.0%} of papers embedded so far): "
+                "showing keyword results meanwhile"
+            )
         return "semantic index not built yet: showing keyword results (run `paperboy index`)"
 
 

@@ -14,7 +14,8 @@ from collections import Counter
 _MATH_OR_URL = re.compile(r"\$[^$]*\$|\\\(.*?\\\)|https?://\S+|\\[a-zA-Z]+(?:\{[^}]*\})?")
 _CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”]|\s[-–—]\s|\n")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*[A-Za-z0-9]|[A-Za-z]")
-STOP = frozenset("""
+STOP = frozenset(
+    """
 a about above across after again against all almost along also although always am among an and another any are
 as at be because been before being below between both but by can cannot could did do does doing down during each
 either else enough even ever every few for from further had has have having he her here hers him his how however
@@ -23,9 +24,11 @@ neither no nor not now of off often on once one only onto or other others our ou
 she should since so some such than that the their them themselves then there these they this those though through
 thus to too toward towards under until up upon us use used uses using very via was we well were what when where
 whether which while who whom whose why will with within without would yet you your
-""".split())
+""".split()
+)
 # Words nearly every abstract uses: they may sit inside a phrase but are never a keyword on their own.
-GENERIC = frozenset("""
+GENERIC = frozenset(
+    """
 approach approaches based benchmark benchmarks better challenge challenges demonstrate demonstrates different
 effective efficient existing experiment experiments extensive framework frameworks further help however improve
 improved improves improvement including key large learning less method methods model models new novel paper
@@ -33,7 +36,8 @@ performance problem problems propose proposed provide recent respectively result
 significantly state study task tasks three two work works yet first second new art strong achieves achieve
 across available code data dataset datasets evaluate evaluation high introduce present presents previous prior
 specific simple set use system systems approach often important well various several general current address
-""".split())
+""".split()
+)
 
 
 def _candidates(text: str) -> list[tuple[str, ...]]:
@@ -48,7 +52,7 @@ def _candidates(text: str) -> list[tuple[str, ...]]:
                 continue
             for n in (1, 2, 3):
                 for i in range(len(run) - n + 1):
-                    out.append(tuple(run[i:i + n]))
+                    out.append(tuple(run[i : i + n]))
             run = []
     return out
 

@@ -35,16 +35,28 @@ def _rows(X) -> int:
     return 0 if X is None else X.shape[0]
 
 
-def preference_scores(cand, pos, not_interested=None, background=None, *, method: str = scorers.DEFAULT_SCORER,
-                      cand_lexical=None, pos_lexical=None) -> tuple[np.ndarray, str]:
+def preference_scores(
+    cand,
+    pos,
+    not_interested=None,
+    background=None,
+    *,
+    method: str = scorers.DEFAULT_SCORER,
+    cand_lexical=None,
+    pos_lexical=None,
+) -> tuple[np.ndarray, str]:
     """Score every candidate row for a reader; returns (scores, scorer used).
 
     Sparse (TF-IDF) features are lexical already, so they get the top-k scorer alone.
     """
     if hasattr(cand, "tocsr") or hasattr(pos, "tocsr"):
         method = "topk"
-    lib = scorers.Library(pos, not_interested=not_interested if _rows(not_interested) else None,
-                          background=background if _rows(background) else None, lexical=pos_lexical)
+    lib = scorers.Library(
+        pos,
+        not_interested=not_interested if _rows(not_interested) else None,
+        background=background if _rows(background) else None,
+        lexical=pos_lexical,
+    )
     return scorers.score(method, cand, lib, cand_lexical=cand_lexical), method
 
 
@@ -95,8 +107,9 @@ def recommend(
     scores = None
     if _rows(pos) and idx.size:
         lex = cand_lexical[idx] if cand_lexical is not None else None
-        scores, method = preference_scores(cand[idx], pos, not_interested, background, method=method,
-                                           cand_lexical=lex, pos_lexical=pos_lexical)
+        scores, method = preference_scores(
+            cand[idx], pos, not_interested, background, method=method, cand_lexical=lex, pos_lexical=pos_lexical
+        )
     # Saved-search matches first (an explicit interest), best-scored first, capped to a share.
     matched = [k for k in range(idx.size) if cand_ids[idx[k]] in search_matches]
     if scores is not None:
@@ -104,8 +117,14 @@ def recommend(
     cap = max(1, int(limit * MAX_SEARCH_SHARE)) if scores is not None else limit
     for k in matched[:cap]:
         pid = cand_ids[idx[k]]
-        add(Recommendation(pid, float(scores[k]) if scores is not None else 0.0,
-                           f"matches your search “{search_matches[pid]}”", "search"))
+        add(
+            Recommendation(
+                pid,
+                float(scores[k]) if scores is not None else 0.0,
+                f"matches your search “{search_matches[pid]}”",
+                "search",
+            )
+        )
     if scores is not None:
         order = np.argsort(-scores, kind="stable")[: limit + len(out)]
         top = [k for k in order if cand_ids[idx[k]] not in taken][: limit - len(out)]
@@ -121,8 +140,14 @@ def recommend(
     return out
 
 
-def explore(cand_ids: Sequence[str], scores: np.ndarray, well_rated: Sequence[tuple[str, str]], n: int,
-            exclude: set[str] | frozenset[str] = frozenset(), outside_quantile: float = 0.5) -> list[Recommendation]:
+def explore(
+    cand_ids: Sequence[str],
+    scores: np.ndarray,
+    well_rated: Sequence[tuple[str, str]],
+    n: int,
+    exclude: set[str] | frozenset[str] = frozenset(),
+    outside_quantile: float = 0.5,
+) -> list[Recommendation]:
     """Up to n well-rated papers (best first) that lie outside the profile: scored below its median candidate.
 
     Keeps a profile from closing in on itself: the reader sees what others rate well beyond it.

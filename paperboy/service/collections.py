@@ -79,10 +79,17 @@ class Collections:
         self.clock = clock
 
     def _collection(self, row: Any, viewer: Any = None) -> Collection:
-        return Collection(row.id, row.name, row.description or "", bool(row.public),
-                          display_name(row.user_id), _aware(row.created_at),
-                          _aware(row.updated_at), viewer is not None and viewer.id == row.user_id,
-                          getattr(row, "papers", None))
+        return Collection(
+            row.id,
+            row.name,
+            row.description or "",
+            bool(row.public),
+            display_name(row.user_id),
+            _aware(row.created_at),
+            _aware(row.updated_at),
+            viewer is not None and viewer.id == row.user_id,
+            getattr(row, "papers", None),
+        )
 
     def _row(self, conn, collection_id: int, viewer: Any, *, owner: bool = False) -> Any:
         row = _sql.collection_by_id(conn, collection_id) if 0 < collection_id < 2**31 else None
@@ -115,8 +122,15 @@ class Collections:
             raise CollectionError(f"You already have a collection named {name!r}.") from None
         return self._collection(row, user)
 
-    def update(self, user: Any, collection_id: int, *, name: str | None = None, description: str | None = None,
-               public: bool | None = None) -> Collection:
+    def update(
+        self,
+        user: Any,
+        collection_id: int,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        public: bool | None = None,
+    ) -> Collection:
         values: dict[str, Any] = {}
         if name is not None:
             values["name"] = _text(name, MAX_NAME, "name", single_line=True)
@@ -150,8 +164,9 @@ class Collections:
         with self.store.reading() as conn:
             return self._collection(self._row(conn, collection_id, viewer), viewer)
 
-    def entries(self, collection_id: int, viewer: Any = None, limit: int = 50,
-                offset: int = 0) -> tuple[Collection, list[Entry], int]:
+    def entries(
+        self, collection_id: int, viewer: Any = None, limit: int = 50, offset: int = 0
+    ) -> tuple[Collection, list[Entry], int]:
         """The collection, its visible papers (newest added first) with notes, and how many there are."""
         with self.store.reading() as conn:
             row = self._row(conn, collection_id, viewer)

@@ -8,7 +8,6 @@ tags applies to old comments too. TeX math ($...$) passes through untouched for 
 from __future__ import annotations
 
 import hashlib
-
 import html
 import re
 from collections.abc import Callable, Sequence
@@ -36,8 +35,26 @@ _MATH = re.compile(r"\$\$[^$]{1,2000}\$\$|\$[^$\n]{1,500}\$|\\\([^\n]{1,500}?\\\
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
-_TAGS = {"p", "br", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
-         "h3", "h4", "h5", "h6", "span"}
+_TAGS = {
+    "p",
+    "br",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "hr",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "span",
+}
 
 
 class CommentError(ValueError):
@@ -98,11 +115,18 @@ def render_markdown(body: str) -> str:
         return f"\ue000{len(maths) - 1}\ue001"
 
     rendered = _md.render(_MATH.sub(stash, body or ""))
-    rendered = _PLACEHOLDER.sub(lambda m: f'<span class="math">{html.escape(maths[int(m.group(1))], quote=False)}</span>',
-                                rendered)
-    return nh3.clean(rendered, tags=_TAGS, attributes={"a": {"href", "title"}},
-                     allowed_classes={"span": {"math"}}, url_schemes={"http", "https", "mailto"},
-                     link_rel="nofollow ugc noopener noreferrer", strip_comments=True)
+    rendered = _PLACEHOLDER.sub(
+        lambda m: f'<span class="math">{html.escape(maths[int(m.group(1))], quote=False)}</span>', rendered
+    )
+    return nh3.clean(
+        rendered,
+        tags=_TAGS,
+        attributes={"a": {"href", "title"}},
+        allowed_classes={"span": {"math"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow ugc noopener noreferrer",
+        strip_comments=True,
+    )
 
 
 def clean_body(body: str | None) -> str:
@@ -132,8 +156,15 @@ def _utcnow() -> datetime:
 class Comments:
     """Threaded discussions over one Store; `is_admin` says who may hide comments."""
 
-    def __init__(self, store: Store, is_admin: Callable[[Any], bool] = lambda user: False,
-                 clock: Callable[[], datetime] = _utcnow, *, secret: bytes = b"", mail_domain: str = "paperboy.invalid"):
+    def __init__(
+        self,
+        store: Store,
+        is_admin: Callable[[Any], bool] = lambda user: False,
+        clock: Callable[[], datetime] = _utcnow,
+        *,
+        secret: bytes = b"",
+        mail_domain: str = "paperboy.invalid",
+    ):
         self.store = store
         self.is_admin = is_admin
         self.clock = clock
@@ -147,11 +178,20 @@ class Comments:
         readable = state == "live" or (state == "hidden" and admin)
         body = row.body if readable else ""
         return Comment(
-            id=row.id, paper_id=row.paper_id, parent_id=row.parent_id, depth=row.depth,
-            author=display_name(row.user_id) if state != "deleted" else "[deleted]", body=body,
-            html=render_markdown(body) if readable else "", state=state, created_at=_aware(row.created_at),
-            edited_at=_aware(row.edited_at), mine=viewer is not None and viewer.id == row.user_id and state == "live",
-            paper_title=getattr(row, "paper_title", None), hidden_reason=row.hidden_reason if admin else None)
+            id=row.id,
+            paper_id=row.paper_id,
+            parent_id=row.parent_id,
+            depth=row.depth,
+            author=display_name(row.user_id) if state != "deleted" else "[deleted]",
+            body=body,
+            html=render_markdown(body) if readable else "",
+            state=state,
+            created_at=_aware(row.created_at),
+            edited_at=_aware(row.edited_at),
+            mine=viewer is not None and viewer.id == row.user_id and state == "live",
+            paper_title=getattr(row, "paper_title", None),
+            hidden_reason=row.hidden_reason if admin else None,
+        )
 
     def _paper_id(self, key: str, include_hidden: bool = False) -> str:
         paper = self.store.get(key, include_hidden=include_hidden) if key and len(key) <= 200 else None
@@ -231,7 +271,9 @@ class Comments:
                 oldest = min(_aware(r.created_at) for r in window)
                 span = timedelta(hours=1) if window is hour else timedelta(days=1)
                 retry = max(1, int((oldest + span - now).total_seconds()) + 1)
-                raise CommentRateLimited(f"You are commenting very fast; try again in {retry // 60 + 1} minutes.", retry)
+                raise CommentRateLimited(
+                    f"You are commenting very fast; try again in {retry // 60 + 1} minutes.", retry
+                )
         reason = spam_reason(body, [r.body for r in recent if r.id != editing])
         if reason:
             raise CommentError(reason)
@@ -253,14 +295,28 @@ class Comments:
                 depth = parent.depth + 1
                 if depth > MAX_DEPTH:  # reply beside the parent instead of ever deeper
                     parent_id, depth = parent.parent_id, parent.depth
-            cid = _sql.insert_comment(conn, paper_id=paper_id, user_id=user.id, parent_id=parent_id, depth=depth,
-                                      body=body, now=now)
+            cid = _sql.insert_comment(
+                conn, paper_id=paper_id, user_id=user.id, parent_id=parent_id, depth=depth, body=body, now=now
+            )
             # Opted-in earlier commenters get one email each, through the digest outbox (retries, bounces).
-            _outbox.insert_outbox(conn, [
-                {"subscription_id": t.id, "kind": "comment", "period": f"comment-{cid}", "state": "pending",
-                 "attempts": 0, "next_attempt_at": now, "message_id": f"<comment.{t.id}.{cid}@{self.mail_domain}>",
-                 "payload": {"comment_id": cid}, "created_at": now, "updated_at": now}
-                for t in _sql.notify_targets(conn, paper_id, user.id)])
+            _outbox.insert_outbox(
+                conn,
+                [
+                    {
+                        "subscription_id": t.id,
+                        "kind": "comment",
+                        "period": f"comment-{cid}",
+                        "state": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "message_id": f"<comment.{t.id}.{cid}@{self.mail_domain}>",
+                        "payload": {"comment_id": cid},
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for t in _sql.notify_targets(conn, paper_id, user.id)
+                ],
+            )
             row = _sql.comment_by_id(conn, cid)
         return self._comment(row, user)
 
@@ -335,8 +391,16 @@ class Comments:
                 raise CommentNotFound(f"No comment {comment_id}.")
             changed = _sql.set_hidden(conn, comment_id, now if hidden else None, reason if hidden else None)
             if changed:
-                _mod.add_log(conn, at=now, actor_id=admin.id, actor_email=admin.email,
-                             action="hide_comment" if hidden else "unhide_comment", paper_id=row.paper_id,
-                             user_id=row.user_id, user_email=row.author_email, reason=reason,
-                             detail=f"comment {comment_id}")
+                _mod.add_log(
+                    conn,
+                    at=now,
+                    actor_id=admin.id,
+                    actor_email=admin.email,
+                    action="hide_comment" if hidden else "unhide_comment",
+                    paper_id=row.paper_id,
+                    user_id=row.user_id,
+                    user_email=row.author_email,
+                    reason=reason,
+                    detail=f"comment {comment_id}",
+                )
         return changed

@@ -191,8 +191,9 @@ def _user(row: Any) -> User:
 
 
 def _submission(row: Any) -> Submission:
-    return Submission(row.id, row.arxiv_id, row.state, row.message, row.paper_id,
-                      _aware(row.created_at), _aware(row.updated_at))
+    return Submission(
+        row.id, row.arxiv_id, row.state, row.message, row.paper_id, _aware(row.created_at), _aware(row.updated_at)
+    )
 
 
 class Community:
@@ -214,7 +215,6 @@ class Community:
             self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
         return self._dummy
 
-
     # -- accounts ---------------------------------------------------------------------------------
     def sign_up(self, email: str, password: str, client: str | None = None) -> User:
         """Create an account; CommunityError with a user-facing reason when refused.
@@ -226,8 +226,12 @@ class Community:
         email = _valid_email(email)
         _valid_password(password)
         if client is not None:
-            self.throttle("signup", client, self.settings.signup_max_per_hour,
-                           "Too many new accounts from your network; try again in {minutes} minutes.")
+            self.throttle(
+                "signup",
+                client,
+                self.settings.signup_max_per_hour,
+                "Too many new accounts from your network; try again in {minutes} minutes.",
+            )
         pw_hash = self._hasher.hash(password)
         now = self.clock()
         try:
@@ -401,8 +405,7 @@ class Community:
             failures, oldest = _sql.login_failures_since(conn, email, client, now - window)
         if failures >= self.settings.login_max_failures:
             retry = int(((_aware(oldest) or now) + window - now).total_seconds()) + 1
-            raise RateLimited(f"Too many failed logins; try again in {max(retry, 1) // 60 + 1} minutes.",
-                              max(retry, 1))
+            raise RateLimited(f"Too many failed logins; try again in {max(retry, 1) // 60 + 1} minutes.", max(retry, 1))
         with self.store.reading() as conn:
             row = _sql.user_by_email(conn, email)
         ok = False
@@ -427,7 +430,9 @@ class Community:
         token = secrets.token_urlsafe(32)
         now = self.clock()
         with self.store.writing() as conn:
-            _sql.insert_session(conn, _token_hash(token), user.id, now, now + timedelta(days=self.settings.session_days))
+            _sql.insert_session(
+                conn, _token_hash(token), user.id, now, now + timedelta(days=self.settings.session_days)
+            )
             if secrets.randbelow(50) == 0:  # now and then, sweep expired sessions
                 _sql.delete_expired_sessions(conn, now)
         return token
@@ -462,9 +467,17 @@ class Community:
             saved = _sql.saved_among(conn, user.id, ids) if user else set()
             talk = _comments_sql.counts(conn, ids)
             dismissed = _sql.not_interested_among(conn, user.id, ids) if user else set()
-        return [PaperView(p, (p.upvotes or 0) + local.get(i, 0), i in voted, i in saved, comments=talk.get(i, 0),
-                          dismissed=i in dismissed)
-                for p, i in zip(papers, ids)]
+        return [
+            PaperView(
+                p,
+                (p.upvotes or 0) + local.get(i, 0),
+                i in voted,
+                i in saved,
+                comments=talk.get(i, 0),
+                dismissed=i in dismissed,
+            )
+            for p, i in zip(papers, ids)
+        ]
 
     def not_interested(self, user: User, limit: int = 200) -> list[PaperView]:
         """The papers the user marked "Not interested", newest mark first."""
@@ -502,8 +515,12 @@ class Community:
     def _count_vote(self, client: str | None) -> None:
         if client is None:
             return
-        self.throttle("vote", client, self.settings.vote_max_per_hour,
-                       "Too many votes from your network; try again in {minutes} minutes.")
+        self.throttle(
+            "vote",
+            client,
+            self.settings.vote_max_per_hour,
+            "Too many votes from your network; try again in {minutes} minutes.",
+        )
         with self.store.writing() as conn:
             _sql.insert_client_event(conn, "vote", client[:64], self.clock())
 
@@ -574,8 +591,9 @@ class Community:
         """Queue an arXiv id or URL for ingest; an already stored paper is recorded as a duplicate."""
         parsed = parse_arxiv_id((text or "")[:300])
         if parsed is None:
-            raise CommunityError("That is not an arXiv id or URL (expected e.g. 2401.01234 or "
-                                 "https://arxiv.org/abs/2401.01234).")
+            raise CommunityError(
+                "That is not an arXiv id or URL (expected e.g. 2401.01234 or https://arxiv.org/abs/2401.01234)."
+            )
         arxiv_id = parsed[0]
         now = self.clock()
         with self.store.reading() as conn:
@@ -585,13 +603,16 @@ class Community:
         existing = self.store.get(arxiv_id, include_hidden=True)  # hidden papers are not fetched again
         with self.store.writing() as conn:
             if existing is not None:
-                sid = _sql.insert_submission(conn, arxiv_id, user.id, "duplicate", now,
-                                             "Already in paperboy.", existing.id)
+                sid = _sql.insert_submission(
+                    conn, arxiv_id, user.id, "duplicate", now, "Already in paperboy.", existing.id
+                )
             else:
                 queued = _sql.queued_submission_for(conn, arxiv_id)
                 if queued is not None:
                     return _submission(queued)
-                sid = _sql.insert_submission(conn, arxiv_id, user.id, "queued", now, "Waiting to be fetched from arXiv.")
+                sid = _sql.insert_submission(
+                    conn, arxiv_id, user.id, "queued", now, "Waiting to be fetched from arXiv."
+                )
             return _submission(_sql.submission_by_id(conn, sid))
 
     def submissions(self, user: User, limit: int = 50) -> list[Submission]:
@@ -632,11 +653,15 @@ class Community:
                     state, msg = "done", "Fetched from arXiv."
                 elif retry and now - _aware(r.created_at) < timedelta(hours=SUBMISSION_RETRY_HOURS):
                     state = "queued"
-                    msg = ("arXiv cannot be reached right now (no network, or arXiv is down); paperboy "
-                           "tries again automatically.")
+                    msg = (
+                        "arXiv cannot be reached right now (no network, or arXiv is down); paperboy "
+                        "tries again automatically."
+                    )
                 elif retry:
                     state = "failed"
-                    msg = f"arXiv could not be reached for {SUBMISSION_RETRY_HOURS} hours; please submit it again later."
+                    msg = (
+                        f"arXiv could not be reached for {SUBMISSION_RETRY_HOURS} hours; please submit it again later."
+                    )
                 else:
                     state = "failed"
                     msg = f"arXiv has no paper {r.arxiv_id}." if not problem else f"Fetching failed: {problem}"[:500]
@@ -655,8 +680,8 @@ class Community:
     def trending(self, window: str = "week", limit: int = 20, offset: int = 0, user: User | None = None) -> Listing:
         """Papers of a window: gravity for today, most upvoted for week/month/all (`paperboy.ranking.trending`)."""
         cached = self._ranked(window)
-        ids = cached.ranked.ids[offset:offset + limit]
-        scores = cached.ranked.scores[offset:offset + limit]
+        ids = cached.ranked.ids[offset : offset + limit]
+        scores = cached.ranked.scores[offset : offset + limit]
         return Listing(self._hydrate(ids, user, scores), len(cached.ranked), cached.as_of)
 
     def _ranked(self, window: str) -> _Cached:
@@ -670,14 +695,19 @@ class Community:
         as_of = self.reference_day()
         start = _trending.window_start(window, as_of)
         with self.store.reading() as conn:
-            rows = (_listings.rows_between(conn, start, as_of) if start else
-                    _listings.all_time_candidates(conn, ALL_TIME_NEWEST))
-            local = _sql.local_vote_counts(conn, [r.id for r in rows]) if len(rows) < 5000 else \
-                _sql.all_local_vote_counts(conn)
+            rows = (
+                _listings.rows_between(conn, start, as_of)
+                if start
+                else _listings.all_time_candidates(conn, ALL_TIME_NEWEST)
+            )
+            local = (
+                _sql.local_vote_counts(conn, [r.id for r in rows])
+                if len(rows) < 5000
+                else _sql.all_local_vote_counts(conn)
+            )
         ids = [r.id for r in rows]
         votes = np.array([r.upvotes + local.get(r.id, 0) for r in rows], dtype=np.float64)
-        ranked = _trending.rank_window(window, ids, votes, [r.day for r in rows], as_of,
-                                       self.settings.trending_gravity)
+        ranked = _trending.rank_window(window, ids, votes, [r.day for r in rows], as_of, self.settings.trending_gravity)
         entry = _Cached(now + TRENDING_CACHE_SECONDS, as_of, ranked)
         with self._cache_lock:
             self._cache[window] = entry
@@ -687,8 +717,17 @@ class Community:
         with self._cache_lock:
             self._cache.clear()
 
-    def papers_between(self, start: date, end: date, *, sort: str = "trending", limit: int = 50, offset: int = 0,
-                       submitter: str | None = None, user: User | None = None) -> Listing:
+    def papers_between(
+        self,
+        start: date,
+        end: date,
+        *,
+        sort: str = "trending",
+        limit: int = 50,
+        offset: int = 0,
+        submitter: str | None = None,
+        user: User | None = None,
+    ) -> Listing:
         """Papers whose day lies in [start, end]; sort 'trending' (most upvotes first) or 'date' (newest first)."""
         with self.store.reading() as conn:
             rows = _listings.rows_between(conn, start, end, submitter)
@@ -699,11 +738,19 @@ class Community:
         else:
             rows.sort(key=lambda r: r.id)
             rows.sort(key=lambda r: r.upvotes + local.get(r.id, 0), reverse=True)
-        ids = [r.id for r in rows[offset:offset + limit]]
+        ids = [r.id for r in rows[offset : offset + limit]]
         return Listing(self._hydrate(ids, user), len(rows))
 
-    def daily(self, day: date | None = None, *, sort: str = "trending", limit: int = 50, offset: int = 0,
-              user: User | None = None, view: str = "day") -> DailyListing:
+    def daily(
+        self,
+        day: date | None = None,
+        *,
+        sort: str = "trending",
+        limit: int = 50,
+        offset: int = 0,
+        user: User | None = None,
+        view: str = "day",
+    ) -> DailyListing:
         """Papers listed on `day` (default: the newest listing day), or in the week / month (7 / 30 days)
         ending on it, most upvoted first, with links to the spans before and after."""
         if view not in DAILY_VIEWS:

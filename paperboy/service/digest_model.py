@@ -116,10 +116,10 @@ class Options:
     authors: tuple[str, ...] = ()
 
     @classmethod
-    def defaults(cls, settings) -> "Options":
+    def defaults(cls, settings) -> Options:
         return cls(send_hour=settings.digest_hour, weekday=settings.digest_weekday, timezone=settings.digest_timezone)
 
-    def validated(self) -> "Options":
+    def validated(self) -> Options:
         """These options cleaned up; DigestError naming the first bad field."""
         if self.frequency not in FREQUENCIES:
             raise DigestError("Frequency must be daily or weekly.")
@@ -146,21 +146,44 @@ class Options:
         return replace(self, timezone=tz, categories=cats, authors=authors)
 
     def to_json(self) -> dict[str, Any]:
-        return {"f": self.frequency, "h": self.send_hour, "w": self.weekday, "tz": self.timezone,
-                "t": self.trending, "s": self.searches, "r": self.recommended,
-                "c": list(self.categories), "a": list(self.authors)}
+        return {
+            "f": self.frequency,
+            "h": self.send_hour,
+            "w": self.weekday,
+            "tz": self.timezone,
+            "t": self.trending,
+            "s": self.searches,
+            "r": self.recommended,
+            "c": list(self.categories),
+            "a": list(self.authors),
+        }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Options":
-        return cls(frequency=d["f"], send_hour=int(d["h"]), weekday=int(d["w"]), timezone=d["tz"],
-                   trending=bool(d["t"]), searches=bool(d["s"]), recommended=bool(d["r"]),
-                   categories=tuple(d.get("c") or ()), authors=tuple(d.get("a") or ()))
+    def from_json(cls, d: dict[str, Any]) -> Options:
+        return cls(
+            frequency=d["f"],
+            send_hour=int(d["h"]),
+            weekday=int(d["w"]),
+            timezone=d["tz"],
+            trending=bool(d["t"]),
+            searches=bool(d["s"]),
+            recommended=bool(d["r"]),
+            categories=tuple(d.get("c") or ()),
+            authors=tuple(d.get("a") or ()),
+        )
 
     def columns(self) -> dict[str, Any]:
-        return {"frequency": self.frequency, "send_hour": self.send_hour, "weekday": self.weekday,
-                "timezone": self.timezone, "include_trending": self.trending, "include_searches": self.searches,
-                "include_recommended": self.recommended, "categories": list(self.categories),
-                "authors": list(self.authors)}
+        return {
+            "frequency": self.frequency,
+            "send_hour": self.send_hour,
+            "weekday": self.weekday,
+            "timezone": self.timezone,
+            "include_trending": self.trending,
+            "include_searches": self.searches,
+            "include_recommended": self.recommended,
+            "categories": list(self.categories),
+            "authors": list(self.authors),
+        }
 
     def describe(self) -> str:
         """'daily at 08:00 Europe/Berlin' / 'weekly on Monday at 08:00 UTC'."""
@@ -189,15 +212,32 @@ class Subscription:
 
 
 def subscription_from_row(row: Any) -> Subscription:
-    opts = Options(frequency=row.frequency, send_hour=row.send_hour, weekday=row.weekday, timezone=row.timezone,
-                   trending=bool(row.include_trending), searches=bool(row.include_searches),
-                   recommended=bool(row.include_recommended), categories=tuple(row.categories or ()),
-                   authors=tuple(row.authors or ()))
-    return Subscription(row.id, row.email, row.user_id, row.state, opts, int(row.bounces or 0), row.last_error,
-                        aware(row.created_at), aware(row.confirmed_at))
+    opts = Options(
+        frequency=row.frequency,
+        send_hour=row.send_hour,
+        weekday=row.weekday,
+        timezone=row.timezone,
+        trending=bool(row.include_trending),
+        searches=bool(row.include_searches),
+        recommended=bool(row.include_recommended),
+        categories=tuple(row.categories or ()),
+        authors=tuple(row.authors or ()),
+    )
+    return Subscription(
+        row.id,
+        row.email,
+        row.user_id,
+        row.state,
+        opts,
+        int(row.bounces or 0),
+        row.last_error,
+        aware(row.created_at),
+        aware(row.confirmed_at),
+    )
 
 
 # -- digests as data --------------------------------------------------------------------------------
+
 
 @dataclass(slots=True)
 class DigestItem:
@@ -236,12 +276,22 @@ class Digest:
         return not self.items
 
     def payload(self) -> dict[str, Any]:
-        return {"v": 1, "as_of": self.as_of.isoformat() if self.as_of else None,
-                "since": self.since.isoformat() if self.since else None,
-                "sections": [{"key": s.key, "title": s.title} for s in self.sections],
-                "items": [{"id": it.paper.id, "section": it.section, "reason": it.reason,
-                           **({"profile": it.profile_id} if it.profile_id is not None else {}),
-                           **({"explore": True} if it.explore else {})} for it in self.items]}
+        return {
+            "v": 1,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "since": self.since.isoformat() if self.since else None,
+            "sections": [{"key": s.key, "title": s.title} for s in self.sections],
+            "items": [
+                {
+                    "id": it.paper.id,
+                    "section": it.section,
+                    "reason": it.reason,
+                    **({"profile": it.profile_id} if it.profile_id is not None else {}),
+                    **({"explore": True} if it.explore else {}),
+                }
+                for it in self.items
+            ],
+        }
 
 
 @dataclass(slots=True)

@@ -48,9 +48,23 @@ from paperboy.service.recommender import Recommender
 from paperboy.store import Conflict
 from paperboy.store import digests as _sql
 
-__all__ = ["Digests", "Digest", "DigestError", "DigestItem", "DigestSection", "InvalidAddress", "InvalidToken",
-           "NotSubscribed", "Options", "OutboxEntry", "Subscription", "normalize_address", "display_address",
-           "period_slot", "sender_identity"]
+__all__ = [
+    "Digests",
+    "Digest",
+    "DigestError",
+    "DigestItem",
+    "DigestSection",
+    "InvalidAddress",
+    "InvalidToken",
+    "NotSubscribed",
+    "Options",
+    "OutboxEntry",
+    "Subscription",
+    "normalize_address",
+    "display_address",
+    "period_slot",
+    "sender_identity",
+]
 
 log = logging.getLogger("paperboy.digests")
 CONFIRMATIONS_PER_HOUR = 3  # per address: the subscribe form must not become a way to mail-bomb someone
@@ -105,7 +119,6 @@ class Digests:
     def store(self):
         return self.pb.store
 
-
     @property
     def recommender(self) -> Recommender:
         """The one recommender, also behind the web's "recommended for you" page."""
@@ -157,8 +170,9 @@ class Digests:
             row = _sql.subscription_of_user(conn, user_id)
         return subscription_from_row(row) if row else None
 
-    def subscribe(self, email: str, options: Options | None = None, *, user_id: int | None = None,
-                  confirmed: bool = False) -> tuple[Subscription, int | None]:
+    def subscribe(
+        self, email: str, options: Options | None = None, *, user_id: int | None = None, confirmed: bool = False
+    ) -> tuple[Subscription, int | None]:
         """Ask for digests at `email`; returns the subscription and the queued confirmation's outbox id.
 
         Nothing is sent to the address until its owner follows the link in the confirmation email;
@@ -180,14 +194,27 @@ class Digests:
     def _subscribe(self, conn, address, opts, user_id, confirmed, nonce, now):
         row = _sql.subscription_by_email(conn, address)
         if row is None:
-            values = {**opts.columns(), "email": address, "user_id": user_id, "state": "pending", "nonce": nonce,
-                      "bounces": 0, "created_at": now, "updated_at": now}
+            values = {
+                **opts.columns(),
+                "email": address,
+                "user_id": user_id,
+                "state": "pending",
+                "nonce": nonce,
+                "bounces": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
             sub_id = _sql.insert_subscription(conn, values)
         else:
             sub_id = row.id
-            if _sql.confirmations_since(conn, sub_id, now - timedelta(hours=1)) >= CONFIRMATIONS_PER_HOUR and not confirmed:
-                raise DigestError("We already sent several confirmation emails to this address in the last hour; "
-                                  "please check your inbox (and spam folder) or try again later.")
+            if (
+                _sql.confirmations_since(conn, sub_id, now - timedelta(hours=1)) >= CONFIRMATIONS_PER_HOUR
+                and not confirmed
+            ):
+                raise DigestError(
+                    "We already sent several confirmation emails to this address in the last hour; "
+                    "please check your inbox (and spam folder) or try again later."
+                )
             values = {"nonce": nonce, "updated_at": now}
             if row.state != "active":
                 values.update(state="pending", **opts.columns())
@@ -202,10 +229,23 @@ class Digests:
             return subscription_from_row(_sql.subscription_by_id(conn, sub_id)), None
         _sql.drop_pending_confirmations(conn, sub_id, now)
         period = f"confirm-{nonce}"
-        _sql.insert_outbox(conn, [{
-            "subscription_id": sub_id, "kind": "confirm", "period": period, "state": "pending", "attempts": 0,
-            "next_attempt_at": now, "message_id": self.message_id("confirm", sub_id, nonce),
-            "payload": {"nonce": nonce, "options": opts.to_json()}, "created_at": now, "updated_at": now}])
+        _sql.insert_outbox(
+            conn,
+            [
+                {
+                    "subscription_id": sub_id,
+                    "kind": "confirm",
+                    "period": period,
+                    "state": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "message_id": self.message_id("confirm", sub_id, nonce),
+                    "payload": {"nonce": nonce, "options": opts.to_json()},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
         out_id = _sql.outbox_id(conn, sub_id, period)
         return subscription_from_row(_sql.subscription_by_id(conn, sub_id)), out_id
 
@@ -298,9 +338,21 @@ class Digests:
     def plan(self, now: datetime | None = None) -> int:
         """Put every due digest in the outbox (content is chosen when it is sent); returns how many."""
         now = now or self.now()
-        rows = [{"subscription_id": sub.id, "kind": "digest", "period": period, "state": "pending", "attempts": 0,
-                 "next_attempt_at": now, "message_id": self.message_id("digest", sub.id, period), "payload": None,
-                 "created_at": now, "updated_at": now} for sub, period in self.due(now)]
+        rows = [
+            {
+                "subscription_id": sub.id,
+                "kind": "digest",
+                "period": period,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "message_id": self.message_id("digest", sub.id, period),
+                "payload": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for sub, period in self.due(now)
+        ]
         with self.store.writing() as conn:
             _sql.insert_outbox(conn, rows)
         return len(rows)
@@ -313,9 +365,17 @@ class Digests:
             for r in _sql.sending_rows(conn):
                 claimed = aware(r.claimed_at)
                 if owner_is_dead(r.claimed_by) or claimed is None or claimed < now - SENDING_LEASE:
-                    n += _sql.finish(conn, r.id, r.claimed_by, {
-                        "state": "pending", "next_attempt_at": now, "updated_at": now,
-                        "error": "interrupted while sending; sent again with the same Message-ID"})
+                    n += _sql.finish(
+                        conn,
+                        r.id,
+                        r.claimed_by,
+                        {
+                            "state": "pending",
+                            "next_attempt_at": now,
+                            "updated_at": now,
+                            "error": "interrupted while sending; sent again with the same Message-ID",
+                        },
+                    )
         return n
 
     def expire(self, now: datetime | None = None) -> int:
@@ -324,8 +384,15 @@ class Digests:
         with self.store.writing() as conn:
             return _sql.expire_pending(conn, now - timedelta(hours=self.settings.digest_expire_hours), now)
 
-    def due_ids(self, now: datetime | None = None, limit: int = 200, *, kind: str | None = None,
-                only_id: int | None = None, after_id: int = 0) -> list[int]:
+    def due_ids(
+        self,
+        now: datetime | None = None,
+        limit: int = 200,
+        *,
+        kind: str | None = None,
+        only_id: int | None = None,
+        after_id: int = 0,
+    ) -> list[int]:
         """Ids of pending rows whose time has come, in id order after `after_id`."""
         with self.store.reading() as conn:
             return _sql.due_outbox_ids(conn, now or self.now(), limit, kind=kind, only_id=only_id, after_id=after_id)
@@ -338,8 +405,16 @@ class Digests:
                 return None
             row = _sql.outbox_row(conn, row_id)
             sub = _sql.subscription_by_id(conn, row.subscription_id)
-        return OutboxEntry(row.id, row.kind, row.period, int(row.attempts), row.message_id, row.payload, owner,
-                           subscription_from_row(sub))
+        return OutboxEntry(
+            row.id,
+            row.kind,
+            row.period,
+            int(row.attempts),
+            row.message_id,
+            row.payload,
+            owner,
+            subscription_from_row(sub),
+        )
 
     def _finish(self, entry: OutboxEntry, values: dict[str, Any], sub_values: dict[str, Any] | None = None) -> bool:
         now = self.now()
@@ -360,7 +435,9 @@ class Digests:
         """Temporary failure: back to pending with exponential backoff, or 'failed' when out of attempts."""
         s = self.settings
         if count_attempt and entry.attempts >= s.digest_max_attempts:
-            self._finish(entry, {"state": "failed", "error": f"gave up after {entry.attempts} attempts: {error}"[:1000]})
+            self._finish(
+                entry, {"state": "failed", "error": f"gave up after {entry.attempts} attempts: {error}"[:1000]}
+            )
             return "failed"
         wait = min(s.digest_retry_minutes * 60 * 2 ** max(entry.attempts - 1, 0), 6 * 3600)
         values = {"state": "pending", "error": error[:1000], "next_attempt_at": self.now() + timedelta(seconds=wait)}
@@ -408,20 +485,26 @@ class Digests:
         d = Digest(sub, period, parse_date(payload.get("as_of")), parse_date(payload.get("since")))
         sections = [(s["key"], s["title"]) for s in payload.get("sections") or []] or list(SECTIONS.items())
         for key, title in sections:
-            got = [self._item(sub, papers[it["id"]], it["reason"], key, it.get("profile"), bool(it.get("explore")))
-                   for it in items if it["section"] == key and it["id"] in papers]
+            got = [
+                self._item(sub, papers[it["id"]], it["reason"], key, it.get("profile"), bool(it.get("explore")))
+                for it in items
+                if it["section"] == key and it["id"] in papers
+            ]
             if got:
                 d.sections.append(DigestSection(key, title, got))
         return d
 
-    def _item(self, sub: Subscription, paper, reason: str, section: str, profile_id: int | None,
-              explore: bool = False) -> DigestItem:
+    def _item(
+        self, sub: Subscription, paper, reason: str, section: str, profile_id: int | None, explore: bool = False
+    ) -> DigestItem:
         """A digest item; recommendations for a reader's profile carry signed thumbs up / down links."""
         feedback = None
         if profile_id is not None and sub.user_id:
             from paperboy.service.profiles import Feedback
 
-            up, down = (self.pb.profiles.feedback_token(Feedback(sub.user_id, profile_id, paper.id, r)) for r in (1, -1))
+            up, down = (
+                self.pb.profiles.feedback_token(Feedback(sub.user_id, profile_id, paper.id, r)) for r in (1, -1)
+            )
             feedback = (self._url("/feedback/" + up), self._url("/feedback/" + down))
         return DigestItem(paper, reason, section, profile_id, explore, feedback)
 
@@ -476,16 +559,27 @@ class Digests:
                         searches += [(q, f) for _id, q, f in self.pb.profiles.searches(prof)]
             for query, flt in searches:
                 reason = f"matches your search “{short(query or '(filters only)', 60)}”"
-                take("searches", [(pid, f"{reason} ({why})" if why else reason)
-                                  for pid, why in rec.matches(query, flt, since, as_of)],
-                     max(2, per["searches"] // 2))
+                take(
+                    "searches",
+                    [
+                        (pid, f"{reason} ({why})" if why else reason)
+                        for pid, why in rec.matches(query, flt, since, as_of)
+                    ],
+                    max(2, per["searches"] // 2),
+                )
         follows = len(opts.categories) + len(opts.authors)
         for cat in opts.categories:
-            take("follows", [(pid, f"new in {cat}") for pid in rec.search("", {"categories": [cat]}, since, as_of)],
-                 max(1, per["follows"] // max(follows, 1)))
+            take(
+                "follows",
+                [(pid, f"new in {cat}") for pid in rec.search("", {"categories": [cat]}, since, as_of)],
+                max(1, per["follows"] // max(follows, 1)),
+            )
         for name in opts.authors:
-            take("follows", [(pid, f"new paper by {name}")
-                             for pid in rec.search("", {"authors": [name]}, since, as_of)], 3)
+            take(
+                "follows",
+                [(pid, f"new paper by {name}") for pid in rec.search("", {"authors": [name]}, since, as_of)],
+                3,
+            )
         if opts.recommended and sub.user_id:
             self._recommend(sub, since, as_of, exclude, per["recommended"], chosen, cap)
         if opts.trending:
@@ -497,12 +591,19 @@ class Digests:
         order.insert(order.index("trending"), "recommended")
         keys = []
         for key in order:
-            keys += [key] if key != "recommended" else list(dict.fromkeys(c[1] for c in chosen
-                                                                        if c[1].startswith("recommended")))
+            keys += (
+                [key]
+                if key != "recommended"
+                else list(dict.fromkeys(c[1] for c in chosen if c[1].startswith("recommended")))
+            )
         for key in keys:
-            items = [self._item(sub, papers[c[0]], c[2], key, c[3] if len(c) > 3 else None,
-                                bool(c[5]) if len(c) > 5 else False)
-                     for c in chosen if c[1] == key and c[0] in papers]
+            items = [
+                self._item(
+                    sub, papers[c[0]], c[2], key, c[3] if len(c) > 3 else None, bool(c[5]) if len(c) > 5 else False
+                )
+                for c in chosen
+                if c[1] == key and c[0] in papers
+            ]
             if items:
                 digest.sections.append(DigestSection(key, titles.get(key, key), items))
         if reader.library:
@@ -526,7 +627,9 @@ class Digests:
         except Exception:  # the chart is a garnish: a digest goes out without it rather than not at all
             log.exception("drawing the reader's topics for a digest failed")
 
-    def _recommend(self, sub: Subscription, since, as_of, exclude: set[str], slots: int, chosen: list, cap: int) -> None:
+    def _recommend(
+        self, sub: Subscription, since, as_of, exclude: set[str], slots: int, chosen: list, cap: int
+    ) -> None:
         """Each digest profile's section: its recommendations plus a share of exploration picks."""
         from paperboy.ranking.recommend import explore
 

@@ -105,7 +105,8 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """Metrics and latency percentiles per mode."""
     try:
-        from ranx import Qrels, Run, evaluate as ranx_evaluate
+        from ranx import Qrels, Run
+        from ranx import evaluate as ranx_evaluate
     except ImportError as e:  # an optional extra: say how to get it
         raise EvalError("`paperboy eval` needs ranx: pip install 'paperboy[eval]'") from e
 
@@ -133,10 +134,19 @@ def evaluate(
 
 
 def run_eval(
-    corpus: Path, queries: Path, qrels: Path, *, work: Path, model: str, modes: tuple[str, ...] = MODES,
-    progress: bool = False, params: HybridParams | None = None,
+    corpus: Path,
+    queries: Path,
+    qrels: Path,
+    *,
+    work: Path,
+    model: str,
+    modes: tuple[str, ...] = MODES,
+    progress: bool = False,
+    params: HybridParams | None = None,
 ) -> dict[str, Any]:
     """Load, index (cached) and evaluate; the CLI's `paperboy eval`."""
     ds = load_dataset(corpus, queries, qrels)
-    idx = build_indexes(ds, work_dir_for(work, corpus), model, dense=any(m != "lexical" for m in modes), progress=progress)
+    idx = build_indexes(
+        ds, work_dir_for(work, corpus), model, dense=any(m != "lexical" for m in modes), progress=progress
+    )
     return evaluate(ds, idx, modes, params)

@@ -16,8 +16,22 @@ from paperboy.models import Paper
 
 FORMATS = ("jsonl", "csv", "bibtex")
 CSV_COLUMNS = (
-    "id", "arxiv_id", "version", "title", "authors", "categories", "published", "updated",
-    "listed", "abstract", "comment", "doi", "abs_url", "pdf_url", "code_url", "upvotes",
+    "id",
+    "arxiv_id",
+    "version",
+    "title",
+    "authors",
+    "categories",
+    "published",
+    "updated",
+    "listed",
+    "abstract",
+    "comment",
+    "doi",
+    "abs_url",
+    "pdf_url",
+    "code_url",
+    "upvotes",
 )
 
 
@@ -108,11 +122,14 @@ def markdown(p: Paper) -> str:
     lines = [f"# {p.title}", ""]
     if p.authors:
         lines += [", ".join(p.authors), ""]
-    meta = [f"arXiv:{p.arxiv_id}" if p.arxiv_id else p.id, " ".join(p.categories),
-            str(p.published or p.listed or "")]
+    meta = [f"arXiv:{p.arxiv_id}" if p.arxiv_id else p.id, " ".join(p.categories), str(p.published or p.listed or "")]
     lines += [" · ".join(m for m in meta if m), ""]
-    for label, url in (("Abstract page", p.abs_url), ("PDF", p.pdf_url), ("Code", p.code_url),
-                       ("Project page", p.project_url)):
+    for label, url in (
+        ("Abstract page", p.abs_url),
+        ("PDF", p.pdf_url),
+        ("Code", p.code_url),
+        ("Project page", p.project_url),
+    ):
         if url:
             lines.append(f"- {label}: <{url}>")
     if p.upvotes is not None:

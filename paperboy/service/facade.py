@@ -61,8 +61,12 @@ class Paperboy:
         """The lexical + dense index files under home/index."""
         from paperboy.index.indexes import Indexes
 
-        return self._once("indexes", lambda: Indexes(self.settings.index_dir, self.settings.embedding_model,
-                                                     backend=self.settings.embedding_backend))
+        return self._once(
+            "indexes",
+            lambda: Indexes(
+                self.settings.index_dir, self.settings.embedding_model, backend=self.settings.embedding_backend
+            ),
+        )
 
     @property
     def searcher(self):
@@ -100,8 +104,10 @@ class Paperboy:
         from paperboy.service.comments import Comments
 
         domain = parseaddr(self.settings.mail_from)[1].rpartition("@")[2] or "paperboy.invalid"
-        return self._once("comments", lambda: Comments(self.store, is_admin=self.moderation.is_admin,
-                                                       secret=self.secret_key, mail_domain=domain))
+        return self._once(
+            "comments",
+            lambda: Comments(self.store, is_admin=self.moderation.is_admin, secret=self.secret_key, mail_domain=domain),
+        )
 
     @property
     def collections(self):
@@ -128,7 +134,7 @@ class Paperboy:
 
     @property
     def ranker(self):
-        """"Rank my list": score any papers (files or stored) for a library."""
+        """ "Rank my list": score any papers (files or stored) for a library."""
         from paperboy.service.ranklist import Ranker
 
         return self._once("ranker", lambda: Ranker(self))
@@ -151,8 +157,9 @@ class Paperboy:
         def fetch(ids: list[str]) -> IngestReport:
             # One attempt: a submission that finds arXiv unreachable stays queued and the next run (the
             # worker's or the server's scheduler) tries again, instead of sleeping through backoffs here.
-            report = self.ingest_arxiv_ids(ids, base_url=self.settings.arxiv_api_url,
-                                           min_interval=self.settings.arxiv_min_interval, max_attempts=1)
+            report = self.ingest_arxiv_ids(
+                ids, base_url=self.settings.arxiv_api_url, min_interval=self.settings.arxiv_min_interval, max_attempts=1
+            )
             if report.added or report.updated:
                 from paperboy.index.indexes import IndexBusy
 
@@ -274,9 +281,17 @@ class Paperboy:
             yield p
 
     # -- index --------------------------------------------------------------------------
-    def update_index(self, *, embed: bool = True, progress: bool = False, rebuild: bool = False,
-                     wait: bool | float = True, on_wait: Callable[[], None] | None = None,
-                     checkpoint_every: int | None = None, ray: str | None = None):
+    def update_index(
+        self,
+        *,
+        embed: bool = True,
+        progress: bool = False,
+        rebuild: bool = False,
+        wait: bool | float = True,
+        on_wait: Callable[[], None] | None = None,
+        checkpoint_every: int | None = None,
+        ray: str | None = None,
+    ):
         """Bring the search indexes up to date with the store (incremental unless rebuild).
 
         One updater at a time across processes: wait=False raises IndexBusy instead of waiting
@@ -287,8 +302,17 @@ class Paperboy:
         extra: dict[str, Any] = {"checkpoint_every": checkpoint_every} if checkpoint_every else {}
         if ray:
             extra["ray"] = ray
-        return self.indexes.update(st.iter_papers, st.max_seq(), embed=embed, progress=progress, rebuild=rebuild,
-                                   wait=wait, on_wait=on_wait, vector_store=st, **extra)
+        return self.indexes.update(
+            st.iter_papers,
+            st.max_seq(),
+            embed=embed,
+            progress=progress,
+            rebuild=rebuild,
+            wait=wait,
+            on_wait=on_wait,
+            vector_store=st,
+            **extra,
+        )
 
     def index_status(self) -> dict[str, Any]:
         """How far the indexes lag behind the store."""
@@ -317,19 +341,17 @@ class Paperboy:
         if offset >= MAX_DEPTH:
             return SearchPage([], 0, mode, [f"results stop at {MAX_DEPTH}"], query)
         depth = min(MAX_DEPTH, max(100, offset + limit))
-        got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth,
-                                         require_all=require_all)
+        got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth, require_all=require_all)
         ids, scores = self._visible(got.hits.ids, got.hits.scores)
         short = len(got.hits.ids) - len(ids)
         if short and len(ids) < offset + limit and len(got.hits.ids) >= depth and depth < MAX_DEPTH:
             # Moderators hid some hits: fetch a little deeper once, so this page stays full.
             depth = min(MAX_DEPTH, depth + 2 * short + limit)
-            got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth,
-                                         require_all=require_all)
+            got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth, require_all=require_all)
             ids, scores = self._visible(got.hits.ids, got.hits.scores)
         if sort != "relevance" and ids:
             ids, scores = self._sorted(ids, scores, sort)
-        page_ids = ids[offset:offset + limit]
+        page_ids = ids[offset : offset + limit]
         papers = self.store.get_many(page_ids)
         hits = [
             SearchHit(papers[i], float(scores[offset + k]), got.sources.get(i, ()))
@@ -338,8 +360,9 @@ class Paperboy:
         ]
         # The retrievers count every match; hidden papers are known only among those fetched.
         total = max(len(ids), got.total - (len(got.hits.ids) - len(ids)))
-        return SearchPage(hits, total, got.mode, got.warnings, query, got.total_estimated,
-                          self._suggestion(query or "", got.parsed))
+        return SearchPage(
+            hits, total, got.mode, got.warnings, query, got.total_estimated, self._suggestion(query or "", got.parsed)
+        )
 
     def _suggestion(self, query: str, parsed) -> str | None:
         """The query with misspelled words replaced by the nearest words of the index, None if none is."""
@@ -364,6 +387,7 @@ class Paperboy:
 
     def _sorted(self, ids: list[str], scores, sort: str):
         papers = self.store.get_many(ids)
+
         def key(k: int):
             p = papers.get(ids[k])
             if p is None:
@@ -371,6 +395,7 @@ class Paperboy:
             if sort == "upvotes":
                 return ((p.upvotes or 0), str(p.published or p.listed or ""))
             return (0, str(p.published or p.listed or p.updated or ""))
+
         order = sorted(range(len(ids)), key=key, reverse=True)
         return [ids[k] for k in order], scores[order]
 

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-
 from paperboy.service.community import Community, CommunityError, NotFound, User, _aware
 from paperboy.store import community as _accounts
 from paperboy.store import moderation as _sql
@@ -98,8 +97,11 @@ class Moderation:
             return None
         with self.store.reading() as conn:
             st = _sql.hidden_state(conn, paper.id)
-        hidden = HiddenPaper(paper.id, paper.title, _aware(st.hidden_at), st.hidden_reason or "") \
-            if st is not None and st.hidden_at is not None else None
+        hidden = (
+            HiddenPaper(paper.id, paper.title, _aware(st.hidden_at), st.hidden_reason or "")
+            if st is not None and st.hidden_at is not None
+            else None
+        )
         return paper, hidden
 
     def hide(self, admin: User, key: str, reason: str | None) -> bool:
@@ -169,8 +171,16 @@ class Moderation:
             newly, removed = _sql.ban(conn, row.id, now)
             changed = newly or removed > 0
             if changed:
-                _log(conn, admin, now, "ban_user", user_id=row.id, user_email=row.email, reason=reason,
-                     detail=f"removed {removed} votes")
+                _log(
+                    conn,
+                    admin,
+                    now,
+                    "ban_user",
+                    user_id=row.id,
+                    user_email=row.email,
+                    reason=reason,
+                    detail=f"removed {removed} votes",
+                )
         if changed:
             self.community._invalidate()
         return changed, removed
@@ -187,5 +197,17 @@ class Moderation:
     def log(self, limit: int = 100) -> list[LogEntry]:
         with self.store.reading() as conn:
             rows = _sql.recent_log(conn, limit)
-        return [LogEntry(r.id, _aware(r.at), r.actor_email, r.action, r.paper_id, r.user_id, r.user_email,
-                         r.reason or "", r.detail) for r in rows]
+        return [
+            LogEntry(
+                r.id,
+                _aware(r.at),
+                r.actor_email,
+                r.action,
+                r.paper_id,
+                r.user_id,
+                r.user_email,
+                r.reason or "",
+                r.detail,
+            )
+            for r in rows
+        ]

@@ -59,8 +59,9 @@ class Features:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = [_text(p) for p in papers] or ["empty"]
-        self._tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english", max_features=50_000,
-                                      dtype=np.float32).fit(texts)
+        self._tfidf = TfidfVectorizer(
+            sublinear_tf=True, stop_words="english", max_features=50_000, dtype=np.float32
+        ).fit(texts)
 
     def rows(self, ids: Sequence[str], papers: dict[str, Paper] | None = None) -> tuple[list[str], Any]:
         """(ids that have features, their rows), in the order given."""
@@ -143,7 +144,6 @@ class Recommender:
     def store(self):
         return self.pb.store
 
-
     def refresh(self) -> None:
         """Forget cached pools, features and searches (a new digest run sees new papers)."""
         with self._lock:
@@ -165,8 +165,9 @@ class Recommender:
         prof = self.pb.profiles.get(user_id, profile_id)
         pos, neg = self.pb.profiles.ratings(prof)
         searches = [(q, f) for _id, q, f in self.pb.profiles.searches(prof)]
-        return Reader(user_id, [(pid, "rated") for pid in pos[:MAX_POSITIVES]], neg, searches[:MAX_SEARCHES],
-                      prof.id, prof.where)
+        return Reader(
+            user_id, [(pid, "rated") for pid in pos[:MAX_POSITIVES]], neg, searches[:MAX_SEARCHES], prof.id, prof.where
+        )
 
     # -- candidates --------------------------------------------------------------------------------
     def pool(self, since: date, until: date) -> Pool:
@@ -224,8 +225,14 @@ class Recommender:
         if lo <= hi:
             filters = SearchFilters(categories=key[1], authors=key[2], since=lo, until=hi)
             try:
-                page = self.pb.search(query, mode="hybrid", filters=filters, require_all=True,
-                                      sort="relevance" if query else "upvotes", limit=limit)
+                page = self.pb.search(
+                    query,
+                    mode="hybrid",
+                    filters=filters,
+                    require_all=True,
+                    sort="relevance" if query else "upvotes",
+                    limit=limit,
+                )
                 parsed = parse_query(query)
                 lexical = self.pb.indexes.lexical
                 found = [(h.paper.id, lexical.where_matched(parsed, h.paper) if query else "") for h in page.hits]
@@ -245,13 +252,26 @@ class Recommender:
     def _trending(self, window: str, limit: int) -> list[tuple[str, str]]:
         when = {"today": "today", "week": "this week", "month": "this month", "all": ""}[window]
         listing = self.community.trending(window, limit)
-        return [(v.paper.id, f"trending {when} · {v.upvotes} upvote{'s' if v.upvotes != 1 else ''}".replace("  ", " ")
-                 if v.upvotes else f"new {when}".strip()) for v in listing.items]
+        return [
+            (
+                v.paper.id,
+                f"trending {when} · {v.upvotes} upvote{'s' if v.upvotes != 1 else ''}".replace("  ", " ")
+                if v.upvotes
+                else f"new {when}".strip(),
+            )
+            for v in listing.items
+        ]
 
     # -- ranking -----------------------------------------------------------------------------------
-    def rank(self, reader: Reader, pool: Pool, exclude: set[str], limit: int,
-             search_matches: dict[str, str] | None = None,
-             trending: Sequence[tuple[str, str]] = ()) -> list[Recommendation]:
+    def rank(
+        self,
+        reader: Reader,
+        pool: Pool,
+        exclude: set[str],
+        limit: int,
+        search_matches: dict[str, str] | None = None,
+        trending: Sequence[tuple[str, str]] = (),
+    ) -> list[Recommendation]:
         """`paperboy.ranking.recommend` for one reader over one pool."""
         cache = self._cache()
         feats = cache.features
@@ -271,9 +291,20 @@ class Recommender:
         if any(i in mine for i in bg_ids):
             keep = [k for k, i in enumerate(bg_ids) if i not in mine]
             B = B[keep]
-        return recommend(pool.ids, pool.X, P if pos_ids else None, labels, N if neg_ids else None, B,
-                         exclude=exclude, search_matches=search_matches, trending=trending, limit=limit,
-                         cand_lexical=pool.lexical, pos_lexical=pos_lex)
+        return recommend(
+            pool.ids,
+            pool.X,
+            P if pos_ids else None,
+            labels,
+            N if neg_ids else None,
+            B,
+            exclude=exclude,
+            search_matches=search_matches,
+            trending=trending,
+            limit=limit,
+            cand_lexical=pool.lexical,
+            pos_lexical=pos_lex,
+        )
 
     def profile_scores(self, reader: Reader, pool: Pool) -> Any:
         """Every pool paper's score for a profile (exploration looks for well-rated papers scoring low)."""
@@ -285,7 +316,9 @@ class Recommender:
             return None
         return preference_scores(pool.X, P, method="topk")[0]
 
-    def for_user(self, user_id: int, limit: int = 20, profile_id: int | None = None) -> list[tuple[Paper, Recommendation]]:
+    def for_user(
+        self, user_id: int, limit: int = 20, profile_id: int | None = None
+    ) -> list[tuple[Paper, Recommendation]]:
         """The "recommended for you" page for one profile: papers of the last month, each with its reason."""
         as_of = self.community.reference_day()
         since = as_of - timedelta(days=RECOMMEND_DAYS - 1)
@@ -294,8 +327,9 @@ class Recommender:
         for query, flt in reader.searches:
             for pid in self.search(query, flt, since, as_of, limit=20):
                 matches.setdefault(pid, short(query or "(filters)", 60))
-        recs = self.rank(reader, self.pool(since, as_of), reader.excluded(), limit, matches,
-                         self.trending("month", limit * 3))
+        recs = self.rank(
+            reader, self.pool(since, as_of), reader.excluded(), limit, matches, self.trending("month", limit * 3)
+        )
         papers = self.pb.store.get_many([r.id for r in recs])
         return [(papers[r.id], r) for r in recs if r.id in papers]
 

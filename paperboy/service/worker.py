@@ -72,10 +72,18 @@ class PassReport:
 class Worker:
     """The loop behind `paperboy worker`; `run_pass()` is one pass, `run()` the loop."""
 
-    def __init__(self, pb: Paperboy, *, interval: float = 5.0, settle: float = 2.0, embed: bool = True,
-                 deliver: Callable[[], Any] | None = None, progress: bool = False,
-                 checkpoint_every: int | None = None,
-                 ingest_share: float = 1.0) -> None:
+    def __init__(
+        self,
+        pb: Paperboy,
+        *,
+        interval: float = 5.0,
+        settle: float = 2.0,
+        embed: bool = True,
+        deliver: Callable[[], Any] | None = None,
+        progress: bool = False,
+        checkpoint_every: int | None = None,
+        ingest_share: float = 1.0,
+    ) -> None:
         self.pb = pb
         self.ingest_share = float(ingest_share)
         self.interval = float(interval)
@@ -141,9 +149,14 @@ class Worker:
         self._slow = self._last_slow is None or time.monotonic() - self._last_slow >= every
         if self._slow:
             self._last_slow = time.monotonic()
-        for name, step in (("inbox", self.ingest_inbox), ("harvest", self.harvest), ("index", self.update_index),
-                           ("map", self.update_map), ("digests", self.run_digests),
-                           ("submissions", self.fetch_submissions)):
+        for name, step in (
+            ("inbox", self.ingest_inbox),
+            ("harvest", self.harvest),
+            ("index", self.update_index),
+            ("map", self.update_map),
+            ("digests", self.run_digests),
+            ("submissions", self.fetch_submissions),
+        ):
             if self.stopping:
                 break
             try:
@@ -184,8 +197,9 @@ class Worker:
                 # Interruptible: a stop signal abandons the file mid-way; it stays in the inbox and
                 # is ingested again (idempotently) on the next start.
                 with self.interruptible():
-                    report = self.pb.ingest([path], progress=self.progress, on_problem=problems.append,
-                                            share=self.ingest_share)
+                    report = self.pb.ingest(
+                        [path], progress=self.progress, on_problem=problems.append, share=self.ingest_share
+                    )
             except Exception:  # the store, not the file (database down...): keep the file, retry next pass
                 log.exception("inbox: ingesting %s failed; left in the inbox for the next pass", path.name)
                 rep.errors.append(f"inbox: {path.name}")
@@ -197,8 +211,10 @@ class Worker:
             os.replace(path, dest)
             rep.files_failed += failed
             rep.files_done += not failed
-            line = (f"{report.source}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-                    f"{report.rejected} rejected in {report.seconds:.1f} s")
+            line = (
+                f"{report.source}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+                f"{report.rejected} rejected in {report.seconds:.1f} s"
+            )
             if report.aborted:
                 line += f"; stopped early: {report.aborted}"
             log.info("inbox: %s -> %s/ (%s)", path.name, dest.parent.name, line)
@@ -218,7 +234,8 @@ class Worker:
         start_of_day = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         retry = min(every, HARVEST_RETRY_SECONDS)
         return (last is None or last < start_of_day) and (
-            self._last_harvest_try is None or now - self._last_harvest_try >= retry)
+            self._last_harvest_try is None or now - self._last_harvest_try >= retry
+        )
 
     def harvest(self, rep: PassReport) -> None:
         if not self.harvest_due():
@@ -237,12 +254,18 @@ class Worker:
         data = report.to_dict()
         rep.harvested = data["added"] + data["updated"]
         for name, s in data["sources"].items():
-            line = (f"{name}: {s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
-                    f"{s['rejected']} rejected, {s['requests']} requests, watermark {s['watermark']}")
+            line = (
+                f"{name}: {s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, "
+                f"{s['rejected']} rejected, {s['requests']} requests, watermark {s['watermark']}"
+            )
             if s["failed"]:
                 # One line, no traceback: no network is an expected state, retried on the next passes.
-                log.warning("harvest: %s; stopped: %s (retried in %.0f min)", line, s["errors"][-1],
-                            min(every, HARVEST_RETRY_SECONDS) / 60)
+                log.warning(
+                    "harvest: %s; stopped: %s (retried in %.0f min)",
+                    line,
+                    s["errors"][-1],
+                    min(every, HARVEST_RETRY_SECONDS) / 60,
+                )
                 rep.errors.append(f"harvest: {s['errors'][-1]}")
             else:
                 log.info("harvest: %s", line)
@@ -271,8 +294,9 @@ class Worker:
         log.info("index: embedding new papers (store seq %d; resumable)", status["store_seq"])
         try:
             with self.interruptible():
-                dense = pb.update_index(embed=True, wait=False, progress=self.progress,
-                                        checkpoint_every=self.checkpoint_every)
+                dense = pb.update_index(
+                    embed=True, wait=False, progress=self.progress, checkpoint_every=self.checkpoint_every
+                )
         except IndexBusy:
             return
         if dense.dense_error:
@@ -331,6 +355,11 @@ def _free_name(directory: Path, name: str) -> Path:
 
 
 def _write_log(path: Path, source: Path, report: dict, problems: list[str]) -> None:
-    body = {"file": source.name, "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "report": report,
-            "problems": problems[:1000], "more_problems": max(0, len(problems) - 1000)}
+    body = {
+        "file": source.name,
+        "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "report": report,
+        "problems": problems[:1000],
+        "more_problems": max(0, len(problems) - 1000),
+    }
     path.write_text(json.dumps(body, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

@@ -21,12 +21,19 @@ HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Detection order: the strict JSON Lines sniffers first, the loose plain-text one last.
-FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (arxiv_oai, arxiv_jsonl, hf_daily, arxiv_oai_pmh, arxiv_atom, bibtex,
-                                                       hf_page)}
+FORMATS: dict[str, ModuleType] = {
+    m.NAME: m for m in (arxiv_oai, arxiv_jsonl, hf_daily, arxiv_oai_pmh, arxiv_atom, bibtex, hf_page)
+}
 
 # Only for an empty file, where there is nothing to sniff (ingesting it yields nothing either way).
-_EXTENSIONS = {".bib": "bibtex", ".atom": "arxiv-atom", ".xml": "arxiv-atom", ".jsonl": "arxiv-jsonl",
-               ".json": "hf-daily", ".txt": "hf-page"}
+_EXTENSIONS = {
+    ".bib": "bibtex",
+    ".atom": "arxiv-atom",
+    ".xml": "arxiv-atom",
+    ".jsonl": "arxiv-jsonl",
+    ".json": "hf-daily",
+    ".txt": "hf-page",
+}
 
 
 def detect_format(head: bytes, filename: str = "") -> str:
@@ -40,8 +47,9 @@ def detect_format(head: bytes, filename: str = "") -> str:
             suffixes = suffixes[:-1]
         if suffixes and suffixes[-1].lower() in _EXTENSIONS:
             return _EXTENSIONS[suffixes[-1].lower()]
-    raise SourceError(f"could not detect the format of {filename or 'the input'}; pass --format "
-                      f"(one of: {', '.join(FORMATS)})")
+    raise SourceError(
+        f"could not detect the format of {filename or 'the input'}; pass --format (one of: {', '.join(FORMATS)})"
+    )
 
 
 @contextmanager

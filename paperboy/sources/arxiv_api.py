@@ -33,8 +33,9 @@ class FetchError(SourceError):
 class _Fetcher:
     """One polite client: a minimum interval between requests, retries with exponential backoff."""
 
-    def __init__(self, client: httpx.Client, base_url: str, min_interval: float, max_attempts: int,
-                 backoff: float) -> None:
+    def __init__(
+        self, client: httpx.Client, base_url: str, min_interval: float, max_attempts: int, backoff: float
+    ) -> None:
         self.client, self.base_url = client, base_url
         self.min_interval, self.max_attempts, self.backoff = min_interval, max(1, max_attempts), backoff
         self._last = float("-inf")
@@ -62,14 +63,18 @@ class _Fetcher:
                     return resp.content
                 message = api_error(resp.content) if resp.content else None
                 if resp.status_code not in RETRY_STATUSES:
-                    raise FetchError(f"arXiv API answered HTTP {resp.status_code} for {resp.request.url}"
-                                     + (f": {message}" if message else ""))
+                    raise FetchError(
+                        f"arXiv API answered HTTP {resp.status_code} for {resp.request.url}"
+                        + (f": {message}" if message else "")
+                    )
                 problem = f"HTTP {resp.status_code}"
                 retry_after = _retry_after(resp.headers.get("Retry-After"))
             if attempt < self.max_attempts:
                 time.sleep(retry_after if retry_after is not None else self.backoff * 2 ** (attempt - 1))
-        raise FetchError(f"arXiv API at {self.base_url} still failing after {self.max_attempts} attempts "
-                         f"(last: {problem})", transient=True)
+        raise FetchError(
+            f"arXiv API at {self.base_url} still failing after {self.max_attempts} attempts (last: {problem})",
+            transient=True,
+        )
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -97,10 +102,19 @@ def _fetcher(client, base_url, min_interval, max_attempts, backoff):
             client.close()
 
 
-def fetch_query(query: str, max_results: int, *, base_url: str = ARXIV_API_URL, page_size: int = 100,
-                client: httpx.Client | None = None, min_interval: float = 3.0, max_attempts: int = 4,
-                backoff: float = 2.0, sort_by: str = "submittedDate", sort_order: str = "descending"
-                ) -> Iterator[bytes]:
+def fetch_query(
+    query: str,
+    max_results: int,
+    *,
+    base_url: str = ARXIV_API_URL,
+    page_size: int = 100,
+    client: httpx.Client | None = None,
+    min_interval: float = 3.0,
+    max_attempts: int = 4,
+    backoff: float = 2.0,
+    sort_by: str = "submittedDate",
+    sort_order: str = "descending",
+) -> Iterator[bytes]:
     """Yield Atom pages for `search_query=query`, newest submissions first, up to `max_results` entries.
 
     arXiv asks for at least 3 s between requests (`min_interval`). A 429/5xx or network error is
@@ -111,21 +125,29 @@ def fetch_query(query: str, max_results: int, *, base_url: str = ARXIV_API_URL, 
     with _fetcher(client, base_url, min_interval, max_attempts, backoff) as fetcher:
         start = 0
         while start < max_results:
-            body, total, count = _page(fetcher, {**params, "start": start,
-                                                 "max_results": min(page_size, max_results - start)}, start)
+            body, total, count = _page(
+                fetcher, {**params, "start": start, "max_results": min(page_size, max_results - start)}, start
+            )
             yield body
             start += count
             if count == 0 or (total is not None and start >= total):
                 return
 
 
-def fetch_ids(ids: list[str], *, base_url: str = ARXIV_API_URL, page_size: int = 100,
-              client: httpx.Client | None = None, min_interval: float = 3.0, max_attempts: int = 4,
-              backoff: float = 2.0) -> Iterator[bytes]:
+def fetch_ids(
+    ids: list[str],
+    *,
+    base_url: str = ARXIV_API_URL,
+    page_size: int = 100,
+    client: httpx.Client | None = None,
+    min_interval: float = 3.0,
+    max_attempts: int = 4,
+    backoff: float = 2.0,
+) -> Iterator[bytes]:
     """Yield Atom pages for the given arXiv ids (`id_list=`), `page_size` ids per request."""
     with _fetcher(client, base_url, min_interval, max_attempts, backoff) as fetcher:
         for i in range(0, len(ids), page_size):
-            chunk = ids[i:i + page_size]
+            chunk = ids[i : i + page_size]
             params = {"id_list": ",".join(chunk), "start": 0, "max_results": len(chunk)}
             yield _page(fetcher, params, 0)[0]
 

@@ -10,8 +10,7 @@ from typing import Any, BinaryIO
 import feedparser
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
-from paperboy.sources.text import (RecordError, clean_names, clean_text, dedupe, head_text, parse_date,
-                                   require_title)
+from paperboy.sources.text import RecordError, clean_names, clean_text, dedupe, head_text, parse_date, require_title
 
 NAME = "arxiv-atom"
 MAX_BYTES = 200 * 1024 * 1024  # feedparser needs the whole document; API pages are well below this
@@ -45,8 +44,9 @@ def parse_feed(data: bytes, origin: str) -> Iterator[Paper | Rejected]:
         except RecordError as exc:
             yield Rejected(loc, str(exc))
     if feed.bozo and isinstance(feed.get("bozo_exception"), xml.sax.SAXException):
-        yield Rejected(f"{origin}:end", f"feed is not well-formed XML, later entries may be missing: "
-                                        f"{feed.bozo_exception}")
+        yield Rejected(
+            f"{origin}:end", f"feed is not well-formed XML, later entries may be missing: {feed.bozo_exception}"
+        )
 
 
 def page_info(data: bytes, origin: str = "arXiv API response") -> tuple[int | None, int]:
@@ -90,8 +90,9 @@ def _paper(entry: Any, loc: str) -> Paper:
     primary = (entry.get("arxiv_primary_category") or {}).get("term")
     tags = [t.get("term") for t in entry.get("tags", []) if isinstance(t.get("term"), str)]
     links = entry.get("links", [])
-    pdf = next((lk.get("href") for lk in links
-                if lk.get("title") == "pdf" or lk.get("type") == "application/pdf"), None)
+    pdf = next(
+        (lk.get("href") for lk in links if lk.get("title") == "pdf" or lk.get("type") == "application/pdf"), None
+    )
     alternate = next((lk.get("href") for lk in links if lk.get("rel") == "alternate"), None)
     if parsed:  # versionless links, like every other source gives
         alternate, pdf = f"https://arxiv.org/abs/{parsed[0]}", f"https://arxiv.org/pdf/{parsed[0]}"

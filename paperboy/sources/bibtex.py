@@ -13,7 +13,7 @@ from bibtexparser.model import Entry, ParsingFailedBlock
 from pylatexenc.latex2text import LatexNodes2Text
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
-from paperboy.sources.text import (MAX_FIELD_CHARS, UTF8_BOM, RecordError, clean_text, head_text, parse_month)
+from paperboy.sources.text import MAX_FIELD_CHARS, UTF8_BOM, RecordError, clean_text, head_text, parse_month
 
 NAME = "bibtex"
 MAX_BYTES = 200 * 1024 * 1024
@@ -37,7 +37,7 @@ def parse(stream: BinaryIO, origin: str) -> Iterator[Paper | Rejected]:
     if len(data) > MAX_BYTES:
         raise SourceError(f"{origin} is larger than {MAX_BYTES // 2**20} MB")
     if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+        data = data[len(UTF8_BOM) :]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -105,7 +105,7 @@ def _split_top(value: str, sep: re.Pattern) -> list[str]:
         masked.append(ch if depth == 0 and ch != "}" else "_")
     parts, start = [], 0
     for m in sep.finditer("".join(masked)):
-        parts.append(value[start:m.start()])
+        parts.append(value[start : m.start()])
         start = m.end()
     parts.append(value[start:])
     return [p.strip() for p in parts if p.strip()]

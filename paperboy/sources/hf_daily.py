@@ -7,8 +7,18 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
-from paperboy.sources.text import (UTF8_BOM, RecordError, clean_names, clean_text, guard_format, head_text,
-                                   opt_int, opt_str, parse_date, require_title)
+from paperboy.sources.text import (
+    UTF8_BOM,
+    RecordError,
+    clean_names,
+    clean_text,
+    guard_format,
+    head_text,
+    opt_int,
+    opt_str,
+    parse_date,
+    require_title,
+)
 
 NAME = "hf-daily"
 MAX_BYTES = 200 * 1024 * 1024  # the whole document is loaded; daily listings are a few MB at most
@@ -30,7 +40,7 @@ def parse(stream: BinaryIO, origin: str) -> Iterator[Paper | Rejected]:
     if len(data) > MAX_BYTES:
         raise SourceError(f"{origin} is larger than {MAX_BYTES // 2**20} MB; not a daily-papers document")
     if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM):]
+        data = data[len(UTF8_BOM) :]
     if not data.strip():
         return
     try:
@@ -86,8 +96,11 @@ def _paper(entry: dict, paper: dict, loc: str) -> Paper:
         arxiv_id=parsed[0] if parsed else None,
         version=parsed[1] if parsed else None,
         published=parse_date(opt_str(paper, "publishedAt")),
-        listed=parse_date(opt_str(entry, "submittedOnDailyAt") or opt_str(paper, "submittedOnDailyAt")
-                          or (opt_str(entry, "publishedAt") if entry is not paper else None)),
+        listed=parse_date(
+            opt_str(entry, "submittedOnDailyAt")
+            or opt_str(paper, "submittedOnDailyAt")
+            or (opt_str(entry, "publishedAt") if entry is not paper else None)
+        ),
         upvotes=opt_int(paper, "upvotes"),
         submitted_by=_user(entry.get("submittedBy")) or _user(paper.get("submittedOnDailyBy")),
         code_url=clean_text(opt_str(paper, "githubRepo")) or None,

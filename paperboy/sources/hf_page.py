@@ -101,8 +101,12 @@ def _records(stream: BinaryIO, origin: str) -> Iterator[tuple[bool, Paper | Reje
 
 def _paper(title: tuple[int, str], abstract: str, origin: str) -> Paper:
     line_no, text = title
-    return Paper(title=clean_text(text, html_ok=False), abstract=clean_text(abstract, html_ok=False),
-                 source=NAME, source_ref=f"{origin}:{line_no}")
+    return Paper(
+        title=clean_text(text, html_ok=False),
+        abstract=clean_text(abstract, html_ok=False),
+        source=NAME,
+        source_ref=f"{origin}:{line_no}",
+    )
 
 
 def _no_abstract(title: tuple[int, str], origin: str) -> Rejected:

@@ -25,8 +25,18 @@ URL_RE = re.compile(
 _TRAIL = ".,;:!?)]}>*'\"~"
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "anonymous.4open.science")
 # Addresses that are never a paper's code or project: the paper itself, licences, identifiers.
-_SKIP_HOSTS = ("arxiv.org", "doi.org", "dx.doi.org", "creativecommons.org", "opensource.org", "orcid.org",
-               "openmdw.ai", "www.apache.org", "apache.org", "scholar.google.com")
+_SKIP_HOSTS = (
+    "arxiv.org",
+    "doi.org",
+    "dx.doi.org",
+    "creativecommons.org",
+    "opensource.org",
+    "orcid.org",
+    "openmdw.ai",
+    "www.apache.org",
+    "apache.org",
+    "scholar.google.com",
+)
 _HF_KIND = {"datasets": "dataset", "spaces": "space", "collections": "collection"}
 _HF_RESERVED = {"papers", "docs", "blog", "models", "learn", "join", "login", "pricing", "settings", "tasks"}
 
@@ -124,15 +134,22 @@ def merge_links(known: Iterable[Link], found: Iterable[Link]) -> list[Link]:
     return list(out.values())[:MAX_LINKS]
 
 
-def paper_links(code_url: str | None, project_url: str | None, github_stars: int | None,
-                abstract: str | None, comment: str | None) -> list[Link]:
+def paper_links(
+    code_url: str | None, project_url: str | None, github_stars: int | None, abstract: str | None, comment: str | None
+) -> list[Link]:
     """All links of one paper: its stored code and project addresses (with stars), then those in its text."""
     known = []
     if code_url:
         link = classify(code_url)
         if link is not None:
-            known.append(Link(link.kind if link.kind != "project" else "code", link.url, link.label,
-                              github_stars if link.kind == "code" else None))
+            known.append(
+                Link(
+                    link.kind if link.kind != "project" else "code",
+                    link.url,
+                    link.label,
+                    github_stars if link.kind == "code" else None,
+                )
+            )
     if project_url:
         link = classify(project_url)
         if link is not None:

@@ -28,13 +28,44 @@ _HTML_HINT = re.compile(
     re.I,
 )
 _TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)" + _ATTRS)
-_BLOCK_TAGS = {"p", "br", "hr", "div", "ul", "ol", "li", "pre", "blockquote", "table", "tr", "td", "th",
-               "h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCK_TAGS = {
+    "p",
+    "br",
+    "hr",
+    "div",
+    "ul",
+    "ol",
+    "li",
+    "pre",
+    "blockquote",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
 
-_COMBINING = {"'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-              ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
-              "r": "\u030a"}
+_COMBINING = {
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "c": "\u0327",
+    "k": "\u0328",
+    "r": "\u030a",
+}
 _SYMBOL_ACCENT = r"""['`^"~=.]"""
 _LETTER_ACCENT = r"[uvHckr]"
 _BASE = r"\\[ij](?![a-zA-Z])|[A-Za-z]"
@@ -46,12 +77,25 @@ _ACCENT = re.compile(
     rf"|\\(?P<a4>{_LETTER_ACCENT})\{{(?P<b4>{_BASE})\}}"
     rf"|\{{\\(?P<a5>{_SYMBOL_ACCENT})\}}(?P<c5>{_BASE})"  # T{\"}ulu
 )
-_SPECIAL_LETTERS = {"ss": "ß", "o": "ø", "O": "Ø", "aa": "å", "AA": "Å", "ae": "æ", "AE": "Æ", "oe": "œ",
-                    "OE": "Œ", "l": "ł", "L": "Ł", "i": "ı"}
+_SPECIAL_LETTERS = {
+    "ss": "ß",
+    "o": "ø",
+    "O": "Ø",
+    "aa": "å",
+    "AA": "Å",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "l": "ł",
+    "L": "Ł",
+    "i": "ı",
+}
 _SPECIAL = re.compile(r"\{\\(ss|o|O|aa|AA|ae|AE|oe|OE|l|L|i)\}")
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 
 
 def _outside_math(text: str, fn) -> str:
@@ -60,7 +104,7 @@ def _outside_math(text: str, fn) -> str:
         return fn(text)
     out, pos = [], 0
     for m in _MATH.finditer(text):
-        out.append(fn(text[pos:m.start()]))
+        out.append(fn(text[pos : m.start()]))
         out.append(m.group())
         pos = m.end()
     out.append(fn(text[pos:]))
@@ -83,12 +127,12 @@ def latex_accents(text: str) -> str:
     """Turn TeX accent macros outside math (Schr\\"odinger, Fr\\'{e}chet, {\\ss}) into Unicode letters."""
     if "\\" not in text:
         return text
-    return _outside_math(text, lambda part: _SPECIAL.sub(lambda m: _SPECIAL_LETTERS[m.group(1)],
-                                                         _ACCENT.sub(_accent, part)))
+    return _outside_math(
+        text, lambda part: _SPECIAL.sub(lambda m: _SPECIAL_LETTERS[m.group(1)], _ACCENT.sub(_accent, part))
+    )
 
 
-def clean_text(value: Any, *, max_chars: int = MAX_FIELD_CHARS, html_ok: bool = True,
-               accents: bool = False) -> str:
+def clean_text(value: Any, *, max_chars: int = MAX_FIELD_CHARS, html_ok: bool = True, accents: bool = False) -> str:
     """One-line display text: HTML removed (only when it really is HTML), whitespace collapsed, capped.
 
     `accents` converts TeX accent macros (arXiv text); math like `$x<y$` is always kept as is.
@@ -131,6 +175,7 @@ def parse_month(value: Any) -> int | None:
 
 
 # --- record fields -------------------------------------------------------------------------------
+
 
 class RecordError(ValueError):
     """A single record is unusable; the message becomes the Rejected reason."""
@@ -189,23 +234,26 @@ def dedupe(items: Iterable[str]) -> list[str]:
 
 # --- streams -------------------------------------------------------------------------------------
 
+
 def iter_lines(stream: BinaryIO, origin: str) -> Iterator[tuple[int, str] | Rejected]:
     """(line_no, text) for each non-blank line, or a Rejected for a line that is not UTF-8. Streams."""
     for line_no, raw in enumerate(stream, 1):
         if line_no == 1 and raw.startswith(UTF8_BOM):
-            raw = raw[len(UTF8_BOM):]
+            raw = raw[len(UTF8_BOM) :]
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield Rejected(f"{origin}:{line_no}",
-                           f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})")
+            yield Rejected(
+                f"{origin}:{line_no}", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+            )
             continue
         if text.strip():
             yield line_no, text
 
 
-def iter_json_objects(stream: BinaryIO, origin: str, keys: set[str], name: str
-                      ) -> Iterator[tuple[bool, int, dict | Rejected]]:
+def iter_json_objects(
+    stream: BinaryIO, origin: str, keys: set[str], name: str
+) -> Iterator[tuple[bool, int, dict | Rejected]]:
     """JSON Lines reader: (fits, line_no, object or Rejected); `fits` means the object has one of `keys`."""
     for item in iter_lines(stream, origin):
         if isinstance(item, Rejected):
@@ -221,14 +269,14 @@ def iter_json_objects(stream: BinaryIO, origin: str, keys: set[str], name: str
         if not isinstance(obj, dict):
             yield False, line_no, Rejected(loc, f"expected a JSON object, got {type(obj).__name__}")
         elif not keys & obj.keys():
-            yield False, line_no, Rejected(
-                loc, f"not a {name} record (none of the fields {', '.join(sorted(keys))})")
+            yield False, line_no, Rejected(loc, f"not a {name} record (none of the fields {', '.join(sorted(keys))})")
         else:
             yield True, line_no, obj
 
 
-def guard_format(records: Iterable[tuple[bool, Paper | Rejected]], name: str, origin: str,
-                 limit: int = GUARD_LINES) -> Iterator[Paper | Rejected]:
+def guard_format(
+    records: Iterable[tuple[bool, Paper | Rejected]], name: str, origin: str, limit: int = GUARD_LINES
+) -> Iterator[Paper | Rejected]:
     """Pass records through, but raise SourceError when the input does not look like `name` at all.
 
     A record "fits" when it has the shape of the format, even if it is rejected for a bad field.
@@ -248,8 +296,10 @@ def guard_format(records: Iterable[tuple[bool, Paper | Rejected]], name: str, or
         else:
             held.append(item)
             if len(held) >= limit:
-                raise SourceError(f"{origin} does not look like {name}: the first {limit} records are all "
-                                  f"unreadable (first: {held[0]})")
+                raise SourceError(
+                    f"{origin} does not look like {name}: the first {limit} records are all "
+                    f"unreadable (first: {held[0]})"
+                )
     if held:
         raise SourceError(f"{origin} does not look like {name}: no record could be read (first: {held[0]})")
 
@@ -257,7 +307,7 @@ def guard_format(records: Iterable[tuple[bool, Paper | Rejected]], name: str, or
 def head_text(head: bytes) -> str:
     """Sniffing helper: the head as text without BOM and leading whitespace."""
     if head.startswith(UTF8_BOM):
-        head = head[len(UTF8_BOM):]
+        head = head[len(UTF8_BOM) :]
     return head.decode("utf-8", errors="replace").lstrip()
 
 
@@ -276,8 +326,9 @@ def first_line_keys(head: bytes) -> set[str]:
         return set(re.findall(r'"([A-Za-z_][\w\-]*)"\s*:', line))
 
 
-def parse_json_lines(stream: BinaryIO, origin: str, keys: set[str], name: str,
-                     to_paper: Callable[[dict, str], Paper]) -> Iterator[Paper | Rejected]:
+def parse_json_lines(
+    stream: BinaryIO, origin: str, keys: set[str], name: str, to_paper: Callable[[dict, str], Paper]
+) -> Iterator[Paper | Rejected]:
     """Stream a JSON Lines file of one format: each object through `to_paper(obj, "origin:line")`,
     a RecordError becomes a Rejected at that line, and a file that never fits raises SourceError."""
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+
 from paperboy.store.db import _alembic_config, create_engine, migrate
 from paperboy.store.schema import metadata
 
@@ -75,9 +76,13 @@ def restore(url: str, src: Path, force: bool = False) -> BackupResult:
         head = f.read(16)
     kind = backend(url)
     if kind == "sqlite" and not head.startswith(SQLITE_MAGIC):
-        raise BackupError(f"{src} is not a SQLite backup" + (" (it is a pg_dump archive)" if head.startswith(PGDUMP_MAGIC) else ""))
+        raise BackupError(
+            f"{src} is not a SQLite backup" + (" (it is a pg_dump archive)" if head.startswith(PGDUMP_MAGIC) else "")
+        )
     if kind == "postgresql" and not head.startswith(PGDUMP_MAGIC):
-        raise BackupError(f"{src} is not a pg_dump archive" + (" (it is a SQLite backup)" if head.startswith(SQLITE_MAGIC) else ""))
+        raise BackupError(
+            f"{src} is not a pg_dump archive" + (" (it is a SQLite backup)" if head.startswith(SQLITE_MAGIC) else "")
+        )
     if not force and not is_empty(url):
         raise BackupError("the store already holds data; restore with --force to replace it")
     if kind == "sqlite":
@@ -123,6 +128,7 @@ def _check_revision(rev: str | None, src: Path) -> None:
 
 
 # -- SQLite -----------------------------------------------------------------------------------
+
 
 def _sqlite_path(url: str) -> Path:
     path = sa.make_url(url).database
@@ -186,17 +192,22 @@ def _restore_sqlite(url: str, src: Path) -> None:
 
 # -- PostgreSQL -------------------------------------------------------------------------------
 
+
 def pg_tool(name: str) -> str:
     """Path of a PostgreSQL client program: PATH first, else the newest /usr/lib/postgresql/N/bin."""
     found = shutil.which(name)
     if found:
         return found
-    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                      key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    versions = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if versions:
         return versions[-1]
-    raise BackupError(f"{name} not found: install the PostgreSQL client programs "
-                      f"(Debian: apt-get install postgresql-client) or put {name} on PATH")
+    raise BackupError(
+        f"{name} not found: install the PostgreSQL client programs "
+        f"(Debian: apt-get install postgresql-client) or put {name} on PATH"
+    )
 
 
 def _libpq(url: str) -> tuple[str, dict[str, str]]:
@@ -205,8 +216,11 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     from psycopg.conninfo import make_conninfo
 
     u = sa.make_url(url)
-    params = {k: v for k, v in {"host": u.host, "port": u.port, "user": u.username, "dbname": u.database}.items()
-              if v is not None}
+    params = {
+        k: v
+        for k, v in {"host": u.host, "port": u.port, "user": u.username, "dbname": u.database}.items()
+        if v is not None
+    }
     params.update({k: v if isinstance(v, str) else v[-1] for k, v in u.query.items()})
     env = dict(os.environ)
     if u.password is not None:
@@ -224,15 +238,21 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> subprocess.Completed
 def _backup_postgres(url: str, tmp: Path) -> None:
     """pg_dump's custom format: compressed, and pg_restore can list or pick from it."""
     conninfo, env = _libpq(url)
-    _run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-acl", f"--file={tmp}", f"--dbname={conninfo}"],
-         env, "pg_dump")
+    _run(
+        [pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-acl", f"--file={tmp}", f"--dbname={conninfo}"],
+        env,
+        "pg_dump",
+    )
     _run([pg_tool("pg_restore"), "--list", str(tmp)], env, "checking the archive with pg_restore --list")
 
 
 def _dump_revision(src: Path, env: dict[str, str]) -> str | None:
     """The alembic revision recorded in a pg_dump archive, read without restoring anything."""
-    out = _run([pg_tool("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(src)],
-               env, "reading the archive").stdout
+    out = _run(
+        [pg_tool("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(src)],
+        env,
+        "reading the archive",
+    ).stdout
     lines = out.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("COPY ") and "alembic_version" in line:
@@ -262,9 +282,20 @@ def _restore_postgres(url: str, src: Path) -> None:
         script = Path(tmpdir) / "restore.sql"
         _run([pg_tool("pg_restore"), "--no-owner", "--no-acl", f"--file={script}", str(src)], env, "pg_restore")
         proc = subprocess.run(
-            [pg_tool("psql"), "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction",
-             f"--command={drop}", f"--file={script}", f"--dbname={conninfo}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                pg_tool("psql"),
+                "--no-psqlrc",
+                "--quiet",
+                "--set=ON_ERROR_STOP=1",
+                "--single-transaction",
+                f"--command={drop}",
+                f"--file={script}",
+                f"--dbname={conninfo}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
     if proc.returncode != 0:
         raise BackupError(f"restore failed, the store is unchanged: {proc.stderr.strip()}")

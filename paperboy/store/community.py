@@ -33,10 +33,11 @@ _CHUNK = 500  # ids per IN (...) list; keeps statements under SQLite's variable 
 def _chunks(ids: Sequence[str]):
     ids = list(dict.fromkeys(ids))
     for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]
+        yield ids[i : i + _CHUNK]
 
 
 # -- users and sessions ---------------------------------------------------------------------------
+
 
 def insert_user(conn: sa.Connection, email: str, password_hash: str, now: datetime) -> int:
     """New user id; raises IntegrityError when the email is taken."""
@@ -73,12 +74,18 @@ def delete_user(conn: sa.Connection, user_id: int, email: str) -> dict[str, int]
     """Delete the account and everything that is its owner's (sessions, votes, library, searches, marks,
     digest subscription); submissions stay as anonymous records of which papers were asked for."""
     counts = {}
-    for name, table in (("votes", votes), ("saved papers", saved_papers), ("saved searches", saved_searches),
-                        ("not interested", not_interested), ("sessions", sessions)):
+    for name, table in (
+        ("votes", votes),
+        ("saved papers", saved_papers),
+        ("saved searches", saved_searches),
+        ("not interested", not_interested),
+        ("sessions", sessions),
+    ):
         counts[name] = conn.execute(table.delete().where(table.c.user_id == user_id)).rowcount
     # digest_outbox rows go with their subscription (ON DELETE CASCADE)
-    counts["subscriptions"] = conn.execute(subscriptions.delete().where(
-        sa.or_(subscriptions.c.user_id == user_id, subscriptions.c.email == email))).rowcount
+    counts["subscriptions"] = conn.execute(
+        subscriptions.delete().where(sa.or_(subscriptions.c.user_id == user_id, subscriptions.c.email == email))
+    ).rowcount
     conn.execute(submissions.update().where(submissions.c.user_id == user_id).values(user_id=None))
     conn.execute(users.delete().where(users.c.id == user_id))
     return counts
@@ -93,15 +100,16 @@ def delete_sessions_of(conn: sa.Connection, user_id: int, keep: str | None = Non
 
 
 def insert_session(conn: sa.Connection, token_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
-    conn.execute(sessions.insert().values(token_hash=token_hash, user_id=user_id, created_at=now,
-                                          expires_at=expires))
+    conn.execute(sessions.insert().values(token_hash=token_hash, user_id=user_id, created_at=now, expires_at=expires))
 
 
 def session_user(conn: sa.Connection, token_hash: str, now: datetime) -> Any:
     """The user row of a live session, None if unknown, expired or the account is banned."""
-    q = (sa.select(users).join(sessions, sessions.c.user_id == users.c.id)
-         .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now,
-                users.c.banned_at.is_(None)))  # a ban ends sessions at once, even ones it missed
+    q = (
+        sa.select(users)
+        .join(sessions, sessions.c.user_id == users.c.id)
+        .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now, users.c.banned_at.is_(None))
+    )  # a ban ends sessions at once, even ones it missed
     return conn.execute(q).first()
 
 
@@ -115,6 +123,7 @@ def delete_expired_sessions(conn: sa.Connection, now: datetime) -> int:
 
 # -- login throttling -----------------------------------------------------------------------------
 
+
 def insert_login_failure(conn: sa.Connection, email: str, client: str, now: datetime) -> None:
     conn.execute(login_failures.insert().values(email=email, client=client, at=now))
 
@@ -122,7 +131,8 @@ def insert_login_failure(conn: sa.Connection, email: str, client: str, now: date
 def login_failures_since(conn: sa.Connection, email: str, client: str, since: datetime) -> tuple[int, datetime | None]:
     """(failures for this email from this client after `since`, the oldest of them)."""
     q = sa.select(sa.func.count(), sa.func.min(login_failures.c.at)).where(
-        login_failures.c.email == email, login_failures.c.client == client, login_failures.c.at > since)
+        login_failures.c.email == email, login_failures.c.client == client, login_failures.c.at > since
+    )
     n, oldest = conn.execute(q).one()
     return int(n), oldest
 
@@ -136,6 +146,7 @@ def clear_login_failures(conn: sa.Connection, email: str, client: str, before: d
 
 # -- per-client-address rate limits (sign-ups, votes) --------------------------------------------
 
+
 def insert_client_event(conn: sa.Connection, action: str, client: str, now: datetime) -> None:
     conn.execute(client_events.insert().values(action=action, client=client, at=now))
 
@@ -143,7 +154,8 @@ def insert_client_event(conn: sa.Connection, action: str, client: str, now: date
 def client_events_since(conn: sa.Connection, action: str, client: str, since: datetime) -> tuple[int, datetime | None]:
     """(events of this kind from this client after `since`, the oldest of them)."""
     q = sa.select(sa.func.count(), sa.func.min(client_events.c.at)).where(
-        client_events.c.action == action, client_events.c.client == client, client_events.c.at > since)
+        client_events.c.action == action, client_events.c.client == client, client_events.c.at > since
+    )
     n, oldest = conn.execute(q).one()
     return int(n), oldest
 
@@ -153,6 +165,7 @@ def delete_client_events_before(conn: sa.Connection, before: datetime) -> int:
 
 
 # -- votes and saved papers -----------------------------------------------------------------------
+
 
 def insert_vote(conn: sa.Connection, user_id: int, paper_id: str, now: datetime) -> None:
     """Raises IntegrityError when the user already voted for the paper (the primary key forbids two)."""
@@ -166,8 +179,11 @@ def delete_vote(conn: sa.Connection, user_id: int, paper_id: str) -> bool:
 # Only votes of accounts with a verified email count (shown, ranked, exported): an account costs
 # an inbox, so stuffing votes with scripted sign-ups gains nothing. The votes themselves are kept,
 # and count from the moment their owner verifies.
-_COUNTED = sa.select(votes.c.paper_id, sa.func.count()).select_from(
-    votes.join(users, users.c.id == votes.c.user_id)).where(users.c.verified_at.is_not(None))
+_COUNTED = (
+    sa.select(votes.c.paper_id, sa.func.count())
+    .select_from(votes.join(users, users.c.id == votes.c.user_id))
+    .where(users.c.verified_at.is_not(None))
+)
 
 
 def local_vote_counts(conn: sa.Connection, paper_ids: Sequence[str]) -> dict[str, int]:
@@ -195,8 +211,9 @@ def voted_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> 
 def saved_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
     out: set[str] = set()
     for chunk in _chunks(paper_ids):
-        q = sa.select(saved_papers.c.paper_id).where(saved_papers.c.user_id == user_id,
-                                                     saved_papers.c.paper_id.in_(chunk))
+        q = sa.select(saved_papers.c.paper_id).where(
+            saved_papers.c.user_id == user_id, saved_papers.c.paper_id.in_(chunk)
+        )
         out.update(conn.execute(q).scalars())
     return out
 
@@ -204,18 +221,22 @@ def saved_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> 
 def not_interested_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
     out: set[str] = set()
     for chunk in _chunks(paper_ids):
-        q = sa.select(not_interested.c.paper_id).where(not_interested.c.user_id == user_id,
-                                                       not_interested.c.paper_id.in_(chunk))
+        q = sa.select(not_interested.c.paper_id).where(
+            not_interested.c.user_id == user_id, not_interested.c.paper_id.in_(chunk)
+        )
         out.update(conn.execute(q).scalars())
     return out
 
 
 def not_interested_paper_ids(conn: sa.Connection, user_id: int, limit: int) -> list[str]:
     """Visible papers the user marked "Not interested", newest mark first."""
-    q = (sa.select(not_interested.c.paper_id)
-         .select_from(not_interested.join(papers, papers.c.id == not_interested.c.paper_id))
-         .where(not_interested.c.user_id == user_id, VISIBLE)
-         .order_by(not_interested.c.created_at.desc(), not_interested.c.paper_id).limit(limit))
+    q = (
+        sa.select(not_interested.c.paper_id)
+        .select_from(not_interested.join(papers, papers.c.id == not_interested.c.paper_id))
+        .where(not_interested.c.user_id == user_id, VISIBLE)
+        .order_by(not_interested.c.created_at.desc(), not_interested.c.paper_id)
+        .limit(limit)
+    )
     return list(conn.execute(q).scalars())
 
 
@@ -232,8 +253,11 @@ def delete_saved_paper(conn: sa.Connection, user_id: int, paper_id: str) -> bool
 def _user_papers(conn: sa.Connection, table: sa.Table, user_id: int, limit: int, offset: int) -> tuple[list[str], int]:
     # Papers a moderator hid leave the count and the pages alike, as on every public surface (the
     # rows stay: unhiding brings them back); counting them made pages short and totals too high.
-    mine = (sa.select(table.c.paper_id).select_from(table.join(papers, papers.c.id == table.c.paper_id))
-            .where(table.c.user_id == user_id, VISIBLE))
+    mine = (
+        sa.select(table.c.paper_id)
+        .select_from(table.join(papers, papers.c.id == table.c.paper_id))
+        .where(table.c.user_id == user_id, VISIBLE)
+    )
     total = conn.execute(sa.select(sa.func.count()).select_from(mine.subquery())).scalar_one()
     q = mine.order_by(table.c.created_at.desc(), table.c.paper_id).limit(limit).offset(offset)
     return list(conn.execute(q).scalars()), int(total)
@@ -251,14 +275,18 @@ def saved_paper_ids(conn: sa.Connection, user_id: int, limit: int, offset: int =
 
 # -- saved searches -------------------------------------------------------------------------------
 
+
 def insert_saved_search(conn: sa.Connection, user_id: int, query: str, filters: dict, now: datetime) -> int:
     res = conn.execute(saved_searches.insert().values(user_id=user_id, query=query, filters=filters, created_at=now))
     return int(res.inserted_primary_key[0])
 
 
 def saved_searches_of(conn: sa.Connection, user_id: int) -> list[Any]:
-    q = (sa.select(saved_searches).where(saved_searches.c.user_id == user_id)
-         .order_by(saved_searches.c.created_at.desc(), saved_searches.c.id.desc()))
+    q = (
+        sa.select(saved_searches)
+        .where(saved_searches.c.user_id == user_id)
+        .order_by(saved_searches.c.created_at.desc(), saved_searches.c.id.desc())
+    )
     return list(conn.execute(q))
 
 
@@ -269,18 +297,38 @@ def delete_saved_search(conn: sa.Connection, user_id: int, search_id: int) -> bo
 
 # -- submissions ----------------------------------------------------------------------------------
 
-def insert_submission(conn: sa.Connection, arxiv_id: str, user_id: int | None, state: str, now: datetime,
-                      message: str | None = None, paper_id: str | None = None) -> int:
-    res = conn.execute(submissions.insert().values(
-        arxiv_id=arxiv_id, user_id=user_id, state=state, message=message, paper_id=paper_id,
-        created_at=now, updated_at=now))
+
+def insert_submission(
+    conn: sa.Connection,
+    arxiv_id: str,
+    user_id: int | None,
+    state: str,
+    now: datetime,
+    message: str | None = None,
+    paper_id: str | None = None,
+) -> int:
+    res = conn.execute(
+        submissions.insert().values(
+            arxiv_id=arxiv_id,
+            user_id=user_id,
+            state=state,
+            message=message,
+            paper_id=paper_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
     return int(res.inserted_primary_key[0])
 
 
-def update_submission(conn: sa.Connection, sub_id: int, state: str, message: str | None, paper_id: str | None,
-                      now: datetime) -> None:
-    conn.execute(submissions.update().where(submissions.c.id == sub_id).values(
-        state=state, message=message, paper_id=paper_id, updated_at=now))
+def update_submission(
+    conn: sa.Connection, sub_id: int, state: str, message: str | None, paper_id: str | None, now: datetime
+) -> None:
+    conn.execute(
+        submissions.update()
+        .where(submissions.c.id == sub_id)
+        .values(state=state, message=message, paper_id=paper_id, updated_at=now)
+    )
 
 
 def submission_by_id(conn: sa.Connection, sub_id: int) -> Any:
@@ -288,8 +336,7 @@ def submission_by_id(conn: sa.Connection, sub_id: int) -> Any:
 
 
 def queued_submissions(conn: sa.Connection, limit: int) -> list[Any]:
-    q = (sa.select(submissions).where(submissions.c.state == "queued")
-         .order_by(submissions.c.id).limit(limit))
+    q = sa.select(submissions).where(submissions.c.state == "queued").order_by(submissions.c.id).limit(limit)
     return list(conn.execute(q))
 
 
@@ -299,12 +346,14 @@ def queued_submission_for(conn: sa.Connection, arxiv_id: str) -> Any:
 
 
 def submissions_of(conn: sa.Connection, user_id: int, limit: int = 50) -> list[Any]:
-    q = (sa.select(submissions).where(submissions.c.user_id == user_id)
-         .order_by(submissions.c.id.desc()).limit(limit))
+    q = sa.select(submissions).where(submissions.c.user_id == user_id).order_by(submissions.c.id.desc()).limit(limit)
     return list(conn.execute(q))
 
 
 def submissions_since(conn: sa.Connection, user_id: int, since: datetime) -> int:
-    q = sa.select(sa.func.count()).select_from(submissions).where(
-        submissions.c.user_id == user_id, submissions.c.created_at > since)
+    q = (
+        sa.select(sa.func.count())
+        .select_from(submissions)
+        .where(submissions.c.user_id == user_id, submissions.c.created_at > since)
+    )
     return int(conn.execute(q).scalar_one())

@@ -22,10 +22,11 @@ _CHUNK = 500  # values per IN (...) list; keeps statements under SQLite's variab
 def _chunks(values: Iterable) -> Iterable[list]:
     values = list(dict.fromkeys(values))
     for i in range(0, len(values), _CHUNK):
-        yield values[i:i + _CHUNK]
+        yield values[i : i + _CHUNK]
 
 
 # -- subscriptions --------------------------------------------------------------------------------
+
 
 def insert_subscription(conn: sa.Connection, values: dict[str, Any]) -> int:
     """New subscription id; IntegrityError when the address already has one."""
@@ -65,6 +66,7 @@ def subscription_counts(conn: sa.Connection) -> dict[str, int]:
 
 # -- outbox ---------------------------------------------------------------------------------------
 
+
 def insert_outbox(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert rows, silently skipping any whose (subscription, period) exists; returns how many were new."""
     if not rows:
@@ -72,9 +74,9 @@ def insert_outbox(conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> int:
     if conn.dialect.name in ("sqlite", "postgresql"):
         insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
         stmt = insert(digest_outbox).on_conflict_do_nothing(
-            index_elements=[digest_outbox.c.subscription_id, digest_outbox.c.period])
-        return sum(max(conn.execute(stmt, list(rows[i:i + _CHUNK])).rowcount, 0)
-                   for i in range(0, len(rows), _CHUNK))
+            index_elements=[digest_outbox.c.subscription_id, digest_outbox.c.period]
+        )
+        return sum(max(conn.execute(stmt, list(rows[i : i + _CHUNK])).rowcount, 0) for i in range(0, len(rows), _CHUNK))
     n = 0
     for row in rows:  # other databases: one savepoint per row
         try:
@@ -100,11 +102,19 @@ def subscriptions_with_digests(conn: sa.Connection) -> set[int]:
     return {int(s) for s in conn.execute(q).scalars()}
 
 
-def due_outbox_ids(conn: sa.Connection, now: datetime, limit: int, *, kind: str | None = None,
-                   only_id: int | None = None, after_id: int = 0) -> list[int]:
+def due_outbox_ids(
+    conn: sa.Connection,
+    now: datetime,
+    limit: int,
+    *,
+    kind: str | None = None,
+    only_id: int | None = None,
+    after_id: int = 0,
+) -> list[int]:
     """Pending rows whose time has come, oldest first, with ids above `after_id`."""
-    q = sa.select(digest_outbox.c.id).where(digest_outbox.c.state == "pending", digest_outbox.c.next_attempt_at <= now,
-                                            digest_outbox.c.id > after_id)
+    q = sa.select(digest_outbox.c.id).where(
+        digest_outbox.c.state == "pending", digest_outbox.c.next_attempt_at <= now, digest_outbox.c.id > after_id
+    )
     if kind is not None:
         q = q.where(digest_outbox.c.kind == kind)
     if only_id is not None:
@@ -114,11 +124,13 @@ def due_outbox_ids(conn: sa.Connection, now: datetime, limit: int, *, kind: str 
 
 def claim(conn: sa.Connection, row_id: int, owner: str, now: datetime) -> bool:
     """pending -> sending for `owner`; False when another sender got there first."""
-    q = (digest_outbox.update()
-         .where(digest_outbox.c.id == row_id, digest_outbox.c.state == "pending",
-                digest_outbox.c.next_attempt_at <= now)
-         .values(state="sending", attempts=digest_outbox.c.attempts + 1, claimed_by=owner, claimed_at=now,
-                 updated_at=now))
+    q = (
+        digest_outbox.update()
+        .where(digest_outbox.c.id == row_id, digest_outbox.c.state == "pending", digest_outbox.c.next_attempt_at <= now)
+        .values(
+            state="sending", attempts=digest_outbox.c.attempts + 1, claimed_by=owner, claimed_at=now, updated_at=now
+        )
+    )
     return conn.execute(q).rowcount == 1
 
 
@@ -136,38 +148,59 @@ def finish(conn: sa.Connection, row_id: int, owner: str | None, values: dict[str
 
 def sending_rows(conn: sa.Connection) -> list[Any]:
     q = sa.select(digest_outbox.c.id, digest_outbox.c.claimed_by, digest_outbox.c.claimed_at).where(
-        digest_outbox.c.state == "sending")
+        digest_outbox.c.state == "sending"
+    )
     return list(conn.execute(q))
 
 
 def expire_pending(conn: sa.Connection, created_before: datetime, now: datetime) -> int:
-    q = (digest_outbox.update()
-         .where(digest_outbox.c.state == "pending", digest_outbox.c.kind == "digest",
-                digest_outbox.c.created_at < created_before)
-         .values(state="expired", error="not delivered in time; dropped as stale", updated_at=now))
+    q = (
+        digest_outbox.update()
+        .where(
+            digest_outbox.c.state == "pending",
+            digest_outbox.c.kind == "digest",
+            digest_outbox.c.created_at < created_before,
+        )
+        .values(state="expired", error="not delivered in time; dropped as stale", updated_at=now)
+    )
     return conn.execute(q).rowcount
 
 
 def sent_payloads(conn: sa.Connection, sub_id: int, since: datetime) -> list[Any]:
     """Payloads of the digests sent (or being sent) to a subscription since a time."""
     q = sa.select(digest_outbox.c.payload).where(
-        digest_outbox.c.subscription_id == sub_id, digest_outbox.c.kind == "digest",
-        digest_outbox.c.state.in_(("sent", "sending")), digest_outbox.c.created_at >= since)
+        digest_outbox.c.subscription_id == sub_id,
+        digest_outbox.c.kind == "digest",
+        digest_outbox.c.state.in_(("sent", "sending")),
+        digest_outbox.c.created_at >= since,
+    )
     return [p for p in conn.execute(q).scalars() if p]
 
 
 def confirmations_since(conn: sa.Connection, sub_id: int, since: datetime) -> int:
-    q = sa.select(sa.func.count()).select_from(digest_outbox).where(
-        digest_outbox.c.subscription_id == sub_id, digest_outbox.c.kind == "confirm",
-        digest_outbox.c.created_at >= since)
+    q = (
+        sa.select(sa.func.count())
+        .select_from(digest_outbox)
+        .where(
+            digest_outbox.c.subscription_id == sub_id,
+            digest_outbox.c.kind == "confirm",
+            digest_outbox.c.created_at >= since,
+        )
+    )
     return int(conn.execute(q).scalar_one())
 
 
 def drop_pending_confirmations(conn: sa.Connection, sub_id: int, now: datetime) -> None:
     """Older unsent confirmation emails carry links the new nonce invalidated: do not send them."""
-    conn.execute(digest_outbox.update().where(
-        digest_outbox.c.subscription_id == sub_id, digest_outbox.c.kind == "confirm",
-        digest_outbox.c.state == "pending").values(state="skipped", error="superseded", updated_at=now))
+    conn.execute(
+        digest_outbox.update()
+        .where(
+            digest_outbox.c.subscription_id == sub_id,
+            digest_outbox.c.kind == "confirm",
+            digest_outbox.c.state == "pending",
+        )
+        .values(state="skipped", error="superseded", updated_at=now)
+    )
 
 
 def outbox_counts(conn: sa.Connection) -> dict[str, int]:
@@ -182,12 +215,17 @@ def outbox_rows_of(conn: sa.Connection, sub_id: int) -> list[Any]:
 
 # -- what a reader has: library and "not interested" marks ----------------------------------------
 
+
 def library(conn: sa.Connection, user_id: int, limit: int) -> list[tuple[str, str]]:
     """(paper_id, 'upvoted' | 'saved') of a user's papers, newest first; saved wins when both."""
     out: dict[str, tuple[Any, str]] = {}
     for table, how in ((votes, "upvoted"), (saved_papers, "saved")):
-        q = (sa.select(table.c.paper_id, table.c.created_at).where(table.c.user_id == user_id)
-             .order_by(table.c.created_at.desc()).limit(limit))
+        q = (
+            sa.select(table.c.paper_id, table.c.created_at)
+            .where(table.c.user_id == user_id)
+            .order_by(table.c.created_at.desc())
+            .limit(limit)
+        )
         for pid, at in conn.execute(q):
             out[pid] = (at, how)
     ranked = sorted(out.items(), key=lambda kv: (kv[1][0] is not None, kv[1][0]), reverse=True)
@@ -205,8 +243,11 @@ def insert_not_interested(conn: sa.Connection, user_id: int, paper_id: str, now:
 
 def outbox_id(conn: sa.Connection, subscription_id: int, period: str) -> int | None:
     """The outbox row of one subscription and period, if any."""
-    return conn.execute(sa.select(digest_outbox.c.id).where(
-        digest_outbox.c.subscription_id == subscription_id, digest_outbox.c.period == period)).scalar()
+    return conn.execute(
+        sa.select(digest_outbox.c.id).where(
+            digest_outbox.c.subscription_id == subscription_id, digest_outbox.c.period == period
+        )
+    ).scalar()
 
 
 def delete_not_interested(conn: sa.Connection, user_id: int, paper_id: str) -> bool:
@@ -215,8 +256,12 @@ def delete_not_interested(conn: sa.Connection, user_id: int, paper_id: str) -> b
 
 
 def not_interested_ids(conn: sa.Connection, user_id: int, limit: int = 1000) -> list[str]:
-    q = (sa.select(not_interested.c.paper_id).where(not_interested.c.user_id == user_id)
-         .order_by(not_interested.c.created_at.desc()).limit(limit))
+    q = (
+        sa.select(not_interested.c.paper_id)
+        .where(not_interested.c.user_id == user_id)
+        .order_by(not_interested.c.created_at.desc())
+        .limit(limit)
+    )
     return list(conn.execute(q).scalars())
 
 

@@ -42,8 +42,14 @@ def _open(path: Path, progress: bool) -> Iterator[BinaryIO]:
         magic = raw.read(2)
         raw.seek(0)
         bar = tqdm(
-            total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name,
-            disable=None if progress else True, leave=False, dynamic_ncols=True,
+            total=size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=path.name,
+            disable=None if progress else True,
+            leave=False,
+            dynamic_ncols=True,
         )
         with bar:
             tracked = _Tracked(raw, bar)
@@ -82,8 +88,7 @@ class _Tracked(io.RawIOBase):
 class Ingester:
     """Feeds parsed records into a Store in batches, counting what happened."""
 
-    def __init__(self, store: Store, batch_size: int = 2000, on_problem: Problem | None = None,
-                 share: float = 1.0):
+    def __init__(self, store: Store, batch_size: int = 2000, on_problem: Problem | None = None, share: float = 1.0):
         """`share` < 1 paces the writes: after each batch, pause so writing takes that share of the time.
 
         A database server on the same cores runs the writes at full priority, whatever the niceness
@@ -102,8 +107,9 @@ class Ingester:
             report.errors.append(msg)
         self.on_problem(msg)
 
-    def feed(self, records: Iterable[Paper | Rejected], report: IngestReport, seen: dict[str, str],
-             run: int | None = None) -> None:
+    def feed(
+        self, records: Iterable[Paper | Rejected], report: IngestReport, seen: dict[str, str], run: int | None = None
+    ) -> None:
         """Store `records`; a record-level problem is reported and skipped, the rest goes in.
 
         With `run`, every batch also beats that ledger row's heartbeat.
@@ -142,8 +148,9 @@ class Ingester:
         if run is not None:
             self.store.heartbeat(run, report)
 
-    def feed_run(self, run: int, records: Iterable[Paper | Rejected], report: IngestReport,
-                 seen: dict[str, str]) -> None:
+    def feed_run(
+        self, run: int, records: Iterable[Paper | Rejected], report: IngestReport, seen: dict[str, str]
+    ) -> None:
         """`feed` for a ledger run; an exception or signal ending it early closes the row first.
 
         A long-lived process (`paperboy worker`, a web process) outlives the failed run, so the

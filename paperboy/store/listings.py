@@ -59,10 +59,14 @@ def all_time_candidates(conn: sa.Connection, newest: int) -> list[DatedRow]:
     found: dict[str, DatedRow] = {}
     queries = (
         sa.select(*_LIGHT_COLS).where(sa.or_(papers.c.upvotes > 0, papers.c.id.in_(voted)), VISIBLE),
-        sa.select(*_LIGHT_COLS).where(papers.c.listed.is_not(None), VISIBLE).order_by(
-            papers.c.listed.desc()).limit(newest),
-        sa.select(*_LIGHT_COLS).where(papers.c.listed.is_(None), VISIBLE).order_by(
-            papers.c.published.desc(), papers.c.created_at.desc()).limit(newest),
+        sa.select(*_LIGHT_COLS)
+        .where(papers.c.listed.is_not(None), VISIBLE)
+        .order_by(papers.c.listed.desc())
+        .limit(newest),
+        sa.select(*_LIGHT_COLS)
+        .where(papers.c.listed.is_(None), VISIBLE)
+        .order_by(papers.c.published.desc(), papers.c.created_at.desc())
+        .limit(newest),
     )
     for q in queries:
         for r in _light(conn.execute(q)):
@@ -73,13 +77,15 @@ def all_time_candidates(conn: sa.Connection, newest: int) -> list[DatedRow]:
 def latest_day(conn: sa.Connection, not_after: date) -> date | None:
     """The newest paper day on or before `not_after`."""
     a = conn.execute(sa.select(sa.func.max(papers.c.listed)).where(papers.c.listed <= not_after)).scalar()
-    b = conn.execute(sa.select(sa.func.max(papers.c.published)).where(
-        papers.c.listed.is_(None), papers.c.published <= not_after)).scalar()
+    b = conn.execute(
+        sa.select(sa.func.max(papers.c.published)).where(papers.c.listed.is_(None), papers.c.published <= not_after)
+    ).scalar()
     return max((d for d in (a, b) if d is not None), default=None)
 
 
 def adjacent_days(conn: sa.Connection, day: date) -> tuple[date | None, date | None]:
     """(previous, next) day that has papers, around `day`."""
+
     def one(fn, op_listed, op_pub):
         a = conn.execute(sa.select(fn(papers.c.listed)).where(op_listed)).scalar()
         b = conn.execute(sa.select(fn(papers.c.published)).where(papers.c.listed.is_(None), op_pub)).scalar()
@@ -95,21 +101,33 @@ def adjacent_days(conn: sa.Connection, day: date) -> tuple[date | None, date | N
 _HIDDEN_IDS = sa.select(papers.c.id).where(papers.c.hidden_at.is_not(None)).scalar_subquery()
 
 
-def _page(conn: sa.Connection, ids_query: sa.Select, limit: int, offset: int,
-          total: int | None = None) -> tuple[list[Paper], int]:
+def _page(
+    conn: sa.Connection, ids_query: sa.Select, limit: int, offset: int, total: int | None = None
+) -> tuple[list[Paper], int]:
     """Papers whose id is in `ids_query` (hidden ones excluded by the caller's query), newest first, and the total."""
     if total is None:
         total = conn.execute(sa.select(sa.func.count()).select_from(ids_query.subquery())).scalar_one()
-    q = (sa.select(papers).where(papers.c.id.in_(ids_query), VISIBLE)
-         .order_by(PAPER_DAY.desc().nulls_last(), papers.c.id.desc()).limit(limit).offset(offset))
+    q = (
+        sa.select(papers)
+        .where(papers.c.id.in_(ids_query), VISIBLE)
+        .order_by(PAPER_DAY.desc().nulls_last(), papers.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     return [paper_from_row(r) for r in conn.execute(q)], int(total)
 
 
 def papers_by_author(conn: sa.Connection, name: str, limit: int, offset: int = 0) -> tuple[list[Paper], int]:
     """Papers listing exactly this author name, newest first, and how many there are."""
-    ids = (sa.select(paper_authors.c.paper_id).distinct()
-           .where(paper_authors.c.name_key == author_key(name), paper_authors.c.name == name,
-                  paper_authors.c.paper_id.not_in(_HIDDEN_IDS)))
+    ids = (
+        sa.select(paper_authors.c.paper_id)
+        .distinct()
+        .where(
+            paper_authors.c.name_key == author_key(name),
+            paper_authors.c.name == name,
+            paper_authors.c.paper_id.not_in(_HIDDEN_IDS),
+        )
+    )
     return _page(conn, ids, limit, offset)
 
 
@@ -125,8 +143,11 @@ SMALL_LISTING = 1000  # below this many matches, sorting them all is cheaper tha
 
 def papers_in_category(conn: sa.Connection, category: str, limit: int, offset: int = 0) -> tuple[list[Paper], int]:
     """Papers in a category ('cs.CL'), or in any subcategory of an archive ('cs'), newest first."""
-    ids = sa.select(paper_categories.c.paper_id).distinct().where(
-        _category_cond(paper_categories.c.category, category), paper_categories.c.paper_id.not_in(_HIDDEN_IDS))
+    ids = (
+        sa.select(paper_categories.c.paper_id)
+        .distinct()
+        .where(_category_cond(paper_categories.c.category, category), paper_categories.c.paper_id.not_in(_HIDDEN_IDS))
+    )
     total = int(conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one())
     if total <= SMALL_LISTING:
         return _page(conn, ids, limit, offset, total)
@@ -136,12 +157,20 @@ def papers_in_category(conn: sa.Connection, category: str, limit: int, offset: i
     pc = paper_categories.alias("pc")
     in_cat = sa.exists().where(pc.c.paper_id == papers.c.id, _category_cond(pc.c.category.concat(""), category))
     n = offset + limit
-    listed = conn.execute(sa.select(papers).where(papers.c.listed.is_not(None), in_cat, VISIBLE)
-                          .order_by(papers.c.listed.desc(), papers.c.id.desc()).limit(n)).all()
-    unlisted = conn.execute(sa.select(papers).where(papers.c.listed.is_(None), in_cat, VISIBLE)
-                            .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc()).limit(n)).all()
+    listed = conn.execute(
+        sa.select(papers)
+        .where(papers.c.listed.is_not(None), in_cat, VISIBLE)
+        .order_by(papers.c.listed.desc(), papers.c.id.desc())
+        .limit(n)
+    ).all()
+    unlisted = conn.execute(
+        sa.select(papers)
+        .where(papers.c.listed.is_(None), in_cat, VISIBLE)
+        .order_by(papers.c.published.desc().nulls_last(), papers.c.id.desc())
+        .limit(n)
+    ).all()
     rows = sorted(listed + unlisted, key=lambda r: (r.listed or r.published or date.min, r.id), reverse=True)
-    return [paper_from_row(r) for r in rows[offset:offset + limit]], total
+    return [paper_from_row(r) for r in rows[offset : offset + limit]], total
 
 
 def category_counts(conn: sa.Connection) -> list[tuple[str, int]]:
@@ -149,7 +178,10 @@ def category_counts(conn: sa.Connection) -> list[tuple[str, int]]:
 
     Counted like `papers_in_category` counts a category page, so the two always agree.
     """
-    q = (sa.select(paper_categories.c.category, sa.func.count(sa.distinct(paper_categories.c.paper_id)).label("n"))
-         .where(paper_categories.c.paper_id.not_in(_HIDDEN_IDS))
-         .group_by(paper_categories.c.category).order_by(sa.desc("n"), paper_categories.c.category))
+    q = (
+        sa.select(paper_categories.c.category, sa.func.count(sa.distinct(paper_categories.c.paper_id)).label("n"))
+        .where(paper_categories.c.paper_id.not_in(_HIDDEN_IDS))
+        .group_by(paper_categories.c.category)
+        .order_by(sa.desc("n"), paper_categories.c.category)
+    )
     return [(c, int(n)) for c, n in conn.execute(q)]

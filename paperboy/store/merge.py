@@ -22,8 +22,17 @@ SOURCE_PRIORITY = {
 }
 
 BIBLIOGRAPHIC = (
-    "title", "abstract", "authors", "categories", "published", "updated", "comment",
-    "doi", "journal_ref", "abs_url", "pdf_url",
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "published",
+    "updated",
+    "comment",
+    "doi",
+    "journal_ref",
+    "abs_url",
+    "pdf_url",
 )
 # Fields that only aggregators know and that change over time: the newest non-empty value wins.
 COMMUNITY = ("upvotes", "submitted_by", "github_stars", "code_url", "project_url")
@@ -31,7 +40,12 @@ COMMUNITY = ("upvotes", "submitted_by", "github_stars", "code_url", "project_url
 EARLIEST = ("listed",)
 
 ROW_FIELDS = (
-    "arxiv_id", "version", *BIBLIOGRAPHIC, *COMMUNITY, *EARLIEST, "meta_priority",
+    "arxiv_id",
+    "version",
+    *BIBLIOGRAPHIC,
+    *COMMUNITY,
+    *EARLIEST,
+    "meta_priority",
 )
 
 
@@ -86,9 +100,7 @@ def derived(row: dict[str, Any]) -> dict[str, Any]:
         "primary_category": cats[0] if cats else None,
     }
     canon = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in sorted(row.items())}
-    extra["content_hash"] = hashlib.sha1(
-        json.dumps(canon, ensure_ascii=False, sort_keys=True).encode()
-    ).hexdigest()
+    extra["content_hash"] = hashlib.sha1(json.dumps(canon, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
     return extra
 
 

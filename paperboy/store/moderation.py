@@ -17,8 +17,9 @@ from paperboy.store.schema import moderation_log, papers, sessions, users, votes
 def set_hidden(conn: sa.Connection, paper_id: str, hidden_at: datetime | None, reason: str | None) -> bool:
     """Hide (hidden_at set) or unhide (None) one paper; False when it was already in that state."""
     was = papers.c.hidden_at.is_(None) if hidden_at is not None else papers.c.hidden_at.is_not(None)
-    res = conn.execute(papers.update().where(papers.c.id == paper_id, was)
-                       .values(hidden_at=hidden_at, hidden_reason=reason))
+    res = conn.execute(
+        papers.update().where(papers.c.id == paper_id, was).values(hidden_at=hidden_at, hidden_reason=reason)
+    )
     return res.rowcount > 0
 
 
@@ -28,18 +29,26 @@ def hidden_state(conn: sa.Connection, paper_id: str) -> Any:
 
 
 def hidden_papers(conn: sa.Connection, limit: int = 100) -> list[Any]:
-    q = (sa.select(papers.c.id, papers.c.title, papers.c.hidden_at, papers.c.hidden_reason)
-         .where(papers.c.hidden_at.is_not(None)).order_by(papers.c.hidden_at.desc(), papers.c.id).limit(limit))
+    q = (
+        sa.select(papers.c.id, papers.c.title, papers.c.hidden_at, papers.c.hidden_reason)
+        .where(papers.c.hidden_at.is_not(None))
+        .order_by(papers.c.hidden_at.desc(), papers.c.id)
+        .limit(limit)
+    )
     return list(conn.execute(q))
 
 
 def top_voters_since(conn: sa.Connection, since: datetime, limit: int = 20) -> list[Any]:
     """Accounts with the most votes cast after `since`: (id, email, created_at, banned_at, votes), most first."""
     n = sa.func.count().label("votes")
-    q = (sa.select(users.c.id, users.c.email, users.c.created_at, users.c.banned_at, n)
-         .join(votes, votes.c.user_id == users.c.id).where(votes.c.created_at > since)
-         .group_by(users.c.id, users.c.email, users.c.created_at, users.c.banned_at)
-         .order_by(n.desc(), users.c.id).limit(limit))
+    q = (
+        sa.select(users.c.id, users.c.email, users.c.created_at, users.c.banned_at, n)
+        .join(votes, votes.c.user_id == users.c.id)
+        .where(votes.c.created_at > since)
+        .group_by(users.c.id, users.c.email, users.c.created_at, users.c.banned_at)
+        .order_by(n.desc(), users.c.id)
+        .limit(limit)
+    )
     return list(conn.execute(q))
 
 
@@ -52,23 +61,48 @@ def ban(conn: sa.Connection, user_id: int, now: datetime) -> tuple[bool, int]:
 
 
 def unban(conn: sa.Connection, user_id: int) -> bool:
-    res = conn.execute(users.update().where(users.c.id == user_id, users.c.banned_at.is_not(None))
-                       .values(banned_at=None))
+    res = conn.execute(
+        users.update().where(users.c.id == user_id, users.c.banned_at.is_not(None)).values(banned_at=None)
+    )
     return res.rowcount > 0
 
 
 def banned_users(conn: sa.Connection, limit: int = 100) -> list[Any]:
-    q = (sa.select(users.c.id, users.c.email, users.c.created_at, users.c.banned_at)
-         .where(users.c.banned_at.is_not(None)).order_by(users.c.banned_at.desc(), users.c.id).limit(limit))
+    q = (
+        sa.select(users.c.id, users.c.email, users.c.created_at, users.c.banned_at)
+        .where(users.c.banned_at.is_not(None))
+        .order_by(users.c.banned_at.desc(), users.c.id)
+        .limit(limit)
+    )
     return list(conn.execute(q))
 
 
-def add_log(conn: sa.Connection, *, at: datetime, actor_id: int | None, actor_email: str, action: str,
-            paper_id: str | None = None, user_id: int | None = None, user_email: str | None = None,
-            reason: str = "", detail: str | None = None) -> int:
-    res = conn.execute(moderation_log.insert().values(
-        at=at, actor_id=actor_id, actor_email=actor_email, action=action, paper_id=paper_id, user_id=user_id,
-        user_email=user_email, reason=reason, detail=detail))
+def add_log(
+    conn: sa.Connection,
+    *,
+    at: datetime,
+    actor_id: int | None,
+    actor_email: str,
+    action: str,
+    paper_id: str | None = None,
+    user_id: int | None = None,
+    user_email: str | None = None,
+    reason: str = "",
+    detail: str | None = None,
+) -> int:
+    res = conn.execute(
+        moderation_log.insert().values(
+            at=at,
+            actor_id=actor_id,
+            actor_email=actor_email,
+            action=action,
+            paper_id=paper_id,
+            user_id=user_id,
+            user_email=user_email,
+            reason=reason,
+            detail=detail,
+        )
+    )
     return int(res.inserted_primary_key[0])
 
 

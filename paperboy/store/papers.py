@@ -35,12 +35,17 @@ class BatchOutcome:
 def _rows_matching(conn: sa.Connection, batch: Sequence[Paper]) -> list[Any]:
     arxiv_ids = sorted({p.arxiv_id for p in batch if p.arxiv_id})
     title_keys = sorted({p.title_key for p in batch})
-    cols = [papers.c.id, papers.c.content_hash, papers.c.title_key, papers.c.first_author_key,
-            *[papers.c[f] for f in ROW_FIELDS]]
+    cols = [
+        papers.c.id,
+        papers.c.content_hash,
+        papers.c.title_key,
+        papers.c.first_author_key,
+        *[papers.c[f] for f in ROW_FIELDS],
+    ]
     found: dict[str, Any] = {}
     for chunk_start in range(0, max(len(arxiv_ids), len(title_keys)), 500):
-        a = arxiv_ids[chunk_start:chunk_start + 500]
-        t = title_keys[chunk_start:chunk_start + 500]
+        a = arxiv_ids[chunk_start : chunk_start + 500]
+        t = title_keys[chunk_start : chunk_start + 500]
         cond = sa.or_(papers.c.arxiv_id.in_(a), papers.c.title_key.in_(t))
         for r in conn.execute(sa.select(*cols).where(cond)):
             found[r.id] = r
@@ -152,16 +157,22 @@ def _without_nul(row: dict[str, Any]) -> dict[str, Any]:
     """`row` without NUL characters, which PostgreSQL text cannot hold (a NUL would fail the whole
     batch); removed on SQLite too so both store, and hash, the same. Parsers strip them already;
     this covers every other way in (hand-made Papers, categories, future sources)."""
-    dirty = [k for k, v in row.items()
-             if (isinstance(v, str) and "\x00" in v)
-             or (isinstance(v, list) and any(isinstance(x, str) and "\x00" in x for x in v))]
+    dirty = [
+        k
+        for k, v in row.items()
+        if (isinstance(v, str) and "\x00" in v)
+        or (isinstance(v, list) and any(isinstance(x, str) and "\x00" in x for x in v))
+    ]
     if not dirty:
         return row
     out = dict(row)
     for k in dirty:
         v = out[k]
-        out[k] = v.replace("\x00", "") if isinstance(v, str) else [
-            x.replace("\x00", "") if isinstance(x, str) else x for x in v]
+        out[k] = (
+            v.replace("\x00", "")
+            if isinstance(v, str)
+            else [x.replace("\x00", "") if isinstance(x, str) else x for x in v]
+        )
     return out
 
 
@@ -204,7 +215,7 @@ def _record_sources(conn: sa.Connection, states: dict[str, _State], now: datetim
     have: set[tuple[str, str]] = set()
     for i in range(0, len(ids), 500):
         q = sa.select(paper_sources.c.paper_id, paper_sources.c.source).where(
-            paper_sources.c.paper_id.in_(ids[i:i + 500])
+            paper_sources.c.paper_id.in_(ids[i : i + 500])
         )
         have.update((r.paper_id, r.source) for r in conn.execute(q))
     rows = [
@@ -237,8 +248,10 @@ def get_paper(conn: sa.Connection, key: str, include_hidden: bool = False) -> Pa
 
 
 def sources_of(conn: sa.Connection, paper_id: str) -> list[str]:
-    q = sa.select(paper_sources.c.source).where(paper_sources.c.paper_id == paper_id).order_by(
-        paper_sources.c.first_seen, paper_sources.c.source
+    q = (
+        sa.select(paper_sources.c.source)
+        .where(paper_sources.c.paper_id == paper_id)
+        .order_by(paper_sources.c.first_seen, paper_sources.c.source)
     )
     return [r.source for r in conn.execute(q)]
 
@@ -247,7 +260,7 @@ def get_papers(conn: sa.Connection, ids: Sequence[str], include_hidden: bool = F
     """Papers by id, for hydrating search hits; hidden papers are left out unless asked for."""
     out: dict[str, Paper] = {}
     for i in range(0, len(ids), 500):
-        cond = papers.c.id.in_(list(ids[i:i + 500]))
+        cond = papers.c.id.in_(list(ids[i : i + 500]))
         for row in conn.execute(sa.select(papers).where(cond if include_hidden else sa.and_(cond, VISIBLE))):
             out[row.id] = paper_from_row(row)
     return out
@@ -265,15 +278,21 @@ def hidden_among(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
     The ORDER BY matches the index: without column statistics (a freshly migrated store) the
     planner chose a 30 ms table scan for the bare filter, never for an ordered, limited read.
     """
-    hidden = conn.execute(
-        sa.select(papers.c.id).where(papers.c.hidden_at.is_not(None))
-        .order_by(papers.c.hidden_at).limit(HIDDEN_SCAN + 1)
-    ).scalars().all()
+    hidden = (
+        conn.execute(
+            sa.select(papers.c.id)
+            .where(papers.c.hidden_at.is_not(None))
+            .order_by(papers.c.hidden_at)
+            .limit(HIDDEN_SCAN + 1)
+        )
+        .scalars()
+        .all()
+    )
     if len(hidden) <= HIDDEN_SCAN:
         return set(hidden).intersection(ids)
     out: set[str] = set()
     for i in range(0, len(ids), 500):
-        q = sa.select(papers.c.id).where(papers.c.id.in_(list(ids[i:i + 500])), papers.c.hidden_at.is_not(None))
+        q = sa.select(papers.c.id).where(papers.c.id.in_(list(ids[i : i + 500])), papers.c.hidden_at.is_not(None))
         out.update(conn.execute(q).scalars())
     return out
 
@@ -304,9 +323,7 @@ def iter_papers(engine: sa.Engine, since_seq: int = 0, page: int = 2000) -> Iter
 def stats(conn: sa.Connection) -> dict[str, Any]:
     """Counts a person or a script wants at a glance."""
     by_source = dict(
-        conn.execute(
-            sa.select(paper_sources.c.source, sa.func.count()).group_by(paper_sources.c.source)
-        ).all()
+        conn.execute(sa.select(paper_sources.c.source, sa.func.count()).group_by(paper_sources.c.source)).all()
     )
     top_cats = conn.execute(
         sa.select(papers.c.primary_category, sa.func.count().label("n"))

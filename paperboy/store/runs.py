@@ -50,8 +50,13 @@ def start_run(engine: sa.Engine, source: str, inputs: str) -> int:
     with engine.begin() as conn:
         res = conn.execute(
             ingest_runs.insert().values(
-                source=source, inputs=inputs, started_at=now, status="running",
-                host=this_host(), pid=os.getpid(), heartbeat_at=now,
+                source=source,
+                inputs=inputs,
+                started_at=now,
+                status="running",
+                host=this_host(),
+                pid=os.getpid(),
+                heartbeat_at=now,
             )
         )
         return res.inserted_primary_key[0]
@@ -63,8 +68,14 @@ def heartbeat(engine: sa.Engine, run_id: int, report: IngestReport) -> None:
         conn.execute(
             ingest_runs.update()
             .where(ingest_runs.c.id == run_id, ingest_runs.c.status == "running")
-            .values(heartbeat_at=_now(), added=report.added, updated=report.updated,
-                    unchanged=report.unchanged, rejected=report.rejected, duplicates=report.duplicates)
+            .values(
+                heartbeat_at=_now(),
+                added=report.added,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                rejected=report.rejected,
+                duplicates=report.duplicates,
+            )
         )
 
 
@@ -117,8 +128,13 @@ def reap_interrupted(engine: sa.Engine, now: datetime | None = None) -> list[int
     host = this_host()
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(ingest_runs.c.id, ingest_runs.c.host, ingest_runs.c.pid, ingest_runs.c.started_at,
-                      ingest_runs.c.heartbeat_at).where(ingest_runs.c.status == "running")
+            sa.select(
+                ingest_runs.c.id,
+                ingest_runs.c.host,
+                ingest_runs.c.pid,
+                ingest_runs.c.started_at,
+                ingest_runs.c.heartbeat_at,
+            ).where(ingest_runs.c.status == "running")
         ).all()
     done = []
     for r in rows:
@@ -146,6 +162,5 @@ def reap_interrupted(engine: sa.Engine, now: datetime | None = None) -> list[int
 def recent_runs(conn: sa.Connection, limit: int = 10) -> list[dict[str, Any]]:
     q = sa.select(ingest_runs).order_by(ingest_runs.c.id.desc()).limit(limit)
     return [
-        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r._mapping.items()}
-        for r in conn.execute(q)
+        {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r._mapping.items()} for r in conn.execute(q)
     ]

@@ -128,8 +128,7 @@ votes = sa.Table(
     "votes",
     metadata,
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
@@ -147,7 +146,9 @@ saved_searches = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("query", sa.Text, nullable=False),
-    sa.Column("filters", sa.JSON, nullable=False),  # {"categories": [...], "since": "...", "until": "...", "sort": "..."}
+    sa.Column(
+        "filters", sa.JSON, nullable=False
+    ),  # {"categories": [...], "since": "...", "until": "...", "sort": "..."}
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # The interest profile the search belongs to (0009); NULL = the reader's default profile.
     sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id", ondelete="CASCADE"), index=True),
@@ -210,8 +211,7 @@ digest_outbox = sa.Table(
     "digest_outbox",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),  # digest | confirm
     sa.Column("period", sa.String(40), nullable=False),  # "2026-11-26", "2026-W48", "confirm-<nonce>"
     # pending | sending | sent | failed | skipped | expired
@@ -291,8 +291,7 @@ collection_items = sa.Table(
     "collection_items",
     metadata,
     sa.Column("collection_id", sa.Integer, sa.ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True),
     sa.Column("note", sa.Text),
     sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -370,8 +369,7 @@ profile_ratings = sa.Table(
     "profile_ratings",
     metadata,
     sa.Column("profile_id", sa.Integer, sa.ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True,
-              index=True),
+    sa.Column("paper_id", sa.String(64), sa.ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True),
     sa.Column("rating", sa.SmallInteger, nullable=False),
     sa.Column("origin", sa.String(16), nullable=False),  # library | import | pick | web | email | api
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

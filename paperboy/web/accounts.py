@@ -45,6 +45,7 @@ def _to_login(request: Request, back: str | None = None) -> RedirectResponse:
 
 # -- sign up / log in / log out -------------------------------------------------------------------
 
+
 @router.get("/signup")
 def signup_form(request: Request, next: Next = None):
     if current_user(request):  # already in: carry on to where the visitor was going
@@ -53,15 +54,27 @@ def signup_form(request: Request, next: Next = None):
 
 
 @router.post("/signup")
-def signup(request: Request, background: BackgroundTasks, email: Field, password: Secret, csrf_token: OptField = None, next: OptField = None):
+def signup(
+    request: Request,
+    background: BackgroundTasks,
+    email: Field,
+    password: Secret,
+    csrf_token: OptField = None,
+    next: OptField = None,
+):
     check_csrf(request, csrf_token)
     com = services.community(request)
     ctx = {"next": safe_next(next), "email": email[:254]}
     try:
         user = com.sign_up(email, password, client_address(request))
     except RateLimited as exc:
-        return render(request, "signup.html", {**ctx, "error": str(exc)}, status_code=429,
-                      headers={"Retry-After": str(exc.retry_after)})
+        return render(
+            request,
+            "signup.html",
+            {**ctx, "error": str(exc)},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     except CommunityError as exc:
         return render(request, "signup.html", {**ctx, "error": str(exc)}, status_code=400)
     queue_verification(request, background, user)
@@ -83,8 +96,13 @@ def login(request: Request, email: Field, password: Secret, csrf_token: OptField
     try:
         user = com.log_in(email, password, client_address(request))
     except RateLimited as exc:
-        return render(request, "login.html", {**ctx, "error": str(exc)}, status_code=429,
-                      headers={"Retry-After": str(exc.retry_after)})
+        return render(
+            request,
+            "login.html",
+            {**ctx, "error": str(exc)},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     except AuthError as exc:
         return render(request, "login.html", {**ctx, "error": str(exc)}, status_code=401)
     return _logged_in(request, com.start_session(user), safe_next(next))
@@ -111,9 +129,15 @@ def logout(request: Request, csrf_token: OptField = None):
 
 # -- votes and saved papers (form fallbacks of the JSON vote API) ---------------------------------
 
+
 @router.post("/papers/{paper_id:path}/vote")
-def vote(request: Request, paper_id: str, action: Annotated[str, Form(max_length=10)] = "up",
-         csrf_token: OptField = None, next: OptField = None):
+def vote(
+    request: Request,
+    paper_id: str,
+    action: Annotated[str, Form(max_length=10)] = "up",
+    csrf_token: OptField = None,
+    next: OptField = None,
+):
     key = params.paper_key(paper_id)
     check_csrf(request, csrf_token)
     user = current_user(request)
@@ -132,8 +156,13 @@ def vote(request: Request, paper_id: str, action: Annotated[str, Form(max_length
 
 
 @router.post("/papers/{paper_id:path}/save")
-def save(request: Request, paper_id: str, action: Annotated[str, Form(max_length=10)] = "save",
-         csrf_token: OptField = None, next: OptField = None):
+def save(
+    request: Request,
+    paper_id: str,
+    action: Annotated[str, Form(max_length=10)] = "save",
+    csrf_token: OptField = None,
+    next: OptField = None,
+):
     key = params.paper_key(paper_id)
     check_csrf(request, csrf_token)
     user = current_user(request)
@@ -149,8 +178,11 @@ def save(request: Request, paper_id: str, action: Annotated[str, Form(max_length
 
 
 @router.get("/library")
-def library(request: Request, tab: Annotated[str | None, Query(max_length=20)] = None,
-            page: Annotated[int, Query(ge=1, le=params.MAX_PAGE)] = 1):
+def library(
+    request: Request,
+    tab: Annotated[str | None, Query(max_length=20)] = None,
+    page: Annotated[int, Query(ge=1, le=params.MAX_PAGE)] = 1,
+):
     """The user's upvoted and saved papers."""
     user = current_user(request)
     if user is None:
@@ -158,12 +190,24 @@ def library(request: Request, tab: Annotated[str | None, Query(max_length=20)] =
     tab = params.choice(tab, ("upvoted", "saved"), "tab", "upvoted")
     listing = services.community(request).library(user, tab, params.PER_PAGE, (page - 1) * params.PER_PAGE)
     last = max(1, -(-listing.total // params.PER_PAGE))
-    return render(request, "library.html", {"tab": tab, "items": listing.items, "total": listing.total,
-                                            "page": page, "last_page": last, "has_prev": page > 1,
-                                            "has_next": page < last, "offset": (page - 1) * params.PER_PAGE})
+    return render(
+        request,
+        "library.html",
+        {
+            "tab": tab,
+            "items": listing.items,
+            "total": listing.total,
+            "page": page,
+            "last_page": last,
+            "has_prev": page > 1,
+            "has_next": page < last,
+            "offset": (page - 1) * params.PER_PAGE,
+        },
+    )
 
 
 # -- saved searches -------------------------------------------------------------------------------
+
 
 @router.get("/searches")
 def saved_searches(request: Request):
@@ -176,14 +220,26 @@ def saved_searches(request: Request):
 
 def _search_url(s) -> str:
     f = s.filters
-    q = {"q": s.query, "category": (f.get("categories") or [""])[0], "since": f.get("since", ""),
-         "until": f.get("until", ""), "sort": f.get("sort", "")}
+    q = {
+        "q": s.query,
+        "category": (f.get("categories") or [""])[0],
+        "since": f.get("since", ""),
+        "until": f.get("until", ""),
+        "sort": f.get("sort", ""),
+    }
     return "/search?" + urlencode({k: v for k, v in q.items() if v})
 
 
 @router.post("/searches")
-def save_search(request: Request, q: OptField = None, category: OptField = None, since: OptField = None,
-                until: OptField = None, sort: OptField = None, csrf_token: OptField = None):
+def save_search(
+    request: Request,
+    q: OptField = None,
+    category: OptField = None,
+    since: OptField = None,
+    until: OptField = None,
+    sort: OptField = None,
+    csrf_token: OptField = None,
+):
     check_csrf(request, csrf_token)
     user = current_user(request)
     query = params.query_text(q)
@@ -191,8 +247,12 @@ def save_search(request: Request, q: OptField = None, category: OptField = None,
     sort_ = params.choice(sort, params.SORTS, "sort", "relevance")
     if user is None:
         return _to_login(request, "/search?" + urlencode({"q": query}))
-    filters = {"categories": list(f.categories), "since": f.since.isoformat() if f.since else None,
-               "until": f.until.isoformat() if f.until else None, "sort": sort_ if sort_ != "relevance" else None}
+    filters = {
+        "categories": list(f.categories),
+        "since": f.since.isoformat() if f.since else None,
+        "until": f.until.isoformat() if f.until else None,
+        "sort": sort_ if sort_ != "relevance" else None,
+    }
     try:
         services.community(request).save_search(user, query, filters)
     except CommunityError as exc:
@@ -215,13 +275,17 @@ def delete_search(request: Request, search_id: Annotated[int, Path(ge=1, le=2**3
 
 # -- submissions ----------------------------------------------------------------------------------
 
+
 @router.get("/submit")
 def submit_form(request: Request):
     user = current_user(request)
     if user is None:
         return _to_login(request)
-    return render(request, "submit.html", {"submissions": services.community(request).submissions(user),
-                                           "error": None, "value": ""})
+    return render(
+        request,
+        "submit.html",
+        {"submissions": services.community(request).submissions(user), "error": None, "value": ""},
+    )
 
 
 @router.post("/submit")
@@ -236,8 +300,12 @@ def submit(request: Request, background: BackgroundTasks, paper: Field, csrf_tok
     except RateLimited as exc:
         raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except CommunityError as exc:
-        return render(request, "submit.html", {"submissions": com.submissions(user), "error": str(exc),
-                                               "value": paper[:300]}, status_code=400)
+        return render(
+            request,
+            "submit.html",
+            {"submissions": com.submissions(user), "error": str(exc), "value": paper[:300]},
+            status_code=400,
+        )
     if sub.state == "queued":
         # Runs after the response is sent, in the thread pool; the page shows the state on reload.
         background.add_task(services.fetch_submitted, request.app)

@@ -58,6 +58,7 @@ def _done(request: Request, fn):
 
 # -- the page ------------------------------------------------------------------------------------
 
+
 @pages.get("/admin")
 def admin_page(request: Request, hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24):
     """Hide/unhide papers, the spam view (most votes in the last 24 h), bans and the moderation log."""
@@ -68,9 +69,19 @@ def admin_page(request: Request, hours: Annotated[int, Query(ge=1, le=24 * 30)] 
         raise HTTPException(403, FORBIDDEN)
     mod = services.moderation(request)
     harvest = services.paperboy(request).harvest
-    return render(request, "admin.html", {"hours": hours, "voters": mod.top_voters(hours), "hidden": mod.hidden(),
-                                          "banned": mod.banned(), "log": mod.log(100), "harvest": harvest.status(),
-                                          "updated": minutes_ago(harvest.last_update())})
+    return render(
+        request,
+        "admin.html",
+        {
+            "hours": hours,
+            "voters": mod.top_voters(hours),
+            "hidden": mod.hidden(),
+            "banned": mod.banned(),
+            "log": mod.log(100),
+            "harvest": harvest.status(),
+            "updated": minutes_ago(harvest.last_update()),
+        },
+    )
 
 
 def _form_admin(request: Request, csrf_token: str | None) -> User:
@@ -103,20 +114,21 @@ def _form_action(request: Request, csrf_token: str | None, act, next_: str | Non
 
 
 @pages.post("/admin/papers/hide")
-def hide_form(request: Request, paper: PaperField, reason: Reason = None, csrf_token: OptField = None,
-              next: OptField = None):
+def hide_form(
+    request: Request, paper: PaperField, reason: Reason = None, csrf_token: OptField = None, next: OptField = None
+):
     return _form_action(request, csrf_token, lambda mod, user: mod.hide(user, _form_paper(paper), reason), next)
 
 
 @pages.post("/admin/papers/unhide")
-def unhide_form(request: Request, paper: PaperField, reason: Reason = None, csrf_token: OptField = None,
-                next: OptField = None):
+def unhide_form(
+    request: Request, paper: PaperField, reason: Reason = None, csrf_token: OptField = None, next: OptField = None
+):
     return _form_action(request, csrf_token, lambda mod, user: mod.unhide(user, _form_paper(paper), reason), next)
 
 
 @pages.post("/admin/harvest/follow")
-def follow_form(request: Request, categories: Annotated[str, Form(max_length=4000)] = "",
-                csrf_token: OptField = None):
+def follow_form(request: Request, categories: Annotated[str, Form(max_length=4000)] = "", csrf_token: OptField = None):
     """Set the followed arXiv categories (space or comma separated); empty goes back to the default."""
     user = _form_admin(request, csrf_token)
     wanted = [c for c in re.split(r"[\s,]+", categories) if c]
@@ -138,6 +150,7 @@ def unban_form(request: Request, user_id: UserId, reason: Reason = None, csrf_to
 
 
 # -- JSON API ------------------------------------------------------------------------------------
+
 
 class ReasonIn(BaseModel):
     reason: str = Field(default="", max_length=MAX_REASON, description="Why; kept in the moderation log.")
@@ -171,8 +184,11 @@ def _api_admin(request: Request, token: str | None) -> User:
 
 
 @api.get("/spam", response_model=list[VoterPublic])
-def spam(request: Request, hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24,
-         limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[VoterPublic]:
+def spam(
+    request: Request,
+    hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[VoterPublic]:
     """Accounts with the most votes in the last `hours` (the spam view)."""
     _admin(request)
     return [VoterPublic(**_as_dict(v)) for v in services.moderation(request).top_voters(hours, limit)]

@@ -36,8 +36,14 @@ from paperboy.web.security import check_csrf, current_user
 router = APIRouter(prefix="/api/v1", tags=["paperboy API v1: discussions and collections"])
 
 ID_PATTERN = r"^[1-9][0-9]{0,9}$"
-PaperId = Annotated[str, Path(description="arXiv id (optional version) or paperboy id (pb-<16 hex>).", max_length=64,
-                              pattern=params.PAPER_ID_PATTERN)]
+PaperId = Annotated[
+    str,
+    Path(
+        description="arXiv id (optional version) or paperboy id (pb-<16 hex>).",
+        max_length=64,
+        pattern=params.PAPER_ID_PATTERN,
+    ),
+]
 CommentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Comment id.")]
 CollectionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Collection id.")]
 CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token", max_length=200)]
@@ -49,8 +55,10 @@ def _err(description: str) -> dict:
     return {"model": ErrorPublic, "description": description}
 
 
-BAD = {400: _err("Bad parameter or a body the rules refuse (empty, too long, spam), with the reason"),
-       422: {"description": "The JSON body or a parameter does not match the schema"}}
+BAD = {
+    400: _err("Bad parameter or a body the rules refuse (empty, too long, spam), with the reason"),
+    422: {"description": "The JSON body or a parameter does not match the schema"},
+}
 AUTH = {401: _err("Not logged in"), 403: _err("Missing or wrong CSRF token, or not yours to change")}
 NOT_FOUND = {404: _err("No such paper, comment or collection (private collections of others are not found)")}
 LIMITED = {429: _err("Too many comments from this account; Retry-After says when to try again")}
@@ -71,6 +79,7 @@ def _comment_error(exc: CommentError) -> HTTPException:
 
 # -- discussions ----------------------------------------------------------------------------------
 
+
 @router.get("/comments", response_model=CommentsPublic, responses=BAD)
 def recent_comments(request: Request, limit: Limit = 20, offset: Offset = 0) -> CommentsPublic:
     """The newest comments on any paper, newest first."""
@@ -89,8 +98,12 @@ def paper_comments(request: Request, paper_id: PaperId) -> CommentsPublic:
     return CommentsPublic(data=[CommentPublic.of(c) for c in items], count=len(items))
 
 
-@router.post("/papers/{paper_id:path}/comments", response_model=CommentPublic, status_code=201,
-             responses={**BAD, **AUTH, **NOT_FOUND, **LIMITED})
+@router.post(
+    "/papers/{paper_id:path}/comments",
+    response_model=CommentPublic,
+    status_code=201,
+    responses={**BAD, **AUTH, **NOT_FOUND, **LIMITED},
+)
 def post_comment(request: Request, paper_id: PaperId, comment: CommentIn, x_csrf_token: CsrfHeader = None):
     """Comment on a paper, or reply to one of its comments (`parent_id`)."""
     key = params.paper_key(paper_id)
@@ -102,8 +115,7 @@ def post_comment(request: Request, paper_id: PaperId, comment: CommentIn, x_csrf
     return CommentPublic.of(c)
 
 
-@router.patch("/comments/{comment_id}", response_model=CommentPublic,
-              responses={**BAD, **AUTH, **NOT_FOUND, **LIMITED})
+@router.patch("/comments/{comment_id}", response_model=CommentPublic, responses={**BAD, **AUTH, **NOT_FOUND, **LIMITED})
 def edit_comment(request: Request, comment_id: CommentId, edit: CommentEdit, x_csrf_token: CsrfHeader = None):
     """Change the text of your own comment."""
     user = _user(request, x_csrf_token, "edit comments")
@@ -113,8 +125,9 @@ def edit_comment(request: Request, comment_id: CommentId, edit: CommentEdit, x_c
         raise _comment_error(exc) from None
 
 
-@router.delete("/comments/{comment_id}", status_code=204, response_class=Response,
-               responses={**BAD, **AUTH, **NOT_FOUND})
+@router.delete(
+    "/comments/{comment_id}", status_code=204, response_class=Response, responses={**BAD, **AUTH, **NOT_FOUND}
+)
 def delete_comment(request: Request, comment_id: CommentId, x_csrf_token: CsrfHeader = None) -> Response:
     """Delete your own comment (replies to it stay, under a "[deleted]" placeholder)."""
     user = _user(request, x_csrf_token, "delete comments")
@@ -126,6 +139,7 @@ def delete_comment(request: Request, comment_id: CommentId, x_csrf_token: CsrfHe
 
 
 # -- collections ----------------------------------------------------------------------------------
+
 
 def _collection_error(exc: CollectionError) -> HTTPException:
     return HTTPException(collection_status(exc), str(exc))
@@ -153,8 +167,9 @@ def create_collection(request: Request, collection: CollectionIn, x_csrf_token: 
 
 
 @router.get("/collections/{collection_id}", response_model=CollectionPagePublic, responses={**BAD, **NOT_FOUND})
-def collection(request: Request, collection_id: CollectionId, limit: Limit = 50,
-               offset: Offset = 0) -> CollectionPagePublic:
+def collection(
+    request: Request, collection_id: CollectionId, limit: Limit = 50, offset: Offset = 0
+) -> CollectionPagePublic:
     """A public collection (or one of yours) with its papers, newest added first, and their notes."""
     user = current_user(request)
     pb = request.app.state.pb
@@ -163,27 +178,31 @@ def collection(request: Request, collection_id: CollectionId, limit: Limit = 50,
     except CollectionError as exc:
         raise _collection_error(exc) from None
     views = pb.community.views([e.paper for e in entries], user)
-    data = [CollectionEntryPublic(paper=PaperPublic.of(v, logged_in=user is not None), note=e.note, added_at=e.added_at)
-            for v, e in zip(views, entries)]
+    data = [
+        CollectionEntryPublic(paper=PaperPublic.of(v, logged_in=user is not None), note=e.note, added_at=e.added_at)
+        for v, e in zip(views, entries)
+    ]
     return CollectionPagePublic(collection=CollectionPublic.of(c), data=data, count=total)
 
 
-@router.patch("/collections/{collection_id}", response_model=CollectionPublic,
-              responses={**BAD, **AUTH, **NOT_FOUND})
-def edit_collection(request: Request, collection_id: CollectionId, edit: CollectionEdit,
-                    x_csrf_token: CsrfHeader = None) -> CollectionPublic:
+@router.patch("/collections/{collection_id}", response_model=CollectionPublic, responses={**BAD, **AUTH, **NOT_FOUND})
+def edit_collection(
+    request: Request, collection_id: CollectionId, edit: CollectionEdit, x_csrf_token: CsrfHeader = None
+) -> CollectionPublic:
     """Rename a collection of yours, change its description, make it public or private."""
     user = _user(request, x_csrf_token, "change collections")
     try:
-        c = request.app.state.pb.collections.update(user, collection_id, name=edit.name, description=edit.description,
-                                                    public=edit.public)
+        c = request.app.state.pb.collections.update(
+            user, collection_id, name=edit.name, description=edit.description, public=edit.public
+        )
     except CollectionError as exc:
         raise _collection_error(exc) from None
     return CollectionPublic.of(c)
 
 
-@router.delete("/collections/{collection_id}", status_code=204, response_class=Response,
-               responses={**BAD, **AUTH, **NOT_FOUND})
+@router.delete(
+    "/collections/{collection_id}", status_code=204, response_class=Response, responses={**BAD, **AUTH, **NOT_FOUND}
+)
 def delete_collection(request: Request, collection_id: CollectionId, x_csrf_token: CsrfHeader = None) -> Response:
     user = _user(request, x_csrf_token, "delete collections")
     try:
@@ -193,11 +212,18 @@ def delete_collection(request: Request, collection_id: CollectionId, x_csrf_toke
     return Response(status_code=204)
 
 
-@router.put("/collections/{collection_id}/papers/{paper_id:path}", response_model=CollectionItemPublic,
-            responses={**BAD, **AUTH, **NOT_FOUND})
-def put_paper(request: Request, collection_id: CollectionId, paper_id: PaperId,
-              item: Annotated[CollectionItemIn | None, Body()] = None,
-              x_csrf_token: CsrfHeader = None) -> CollectionItemPublic:
+@router.put(
+    "/collections/{collection_id}/papers/{paper_id:path}",
+    response_model=CollectionItemPublic,
+    responses={**BAD, **AUTH, **NOT_FOUND},
+)
+def put_paper(
+    request: Request,
+    collection_id: CollectionId,
+    paper_id: PaperId,
+    item: Annotated[CollectionItemIn | None, Body()] = None,
+    x_csrf_token: CsrfHeader = None,
+) -> CollectionItemPublic:
     """Put a paper into a collection of yours, with an optional note (repeating it updates the note)."""
     key = params.paper_key(paper_id)
     user = _user(request, x_csrf_token, "change collections")
@@ -209,10 +235,15 @@ def put_paper(request: Request, collection_id: CollectionId, paper_id: PaperId,
     return CollectionItemPublic(collection_id=collection_id, paper_id=request.app.state.pb.paper(key).id, added=added)
 
 
-@router.delete("/collections/{collection_id}/papers/{paper_id:path}", status_code=204, response_class=Response,
-               responses={**BAD, **AUTH, **NOT_FOUND})
-def remove_paper(request: Request, collection_id: CollectionId, paper_id: PaperId,
-                 x_csrf_token: CsrfHeader = None) -> Response:
+@router.delete(
+    "/collections/{collection_id}/papers/{paper_id:path}",
+    status_code=204,
+    response_class=Response,
+    responses={**BAD, **AUTH, **NOT_FOUND},
+)
+def remove_paper(
+    request: Request, collection_id: CollectionId, paper_id: PaperId, x_csrf_token: CsrfHeader = None
+) -> Response:
     key = params.paper_key(paper_id)
     user = _user(request, x_csrf_token, "change collections")
     try:

@@ -26,9 +26,11 @@ MAX_HF_LIMIT = 100
 
 
 @router.get("/papers/search", response_model=list[HfDailyPaper])
-def search_papers(request: Request,
-                  q: Annotated[str, Query(max_length=params.MAX_QUERY_CHARS)] = "",
-                  limit: Annotated[int, Query(ge=1, le=MAX_HF_LIMIT)] = 50) -> list[HfDailyPaper]:
+def search_papers(
+    request: Request,
+    q: Annotated[str, Query(max_length=params.MAX_QUERY_CHARS)] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_HF_LIMIT)] = 50,
+) -> list[HfDailyPaper]:
     """Papers matching `q` (HfApi.list_papers); without `q`, the newest listing day's papers."""
     query = params.query_text(q)
     if not query:
@@ -95,6 +97,12 @@ def daily_papers(
         span = (day, day)
     if p * limit > params.MAX_OFFSET:
         raise params.bad_request(f"p * limit must stay below {params.MAX_OFFSET}.")
-    listing = com.papers_between(span[0], span[1], sort="date" if sort == "publishedAt" else "trending",
-                                 limit=limit, offset=p * limit, submitter=submitter or None)
+    listing = com.papers_between(
+        span[0],
+        span[1],
+        sort="date" if sort == "publishedAt" else "trending",
+        limit=limit,
+        offset=p * limit,
+        submitter=submitter or None,
+    )
     return [HfDailyPaper.of(v) for v in listing.items]

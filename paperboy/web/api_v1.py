@@ -21,8 +21,11 @@ from paperboy.web.schemas import (
 )
 from paperboy.web.security import check_csrf, client_address, current_user
 
-router = APIRouter(prefix="/api/v1", tags=["paperboy API v1"],
-                   responses={400: {"model": ErrorPublic, "description": "Bad parameter, with the reason"}})
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["paperboy API v1"],
+    responses={400: {"model": ErrorPublic, "description": "Bad parameter, with the reason"}},
+)
 
 Limit = Annotated[int, Query(ge=1, le=params.MAX_LIMIT, description="Results per page.")]
 Offset = Annotated[int, Query(ge=0, le=params.MAX_OFFSET, description="Results to skip.")]
@@ -37,15 +40,19 @@ def _paper_or_404(request: Request, paper_id: str):
     return p
 
 
-NO_MATCH_HINT = ("No papers match: no paper holds these words and none is close in meaning. Try fewer or other "
-                 "words (see `suggestion`), author:Name or cat:cs.CL, mode=dense, or fewer filters.")
+NO_MATCH_HINT = (
+    "No papers match: no paper holds these words and none is close in meaning. Try fewer or other "
+    "words (see `suggestion`), author:Name or cat:cs.CL, mode=dense, or fewer filters."
+)
 
 
 @router.get("/search", response_model=SearchPublic)
 def search(
     request: Request,
     q: Annotated[str, Query(max_length=params.MAX_QUERY_CHARS, description="Search text; empty lists by date.")] = "",
-    category: Annotated[list[str] | None, Query(max_length=20, description="Any of these categories (cs.CL, or cs).")] = None,
+    category: Annotated[
+        list[str] | None, Query(max_length=20, description="Any of these categories (cs.CL, or cs).")
+    ] = None,
     since: Annotated[str | None, Query(max_length=10, description="Earliest paper day, YYYY-MM-DD.")] = None,
     until: Annotated[str | None, Query(max_length=10, description="Latest paper day, YYYY-MM-DD.")] = None,
     sort: Literal["relevance", "date", "upvotes"] = "relevance",
@@ -63,9 +70,18 @@ def search(
     user = current_user(request)
     r = services.search(request, query, f, sort=sort, mode=mode, limit=limit, offset=offset, user=user)
     data = [PaperPublic.of(v, logged_in=user is not None, matched_by=m) for v, m in zip(r.views, r.matched_by)]
-    return SearchPublic(data=data, count=r.page.total, query=query, mode=r.page.mode, warnings=r.page.warnings,
-                        limit=limit, offset=offset, count_estimated=r.page.total_estimated,
-                        suggestion=r.page.suggestion, hint=None if r.page.total or offset else NO_MATCH_HINT)
+    return SearchPublic(
+        data=data,
+        count=r.page.total,
+        query=query,
+        mode=r.page.mode,
+        warnings=r.page.warnings,
+        limit=limit,
+        offset=offset,
+        count_estimated=r.page.total_estimated,
+        suggestion=r.page.suggestion,
+        hint=None if r.page.total or offset else NO_MATCH_HINT,
+    )
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=PapersPublic, responses=NOT_FOUND)
@@ -95,10 +111,16 @@ def _vote(request: Request, paper_id: str, token: str | None, up: bool) -> VoteP
 
 
 CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token", max_length=200)]
-VOTE_ERRORS = {401: {"model": ErrorPublic, "description": "Not logged in"},
-               403: {"model": ErrorPublic, "description": "Missing or wrong CSRF token"},
-               429: {"model": ErrorPublic, "description": "Too many votes from this client address (vote_max_per_hour); "
-                     "Retry-After says when to try again"}, **NOT_FOUND}
+VOTE_ERRORS = {
+    401: {"model": ErrorPublic, "description": "Not logged in"},
+    403: {"model": ErrorPublic, "description": "Missing or wrong CSRF token"},
+    429: {
+        "model": ErrorPublic,
+        "description": "Too many votes from this client address (vote_max_per_hour); "
+        "Retry-After says when to try again",
+    },
+    **NOT_FOUND,
+}
 
 
 @router.post("/papers/{paper_id:path}/vote", response_model=VotePublic, responses=VOTE_ERRORS)
@@ -123,30 +145,46 @@ def paper(request: Request, paper_id: str) -> PaperPublic:
 
 
 @router.get("/trending", response_model=TrendingPublic)
-def trending(request: Request, window: Literal["today", "week", "month", "all"] = "week",
-             limit: Limit = 20, offset: Offset = 0) -> TrendingPublic:
+def trending(
+    request: Request, window: Literal["today", "week", "month", "all"] = "week", limit: Limit = 20, offset: Offset = 0
+) -> TrendingPublic:
     """Trending papers: today by votes / (age_hours + 2) ** gravity; week, month, all by votes (see /about)."""
     user = current_user(request)
     listing = services.community(request).trending(window, limit, offset, user)
-    return TrendingPublic(data=[PaperPublic.of(v, logged_in=user is not None) for v in listing.items],
-                          count=listing.total, window=window, as_of=listing.as_of,
-                          gravity=request.app.state.settings.trending_gravity)
+    return TrendingPublic(
+        data=[PaperPublic.of(v, logged_in=user is not None) for v in listing.items],
+        count=listing.total,
+        window=window,
+        as_of=listing.as_of,
+        gravity=request.app.state.settings.trending_gravity,
+    )
 
 
 @router.get("/daily", response_model=DailyPublic)
-def daily(request: Request,
-          date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD; default the newest listing day.")] = None,
-          sort: Literal["trending", "date"] = "trending", limit: Limit = 50, offset: Offset = 0) -> DailyPublic:
+def daily(
+    request: Request,
+    date: Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD; default the newest listing day.")] = None,
+    sort: Literal["trending", "date"] = "trending",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> DailyPublic:
     """Papers listed on one day, with the previous and next listing days."""
     user = current_user(request)
     d = services.community(request).daily(params.day(date), sort=sort, limit=limit, offset=offset, user=user)
-    return DailyPublic(data=[PaperPublic.of(v, logged_in=user is not None) for v in d.items], count=d.total,
-                       date=d.day, prev=d.prev, next=d.next)
+    return DailyPublic(
+        data=[PaperPublic.of(v, logged_in=user is not None) for v in d.items],
+        count=d.total,
+        date=d.day,
+        prev=d.prev,
+        next=d.next,
+    )
 
 
-RANK_ERRORS = {401: {"model": ErrorPublic, "description": "No library given and not logged in"},
-               404: {"model": ErrorPublic, "description": "No such profile"},
-               422: {"description": "Body not valid (too many ids, a file over 5 MB, wrong types)"}}
+RANK_ERRORS = {
+    401: {"model": ErrorPublic, "description": "No library given and not logged in"},
+    404: {"model": ErrorPublic, "description": "No such profile"},
+    422: {"description": "Body not valid (too many ids, a file over 5 MB, wrong types)"},
+}
 
 
 @router.post("/rank", response_model=RankedPublic, responses=RANK_ERRORS)
@@ -164,8 +202,9 @@ def rank(request: Request, body: RankRequest) -> RankedPublic:
     try:
         cand = pb.ranker.read(body.candidates)
         if body.candidates_file:
-            cand.papers = dedupe(cand.papers + parse_bytes(body.candidates_file.encode(), "candidates_file",
-                                                           cand.problems))
+            cand.papers = dedupe(
+                cand.papers + parse_bytes(body.candidates_file.encode(), "candidates_file", cand.problems)
+            )
         if not cand.papers:
             raise RankInputError("no candidates: give candidate ids or a candidates_file")
         if body.library or body.library_file:

@@ -28,8 +28,10 @@ MAX_UPLOAD_BODY_BYTES = 5 * 1024 * 1024 + 64 * 1024
 UPLOAD_PATHS = re.compile(r"^/(rank|api/v1/rank|profiles/[0-9]+/import)$")
 
 # Pages get a strict policy: only our own CSS/JS, no framing. /docs sends its own (paperboy.web.docs).
-PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 class _Guard:
@@ -42,17 +44,19 @@ class _Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if len(scope.get("query_string") or b"") > MAX_QUERY_BYTES:
-            resp = JSONResponse({"detail": f"Query string too long (limit {MAX_QUERY_BYTES // 1024} KB)."},
-                                status_code=414)
+            resp = JSONResponse(
+                {"detail": f"Query string too long (limit {MAX_QUERY_BYTES // 1024} KB)."}, status_code=414
+            )
             return await resp(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         limit = MAX_UPLOAD_BODY_BYTES if UPLOAD_PATHS.match(scope.get("path") or "") else MAX_BODY_BYTES
         length = headers.get(b"content-length")
         if length is not None and not length.isdigit():
-            return await JSONResponse({"detail": "Invalid Content-Length header."}, status_code=400)(scope, receive, send)
+            return await JSONResponse({"detail": "Invalid Content-Length header."}, status_code=400)(
+                scope, receive, send
+            )
         if length is not None and int(length) > limit:
-            resp = JSONResponse({"detail": f"Request body too large (limit {limit // 1024} KB)."},
-                                status_code=413)
+            resp = JSONResponse({"detail": f"Request body too large (limit {limit // 1024} KB)."}, status_code=413)
             return await resp(scope, receive, send)
         received = 0
 
@@ -68,8 +72,11 @@ class _Guard:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"),
-                         (b"x-frame-options", b"DENY")]
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                ]
                 if not any(k.lower() == b"content-security-policy" for k, _v in headers):
                     extra.append((b"content-security-policy", PAGE_CSP.encode()))
                 message["headers"] = headers + extra
@@ -105,8 +112,9 @@ def _error(request: Request, status: int, message: str, headers: dict | None = N
             body["error"] = message  # huggingface_hub shows the Hub's "error" field in its exceptions
         return JSONResponse(body, status_code=status, headers=headers)
     try:
-        return render(request, "error.html", {"status": status, "message": message}, status_code=status,
-                      headers=headers)
+        return render(
+            request, "error.html", {"status": status, "message": message}, status_code=status, headers=headers
+        )
     except Exception:  # never let the error page itself turn a 4xx into a 500
         log.exception("rendering the error page failed")
         return Response(f"{status}: {message}\n", status_code=status, media_type="text/plain", headers=headers)
@@ -172,10 +180,15 @@ def create_app(pb, *, community=None) -> FastAPI:
     # locked past its timeout): a clear, retryable 503 rather than a 500. The pool's pre-ping
     # replaces dead connections, so the next request after the outage works again.
     async def database_unavailable(request: Request, exc: Exception):
-        log.warning("database unavailable for %s %s: %s", request.method, request.url.path,
-                    str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
-        return _error(request, 503, "The database is unavailable right now; try again in a few seconds.",
-                      {"Retry-After": "5"})
+        log.warning(
+            "database unavailable for %s %s: %s",
+            request.method,
+            request.url.path,
+            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+        )
+        return _error(
+            request, 503, "The database is unavailable right now; try again in a few seconds.", {"Retry-After": "5"}
+        )
 
     for exc_type in services.DATABASE_DOWN:
         app.add_exception_handler(exc_type, database_unavailable)
@@ -202,7 +215,21 @@ def create_app(pb, *, community=None) -> FastAPI:
 
     # Discussions and collections first: their /papers/<id>/comments routes must win over the
     # catch-all /papers/<id:path> routes of pages and api_v1.
-    for module in (discussions, collection_pages, community_feeds, api_community, pages, accounts, account_pages,
-                   admin, feeds, api_v1, api_hf, digest_routes, map_routes, profile_routes):
+    for module in (
+        discussions,
+        collection_pages,
+        community_feeds,
+        api_community,
+        pages,
+        accounts,
+        account_pages,
+        admin,
+        feeds,
+        api_v1,
+        api_hf,
+        digest_routes,
+        map_routes,
+        profile_routes,
+    ):
         app.include_router(module.router)
     return app

@@ -56,13 +56,27 @@ def my_collections(request: Request):
     user = current_user(request)
     if user is None:
         return _login("/collections")
-    return render(request, "collections.html", {"collections": request.app.state.pb.collections.mine(user),
-                                                "error": None, "limits": (MAX_NAME, MAX_DESCRIPTION)})
+    return render(
+        request,
+        "collections.html",
+        {
+            "collections": request.app.state.pb.collections.mine(user),
+            "error": None,
+            "limits": (MAX_NAME, MAX_DESCRIPTION),
+        },
+    )
 
 
 @router.post("/collections")
-def create_collection(request: Request, name: OptText = None, description: OptText = None, public: OptText = None,
-                      csrf_token: OptText = None, paper: OptText = None, next: OptText = None):
+def create_collection(
+    request: Request,
+    name: OptText = None,
+    description: OptText = None,
+    public: OptText = None,
+    csrf_token: OptText = None,
+    paper: OptText = None,
+    next: OptText = None,
+):
     """Create a collection (and put `paper` in it right away when given, e.g. from a card)."""
     check_csrf(request, csrf_token)
     user = current_user(request)
@@ -74,15 +88,23 @@ def create_collection(request: Request, name: OptText = None, description: OptTe
         if paper:
             pb.collections.add(user, c.id, params.paper_key(paper))
     except CollectionError as exc:
-        return render(request, "collections.html", {"collections": pb.collections.mine(user), "error": str(exc),
-                                                    "limits": (MAX_NAME, MAX_DESCRIPTION)},
-                      status_code=collection_status(exc))
+        return render(
+            request,
+            "collections.html",
+            {"collections": pb.collections.mine(user), "error": str(exc), "limits": (MAX_NAME, MAX_DESCRIPTION)},
+            status_code=collection_status(exc),
+        )
     return _back(next, f"/collections/{c.id}")
 
 
 @router.post("/collections/add")
-def add_from_card(request: Request, collection: OptText = None, paper: OptText = None, csrf_token: OptText = None,
-                  next: OptText = None):
+def add_from_card(
+    request: Request,
+    collection: OptText = None,
+    paper: OptText = None,
+    csrf_token: OptText = None,
+    next: OptText = None,
+):
     """The card's "add to collection" form: put the paper into the chosen collection and go back."""
     check_csrf(request, csrf_token)
     user = current_user(request)
@@ -106,8 +128,11 @@ def collection_bibtex(request: Request, cid: str):
     except CollectionError as exc:
         raise HTTPException(collection_status(exc), str(exc)) from None
     body = bibtex_many([e.paper for e in entries])
-    return PlainTextResponse(body, media_type="application/x-bibtex; charset=utf-8",
-                             headers={"Content-Disposition": f'inline; filename="collection-{c.id}.bib"'})
+    return PlainTextResponse(
+        body,
+        media_type="application/x-bibtex; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="collection-{c.id}.bib"'},
+    )
 
 
 @router.get("/collections/{cid}")
@@ -123,16 +148,37 @@ def collection_page(request: Request, cid: str, page: Annotated[int, Query(ge=1,
     views = pb.community.views([e.paper for e in entries], user)
     last = max(1, min(params.MAX_PAGE, -(-total // PER_PAGE)))
     share = str(request.base_url).rstrip("/") + f"/collections/{c.id}"
-    return render(request, "collection.html", {
-        "c": c, "rows": list(zip(views, entries)), "total": total, "share_url": share, "note_limit": MAX_NOTE,
-        "limits": (MAX_NAME, MAX_DESCRIPTION), "page": page, "last_page": last, "has_prev": page > 1,
-        "has_next": page < last})
+    return render(
+        request,
+        "collection.html",
+        {
+            "c": c,
+            "rows": list(zip(views, entries)),
+            "total": total,
+            "share_url": share,
+            "note_limit": MAX_NOTE,
+            "limits": (MAX_NAME, MAX_DESCRIPTION),
+            "page": page,
+            "last_page": last,
+            "has_prev": page > 1,
+            "has_next": page < last,
+        },
+    )
 
 
 @router.post("/collections/{cid}/{action}")
-def change_collection(request: Request, cid: str, action: str, csrf_token: OptText = None, name: OptText = None,
-                      description: OptText = None, public: OptText = None, paper: OptText = None,
-                      note: OptText = None, next: OptText = None):
+def change_collection(
+    request: Request,
+    cid: str,
+    action: str,
+    csrf_token: OptText = None,
+    name: OptText = None,
+    description: OptText = None,
+    public: OptText = None,
+    paper: OptText = None,
+    note: OptText = None,
+    next: OptText = None,
+):
     """Owner actions: edit (name, description, public), delete, note (a paper's note), remove (a paper)."""
     check_csrf(request, csrf_token)
     n = collection_id(cid)

@@ -19,11 +19,18 @@ from paperboy.web.urls import paper_url
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
 ATOM = {"content": {"application/atom+xml": {"schema": {"type": "string"}}}, "description": "An Atom 1.0 feed"}
-ERRORS = {400: {"description": "A bad id or a control character in the address"},
-          404: {"description": "No such paper or collection (private collections are not found either)"}}
-PaperId = Annotated[str, Path(description="arXiv id (optional version) or paperboy id (pb-<16 hex>).",
-                              max_length=64,
-                              pattern=params.PAPER_ID_PATTERN)]
+ERRORS = {
+    400: {"description": "A bad id or a control character in the address"},
+    404: {"description": "No such paper or collection (private collections are not found either)"},
+}
+PaperId = Annotated[
+    str,
+    Path(
+        description="arXiv id (optional version) or paperboy id (pb-<16 hex>).",
+        max_length=64,
+        pattern=params.PAPER_ID_PATTERN,
+    ),
+]
 CollectionId = Annotated[str, Path(description="Collection id.", pattern=r"^[1-9][0-9]{0,9}$", max_length=10)]
 
 
@@ -86,5 +93,11 @@ def collection_feed(request: Request, cid: CollectionId):
     except CollectionError as exc:
         raise HTTPException(collection_status(exc), str(exc)) from None
     views = pb.community.views([e.paper for e in entries])
-    return _feed(request, "atom", f"paperboy collection: {c.name}", f"/collections/{c.id}",
-                 c.description or f"Papers collected by {c.owner}.", views)
+    return _feed(
+        request,
+        "atom",
+        f"paperboy collection: {c.name}",
+        f"/collections/{c.id}",
+        c.description or f"Papers collected by {c.owner}.",
+        views,
+    )

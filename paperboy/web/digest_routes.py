@@ -29,9 +29,21 @@ Token = Annotated[str, Path(min_length=10, max_length=4000, pattern=r"^[A-Za-z0-
 OptField = Annotated[str | None, Form(max_length=2000)]
 Box = Annotated[str | None, Form(max_length=10)]
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-COMMON_ZONES = ("UTC", "America/Los_Angeles", "America/New_York", "America/Sao_Paulo", "Europe/London",
-                "Europe/Berlin", "Europe/Paris", "Africa/Lagos", "Asia/Kolkata", "Asia/Shanghai", "Asia/Tokyo",
-                "Asia/Seoul", "Australia/Sydney")
+COMMON_ZONES = (
+    "UTC",
+    "America/Los_Angeles",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Africa/Lagos",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Australia/Sydney",
+)
 
 
 def digests(request: Request) -> Digests:
@@ -52,8 +64,12 @@ def _send_now(d: Digests, outbox_id: int) -> None:
 
 
 def _message(request: Request, title: str, message: str, status: int = 200, **extra) -> HTMLResponse:
-    return render(request, "digest/message.html", {"title": title, "message": message, "form_action": None,
-                                                   "button": None, **extra}, status_code=status)
+    return render(
+        request,
+        "digest/message.html",
+        {"title": title, "message": message, "form_action": None, "button": None, **extra},
+        status_code=status,
+    )
 
 
 def _split(text: str | None, seps: str) -> tuple[str, ...]:
@@ -61,6 +77,7 @@ def _split(text: str | None, seps: str) -> tuple[str, ...]:
 
 
 # -- subscribe ------------------------------------------------------------------------------------
+
 
 @router.get("/subscribe")
 def subscribe_form(request: Request):
@@ -75,41 +92,73 @@ def subscribe_form(request: Request):
 
 
 def _form_ctx(user, sub, opts: Options, error: str | None, email: str) -> dict:
-    return {"subscription": sub, "opts": opts, "error": error, "email": email, "weekdays": WEEKDAYS,
-            "zones": COMMON_ZONES, "logged_in": user is not None, "unsubscribe_path": None}
+    return {
+        "subscription": sub,
+        "opts": opts,
+        "error": error,
+        "email": email,
+        "weekdays": WEEKDAYS,
+        "zones": COMMON_ZONES,
+        "logged_in": user is not None,
+        "unsubscribe_path": None,
+    }
 
 
 @router.post("/subscribe")
-def subscribe(request: Request, background: BackgroundTasks, email: OptField = None,
-              frequency: Annotated[str, Form(max_length=10)] = "daily",
-              hour: Annotated[int, Form(ge=0, le=23)] = 8, weekday: Annotated[int, Form(ge=0, le=6)] = 0,
-              timezone: Annotated[str, Form(max_length=64)] = "UTC", trending: Box = None, searches: Box = None,
-              recommended: Box = None, categories: OptField = None, authors: OptField = None,
-              csrf_token: OptField = None):
+def subscribe(
+    request: Request,
+    background: BackgroundTasks,
+    email: OptField = None,
+    frequency: Annotated[str, Form(max_length=10)] = "daily",
+    hour: Annotated[int, Form(ge=0, le=23)] = 8,
+    weekday: Annotated[int, Form(ge=0, le=6)] = 0,
+    timezone: Annotated[str, Form(max_length=64)] = "UTC",
+    trending: Box = None,
+    searches: Box = None,
+    recommended: Box = None,
+    categories: OptField = None,
+    authors: OptField = None,
+    csrf_token: OptField = None,
+):
     check_csrf(request, csrf_token)
     user = current_user(request)
     d = digests(request)
     address = (email or "").strip() or (user.email if user else "")
-    opts = Options(frequency=frequency, send_hour=hour, weekday=weekday, timezone=timezone,
-                   trending=bool(trending), searches=bool(searches), recommended=bool(recommended),
-                   categories=_split(categories, ",\\s"), authors=_split(authors, ";\\n"))
+    opts = Options(
+        frequency=frequency,
+        send_hour=hour,
+        weekday=weekday,
+        timezone=timezone,
+        trending=bool(trending),
+        searches=bool(searches),
+        recommended=bool(recommended),
+        categories=_split(categories, ",\\s"),
+        authors=_split(authors, ";\\n"),
+    )
     # A logged-in reader whose email the account already proved (verification link) changes their own
     # digest at once; any other address still gets the double opt-in email.
     proven = user is not None and user.verified and address.strip().lower() == user.email
     try:
         sub, outbox_id = d.subscribe(address, opts, user_id=user.id if user else None, confirmed=proven)
     except DigestError as exc:
-        return render(request, "digest/subscribe.html", _form_ctx(user, None, opts, str(exc), address[:254]),
-                      status_code=400)
+        return render(
+            request, "digest/subscribe.html", _form_ctx(user, None, opts, str(exc), address[:254]), status_code=400
+        )
     if proven:
-        return _message(request, "Digest saved",
-                        f"{sub.display_email} gets a {sub.options.describe()} digest from now on. Change or stop it "
-                        "here at any time; every email also has a one-click unsubscribe link.")
+        return _message(
+            request,
+            "Digest saved",
+            f"{sub.display_email} gets a {sub.options.describe()} digest from now on. Change or stop it "
+            "here at any time; every email also has a one-click unsubscribe link.",
+        )
     if outbox_id is not None:
         background.add_task(_send_now, d, outbox_id)
-    return _message(request, "Check your inbox",
-                    f"We sent a confirmation link to {sub.display_email}. Your {opts.validated().describe()} "
-                    f"digest starts once you follow it (the link works for {d.settings.confirm_hours} hours).")
+    return _message(
+        request,
+        "Check your inbox",
+        f"We sent a confirmation link to {sub.display_email}. Your {opts.validated().describe()} "
+        f"digest starts once you follow it (the link works for {d.settings.confirm_hours} hours).",
+    )
 
 
 @router.get("/digest/confirm/{token}")
@@ -119,18 +168,26 @@ def confirm(request: Request, token: Token):
         sub = digests(request).confirm(token)
     except DigestError as exc:
         return _message(request, "Link not valid", str(exc), status=400)
-    return _message(request, "You're subscribed",
-                    f"{sub.display_email} gets a {sub.options.describe()} digest. Every email has a one-click "
-                    f"unsubscribe link.")
+    return _message(
+        request,
+        "You're subscribed",
+        f"{sub.display_email} gets a {sub.options.describe()} digest. Every email has a one-click unsubscribe link.",
+    )
 
 
 # -- unsubscribe ----------------------------------------------------------------------------------
 
+
 @router.get("/digest/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: Token):
     """A button, not an action: link scanners fetch GET links, and must not unsubscribe anyone."""
-    return _message(request, "Unsubscribe", "Stop getting paperboy digests at this address?",
-                    form_action=f"/digest/unsubscribe/{token}", button="Unsubscribe")
+    return _message(
+        request,
+        "Unsubscribe",
+        "Stop getting paperboy digests at this address?",
+        form_action=f"/digest/unsubscribe/{token}",
+        button="Unsubscribe",
+    )
 
 
 @router.post("/digest/unsubscribe/{token}")
@@ -140,11 +197,13 @@ def unsubscribe(request: Request, token: Token):
         sub = digests(request).unsubscribe(token)
     except DigestError as exc:
         return _message(request, "Link not valid", str(exc), status=400)
-    return _message(request, "Unsubscribed", f"{sub.display_email} will get no more digests. "
-                    "You can subscribe again at any time.")
+    return _message(
+        request, "Unsubscribed", f"{sub.display_email} will get no more digests. You can subscribe again at any time."
+    )
 
 
 # -- recommended for you --------------------------------------------------------------------------
+
 
 @router.get("/recommended")
 def recommended(request: Request, profile: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None):
@@ -162,15 +221,27 @@ def recommended(request: Request, profile: Annotated[int | None, Query(ge=1, le=
     recs = d.recommender.for_user(user.id, limit=params.PER_PAGE, profile_id=current.id)
     views = request.app.state.community.views([p for p, _r in recs], user)
     ratings = pb.profiles.rating_map(current, [p.id for p, _r in recs])
-    return render(request, "digest/recommended.html", {
-        "items": list(zip(views, [r for _p, r in recs])), "profiles": pb.profiles.of(user.id), "profile": current,
-        "ratings": ratings, "has_library": bool(d.recommender.reader(user.id, current.id).library)})
+    return render(
+        request,
+        "digest/recommended.html",
+        {
+            "items": list(zip(views, [r for _p, r in recs])),
+            "profiles": pb.profiles.of(user.id),
+            "profile": current,
+            "ratings": ratings,
+            "has_library": bool(d.recommender.reader(user.id, current.id).library),
+        },
+    )
 
 
 @router.post("/recommended/not-interested")
-def not_interested(request: Request, paper: Annotated[str, Form(max_length=100)],
-                   action: Annotated[str, Form(max_length=10)] = "hide", csrf_token: OptField = None,
-                   next: OptField = None):
+def not_interested(
+    request: Request,
+    paper: Annotated[str, Form(max_length=100)],
+    action: Annotated[str, Form(max_length=10)] = "hide",
+    csrf_token: OptField = None,
+    next: OptField = None,
+):
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
@@ -199,6 +270,7 @@ def not_interested_list(request: Request):
 
 # -- preview --------------------------------------------------------------------------------------
 
+
 @router.get("/digest/preview")
 def preview(request: Request, email: Annotated[str | None, Query(max_length=300)] = None):
     """The HTML of the next digest: any address for admins (settings.admin_emails), else your own."""
@@ -217,11 +289,17 @@ def preview(request: Request, email: Annotated[str | None, Query(max_length=300)
     except DigestError as exc:
         raise HTTPException(404 if "No subscription" in str(exc) else 400, str(exc)) from None
     s = d.settings
-    msg = compose_digest(dg, mail_from=s.mail_from, base_url=s.base_url,
-                         unsubscribe_url=d.unsubscribe_url(dg.subscription),
-                         message_id=d.message_id("digest", dg.subscription.id, dg.period), date=d.now())
+    msg = compose_digest(
+        dg,
+        mail_from=s.mail_from,
+        base_url=s.base_url,
+        unsubscribe_url=d.unsubscribe_url(dg.subscription),
+        message_id=d.message_id("digest", dg.subscription.id, dg.period),
+        date=d.now(),
+    )
     # Exactly what the subscriber gets, styled: this response carries its own CSP that allows the
     # email's inline styles by hash (the site-wide policy would block them) and no scripts.
     html = html_part(msg)
-    return HTMLResponse(html, headers={"X-Preview-Of": dg.subscription.email,
-                                       "Content-Security-Policy": styled_document_csp(html)})
+    return HTMLResponse(
+        html, headers={"X-Preview-Of": dg.subscription.email, "Content-Security-Policy": styled_document_csp(html)}
+    )

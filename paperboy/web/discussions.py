@@ -140,9 +140,20 @@ def discussions(request: Request, page: Annotated[int, Query(ge=1, le=params.MAX
     items, total = pb.comments.recent(per, (page - 1) * per)
     last = max(1, min(params.MAX_PAGE, -(-total // per)))
     user = current_user(request)
-    return render(request, "discussions.html", {
-        "items": items, "page": page, "last_page": last, "has_prev": page > 1, "has_next": page < last,
-        "total": total, "emails": pb.comments.comment_emails(user) if user else None, "email_error": error})
+    return render(
+        request,
+        "discussions.html",
+        {
+            "items": items,
+            "page": page,
+            "last_page": last,
+            "has_prev": page > 1,
+            "has_next": page < last,
+            "total": total,
+            "emails": pb.comments.comment_emails(user) if user else None,
+            "email_error": error,
+        },
+    )
 
 
 @router.post("/discussions/emails")
@@ -166,6 +177,11 @@ def comment_emails_off(request: Request, token: str):
         request.app.state.pb.comments.emails_off(token)
     except CommentError as exc:
         raise HTTPException(404, str(exc)) from None
-    return render(request, "notice.html", {"heading": "Comment emails are off",
-                                           "message": "No more emails about comments. You can switch them on again "
-                                                      "on the Discussions page."})
+    return render(
+        request,
+        "notice.html",
+        {
+            "heading": "Comment emails are off",
+            "message": "No more emails about comments. You can switch them on again on the Discussions page.",
+        },
+    )

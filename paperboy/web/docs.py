@@ -20,14 +20,18 @@ DOCS_URL = "/docs"
 ASSETS_URL = "/docs/assets"
 # The pages' policy plus the page's one inline script, admitted by its hash so that nothing else
 # inline can run. (Swagger UI sets styles through the DOM, which style-src 'self' allows.)
-DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self' {hashes}; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self' {hashes}; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 
 
 def _hashes(html: str) -> str:
-    return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
-                    for s in _INLINE_SCRIPT.findall(html))
+    return " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'"
+        for s in _INLINE_SCRIPT.findall(html)
+    )
 
 
 def add_docs(app: FastAPI) -> None:

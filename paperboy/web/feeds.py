@@ -68,8 +68,14 @@ def _feed(request: Request, fmt: str, title: str, page_path: str, subtitle: str,
 def trending_feed(request: Request, fmt: Fmt, window: Literal["today", "week", "month", "all"] = "week"):
     """Trending papers as Atom (`.atom`) or RSS (`.rss`)."""
     listing = services.community(request).trending(window, FEED_SIZE, 0)
-    return _feed(request, fmt, f"paperboy: trending papers ({window})", f"/?window={window}",
-                 "Papers ranked by upvotes with time decay (see /about).", listing.items)
+    return _feed(
+        request,
+        fmt,
+        f"paperboy: trending papers ({window})",
+        f"/?window={window}",
+        "Papers ranked by upvotes with time decay (see /about).",
+        listing.items,
+    )
 
 
 @router.get("/daily.{fmt}")
@@ -77,17 +83,21 @@ def daily_feed(request: Request, fmt: Fmt, date: Annotated[str | None, Query(max
     """Papers of one listing day (default the newest)."""
     d = services.community(request).daily(params.day(date), limit=200)
     label = d.day.isoformat() if d.day else "today"
-    return _feed(request, fmt, f"paperboy: daily papers {label}", f"/daily?date={label}",
-                 f"Papers listed on {label}.", d.items)
+    return _feed(
+        request, fmt, f"paperboy: daily papers {label}", f"/daily?date={label}", f"Papers listed on {label}.", d.items
+    )
 
 
 @router.get("/search.{fmt}")
-def search_feed(request: Request, fmt: Fmt,
-                q: Annotated[str, Query(max_length=params.MAX_QUERY_CHARS)] = "",
-                category: Annotated[list[str] | None, Query(max_length=20)] = None,
-                since: Annotated[str | None, Query(max_length=10)] = None,
-                until: Annotated[str | None, Query(max_length=10)] = None,
-                sort: Literal["relevance", "date", "upvotes"] = "date"):
+def search_feed(
+    request: Request,
+    fmt: Fmt,
+    q: Annotated[str, Query(max_length=params.MAX_QUERY_CHARS)] = "",
+    category: Annotated[list[str] | None, Query(max_length=20)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    sort: Literal["relevance", "date", "upvotes"] = "date",
+):
     """Any search as a feed; newest papers first by default so readers see new matches."""
     query = params.query_text(q)
     f = params.filters(category, since, until)
@@ -95,8 +105,14 @@ def search_feed(request: Request, fmt: Fmt,
         raise params.bad_request("Give a query (q) or a filter for a search feed.")
     r = services.search(request, query, f, sort=sort, limit=FEED_SIZE)
     what = query or ", ".join(f.categories) or "filtered papers"
-    return _feed(request, fmt, f"paperboy: search “{what}”", "/search?" + str(request.url.query),
-                 f"Papers matching {what}.", r.views)
+    return _feed(
+        request,
+        fmt,
+        f"paperboy: search “{what}”",
+        "/search?" + str(request.url.query),
+        f"Papers matching {what}.",
+        r.views,
+    )
 
 
 @router.get("/categories/{cat}.{fmt}")

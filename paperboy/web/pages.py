@@ -38,11 +38,19 @@ def home(request: Request, window: Text = None, page: PageNo = 1):
     window = params.choice(window, params.WINDOWS, "window", "week")
     user = current_user(request)
     listing = services.community(request).trending(window, params.PER_PAGE, (page - 1) * params.PER_PAGE, user)
-    return render(request, "home.html", {
-        "window": window, "windows": WINDOW_LABELS, "items": listing.items, "as_of": listing.as_of,
-        "rising": services.rising_topics(request),
-        "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page),
-    })
+    return render(
+        request,
+        "home.html",
+        {
+            "window": window,
+            "windows": WINDOW_LABELS,
+            "items": listing.items,
+            "as_of": listing.as_of,
+            "rising": services.rising_topics(request),
+            "offset": (page - 1) * params.PER_PAGE,
+            **_pages(listing.total, page),
+        },
+    )
 
 
 DAILY_VIEW_LABELS = {"day": "Day", "week": "Week", "month": "Month"}
@@ -56,13 +64,22 @@ def daily(request: Request, date: Text = None, view: Text = None, page: PageNo =
     user = current_user(request)
     per = 50
     d = services.community(request).daily(day, limit=per, offset=(page - 1) * per, user=user, view=view_)
-    return render(request, "daily.html", {"daily": d, "items": d.items, "views": DAILY_VIEW_LABELS,
-                                          **_pages(d.total, page, per)})
+    return render(
+        request, "daily.html", {"daily": d, "items": d.items, "views": DAILY_VIEW_LABELS, **_pages(d.total, page, per)}
+    )
 
 
 @router.get("/search")
-def search(request: Request, q: QueryText = None, category: Text = None, since: Text = None, until: Text = None,
-           sort: Text = None, mode: Text = None, page: PageNo = 1):
+def search(
+    request: Request,
+    q: QueryText = None,
+    category: Text = None,
+    since: Text = None,
+    until: Text = None,
+    sort: Text = None,
+    mode: Text = None,
+    page: PageNo = 1,
+):
     """One search box with category and date filters, sort, pagination and highlighted matches."""
     query = params.query_text(q)
     f = params.filters([category] if category else [], since, until)
@@ -70,32 +87,70 @@ def search(request: Request, q: QueryText = None, category: Text = None, since: 
     mode_ = params.choice(mode, params.MODES, "mode", "hybrid")
     user = current_user(request)
     cats = services.community(request).categories()[:40]
-    ctx = {"q": query, "category": f.categories[0] if f.categories else "", "since": f.since or "",
-           "until": f.until or "", "sort": sort_, "mode": mode_, "sorts": SORT_LABELS, "top_categories": cats,
-           "modes": MODE_LABELS, "mode_labels": {**MODE_LABELS, "lexical": "keywords", "dense": "meaning"},
-           "result": None, "saved_search": None, **_pages(0, page)}
+    ctx = {
+        "q": query,
+        "category": f.categories[0] if f.categories else "",
+        "since": f.since or "",
+        "until": f.until or "",
+        "sort": sort_,
+        "mode": mode_,
+        "sorts": SORT_LABELS,
+        "top_categories": cats,
+        "modes": MODE_LABELS,
+        "mode_labels": {**MODE_LABELS, "lexical": "keywords", "dense": "meaning"},
+        "result": None,
+        "saved_search": None,
+        **_pages(0, page),
+    }
     if query or not f.is_empty():
-        result = services.search(request, query, f, sort=sort_, mode=mode_, limit=params.PER_PAGE,
-                                 offset=(page - 1) * params.PER_PAGE, user=user)
+        result = services.search(
+            request,
+            query,
+            f,
+            sort=sort_,
+            mode=mode_,
+            limit=params.PER_PAGE,
+            offset=(page - 1) * params.PER_PAGE,
+            user=user,
+        )
         # Counts are honest (thousands), but pages only reach as deep as the search goes.
         reachable = min(result.page.total, services.SEARCH_DEPTH)
-        ctx.update(result=result, items=result.views, offset=(page - 1) * params.PER_PAGE,
-                   **{**_pages(reachable, page), "total": result.page.total})
+        ctx.update(
+            result=result,
+            items=result.views,
+            offset=(page - 1) * params.PER_PAGE,
+            **{**_pages(reachable, page), "total": result.page.total},
+        )
         if result.page.suggestion:
-            keep = {"q": result.page.suggestion, "category": ctx["category"], "since": ctx["since"],
-                    "until": ctx["until"], "mode": mode_ if mode_ != "hybrid" else ""}
+            keep = {
+                "q": result.page.suggestion,
+                "category": ctx["category"],
+                "since": ctx["since"],
+                "until": ctx["until"],
+                "mode": mode_ if mode_ != "hybrid" else "",
+            }
             ctx["suggestion_url"] = "/search?" + urlencode({k: str(v) for k, v in keep.items() if v})
         if user:
             filters = _filters_dict(f, sort_)
-            ctx["saved_search"] = next((s for s in services.community(request).saved_searches(user)
-                                        if s.query == query and s.filters == filters), None)
+            ctx["saved_search"] = next(
+                (
+                    s
+                    for s in services.community(request).saved_searches(user)
+                    if s.query == query and s.filters == filters
+                ),
+                None,
+            )
     return render(request, "search.html", ctx)
 
 
 def _filters_dict(f, sort: str) -> dict:
     """The filters of a search as a saved search stores them (empty ones left out)."""
-    out = {"categories": list(f.categories), "since": f.since.isoformat() if f.since else None,
-           "until": f.until.isoformat() if f.until else None, "sort": sort if sort != "relevance" else None}
+    out = {
+        "categories": list(f.categories),
+        "since": f.since.isoformat() if f.since else None,
+        "until": f.until.isoformat() if f.until else None,
+        "sort": sort if sort != "relevance" else None,
+    }
     return {k: v for k, v in sorted(out.items()) if v not in (None, "", [], ())}
 
 
@@ -104,8 +159,11 @@ def paper_bibtex(request: Request, paper_id: str):
     """The paper's BibTeX entry as a .bib download."""
     p = _paper(request, paper_id)
     name = (p.id or "paper").replace("/", "_")
-    return PlainTextResponse(bibtex(p), media_type="application/x-bibtex; charset=utf-8",
-                             headers={"Content-Disposition": f'inline; filename="{name}.bib"'})
+    return PlainTextResponse(
+        bibtex(p),
+        media_type="application/x-bibtex; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="{name}.bib"'},
+    )
 
 
 @router.get("/papers/{paper_id:path}")
@@ -138,9 +196,21 @@ def paper_context(request: Request, paper_id: str) -> dict | Response:
     thread = services.paperboy(request).comments.thread(p.id, user, include_hidden_paper=hidden is not None)
     from_hf = "hf-daily" in (p.source or "")
     hf = services.paperboy(request).harvest.hf_extras(p.id) if from_hf else None
-    return {"v": view, "p": p, "similar": similar, "bibtex": bibtex(p), "share_url": absolute,
-            "citation": _citation(p), "hidden": hidden, "thread": thread,
-            "comment_error": None, "comment_draft": "", "comment_parent": None, "hf": hf, "from_hf": from_hf}
+    return {
+        "v": view,
+        "p": p,
+        "similar": similar,
+        "bibtex": bibtex(p),
+        "share_url": absolute,
+        "citation": _citation(p),
+        "hidden": hidden,
+        "thread": thread,
+        "comment_error": None,
+        "comment_draft": "",
+        "comment_parent": None,
+        "hf": hf,
+        "from_hf": from_hf,
+    }
 
 
 def _paper(request: Request, key: str):
@@ -167,25 +237,38 @@ def _citation(p) -> str:
 def author_page(request: Request, name: str, page: PageNo = 1):
     """Papers by one author (exact name as it appears in bylines)."""
     name = params.author_name(name)
-    listing = services.community(request).by_author(name, params.PER_PAGE, (page - 1) * params.PER_PAGE,
-                                                    current_user(request))
+    listing = services.community(request).by_author(
+        name, params.PER_PAGE, (page - 1) * params.PER_PAGE, current_user(request)
+    )
     if listing.total == 0:
         raise HTTPException(404, f"No papers by an author named {name[:100]!r}.")
-    return render(request, "author.html", {"name": name, "items": listing.items,
-                                           "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page)})
+    return render(
+        request,
+        "author.html",
+        {"name": name, "items": listing.items, "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page)},
+    )
 
 
 @router.get("/categories/{cat}")
 def category_page(request: Request, cat: str, page: PageNo = 1):
     """Papers in a category (cs.CL) or archive (cs), newest first."""
     cat = params.category(cat) or ""
-    listing = services.community(request).in_category(cat, params.PER_PAGE, (page - 1) * params.PER_PAGE,
-                                                      current_user(request))
+    listing = services.community(request).in_category(
+        cat, params.PER_PAGE, (page - 1) * params.PER_PAGE, current_user(request)
+    )
     if listing.total == 0:
         raise HTTPException(404, f"No papers in category {cat}.")
-    return render(request, "category.html", {"cat": cat, "cat_name": services.community(request).category_name(cat),
-                                             "items": listing.items,
-                                             "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page)})
+    return render(
+        request,
+        "category.html",
+        {
+            "cat": cat,
+            "cat_name": services.community(request).category_name(cat),
+            "items": listing.items,
+            "offset": (page - 1) * params.PER_PAGE,
+            **_pages(listing.total, page),
+        },
+    )
 
 
 @router.get("/categories")
@@ -205,8 +288,17 @@ def about(request: Request):
     except CommunityError:
         as_of = date.today()
     pb = services.paperboy(request)
-    return render(request, "about.html", {"gravity": g, "examples": examples, "as_of": as_of,
-                                          "papers": pb.store.count(), "updated": minutes_ago(pb.harvest.last_update())})
+    return render(
+        request,
+        "about.html",
+        {
+            "gravity": g,
+            "examples": examples,
+            "as_of": as_of,
+            "papers": pb.store.count(),
+            "updated": minutes_ago(pb.harvest.last_update()),
+        },
+    )
 
 
 def minutes_ago(when: datetime | None) -> int | None:

@@ -22,8 +22,10 @@ CATEGORY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9\-]{0,30}(?:\.[A-Za-z0-9\-]{1,30})
 LOCAL_ID_RE = re.compile(r"^pb-[0-9a-f]{16}$")
 # What paper_key accepts, as an OpenAPI (ECMA) pattern: arXiv id (new or old style, optional arxiv: and
 # version) or a paperboy id.
-PAPER_ID_PATTERN = (r"^(?:[aA][rR][xX][iI][vV]:)?(?:[0-9]{4}\.[0-9]{4,5}|[a-zA-Z][a-zA-Z\-]*(?:\.[a-zA-Z]{2})?/[0-9]{7})"
-                    r"(?:[vV][0-9]+)?$|^pb-[0-9a-f]{16}$")
+PAPER_ID_PATTERN = (
+    r"^(?:[aA][rR][xX][iI][vV]:)?(?:[0-9]{4}\.[0-9]{4,5}|[a-zA-Z][a-zA-Z\-]*(?:\.[a-zA-Z]{2})?/[0-9]{7})"
+    r"(?:[vV][0-9]+)?$|^pb-[0-9a-f]{16}$"
+)
 # Author names are free text (escaped on output), but not control characters or absurd lengths.
 AUTHOR_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 

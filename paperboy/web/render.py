@@ -47,8 +47,9 @@ def _term_pattern(query: str) -> re.Pattern | None:
     terms = query_terms(query)
     if not terms:
         return None
-    return re.compile(r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
-                      re.IGNORECASE)
+    return re.compile(
+        r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*", re.IGNORECASE
+    )
 
 
 def _wrap(text: str, pattern: re.Pattern | None, open_tag: str, close_tag: str) -> Markup:
@@ -59,7 +60,7 @@ def _wrap(text: str, pattern: re.Pattern | None, open_tag: str, close_tag: str) 
     # fall inside an entity like &amp; and the text can never inject markup.
     out, pos = [], 0
     for m in pattern.finditer(text):
-        out += (_esc(text[pos:m.start()]), open_tag, _esc(m.group(0)), close_tag)
+        out += (_esc(text[pos : m.start()]), open_tag, _esc(m.group(0)), close_tag)
         pos = m.end()
     out.append(_esc(text[pos:]))
     return Markup("".join(out))
@@ -93,8 +94,10 @@ def with_math(text: str | None) -> Markup:
 
 
 # Text-mode LaTeX that should read as text: \emph{...} and friends, accents, escaped specials.
-_TEX_TEXT = (r"\\(?:emph|textbf|textit|texttt|textsc|textrm|textsf|textsl|underline|mbox|text)\{[^{}$\\]{0,300}\}"
-             r"|\\['`^\"~=.][A-Za-z]|\\['`^\"~=.uvHc]\{[A-Za-z]\}|\\[%&_#]")
+_TEX_TEXT = (
+    r"\\(?:emph|textbf|textit|texttt|textsc|textrm|textsf|textsl|underline|mbox|text)\{[^{}$\\]{0,300}\}"
+    r"|\\['`^\"~=.][A-Za-z]|\\['`^\"~=.uvHc]\{[A-Za-z]\}|\\[%&_#]"
+)
 _URL = r"https?://[^\s<>\"'{}|\\^`\[\]]{1,500}"
 _TEX_URL = r"\\(?:url|href)\{(?P<texurl>https?://[^{}\s\\]{1,500})\}(?:\{(?P<label>[^{}\\$]{0,200})\})?"
 _RICH_RE = re.compile(f"(?P<math>{_MATH_RE.pattern})|{_TEX_URL}|(?P<url>{_URL})|(?P<tex>{_TEX_TEXT})")
@@ -118,14 +121,16 @@ def _tex_text(src: str) -> str:
 def _rich(text: str) -> str:
     out, pos = [], 0
     for m in _RICH_RE.finditer(text):
-        out.append(_esc(text[pos:m.start()]))
+        out.append(_esc(text[pos : m.start()]))
         pos = m.end()
         if m.group("math"):
             out.append(f'<span class="math">{_esc(m.group(0))}</span>')
         elif m.group("texurl"):
             url = m.group("texurl")
-            out.append(f'<a href="{_esc(url)}" rel="nofollow noopener" class="ext-link">'
-                       f'{_esc(_tex_text(m.group("label")) if m.group("label") else url)}</a>')
+            out.append(
+                f'<a href="{_esc(url)}" rel="nofollow noopener" class="ext-link">'
+                f"{_esc(_tex_text(m.group('label')) if m.group('label') else url)}</a>"
+            )
         elif m.group("url"):
             url = m.group(0)
             while url and url[-1] in _URL_TRAIL and not (url[-1] == ")" and url.count("(") >= url.count(")")):
@@ -164,7 +169,9 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(highlight=highlight, snippet=snippet, with_math=with_math, rich_text=rich_text, day=day_str)
-    env.globals.update(page_url=page_url, paper_url=paper_url, author_url=author_url, category_url=category_url, urlencode=urlencode)
+    env.globals.update(
+        page_url=page_url, paper_url=paper_url, author_url=author_url, category_url=category_url, urlencode=urlencode
+    )
     return Jinja2Templates(env=env)
 
 
@@ -176,8 +183,13 @@ def _my_collections(request: Request) -> list:
     return request.state.my_collections
 
 
-def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200,
-           headers: dict[str, str] | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     """Render a page with the viewer, CSRF token and settings available; sets the CSRF cookie if new."""
     ctx = {
         "request": request,
@@ -189,7 +201,8 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "my_collections": functools.partial(_my_collections, request),
         **context,
     }
-    response = request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code,
-                                                             headers=headers)
+    response = request.app.state.templates.TemplateResponse(
+        request, template, ctx, status_code=status_code, headers=headers
+    )
     security.set_csrf_cookie(request, response)
     return response

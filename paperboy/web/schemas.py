@@ -37,22 +37,46 @@ class PaperPublic(BaseModel):
     score: float | None = Field(None, description="Ranking score, for search and trending results.")
     matched_by: list[str] = Field([], description="Retrievers that found it (search only).")
     num_comments: int = Field(0, description="Readable comments in its discussion on this instance.")
-    links: list[LinkPublic] = Field([], description="Code, model, dataset and project links (stored and found in the text).")
-    keywords: list[str] = Field([], description="A few keywords computed locally from the title and abstract "
-                                                "(in the single-paper answer only; empty in lists).")
+    links: list[LinkPublic] = Field(
+        [], description="Code, model, dataset and project links (stored and found in the text)."
+    )
+    keywords: list[str] = Field(
+        [],
+        description="A few keywords computed locally from the title and abstract "
+        "(in the single-paper answer only; empty in lists).",
+    )
 
     @classmethod
-    def of(cls, view: PaperView, *, logged_in: bool = False, matched_by: tuple[str, ...] = (),
-           detail: bool = False) -> PaperPublic:
+    def of(
+        cls, view: PaperView, *, logged_in: bool = False, matched_by: tuple[str, ...] = (), detail: bool = False
+    ) -> PaperPublic:
         p = view.paper
         return cls(
-            id=p.id or p.paper_id(), arxiv_id=p.arxiv_id, version=p.version, title=p.title, abstract=p.abstract,
-            authors=list(p.authors), categories=list(p.categories), published=p.published, updated=p.updated,
-            listed=p.listed, comment=p.comment, doi=p.doi, journal_ref=p.journal_ref, abs_url=p.abs_url,
-            pdf_url=p.pdf_url, code_url=p.code_url, project_url=p.project_url, upvotes=view.upvotes,
-            voted=view.voted if logged_in else None, url=paper_url(p), score=view.score, matched_by=list(matched_by),
-            num_comments=view.comments, links=[LinkPublic(kind=k.kind, url=k.url, label=k.label, stars=k.stars)
-                                               for k in view.links], keywords=view.keywords if detail else [],
+            id=p.id or p.paper_id(),
+            arxiv_id=p.arxiv_id,
+            version=p.version,
+            title=p.title,
+            abstract=p.abstract,
+            authors=list(p.authors),
+            categories=list(p.categories),
+            published=p.published,
+            updated=p.updated,
+            listed=p.listed,
+            comment=p.comment,
+            doi=p.doi,
+            journal_ref=p.journal_ref,
+            abs_url=p.abs_url,
+            pdf_url=p.pdf_url,
+            code_url=p.code_url,
+            project_url=p.project_url,
+            upvotes=view.upvotes,
+            voted=view.voted if logged_in else None,
+            url=paper_url(p),
+            score=view.score,
+            matched_by=list(matched_by),
+            num_comments=view.comments,
+            links=[LinkPublic(kind=k.kind, url=k.url, label=k.label, stars=k.stars) for k in view.links],
+            keywords=view.keywords if detail else [],
         )
 
 
@@ -79,11 +103,17 @@ class SearchPublic(PapersPublic):
     warnings: list[str] = []
     limit: int
     offset: int
-    count_estimated: bool = Field(False, description="True when `count` is an estimate (papers found by meaning "
-                                  "alone are counted only as deep as retrieved); keyword matches are counted exactly.")
+    count_estimated: bool = Field(
+        False,
+        description="True when `count` is an estimate (papers found by meaning "
+        "alone are counted only as deep as retrieved); keyword matches are counted exactly.",
+    )
     hint: str | None = Field(None, description="When nothing matches: what to try instead.")
-    suggestion: str | None = Field(None, description="The query with misspelled words replaced by the nearest words "
-                                   "of the index (\"did you mean\"), or null.")
+    suggestion: str | None = Field(
+        None,
+        description="The query with misspelled words replaced by the nearest words "
+        'of the index ("did you mean"), or null.',
+    )
 
 
 class TrendingPublic(PapersPublic):
@@ -111,6 +141,7 @@ class ErrorPublic(BaseModel):
 
 # -- discussions and collections ------------------------------------------------------------------
 
+
 class CommentPublic(BaseModel):
     """One comment; `html` is sanitised markdown, `body` its source (empty for deleted or hidden comments)."""
 
@@ -129,9 +160,20 @@ class CommentPublic(BaseModel):
 
     @classmethod
     def of(cls, c) -> CommentPublic:
-        return cls(id=c.id, paper_id=c.paper_id, parent_id=c.parent_id, depth=c.depth, author=c.author, body=c.body,
-                   html=c.html, state=c.state, created_at=c.created_at, edited_at=c.edited_at, mine=c.mine,
-                   paper_title=c.paper_title)
+        return cls(
+            id=c.id,
+            paper_id=c.paper_id,
+            parent_id=c.parent_id,
+            depth=c.depth,
+            author=c.author,
+            body=c.body,
+            html=c.html,
+            state=c.state,
+            created_at=c.created_at,
+            edited_at=c.edited_at,
+            mine=c.mine,
+            paper_title=c.paper_title,
+        )
 
 
 class CommentsPublic(BaseModel):
@@ -164,9 +206,18 @@ class CollectionPublic(BaseModel):
 
     @classmethod
     def of(cls, c) -> CollectionPublic:
-        return cls(id=c.id, name=c.name, description=c.description, public=c.public, owner=c.owner,
-                   created_at=c.created_at, updated_at=c.updated_at, mine=c.mine, papers=c.papers,
-                   url=f"/collections/{c.id}")
+        return cls(
+            id=c.id,
+            name=c.name,
+            description=c.description,
+            public=c.public,
+            owner=c.owner,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            mine=c.mine,
+            papers=c.papers,
+            url=f"/collections/{c.id}",
+        )
 
 
 class CollectionsPublic(BaseModel):
@@ -210,6 +261,7 @@ class CollectionItemPublic(BaseModel):
 
 # -- Hugging Face Papers API shapes (what huggingface_hub's PaperInfo reads) ------------------------
 
+
 def hf_time(d: date | datetime | None) -> str | None:
     """The Hub's timestamp format, e.g. 2025-02-27T00:00:00.000Z."""
     if d is None:
@@ -252,10 +304,18 @@ class HfPaper(BaseModel):
         p = view.paper
         who = HfUser(user=p.submitted_by, name=p.submitted_by, fullname=p.submitted_by) if p.submitted_by else None
         return cls(
-            id=p.arxiv_id or p.id or p.paper_id(), authors=[HfAuthor(name=a) for a in p.authors],
-            publishedAt=hf_time(p.published or p.listed), submittedOnDailyAt=hf_time(p.listed),
-            title=p.title, summary=p.abstract, upvotes=view.upvotes, githubRepo=p.code_url,
-            projectPage=p.project_url, githubStars=p.github_stars, submittedOnDailyBy=who, numComments=view.comments,
+            id=p.arxiv_id or p.id or p.paper_id(),
+            authors=[HfAuthor(name=a) for a in p.authors],
+            publishedAt=hf_time(p.published or p.listed),
+            submittedOnDailyAt=hf_time(p.listed),
+            title=p.title,
+            summary=p.abstract,
+            upvotes=view.upvotes,
+            githubRepo=p.code_url,
+            projectPage=p.project_url,
+            githubStars=p.github_stars,
+            submittedOnDailyBy=who,
+            numComments=view.comments,
         )
 
 
@@ -274,27 +334,40 @@ class HfDailyPaper(BaseModel):
     def of(cls, view: PaperView) -> HfDailyPaper:
         paper = HfPaper.of(view)
         p = view.paper
-        return cls(paper=paper, publishedAt=hf_time(p.listed or p.published), title=p.title, summary=p.abstract,
-                   submittedBy=paper.submittedOnDailyBy, numComments=view.comments)
+        return cls(
+            paper=paper,
+            publishedAt=hf_time(p.listed or p.published),
+            title=p.title,
+            summary=p.abstract,
+            submittedBy=paper.submittedOnDailyBy,
+            numComments=view.comments,
+        )
 
 
 # -- rank a list ------------------------------------------------------------------------------------
+
 
 class RankRequest(BaseModel):
     """Papers to rank and what to rank them for: a library (ids and/or a file's text) or one of your profiles."""
 
     candidates: list[Annotated[str, Field(max_length=300)]] = Field(
-        default=[], max_length=10_000, description="Ids of stored papers to rank.")
+        default=[], max_length=10_000, description="Ids of stored papers to rank."
+    )
     candidates_file: str | None = Field(
-        None, max_length=5 * 1024 * 1024,
+        None,
+        max_length=5 * 1024 * 1024,
         description="Text of a file in any ingest format (BibTeX, arXiv JSONL/OAI/Atom, HF daily); its papers are "
-                    "ranked too, without being stored.")
+        "ranked too, without being stored.",
+    )
     library: list[Annotated[str, Field(max_length=300)]] = Field(
-        default=[], max_length=500, description="Ids of stored papers making up the library.")
-    library_file: str | None = Field(None, max_length=5 * 1024 * 1024,
-                                     description="Library papers as the text of a file in any ingest format.")
-    profile: int | None = Field(None, ge=1, description="Rank for this profile of the logged-in reader (no library "
-                                                        "given: the default profile).")
+        default=[], max_length=500, description="Ids of stored papers making up the library."
+    )
+    library_file: str | None = Field(
+        None, max_length=5 * 1024 * 1024, description="Library papers as the text of a file in any ingest format."
+    )
+    profile: int | None = Field(
+        None, ge=1, description="Rank for this profile of the logged-in reader (no library given: the default profile)."
+    )
 
 
 class RankedPaperPublic(BaseModel):

@@ -67,14 +67,28 @@ def cookie_secure(request: Request) -> bool:
 def set_csrf_cookie(request: Request, response: Response) -> None:
     """Send the CSRF cookie if this request had to create one."""
     if getattr(request.state, "new_csrf_seed", False):
-        response.set_cookie(CSRF_COOKIE, request.state.csrf_seed, max_age=365 * 86400, httponly=True,
-                            samesite="lax", secure=cookie_secure(request), path="/")
+        response.set_cookie(
+            CSRF_COOKIE,
+            request.state.csrf_seed,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=cookie_secure(request),
+            path="/",
+        )
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
     days = request.app.state.settings.session_days
-    response.set_cookie(SESSION_COOKIE, token, max_age=days * 86400, httponly=True, samesite="lax",
-                        secure=cookie_secure(request), path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+        path="/",
+    )
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
@@ -113,10 +127,14 @@ def styled_document_csp(html: str) -> str:
     to exactly these declarations, so injected markup gets no styles it did not already have."""
     parser = _Styles()
     parser.feed(html)
-    hashes = " ".join(sorted("'sha256-" + base64.b64encode(hashlib.sha256(v.encode()).digest()).decode() + "'"
-                             for v in parser.found))
-    return ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-hashes' " + hashes +
-            "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+    hashes = " ".join(
+        sorted("'sha256-" + base64.b64encode(hashlib.sha256(v.encode()).digest()).decode() + "'" for v in parser.found)
+    )
+    return (
+        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-hashes' "
+        + hashes
+        + "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 def client_address(request: Request) -> str:

@@ -40,8 +40,17 @@ class SearchResult:
     matched_by: list[tuple[str, ...]]
 
 
-def search(request: Request, query: str, filters: SearchFilters, *, sort: str = "relevance", mode: str = "hybrid",
-           limit: int = 20, offset: int = 0, user: User | None = None) -> SearchResult:
+def search(
+    request: Request,
+    query: str,
+    filters: SearchFilters,
+    *,
+    sort: str = "relevance",
+    mode: str = "hybrid",
+    limit: int = 20,
+    offset: int = 0,
+    user: User | None = None,
+) -> SearchResult:
     """pb.search with the viewer's vote state attached; a query the engine rejects is a 400."""
     pb = paperboy(request)
     try:
@@ -59,15 +68,17 @@ def similar(request: Request, key: str | Paper, limit: int = 6, user: User | Non
     return _similar_views(request, key, limit, user, [])[1]
 
 
-def paper_and_similar(request: Request, paper: Paper, limit: int = 6,
-                      user: User | None = None) -> tuple[PaperView, list[PaperView]]:
+def paper_and_similar(
+    request: Request, paper: Paper, limit: int = 6, user: User | None = None
+) -> tuple[PaperView, list[PaperView]]:
     """The paper page's paper and its similar papers, with votes read for all of them at once."""
     views, similar = _similar_views(request, paper, limit, user, [paper])
     return views[0], similar
 
 
-def _similar_views(request: Request, key: str | Paper, limit: int, user: User | None,
-                   first: list[Paper]) -> tuple[list[PaperView], list[PaperView]]:
+def _similar_views(
+    request: Request, key: str | Paper, limit: int, user: User | None, first: list[Paper]
+) -> tuple[list[PaperView], list[PaperView]]:
     pb = paperboy(request)
     try:
         hits = pb.similar(key, limit=limit)
@@ -79,9 +90,9 @@ def _similar_views(request: Request, key: str | Paper, limit: int, user: User | 
         log.exception("similar(%r) failed", getattr(key, "id", key))
         hits = []
     views = community(request).views([*first, *(h.paper for h in hits)], user)
-    for v, h in zip(views[len(first):], hits):
+    for v, h in zip(views[len(first) :], hits):
         v.score = float(h.score)
-    return views[:len(first)], views[len(first):]
+    return views[: len(first)], views[len(first) :]
 
 
 def fetch_submitted(app) -> list:

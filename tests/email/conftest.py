@@ -66,7 +66,7 @@ class SmtpSink:
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, ready_timeout=10)
 
     # aiosmtpd handler hooks --------------------------------------------------------------------
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
         with self._lock:
             self.mails += 1
             n = self.mails
@@ -79,7 +79,7 @@ class SmtpSink:
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         replies = self.behaviour.rcpt_replies.get(address)
         if replies:
             reply = replies.pop(0) if len(replies) > 1 else replies[0]
@@ -88,7 +88,7 @@ class SmtpSink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.behaviour.data_delay:
             await asyncio.sleep(self.behaviour.data_delay)
         with self._lock:
@@ -113,7 +113,7 @@ class SmtpSink:
         with self._lock:
             self.messages.clear()
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         self.controller.start()
         return self
 
@@ -141,8 +141,9 @@ def build_email_home(home: Path, database_url: str | None = None) -> None:
         rep = pb.update_index(embed=True)
         # Without the model the recommender falls back to TF-IDF; the tests still pass, but say so.
         if rep.dense_error:
-            print(f"note: no dense vectors ({rep.dense_error}); recommendations use the TF-IDF fallback",
-                  file=sys.stderr)
+            print(
+                f"note: no dense vectors ({rep.dense_error}); recommendations use the TF-IDF fallback", file=sys.stderr
+            )
     finally:
         pb.close()
 
@@ -163,20 +164,38 @@ def email_home(email_base_home, tmp_path: Path, new_database_url) -> Path:
 def email_settings(home: Path, port: int, **extra):
     from paperboy.config import Settings
 
-    values = dict(home=home, database_url=homes.home_database_url(home), secret_key=SECRET,
-                  smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=5.0,
-                  base_url="http://testserver", mail_from="paperboy <digest@paperboy.test>", digest_hour=0,
-                  digest_retry_minutes=5.0)
+    values = dict(
+        home=home,
+        database_url=homes.home_database_url(home),
+        secret_key=SECRET,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_timeout=5.0,
+        base_url="http://testserver",
+        mail_from="paperboy <digest@paperboy.test>",
+        digest_hour=0,
+        digest_retry_minutes=5.0,
+    )
     values.update(extra)
     return Settings(**values)
 
 
 def email_env(home: Path, port: int, **extra: str) -> dict[str, str]:
     """Environment for a `paperboy` subprocess with the same settings as `email_settings`."""
-    env = dict(os.environ, PAPERBOY_HOME=str(home), PAPERBOY_SECRET_KEY=SECRET, PAPERBOY_SMTP_HOST="127.0.0.1",
-               PAPERBOY_SMTP_PORT=str(port), PAPERBOY_SMTP_TIMEOUT="5", PAPERBOY_BASE_URL="http://testserver",
-               PAPERBOY_MAIL_FROM="paperboy <digest@paperboy.test>", PAPERBOY_DIGEST_HOUR="0",
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ,
+        PAPERBOY_HOME=str(home),
+        PAPERBOY_SECRET_KEY=SECRET,
+        PAPERBOY_SMTP_HOST="127.0.0.1",
+        PAPERBOY_SMTP_PORT=str(port),
+        PAPERBOY_SMTP_TIMEOUT="5",
+        PAPERBOY_BASE_URL="http://testserver",
+        PAPERBOY_MAIL_FROM="paperboy <digest@paperboy.test>",
+        PAPERBOY_DIGEST_HOUR="0",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     env.pop("PAPERBOY_DATABASE_URL", None)
     url = homes.home_database_url(home)
     if url:

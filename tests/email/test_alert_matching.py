@@ -31,12 +31,17 @@ def test_saved_search_alert_needs_every_word_and_says_where_it_matched(email_hom
         assert re.search(r"\bspeculat", text) and re.search(r"\bdecod", text)
         assert re.search(r"(title|abstract)", it.reason.split("”", 1)[1]), it.reason  # where it matched
     distil = [it for it in items if "knowledge distillation" in it.reason]
-    assert distil and all("knowledge distillation" in _words(it.paper) and "survey" not in _words(it.paper)
-                          for it in distil)
+    assert distil and all(
+        "knowledge distillation" in _words(it.paper) and "survey" not in _words(it.paper) for it in distil
+    )
     # `paperboy digest preview` shows the same reasons in the text part.
     out = tmp_path / "preview.txt"
-    res = CliRunner().invoke(digest, ["preview", "alert@example.org", "--out", str(out)],
-                             env=email_env(email_home, sink.port), catch_exceptions=False)
+    res = CliRunner().invoke(
+        digest,
+        ["preview", "alert@example.org", "--out", str(out)],
+        env=email_env(email_home, sink.port),
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     text = out.read_text()
     assert text.count("Why: matches your search “speculative decoding”") == 2

@@ -54,8 +54,21 @@ def test_sigkill_mid_run_then_rerun_delivers_each_digest_exactly_once(email_home
 
 
 def test_subscribe_confirm_status_and_unsubscribe(email_home, sink):
-    code, out = cli(email_home, sink.port, "subscribe", "Reader@Example.org", "--weekly", "--weekday", "fri",
-                    "--hour", "7", "--timezone", "Europe/Berlin", "--category", "cs.CL")
+    code, out = cli(
+        email_home,
+        sink.port,
+        "subscribe",
+        "Reader@Example.org",
+        "--weekly",
+        "--weekday",
+        "fri",
+        "--hour",
+        "7",
+        "--timezone",
+        "Europe/Berlin",
+        "--category",
+        "cs.CL",
+    )
     assert code == 0 and "confirmation email sent" in out
     body = sink.wait_for("reader@example.org")[0].message.get_body(("plain",)).get_content()
     link = next(w for w in body.split() if "/digest/confirm/" in w)
@@ -67,14 +80,17 @@ def test_subscribe_confirm_status_and_unsubscribe(email_home, sink):
     assert code == 0 and "unsubscribed" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["unsubscribe", "nobody@example.org"], "No subscription for nobody@example.org"),
-    (["subscribe", "a@example.org\r\nBcc: b@example.org"], "cannot contain spaces, line breaks"),
-    (["subscribe", "a" * 1000 + "@example.org"], "too long"),
-    (["subscribe", "a@example.org", "--timezone", "Nowhere/City"], "Unknown time zone"),
-    (["confirm", "http://testserver/digest/confirm/forged.token.value"], "not valid"),
-    (["preview", "nobody@example.org", "--out", "x.html"], "No subscription or account"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["unsubscribe", "nobody@example.org"], "No subscription for nobody@example.org"),
+        (["subscribe", "a@example.org\r\nBcc: b@example.org"], "cannot contain spaces, line breaks"),
+        (["subscribe", "a" * 1000 + "@example.org"], "too long"),
+        (["subscribe", "a@example.org", "--timezone", "Nowhere/City"], "Unknown time zone"),
+        (["confirm", "http://testserver/digest/confirm/forged.token.value"], "not valid"),
+        (["preview", "nobody@example.org", "--out", "x.html"], "No subscription or account"),
+    ],
+)
 def test_bad_input_gives_a_clear_error_and_exit_4(email_home, sink, args, message):
     code, out = cli(email_home, sink.port, *args)
     assert code == 4 and message in out

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import socket
+
 import pytest
 
-from paperboy.service.digests import Digests, DigestError, InvalidToken, NotSubscribed, Options
 from paperboy.email.send import SmtpSender, run_digests
+from paperboy.service.digests import DigestError, Digests, InvalidToken, NotSubscribed, Options
 
 from .conftest import SECRET, SmtpSink, email_settings, free_port
 
@@ -51,8 +52,10 @@ def test_the_next_period_sends_only_papers_not_sent_before(digests, sink, clock)
     clock.advance(days=1)
     run_digests(digests)
     first, second = [m.message for m in sink.wait_for("reader@example.org", 2)]
-    links = [set(re.findall(r"http://testserver/papers/[\w.\-/]+", m.get_body(("plain",)).get_content()))
-             for m in (first, second)]
+    links = [
+        set(re.findall(r"http://testserver/papers/[\w.\-/]+", m.get_body(("plain",)).get_content()))
+        for m in (first, second)
+    ]
     assert links[0] and links[1] and not links[0] & links[1]
 
 

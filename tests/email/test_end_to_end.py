@@ -66,9 +66,21 @@ def test_subscribe_confirm_digest_and_one_click_unsubscribe(client, email_pb, si
 
     # Subscribe through the form (logged in, address proven: the account's address, on at once, no
     # second confirmation email).
-    r = post(client, "/subscribe", {"email": "", "frequency": "daily", "hour": "0", "weekday": "0",
-                                    "timezone": "UTC", "trending": "on", "searches": "on",
-                                    "recommended": "on"}, "/subscribe")
+    r = post(
+        client,
+        "/subscribe",
+        {
+            "email": "",
+            "frequency": "daily",
+            "hour": "0",
+            "weekday": "0",
+            "timezone": "UTC",
+            "trending": "on",
+            "searches": "on",
+            "recommended": "on",
+        },
+        "/subscribe",
+    )
     assert r.status_code == 200 and "Digest saved" in r.text and "Check your inbox" not in r.text
     assert Digests(email_pb, secret=SECRET, clock=clock).get(READER).state == "active"
 
@@ -95,8 +107,11 @@ def test_subscribe_confirm_digest_and_one_click_unsubscribe(client, email_pb, si
     from fastapi.testclient import TestClient
 
     with TestClient(client.app, base_url="http://testserver") as fresh:
-        r = fresh.post(urlsplit(url).path, content=b"List-Unsubscribe=One-Click",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = fresh.post(
+            urlsplit(url).path,
+            content=b"List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
     assert r.status_code == 200 and "Unsubscribed" in r.text
     assert d.get(READER).state == "unsubscribed"
 
@@ -125,14 +140,18 @@ def test_recommended_page_and_not_interested(client, email_pb):
     assert post(client, "/recommended/not-interested", {"paper": "not a paper id"}, "/recommended").status_code == 400
 
 
-@pytest.mark.parametrize("address, message", [
-    ("reader@example.org\r\nBcc: victim@example.org", "cannot contain spaces, line breaks"),
-    ("a" * 990 + "@example.org", "too long"),
-    ("user@exa_mple.org", "not a valid domain"),
-])
+@pytest.mark.parametrize(
+    "address, message",
+    [
+        ("reader@example.org\r\nBcc: victim@example.org", "cannot contain spaces, line breaks"),
+        ("a" * 990 + "@example.org", "too long"),
+        ("user@exa_mple.org", "not a valid domain"),
+    ],
+)
 def test_subscribe_form_refuses_bad_addresses(client, sink, address, message):
-    r = post(client, "/subscribe", {"email": address, "frequency": "daily", "hour": "8", "timezone": "UTC"},
-             "/subscribe")
+    r = post(
+        client, "/subscribe", {"email": address, "frequency": "daily", "hour": "8", "timezone": "UTC"}, "/subscribe"
+    )
     assert r.status_code == 400 and message in r.text
     assert not sink.messages
 
@@ -187,7 +206,6 @@ def test_preview_is_for_yourself_or_admins(client, email_pb, clock):
     assert client.get("/digest/preview", params={"email": "other@example.org"}).status_code == 404
     Digests(email_pb, secret=SECRET, clock=clock).subscribe("other@example.org", confirmed=True)
     assert client.get("/digest/preview", params={"email": "other@example.org"}).status_code == 200
-
 
 
 def test_subscribers_can_leave_from_the_subscription_page(client, email_pb, clock):

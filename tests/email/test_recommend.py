@@ -32,8 +32,16 @@ def test_linear_model_ranks_the_readers_topic_first(clusters):
     ids, X = clusters
     pos = X[[0, 1, 2, 3, 4]]  # five papers of topic a
     bg = X[np.r_[60:70, 100:110]]
-    recs = recommend(ids, X, pos, [f"“a{i}” in your retrieval profile" for i in range(5)], None, bg,
-                     exclude={"a-0", "a-1", "a-2", "a-3", "a-4"}, limit=10)
+    recs = recommend(
+        ids,
+        X,
+        pos,
+        [f"“a{i}” in your retrieval profile" for i in range(5)],
+        None,
+        bg,
+        exclude={"a-0", "a-1", "a-2", "a-3", "a-4"},
+        limit=10,
+    )
     assert len(recs) == 10
     assert {r.method for r in recs} == {scorers.DEFAULT_SCORER}
     assert all(topic(r.id) == "a" for r in recs)
@@ -58,8 +66,9 @@ def test_each_reason_names_the_most_similar_positive(clusters):
     ids, X = clusters
     pos = X[[0, 1, 2, 40, 41, 42]]
     labels = ["A0", "A1", "A2", "B0", "B1", "B2"]
-    recs = recommend(ids, X, pos, labels, None, X[100:120], limit=20,
-                     exclude={"a-0", "a-1", "a-2", "b-0", "b-1", "b-2"})
+    recs = recommend(
+        ids, X, pos, labels, None, X[100:120], limit=20, exclude={"a-0", "a-1", "a-2", "b-0", "b-1", "b-2"}
+    )
     for r in recs:
         assert topic(r.id) in "ab"
         assert r.reason.startswith("like " + ("A" if topic(r.id) == "a" else "B"))
@@ -76,8 +85,17 @@ def test_no_positives_fall_back_to_trending_and_respect_exclusions(clusters):
 def test_saved_search_matches_come_first_but_take_at_most_half(clusters):
     ids, X = clusters
     matches = {f"c-{i}": "graph neural networks" for i in range(20)}
-    recs = recommend(ids, X, X[[0, 1, 2, 3]], ["A"] * 4, None, X[60:80], search_matches=matches, limit=10,
-                     exclude={"a-0", "a-1", "a-2", "a-3"})
+    recs = recommend(
+        ids,
+        X,
+        X[[0, 1, 2, 3]],
+        ["A"] * 4,
+        None,
+        X[60:80],
+        search_matches=matches,
+        limit=10,
+        exclude={"a-0", "a-1", "a-2", "a-3"},
+    )
     searched = [r for r in recs if r.method == "search"]
     assert len(searched) == 5 and recs[:5] == searched
     assert all(r.reason == "matches your search “graph neural networks”" for r in searched)
@@ -88,8 +106,7 @@ def test_sparse_tfidf_rows_work_like_dense_ones(clusters):
     ids, X = clusters
     S = sp.csr_matrix(np.maximum(X, 0))  # non-negative sparse rows, as TF-IDF gives
     S = sp.csr_matrix(S.multiply(1 / np.sqrt(S.multiply(S).sum(axis=1))))
-    recs = recommend(ids, S, S[[0, 1, 2, 3]], ["A"] * 4, None, S[80:100], limit=8,
-                     exclude={"a-0", "a-1", "a-2", "a-3"})
+    recs = recommend(ids, S, S[[0, 1, 2, 3]], ["A"] * 4, None, S[80:100], limit=8, exclude={"a-0", "a-1", "a-2", "a-3"})
     assert sum(topic(r.id) == "a" for r in recs) >= 7
 
 

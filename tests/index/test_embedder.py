@@ -16,9 +16,9 @@ import pytest
 
 from paperboy.index.embedder import (
     DEFAULT_MODEL,
+    TEXT_FORMAT_VERSION,
     Embedder,
     ModelUnavailable,
-    TEXT_FORMAT_VERSION,
     document_text,
 )
 from paperboy.models import Paper

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperboy.index.indexes import Indexes, IndexBusy
+from paperboy.index.indexes import IndexBusy, Indexes
 from paperboy.index.lexical import LexicalIndex
 from paperboy.index.vectors import VectorIndex
 from paperboy.models import Paper
@@ -22,19 +22,30 @@ REPO = Path(__file__).resolve().parents[2]
 
 def child(code: str, *args: str) -> subprocess.Popen:
     """A Python child process running `code` (sys.argv[1:] = args), stdout piped."""
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def paper(i: int) -> Paper:
-    return Paper(id=f"2601.{i:05d}", title=f"Sparse attention study number {i}", abstract="Transformers " * 20,
-                 authors=["Ada Lovelace"], categories=["cs.CL"])
+    return Paper(
+        id=f"2601.{i:05d}",
+        title=f"Sparse attention study number {i}",
+        abstract="Transformers " * 20,
+        authors=["Ada Lovelace"],
+        categories=["cs.CL"],
+    )
 
 
 def test_lexical_reader_in_another_process_sees_commits_and_never_fails(tmp_path):
     d = tmp_path / "lexical"
     reader = LexicalIndex(d)  # opened before any write, never reopened
-    writer = child("""
+    writer = child(
+        """
         import sys, time
         from pathlib import Path
         from paperboy.index.lexical import LexicalIndex
@@ -46,7 +57,9 @@ def test_lexical_reader_in_another_process_sees_commits_and_never_fails(tmp_path
                     for i in range(100)])
             time.sleep(0.1)
         print("done", flush=True)
-    """, d)
+    """,
+        d,
+    )
     counts, errors = [], []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -56,7 +69,7 @@ def test_lexical_reader_in_another_process_sees_commits_and_never_fails(tmp_path
             assert len(hits) == len(set(hits.ids)) and len(hits) <= 800
             assert len(reader.search('author:"Ada Lovelace" cat:cs.CL', limit=1000)) <= 800  # filter-only query
             counts.append(n)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             errors.append(repr(e))
         if counts and counts[-1] == 800:
             break
@@ -70,13 +83,16 @@ def test_lexical_reader_in_another_process_sees_commits_and_never_fails(tmp_path
 def test_lexical_add_after_another_process_wrote_does_not_duplicate(tmp_path):
     d = tmp_path / "lexical"
     mine = LexicalIndex(d)  # empty as far as this process has seen
-    other = child("""
+    other = child(
+        """
         import sys
         from pathlib import Path
         from paperboy.index.lexical import LexicalIndex
         from paperboy.models import Paper
         LexicalIndex(Path(sys.argv[1])).add([Paper(id="2601.00001", title="One", abstract="x")])
-    """, d)
+    """,
+        d,
+    )
     assert other.wait(timeout=60) == 0, other.stderr.read()
     mine.add([paper(1)])  # the same id: must replace, not add a second document
     assert mine.count() == 1
@@ -122,7 +138,7 @@ def test_vector_readers_see_whole_generations_and_reopen_without_the_model(tmp_p
                 hits = vec.search(np.ones(8, dtype=np.float32), 5)
                 assert len(hits) == 5
                 seen.append(n)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             errors.append(repr(e))
         if writer.poll() is not None and seen and seen[-1] == 600:
             break

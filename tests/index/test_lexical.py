@@ -121,7 +121,9 @@ def test_phrase_must_match(index, papers):
 
 def test_phrase_plus_words_ranks_within_phrase_matches(index, papers):
     h = index.search('"language models" reasoning', limit=1000)
-    assert h.ids and all(_contains_phrase(next(p for p in papers if p.paper_id() == i), "language models") for i in h.ids)
+    assert h.ids and all(
+        _contains_phrase(next(p for p in papers if p.paper_id() == i), "language models") for i in h.ids
+    )
 
 
 def test_excluded_word_must_not_match(index, by_id):
@@ -149,7 +151,9 @@ def _distinctive_author(papers) -> tuple[str, set[str]]:
         for a in p.authors:
             counts.setdefault(author_key(a), set()).add(p.paper_id())
     # a family name shared by a few papers (not one, not hundreds)
-    key = sorted((k for k, v in counts.items() if 2 <= len(v) <= 5 and len(k) > 3), key=lambda k: (-len(counts[k]), k))[0]
+    key = sorted((k for k, v in counts.items() if 2 <= len(v) <= 5 and len(k) > 3), key=lambda k: (-len(counts[k]), k))[
+        0
+    ]
     return key, counts[key]
 
 
@@ -164,7 +168,12 @@ def test_author_filter_by_full_name_forms(index, papers):
     p = next(p for p in papers if len(p.authors[0].split()) == 2)
     first, last = p.authors[0].split()
     want = p.paper_id()
-    for form in (f'"{first} {last}"', f'"{last}, {first}"', f'"{first[0]}. {last}"', f'"{first.upper()} {last.lower()}"'):
+    for form in (
+        f'"{first} {last}"',
+        f'"{last}, {first}"',
+        f'"{first[0]}. {last}"',
+        f'"{first.upper()} {last.lower()}"',
+    ):
         assert want in index.search(f"author:{form}", limit=100).ids, form
     # someone else's first name with this family name must not match
     assert want not in index.search(f'author:"Zzyzx {last}"', limit=100).ids
@@ -251,7 +260,9 @@ def test_filters_honoured_with_text_and_exclusion_only(index, by_id):
 # ---------------------------------------------------------------------------------------------- ids
 
 
-@pytest.mark.parametrize("form", ["{id}", "{id}v2", "arXiv:{id}v1", "https://arxiv.org/abs/{id}v3", "http://arxiv.org/pdf/{id}"])
+@pytest.mark.parametrize(
+    "form", ["{id}", "{id}v2", "arXiv:{id}v1", "https://arxiv.org/abs/{id}v3", "http://arxiv.org/pdf/{id}"]
+)
 def test_id_lookup(index, papers, form):
     p = papers[17]
     h = index.search(form.format(id=p.arxiv_id), limit=10)
@@ -341,7 +352,7 @@ def test_concurrent_searches_during_writes(small, papers):
         try:
             for p in papers[:60]:
                 small.search(p.title, limit=10)
-        except BaseException as e:  # noqa: BLE001 - surfaced below
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=reader) for _ in range(4)]
@@ -373,7 +384,9 @@ def test_stop_words_only_still_answers(index):
 def test_limits(index, papers, limit):
     matching = sum("model" in _tokens(f"{p.title} {p.abstract} {' '.join(p.authors)}") for p in papers)
     assert len(index.search("model", limit=limit)) == max(0, min(limit, matching))
-    assert len(index.search("cat:cs", limit=limit)) == max(0, min(limit, len(index.filter_ids(SearchFilters(categories=("cs",))))))
+    assert len(index.search("cat:cs", limit=limit)) == max(
+        0, min(limit, len(index.filter_ids(SearchFilters(categories=("cs",)))))
+    )
 
 
 def test_tantivy_syntax_in_words_is_literal(index, papers):

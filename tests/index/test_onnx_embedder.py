@@ -118,6 +118,7 @@ assert vec.search(np.eye(1, 384, dtype=np.float32)[0], 1).ids == ["a"] and "usea
 from paperboy.index.embedder import load_embedder
 print(load_embedder("default").embed_query("graph neural networks").shape)
 """
-    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v")], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "v")], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0 and "(384,)" in proc.stdout, proc.stderr[-2000:]

@@ -239,7 +239,9 @@ def test_embed_missing_resumes_after_interruption(tmp_path, embedder):
 
     # A rerun over unchanged items embeds nothing; an edited abstract is re-embedded alone.
     counter = CountingEmbedder(embedder)
-    assert embed_missing(VectorIndex(d, model_name=embedder.name, dim=embedder.dim), counter, items, progress=False) == 0
+    assert (
+        embed_missing(VectorIndex(d, model_name=embedder.name, dim=embedder.dim), counter, items, progress=False) == 0
+    )
     assert counter.calls == 0
     edited = [(i, t + " Revised.") if n == 0 else (i, t) for n, (i, t) in enumerate(items)]
     assert embed_missing(reopened, counter, edited, progress=False) == 1

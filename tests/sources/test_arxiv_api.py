@@ -21,7 +21,7 @@ class FakeArxiv(BaseHTTPRequestHandler):
     log: list  # (monotonic time, path, query params), set by the fixture
     failures: dict  # path -> remaining failures to serve
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         url = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         self.log.append((time.monotonic(), url.path, q))
@@ -46,7 +46,7 @@ class FakeArxiv(BaseHTTPRequestHandler):
         if "id_list" in q and q["id_list"]:
             return self._send(200, feed(q["id_list"].split(",")))
         start, n = int(q.get("start", 0)), int(q.get("max_results", 10))
-        return self._send(200, feed(ALL_IDS[start:start + n], total=len(ALL_IDS), start=start))
+        return self._send(200, feed(ALL_IDS[start : start + n], total=len(ALL_IDS), start=start))
 
     def _send(self, status, body, **headers):
         self.send_response(status)
@@ -96,8 +96,11 @@ def test_query_stops_at_max_results(server):
 
 def test_retries_503_with_backoff_and_retry_after(server):
     base, log = server
-    pages = list(fetch_query("all:x", 2, base_url=f"{base}/flaky/query", page_size=2, min_interval=0.05,
-                             backoff=0.1, max_attempts=4))
+    pages = list(
+        fetch_query(
+            "all:x", 2, base_url=f"{base}/flaky/query", page_size=2, min_interval=0.05, backoff=0.1, max_attempts=4
+        )
+    )
     assert len(papers(pages)) == 2 and len(log) == 3
     assert log[1][0] - log[0][0] >= 0.99  # the first 503 said Retry-After: 1
     assert log[2][0] - log[1][0] >= 0.2  # the second had none: backoff * 2**1

@@ -39,8 +39,12 @@ def doc(*entries: str, total: int = 2) -> bytes:
 
 
 def test_entries():
-    entry = ENTRY.format(id="2401.01234", v=2, title="Attention on $x&lt;y$:\n  A Study of &lt;b&gt;Things&lt;/b&gt;",
-                         summary='  We study $a&lt;b$ and $c&gt;d$ in Schr\\"odinger\nmodels.\n')
+    entry = ENTRY.format(
+        id="2401.01234",
+        v=2,
+        title="Attention on $x&lt;y$:\n  A Study of &lt;b&gt;Things&lt;/b&gt;",
+        summary='  We study $a&lt;b$ and $c&gt;d$ in Schr\\"odinger\nmodels.\n',
+    )
     (a, b), rejected = run(doc(entry, OLD_STYLE))
     assert rejected == []
     assert (a.arxiv_id, a.version, a.title) == ("2401.01234", 2, "Attention on $x<y$: A Study of Things")
@@ -51,8 +55,11 @@ def test_entries():
     assert a.source == "arxiv-atom" and a.source_ref == "http://arxiv.org/abs/2401.01234v2"
     assert (b.arxiv_id, b.version, b.categories, b.authors) == ("hep-ex/0307015", 1, ["hep-ex"], ["H1 Collaboration"])
     assert b.title == "Multi-Electron Production at High Transverse Momenta in ep Collisions at HERA"
-    assert (b.journal_ref, b.doi, b.published) == ("Eur.Phys.J. C31 (2003) 17-29", "10.1140/epjc/s2003-01326-x",
-                                                   date(2003, 7, 7))
+    assert (b.journal_ref, b.doi, b.published) == (
+        "Eur.Phys.J. C31 (2003) 17-29",
+        "10.1140/epjc/s2003-01326-x",
+        date(2003, 7, 7),
+    )
 
 
 def test_empty_results_and_empty_file():

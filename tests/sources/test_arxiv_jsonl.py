@@ -10,12 +10,18 @@ import pytest
 from paperboy.models import Paper, Rejected, SourceError
 from paperboy.sources import arxiv_jsonl, open_input
 
-RECORD = {"id": "2503.11685", "title": "CORDIC Is All You Need", "authors": ["Omkar Kokane", "Adam Teman"],
-          "categories": ["cs.AR", "cs.CV", "eess.IV"], "comment": None,
-          "summary": "Artificial intelligence necessitates adaptable hardware accelerators for\nefficient "
-                     "high-throughput million operations, such as $tanh$.",
-          "abs": "https://arxiv.org/abs/2503.11685", "pdf": "https://arxiv.org/pdf/2503.11685",
-          "crawl_date": "2025-03-18"}
+RECORD = {
+    "id": "2503.11685",
+    "title": "CORDIC Is All You Need",
+    "authors": ["Omkar Kokane", "Adam Teman"],
+    "categories": ["cs.AR", "cs.CV", "eess.IV"],
+    "comment": None,
+    "summary": "Artificial intelligence necessitates adaptable hardware accelerators for\nefficient "
+    "high-throughput million operations, such as $tanh$.",
+    "abs": "https://arxiv.org/abs/2503.11685",
+    "pdf": "https://arxiv.org/pdf/2503.11685",
+    "crawl_date": "2025-03-18",
+}
 
 
 def line(**changes) -> bytes:
@@ -46,18 +52,35 @@ def test_real_shard_parses_completely(shared_dir):
 def test_record_fields():
     (p,), _ = run(line(comment="Accepted at\n  CVPR 2025", id="2503.11685v3"))
     assert p.title == "CORDIC Is All You Need" and p.authors == ["Omkar Kokane", "Adam Teman"]
-    assert p.abstract == ("Artificial intelligence necessitates adaptable hardware accelerators for efficient "
-                          "high-throughput million operations, such as $tanh$.")
-    assert (p.arxiv_id, p.version, p.categories, p.comment) == ("2503.11685", 3, ["cs.AR", "cs.CV", "eess.IV"],
-                                                                "Accepted at CVPR 2025")
+    assert p.abstract == (
+        "Artificial intelligence necessitates adaptable hardware accelerators for efficient "
+        "high-throughput million operations, such as $tanh$."
+    )
+    assert (p.arxiv_id, p.version, p.categories, p.comment) == (
+        "2503.11685",
+        3,
+        ["cs.AR", "cs.CV", "eess.IV"],
+        "Accepted at CVPR 2025",
+    )
     assert (p.listed, p.published, p.abs_url) == (date(2025, 3, 18), None, "https://arxiv.org/abs/2503.11685")
     assert p.source_ref == "p.jsonl:1"
 
 
 def test_bad_lines_are_reported_and_the_rest_parsed():
-    data = (line() + b"\n" + b'{"id": "2503.00001", "title": "broken\n' + line(id="2503.00002")
-            + "é".encode("latin-1") + b"\n" + line(id="2503.00003", title=None) + line(id="2503.00004", title=7)
-            + line(id="nope") + line(id="2503.00005", authors="A, B") + b"[1, 2]\n" + line(id="2503.00006"))
+    data = (
+        line()
+        + b"\n"
+        + b'{"id": "2503.00001", "title": "broken\n'
+        + line(id="2503.00002")
+        + "é".encode("latin-1")
+        + b"\n"
+        + line(id="2503.00003", title=None)
+        + line(id="2503.00004", title=7)
+        + line(id="nope")
+        + line(id="2503.00005", authors="A, B")
+        + b"[1, 2]\n"
+        + line(id="2503.00006")
+    )
     papers, rejected = run(data)
     assert [p.arxiv_id for p in papers] == ["2503.11685", "2503.00002", "2503.00006"]
     assert [(r.location, r.reason.split(" (")[0].split(":")[0]) for r in rejected] == [
@@ -82,9 +105,13 @@ def test_huge_abstract_is_truncated_not_rejected():
 
 
 def test_html_and_latex_in_fields():
-    (p,), _ = run(line(title="Fast <i>k</i>-means &amp; $O(n<m)$ for\n  Schr\\\"odinger",
-                       summary="We show $a<b$ and $c>d$. <p>Second</p> na\\\"{\\i}ve"))
-    assert p.title == 'Fast k-means & $O(n<m)$ for Schrödinger'
+    (p,), _ = run(
+        line(
+            title='Fast <i>k</i>-means &amp; $O(n<m)$ for\n  Schr\\"odinger',
+            summary='We show $a<b$ and $c>d$. <p>Second</p> na\\"{\\i}ve',
+        )
+    )
+    assert p.title == "Fast k-means & $O(n<m)$ for Schrödinger"
     assert p.abstract == "We show $a<b$ and $c>d$. Second naïve"
 
 

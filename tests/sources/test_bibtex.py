@@ -59,11 +59,19 @@ def test_entries():
     m, v, s, b = papers
     assert m.title == "The BERT Model and Über-Fast $x<y$ Things"
     assert m.authors == ["Jörg Müller", "John Smith Jr.", "Jane Q. Doe", "Barnes and Noble"]
-    assert (m.published, m.doi, m.journal_ref) == (date(2020, 3, 1), "10.5555/12345", "Journal of Machine Learning Research")
+    assert (m.published, m.doi, m.journal_ref) == (
+        date(2020, 3, 1),
+        "10.5555/12345",
+        "Journal of Machine Learning Research",
+    )
     assert m.abstract == "We study things in Fréchet spaces, 50% faster. Second line."
     assert m.source == "bibtex" and m.source_ref == "refs.bib:mueller2020" and m.arxiv_id is None
-    assert (v.arxiv_id, v.version, v.authors, v.published) == ("1706.03762", 7, ["Ashish Vaswani", "Noam Shazeer"],
-                                                               date(2017, 1, 1))
+    assert (v.arxiv_id, v.version, v.authors, v.published) == (
+        "1706.03762",
+        7,
+        ["Ashish Vaswani", "Noam Shazeer"],
+        date(2017, 1, 1),
+    )
     assert (s.arxiv_id, s.journal_ref) == ("1512.03385", None)
     assert (b.title, b.abs_url, b.published) == ("Still Parsed", "https://example.org/book", date(1999, 1, 1))
     assert [r.location for r in rejected] == ["refs.bib:entry 4 (notitle)", "refs.bib:line 34"]
@@ -76,7 +84,8 @@ def test_duplicates_are_reported():
     assert [p.title for p in papers] == ["One"]
     assert [(r.location, r.reason) for r in rejected] == [
         ("refs.bib:line 2", "unreadable BibTeX block: Duplicate entry key 'k'"),
-        ("refs.bib:line 3", "unreadable BibTeX block: Duplicate field keys on entry: 'title'")]
+        ("refs.bib:line 3", "unreadable BibTeX block: Duplicate field keys on entry: 'title'"),
+    ]
 
 
 def test_latin1_bytes_and_empty_file():

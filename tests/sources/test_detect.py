@@ -7,8 +7,7 @@ import random
 import pytest
 
 from paperboy.models import Paper, SourceError
-from paperboy.sources import FORMATS, detect_format, open_input, read_head
-from paperboy.sources import arxiv_jsonl
+from paperboy.sources import FORMATS, arxiv_jsonl, detect_format, open_input, read_head
 from tests.sources.atom_docs import ERROR, feed
 from tests.sources.test_arxiv_oai import SNAPSHOT
 from tests.sources.test_bibtex import BIB
@@ -30,15 +29,18 @@ def test_detect_real_files(shared_dir):
     assert detect_format(head, shard.name) == "arxiv-jsonl"
 
 
-@pytest.mark.parametrize("name, sample", [
-    ("arxiv-oai", SNAPSHOT),
-    ("arxiv-atom", feed(["2401.00001"])),
-    ("arxiv-atom", ERROR.encode()),
-    ("hf-daily", json.dumps(DAILY, indent=2).encode()),
-    ("hf-daily", json.dumps(DAILY).encode()),
-    ("bibtex", BIB.encode()),
-    ("hf-page", b"Title One\n\n" + b"An abstract sentence. " * 20 + b"\n\nTitle Two\n\n" + b"More text. " * 30),
-])
+@pytest.mark.parametrize(
+    "name, sample",
+    [
+        ("arxiv-oai", SNAPSHOT),
+        ("arxiv-atom", feed(["2401.00001"])),
+        ("arxiv-atom", ERROR.encode()),
+        ("hf-daily", json.dumps(DAILY, indent=2).encode()),
+        ("hf-daily", json.dumps(DAILY).encode()),
+        ("bibtex", BIB.encode()),
+        ("hf-page", b"Title One\n\n" + b"An abstract sentence. " * 20 + b"\n\nTitle Two\n\n" + b"More text. " * 30),
+    ],
+)
 def test_detect_samples(name, sample):
     assert detect_format(sample[:65536], "whatever") == name
     assert [n for n, m in FORMATS.items() if m.sniff(sample[:65536])] == [name]  # no two formats claim it
@@ -55,9 +57,20 @@ def test_detect_failures_and_empty_files():
 
 def _jsonl(n: int) -> bytes:
     rnd = random.Random(42)  # incompressible-ish text so a cut lands mid-file
-    return b"".join(json.dumps({"id": f"2503.{i:05d}", "title": f"Paper {i}", "authors": ["A B"],
-                                "categories": ["cs.CV"], "summary": " ".join(str(rnd.random()) for _ in range(30)),
-                                "crawl_date": "2025-03-18"}).encode() + b"\n" for i in range(n))
+    return b"".join(
+        json.dumps(
+            {
+                "id": f"2503.{i:05d}",
+                "title": f"Paper {i}",
+                "authors": ["A B"],
+                "categories": ["cs.CV"],
+                "summary": " ".join(str(rnd.random()) for _ in range(30)),
+                "crawl_date": "2025-03-18",
+            }
+        ).encode()
+        + b"\n"
+        for i in range(n)
+    )
 
 
 def test_open_input_gunzips_by_magic_not_extension(tmp_path):

@@ -14,8 +14,10 @@ DAILY = [
     {
         "paper": {
             "id": "2401.02954",
-            "authors": [{"_id": "65990f1a", "name": "DeepSeek-AI", "hidden": False},
-                        {"_id": "65990f1b", "name": "Xiao Bi", "status": "claimed_verified", "hidden": False}],
+            "authors": [
+                {"_id": "65990f1a", "name": "DeepSeek-AI", "hidden": False},
+                {"_id": "65990f1b", "name": "Xiao Bi", "status": "claimed_verified", "hidden": False},
+            ],
             "publishedAt": "2024-01-05T18:59:13.000Z",
             "submittedOnDailyAt": "2024-01-08T00:23:14.592Z",
             "title": "DeepSeek LLM: Scaling Open-Source Language Models with Longtermism",
@@ -35,9 +37,14 @@ DAILY = [
         "submittedBy": {"_id": "60f1abe7", "fullname": "AK", "name": "akhaliq", "type": "user", "isPro": False},
     },
     {
-        "paper": {"id": "2401.01234", "title": "Tiny &amp; <i>Fast</i> $O(n<m)$",
-                  "authors": [{"name": "Ada Lovelace", "hidden": True}], "summary": "Short.",
-                  "publishedAt": "2024-01-03T18:00:00.000Z", "upvotes": 12},
+        "paper": {
+            "id": "2401.01234",
+            "title": "Tiny &amp; <i>Fast</i> $O(n<m)$",
+            "authors": [{"name": "Ada Lovelace", "hidden": True}],
+            "summary": "Short.",
+            "publishedAt": "2024-01-03T18:00:00.000Z",
+            "upvotes": 12,
+        },
         "publishedAt": "2024-01-04T09:00:00.000Z",
         "submittedBy": "someuser",
         "numComments": 0,
@@ -61,8 +68,11 @@ def test_daily_papers():
     assert a.abstract == "The rapid development of open-source large language models (LLMs) has been truly remarkable."
     assert a.authors == ["DeepSeek-AI", "Xiao Bi"]
     assert (a.published, a.listed, a.upvotes, a.submitted_by) == (date(2024, 1, 5), date(2024, 1, 8), 40, "akhaliq")
-    assert (a.code_url, a.github_stars, a.project_url) == ("https://github.com/deepseek-ai/DeepSeek-LLM", 6100,
-                                                           "https://deepseek.com")
+    assert (a.code_url, a.github_stars, a.project_url) == (
+        "https://github.com/deepseek-ai/DeepSeek-LLM",
+        6100,
+        "https://deepseek.com",
+    )
     assert a.source == "hf-daily" and a.source_ref == "daily.json:record 1"
     assert (b.title, b.authors, b.submitted_by) == ("Tiny & Fast $O(n<m)$", ["Ada Lovelace"], "someuser")
     assert (b.published, b.listed, b.code_url) == (date(2024, 1, 3), date(2024, 1, 4), None)
@@ -92,7 +102,8 @@ def test_empty_huge_and_broken():
         run(json.dumps(DAILY).encode()[:-20])
     papers, rejected = run(b'[\n{"paper": {"title": "caf\xe9"}}]')
     assert papers[0].title == "caf\ufffd" and rejected == [
-        Rejected("daily.json:2", "not valid UTF-8; undecodable bytes replaced by U+FFFD")]
+        Rejected("daily.json:2", "not valid UTF-8; undecodable bytes replaced by U+FFFD")
+    ]
     with pytest.raises(SourceError, match="does not look like hf-daily"):
         run(b'[{"foo": 1}, {"bar": 2}]')
     with pytest.raises(SourceError, match="expected a JSON list"):

@@ -7,7 +7,9 @@ import pytest
 from paperboy.models import Paper, Rejected, SourceError
 from paperboy.sources import hf_page
 
-HEADER = b"new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\nMar 14\n\n"
+HEADER = (
+    b"new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\nMar 14\n\n"
+)
 ABSTRACT = b"We study things. " * 30  # longer than a title can be
 
 
@@ -51,8 +53,10 @@ def test_title_without_abstract():
 
 def test_short_abstract_pairs_with_its_title():
     papers, _ = run(b"Title One\n\nA short abstract.\n\nTitle Two\n\n" + ABSTRACT)
-    assert [(p.title, p.abstract[:17]) for p in papers] == [("Title One", "A short abstract."),
-                                                           ("Title Two", "We study things. ")]
+    assert [(p.title, p.abstract[:17]) for p in papers] == [
+        ("Title One", "A short abstract."),
+        ("Title Two", "We study things. "),
+    ]
 
 
 def test_bad_bytes_empty_and_crlf():

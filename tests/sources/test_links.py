@@ -13,13 +13,17 @@ from paperboy.models import Paper
 from paperboy.sources import hf_daily
 from paperboy.sources.links import Link, classify, extract_links, has_code, paper_links
 
-SHARD = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "arxiv-cs-2025-2026" / "papers-2026-06.jsonl.gz"
+SHARD = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "arxiv-cs-2025-2026" / "papers-2026-06.jsonl.gz"
+)
 
 # Real records of the 2026-06 shard and the links a reader expects from them, in order of appearance.
 EXPECTED = {
     # \href{url}{text} with a GitHub repository and a Hugging Face model
-    "2606.15937": [("code", "https://github.com/Aditya-Lingam-9000/GOOSE-M2F"),
-                   ("model", "https://huggingface.co/XYZ9843/GOOSE-M2F")],
+    "2606.15937": [
+        ("code", "https://github.com/Aditya-Lingam-9000/GOOSE-M2F"),
+        ("model", "https://huggingface.co/XYZ9843/GOOSE-M2F"),
+    ],
     # \url{...} around a dataset, trailing "}." trimmed
     "2606.20455": [("dataset", "https://huggingface.co/datasets/Haoyuan-Shen/PCFootprint")],
     # no scheme at all
@@ -27,13 +31,17 @@ EXPECTED = {
     # GitLab: the project path ends at "/-/tree/<commit>"
     "2606.00076": [("code", "https://gitlab.com/goncalo.coutinho/defocustrackerAI-main")],
     # project page, code and dataset from the comment
-    "2606.03168": [("project", "https://ryanchenyn.github.io/projects/JAVEdit"),
-                   ("code", "https://github.com/RyanChenYN/JAVEdit"),
-                   ("dataset", "https://huggingface.co/datasets/Coraxor/JAVEdit-100k")],
+    "2606.03168": [
+        ("project", "https://ryanchenyn.github.io/projects/JAVEdit"),
+        ("code", "https://github.com/RyanChenYN/JAVEdit"),
+        ("dataset", "https://huggingface.co/datasets/Coraxor/JAVEdit-100k"),
+    ],
     # the licence link (openmdw.ai) is not the paper's; the repository appears twice, kept once
-    "2606.02800": [("code", "https://github.com/nvidia/cosmos"),
-                   ("collection", "https://huggingface.co/collections/nvidia/cosmos3"),
-                   ("project", "https://research.nvidia.com/labs/cosmos-lab/cosmos3")],
+    "2606.02800": [
+        ("code", "https://github.com/nvidia/cosmos"),
+        ("collection", "https://huggingface.co/collections/nvidia/cosmos3"),
+        ("project", "https://research.nvidia.com/labs/cosmos-lab/cosmos3"),
+    ],
 }
 
 
@@ -71,11 +79,21 @@ def test_classify_edge_cases():
 
 
 def test_hugging_face_repository_and_stars_come_first():
-    record = {"paper": {"id": "2401.02954", "title": "DeepSeek LLM", "summary": "Code: https://github.com/deepseek-ai/DeepSeek-LLM.",
-                        "publishedAt": "2024-01-05T18:59:13.000Z", "githubRepo": "https://github.com/deepseek-ai/DeepSeek-LLM",
-                        "githubStars": 6100, "projectPage": "https://deepseek.com"}}
+    record = {
+        "paper": {
+            "id": "2401.02954",
+            "title": "DeepSeek LLM",
+            "summary": "Code: https://github.com/deepseek-ai/DeepSeek-LLM.",
+            "publishedAt": "2024-01-05T18:59:13.000Z",
+            "githubRepo": "https://github.com/deepseek-ai/DeepSeek-LLM",
+            "githubStars": 6100,
+            "projectPage": "https://deepseek.com",
+        }
+    }
     (p,) = [x for x in hf_daily.parse(io.BytesIO(json.dumps([record]).encode()), "d.json") if isinstance(x, Paper)]
     links = paper_links(p.code_url, p.project_url, p.github_stars, p.abstract, p.comment)
-    assert links == [Link("code", "https://github.com/deepseek-ai/DeepSeek-LLM", "deepseek-ai/DeepSeek-LLM", 6100),
-                     Link("project", "https://deepseek.com", "deepseek.com")]
+    assert links == [
+        Link("code", "https://github.com/deepseek-ai/DeepSeek-LLM", "deepseek-ai/DeepSeek-LLM", 6100),
+        Link("project", "https://deepseek.com", "deepseek.com"),
+    ]
     assert has_code(links) and not has_code(links[1:])

@@ -10,14 +10,16 @@ from paperboy.sources.text import MAX_FIELD_CHARS, clean_text, guard_format, lat
 
 def test_clean_text_collapses_arxiv_line_wraps():
     assert clean_text("Multi-Electron Production at High Transverse Momenta in ep Collisions at\n  HERA ") == (
-        "Multi-Electron Production at High Transverse Momenta in ep Collisions at HERA")
+        "Multi-Electron Production at High Transverse Momenta in ep Collisions at HERA"
+    )
     assert clean_text(None) == ""
     assert clean_text("a\x00b\tc") == "a b c"  # NUL cannot go into PostgreSQL text
 
 
 def test_clean_text_strips_real_html_but_keeps_latex_math():
     assert clean_text("Fast <i>k</i>-means for $x<y$ and $a>b$ &amp; more<br/>done") == (
-        "Fast k-means for $x<y$ and $a>b$ & more done")
+        "Fast k-means for $x<y$ and $a>b$ & more done"
+    )
     # not HTML at all: a comparison inside and outside math must survive
     assert clean_text("we prove $x<y$ and a <b and c> d") == "we prove $x<y$ and a <b and c> d"
     assert clean_text("R&D of AT&T") == "R&D of AT&T"
@@ -31,8 +33,9 @@ def test_clean_text_caps_long_fields():
 
 
 def test_latex_accents_outside_math_only():
-    assert latex_accents(r'Schr\"odinger, Fr\'{e}chet, {\"u}ber, na\"{\i}ve, n\~ao, \v{S}ekli, {\ss}, T{\"}ulu') == (
-        "Schrödinger, Fréchet, über, naïve, não, Šekli, ß, Tülu")
+    assert latex_accents(r"Schr\"odinger, Fr\'{e}chet, {\"u}ber, na\"{\i}ve, n\~ao, \v{S}ekli, {\ss}, T{\"}ulu") == (
+        "Schrödinger, Fréchet, über, naïve, não, Šekli, ß, Tülu"
+    )
     assert latex_accents(r"$\tilde x \"a$ and \cite{x} \vec{v} \u") == r"$\tilde x \"a$ and \cite{x} \vec{v} \u"
 
 

@@ -19,8 +19,14 @@ SHARD = "papers-2026-07.jsonl.gz"  # one real arXiv shard, 300 papers
 
 def _populate(cli, home: Path, shared_dir: Path) -> None:
     corpus = shared_dir / "corpus"
-    code, out, err = cli(home, "ingest", "--json", "--no-index", str(corpus / "hf-papers-search-page.txt"),
-                         str(corpus / "arxiv-cs-2025-2026" / SHARD))
+    code, out, err = cli(
+        home,
+        "ingest",
+        "--json",
+        "--no-index",
+        str(corpus / "hf-papers-search-page.txt"),
+        str(corpus / "arxiv-cs-2025-2026" / SHARD),
+    )
     assert code == EXIT_OK, err
     assert json.loads(out)["added"] == 411
 
@@ -54,12 +60,16 @@ def _consistent(url: str) -> int:
     engine = create_engine(url)
     with engine.connect() as conn:
         n = conn.execute(sa.text("SELECT count(*) FROM papers")).scalar_one()
-        unsourced = conn.execute(sa.text(
-            "SELECT count(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM paper_sources s WHERE s.paper_id = p.id)"
-        )).scalar_one()
-        no_authors = conn.execute(sa.text(
-            "SELECT count(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM paper_authors a WHERE a.paper_id = p.id)"
-        )).scalar_one()
+        unsourced = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM paper_sources s WHERE s.paper_id = p.id)"
+            )
+        ).scalar_one()
+        no_authors = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM papers p WHERE NOT EXISTS (SELECT 1 FROM paper_authors a WHERE a.paper_id = p.id)"
+            )
+        ).scalar_one()
         dup = conn.execute(sa.text("SELECT count(*) - count(DISTINCT arxiv_id) FROM papers WHERE arxiv_id IS NOT NULL"))
         assert (unsourced, no_authors, dup.scalar_one()) == (0, 0, 0)
         if engine.dialect.name == "sqlite":

@@ -103,8 +103,9 @@ def _runs(url: str) -> list[dict]:
         engine.dispose()
 
 
-def test_a_live_ingest_in_another_process_stays_running_until_killed(tmp_path, cli_process, home_database,
-                                                                      arxiv_shards):
+def test_a_live_ingest_in_another_process_stays_running_until_killed(
+    tmp_path, cli_process, home_database, arxiv_shards
+):
     home = tmp_path / "h"
     url = home_database(home) or f"sqlite:///{home / 'paperboy.db'}"
     proc = cli_process(home, "ingest", "--no-index", "-q", *map(str, arxiv_shards))
@@ -114,6 +115,7 @@ def test_a_live_ingest_in_another_process_stays_running_until_killed(tmp_path, c
         time.sleep(0.05)
     st = Store(url)  # another process listing runs and starting one, as `paperboy stats` and the worker do
     try:
+
         def its_runs() -> list[str]:  # one per input file, newest first; earlier files may be done
             return [r["status"] for r in st.stats()["runs"] if r["pid"] == proc.pid]
 

@@ -24,9 +24,14 @@ N_IDS = 600  # writers draw ids from this range, so they keep colliding on the s
 
 def _paper(i: int, version: int = 1) -> Paper:
     return Paper(
-        title=f"Paper {i} revision {version}", abstract=f"Abstract of {i}, v{version}.",
-        authors=[f"Author {i % 17}", "Second Author"], categories=["cs.CL", "cs.LG"],
-        arxiv_id=f"2501.{i:05d}", version=version, source="arxiv-jsonl", source_ref=f"w:{i}",
+        title=f"Paper {i} revision {version}",
+        abstract=f"Abstract of {i}, v{version}.",
+        authors=[f"Author {i % 17}", "Second Author"],
+        categories=["cs.CL", "cs.LG"],
+        arxiv_id=f"2501.{i:05d}",
+        version=version,
+        source="arxiv-jsonl",
+        source_ref=f"w:{i}",
     )
 
 
@@ -49,8 +54,13 @@ def test_nul_characters_and_overlong_keys_are_stored_alike(database_url):
     st = Store(database_url)
     acm = "I.2.6; C.1.4; D.1.3; I.5.1; H.3.4; I.2.10; I.4.0; I.4.1; I.4.2; I.4.6; I.4.7"  # from the real sample
     p = Paper(
-        title="Nul\x00 in the title", abstract="a\x00b", authors=["Ann\x00 Author", "B" * 512],
-        categories=["cs.CL\x00", acm], comment="c\x00", arxiv_id="2501.00001", source="bibtex",
+        title="Nul\x00 in the title",
+        abstract="a\x00b",
+        authors=["Ann\x00 Author", "B" * 512],
+        categories=["cs.CL\x00", acm],
+        comment="c\x00",
+        arxiv_id="2501.00001",
+        source="bibtex",
         source_ref="refs.bib:entry k\x00ey",
     )
     assert st.upsert([(p, False)]).added == 1
@@ -104,8 +114,10 @@ def test_concurrent_writers_lose_nothing_and_a_follower_misses_nothing(database_
         rows = {r.id: (r.seq, r.title) for r in conn.execute(sa.select(papers.c.id, papers.c.seq, papers.c.title))}
         dup_authors = conn.execute(
             sa.select(sa.func.count()).select_from(
-                sa.select(paper_authors.c.paper_id).group_by(paper_authors.c.paper_id)
-                .having(sa.func.count() != 2).subquery()
+                sa.select(paper_authors.c.paper_id)
+                .group_by(paper_authors.c.paper_id)
+                .having(sa.func.count() != 2)
+                .subquery()
             )
         ).scalar()
     assert set(rows) == expected_ids

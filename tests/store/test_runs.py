@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from paperboy.store.ingest import Ingester
 from paperboy.models import IngestReport, Paper
 from paperboy.store import Store
+from paperboy.store.ingest import Ingester
 from paperboy.store.runs import STALE_AFTER, reap_interrupted, this_host
 from paperboy.store.schema import ingest_runs
 
@@ -90,8 +90,19 @@ def test_a_run_misjudged_as_stale_still_records_its_real_end(st):
 
 
 def _papers(n: int) -> list[Paper]:
-    return [Paper(title=f"Paper {i}", abstract="a", authors=["A. Author"], categories=["cs.CL"],
-                  arxiv_id=f"2401.{i:05d}", version=1, source="arxiv-jsonl", source_ref=f"x:{i}") for i in range(n)]
+    return [
+        Paper(
+            title=f"Paper {i}",
+            abstract="a",
+            authors=["A. Author"],
+            categories=["cs.CL"],
+            arxiv_id=f"2401.{i:05d}",
+            version=1,
+            source="arxiv-jsonl",
+            source_ref=f"x:{i}",
+        )
+        for i in range(n)
+    ]
 
 
 def _papers_then(n: int, error: BaseException):
@@ -121,4 +132,3 @@ def test_every_batch_beats_the_heartbeat(st):
         row = conn.execute(sa.select(ingest_runs).where(ingest_runs.c.id == run)).one()
     beat = row.heartbeat_at if row.heartbeat_at.tzinfo else row.heartbeat_at.replace(tzinfo=timezone.utc)
     assert beat > old + timedelta(minutes=59) and row.added == 3 and row.status == "running"
-

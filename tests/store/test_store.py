@@ -174,19 +174,39 @@ def test_a_large_ingest_leaves_fresh_planner_statistics(tmp_path, database_url, 
     from paperboy.store.ingest import ANALYZE_AFTER, Ingester
 
     src = tmp_path / "bulk.jsonl"
-    src.write_text("".join(json.dumps({"id": f"2502.{i:05d}", "title": f"Bulk paper {i}", "authors": ["A. Author"],
-                                       "categories": ["cs.CL"], "summary": "An abstract.",
-                                       "published": "2025-02-01"}) + "\n" for i in range(ANALYZE_AFTER)))
+    src.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"2502.{i:05d}",
+                    "title": f"Bulk paper {i}",
+                    "authors": ["A. Author"],
+                    "categories": ["cs.CL"],
+                    "summary": "An abstract.",
+                    "published": "2025-02-01",
+                }
+            )
+            + "\n"
+            for i in range(ANALYZE_AFTER)
+        )
+    )
     st = Store(database_url)
     try:
         [rep] = Ingester(st, 500).ingest_files([src])
         assert rep.added == ANALYZE_AFTER
         with st.engine.connect() as conn:
             if db_backend == "postgres":
-                assert conn.exec_driver_sql(
-                    "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'papers'").scalar() is not None
-                plan = "\n".join(conn.exec_driver_sql(
-                    "EXPLAIN SELECT id FROM papers WHERE hidden_at IS NOT NULL LIMIT 5001").scalars())
+                assert (
+                    conn.exec_driver_sql(
+                        "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'papers'"
+                    ).scalar()
+                    is not None
+                )
+                plan = "\n".join(
+                    conn.exec_driver_sql(
+                        "EXPLAIN SELECT id FROM papers WHERE hidden_at IS NOT NULL LIMIT 5001"
+                    ).scalars()
+                )
                 assert "ix_papers_hidden_at" in plan, plan
             else:
                 assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'papers'").scalar() > 0
@@ -206,20 +226,24 @@ def test_the_hidden_paper_query_uses_its_index_even_without_statistics(open_stor
         conn.exec_driver_sql(
             "INSERT INTO papers SELECT (jsonb_populate_record(NULL::papers, to_jsonb(p) || jsonb_build_object("
             "'id', 'x' || g, 'arxiv_id', 'x' || g, 'seq', p.seq + g))).* "
-            "FROM papers p, generate_series(1, 20000) g")
+            "FROM papers p, generate_series(1, 20000) g"
+        )
         conn.exec_driver_sql("ANALYZE papers")  # table statistics, then none for the column: what a
         conn.exec_driver_sql(  # column added by a migration to a populated table looks like
             "DELETE FROM pg_statistic WHERE starelid = 'papers'::regclass AND staattnum = "
-            "(SELECT attnum FROM pg_attribute WHERE attrelid = 'papers'::regclass AND attname = 'hidden_at')")
+            "(SELECT attnum FROM pg_attribute WHERE attrelid = 'papers'::regclass AND attname = 'hidden_at')"
+        )
     ran = []
-    sa.event.listen(store.engine, "before_cursor_execute",
-                    lambda _c, _cur, stmt, params, *_a: ran.append((stmt, params)))
+    sa.event.listen(
+        store.engine, "before_cursor_execute", lambda _c, _cur, stmt, params, *_a: ran.append((stmt, params))
+    )
     assert store.hidden_among(["x1", "x2"]) == set()
     [(stmt, params)] = [r for r in ran if "hidden_at" in r[0]]
     with store.engine.connect() as conn:
         plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + stmt, params).scalars())
-        bare = "\n".join(conn.exec_driver_sql(
-            "EXPLAIN SELECT id FROM papers WHERE hidden_at IS NOT NULL LIMIT 5001").scalars())
+        bare = "\n".join(
+            conn.exec_driver_sql("EXPLAIN SELECT id FROM papers WHERE hidden_at IS NOT NULL LIMIT 5001").scalars()
+        )
     assert "ix_papers_hidden_at" in plan, plan
     assert "Seq Scan" in bare, bare  # the form it replaced, which is what the ORDER BY protects against
 
@@ -249,8 +273,10 @@ def test_accounts_from_before_verification_keep_their_votes_counted(new_database
         command.upgrade(cfg, "0007")  # the revision before 0006
     signed_up = datetime(2026, 5, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO users (email, password_hash, created_at) VALUES ('old@example.org', 'x', :t)"),
-                     {"t": signed_up})
+        conn.execute(
+            sa.text("INSERT INTO users (email, password_hash, created_at) VALUES ('old@example.org', 'x', :t)"),
+            {"t": signed_up},
+        )
     migrate(engine)
     with engine.connect() as conn:
         verified = conn.execute(sa.text("SELECT verified_at FROM users WHERE email = 'old@example.org'")).scalar()

@@ -20,17 +20,41 @@ XSS = "<script>alert('xss')</script>"
 
 # Hand-made papers: hostile text, an HF-style paper with upvotes, and dated ones for windows.
 FIXTURE_PAPERS = [
-    Paper(title=f"Robust {XSS} Transformers <img src=x onerror=alert(1)>",
-          abstract=f"We study $\\alpha < \\beta$ & \"quotes\" {XSS} in multi-stage training of transformers.",
-          authors=["<b>Mallory</b> O'Hacker", "Eve & Co"], categories=["cs.CR", "cs.LG"],
-          arxiv_id="2606.99001", listed=DAY, source="test", source_ref="fixture:1"),
-    Paper(title="Popular Paper From Hugging Face Daily", abstract="A paper many people upvoted on the Hub.",
-          authors=["Ada Lovelace", "Alan Turing"], categories=["cs.CL"], arxiv_id="2606.99002",
-          listed=date(2026, 6, 28), published=date(2026, 6, 27), upvotes=42, submitted_by="akhaliq",
-          code_url="https://github.com/example/popular", source="test", source_ref="fixture:2"),
-    Paper(title="An Older Paper About Diffusion", abstract="Diffusion models, a month earlier.",
-          authors=["Grace Hopper"], categories=["cs.CV"], arxiv_id="2605.99003", listed=date(2026, 5, 20),
-          upvotes=3, source="test", source_ref="fixture:3"),
+    Paper(
+        title=f"Robust {XSS} Transformers <img src=x onerror=alert(1)>",
+        abstract=f'We study $\\alpha < \\beta$ & "quotes" {XSS} in multi-stage training of transformers.',
+        authors=["<b>Mallory</b> O'Hacker", "Eve & Co"],
+        categories=["cs.CR", "cs.LG"],
+        arxiv_id="2606.99001",
+        listed=DAY,
+        source="test",
+        source_ref="fixture:1",
+    ),
+    Paper(
+        title="Popular Paper From Hugging Face Daily",
+        abstract="A paper many people upvoted on the Hub.",
+        authors=["Ada Lovelace", "Alan Turing"],
+        categories=["cs.CL"],
+        arxiv_id="2606.99002",
+        listed=date(2026, 6, 28),
+        published=date(2026, 6, 27),
+        upvotes=42,
+        submitted_by="akhaliq",
+        code_url="https://github.com/example/popular",
+        source="test",
+        source_ref="fixture:2",
+    ),
+    Paper(
+        title="An Older Paper About Diffusion",
+        abstract="Diffusion models, a month earlier.",
+        authors=["Grace Hopper"],
+        categories=["cs.CV"],
+        arxiv_id="2605.99003",
+        listed=date(2026, 5, 20),
+        upvotes=3,
+        source="test",
+        source_ref="fixture:3",
+    ),
 ]
 
 
@@ -75,8 +99,9 @@ def web_settings(home: Path, **kw) -> Settings:
     """
     kw.setdefault("signup_max_per_hour", 100000)
     kw.setdefault("vote_max_per_hour", 1000000)
-    return Settings(home=home, database_url=homes.home_database_url(home), secret_key="test-secret",
-                    arxiv_min_interval=0.0, **kw)
+    return Settings(
+        home=home, database_url=homes.home_database_url(home), secret_key="test-secret", arxiv_min_interval=0.0, **kw
+    )
 
 
 @pytest.fixture
@@ -114,13 +139,13 @@ def csrf_of(client, path: str = "/login") -> str:
     return m.group(1)
 
 
-def sign_up(client, email: str = "reader@example.org", password: str = "correct horse battery",
-            verify: bool = True) -> None:
+def sign_up(
+    client, email: str = "reader@example.org", password: str = "correct horse battery", verify: bool = True
+) -> None:
     """Sign up through the form; with `verify`, the account is verified (votes count) through the
     service API an operator uses, as if its owner had followed the emailed link."""
     token = csrf_of(client, "/signup")
-    r = client.post("/signup", data={"email": email, "password": password, "csrf_token": token},
-                    follow_redirects=False)
+    r = client.post("/signup", data={"email": email, "password": password, "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303, r.text[:500]
     if verify:
         com = client.app.state.community
@@ -203,7 +228,8 @@ class AtomServer:
 
 def arxiv_atom(entries: list[tuple[str, str, str]]) -> bytes:
     """An arXiv API response with (id, title, abstract) entries, in the real API's format."""
-    items = "".join(f"""
+    items = "".join(
+        f"""
   <entry>
     <id>http://arxiv.org/abs/{i}v1</id>
     <updated>2026-07-02T17:59:59Z</updated>
@@ -216,7 +242,9 @@ def arxiv_atom(entries: list[tuple[str, str, str]]) -> bytes:
     <link title="pdf" href="http://arxiv.org/pdf/{i}v1" rel="related" type="application/pdf"/>
     <arxiv:primary_category term="cs.CL" scheme="http://arxiv.org/schemas/atom"/>
     <category term="cs.CL" scheme="http://arxiv.org/schemas/atom"/>
-  </entry>""" for i, t, a in entries)
+  </entry>"""
+        for i, t, a in entries
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom">
   <id>https://arxiv.org/api/test</id>

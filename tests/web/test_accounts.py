@@ -15,8 +15,9 @@ EMAIL, PASSWORD = "reader@example.org", "correct horse battery"
 
 def _login(client, email=EMAIL, password=PASSWORD, token=None, **extra):
     token = token if token is not None else csrf_of(client, "/login")
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token, **extra},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token, **extra}, follow_redirects=False
+    )
 
 
 def test_sign_up_logs_in_with_a_secure_session_cookie(client, web_pb):
@@ -36,8 +37,9 @@ def test_sign_up_logs_in_with_a_secure_session_cookie(client, web_pb):
 def test_cookie_flags(app):
     with TestClient(app, base_url="http://testserver") as plain:
         token = csrf_of(plain, "/signup")
-        r = plain.post("/signup", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
-                       follow_redirects=False)
+        r = plain.post(
+            "/signup", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+        )
         set_cookie = r.headers["set-cookie"]
         assert "pb_session=" in set_cookie and "HttpOnly" in set_cookie and "SameSite=lax" in set_cookie
         assert "Secure" not in set_cookie
@@ -83,11 +85,16 @@ def test_sign_up_refusals_are_400_with_reasons(client):
 
 def test_every_form_needs_the_csrf_token(client, app):
     sign_up(client)
-    posts = [("/logout", {}), ("/papers/2606.99001/vote", {"action": "up"}),
-             ("/papers/2606.99001/save", {}), ("/searches", {"q": "diffusion"}),
-             ("/searches/1/delete", {}), ("/submit", {"paper": "2401.00001"}),
-             ("/login", {"email": EMAIL, "password": PASSWORD}),
-             ("/signup", {"email": "x@example.org", "password": PASSWORD})]
+    posts = [
+        ("/logout", {}),
+        ("/papers/2606.99001/vote", {"action": "up"}),
+        ("/papers/2606.99001/save", {}),
+        ("/searches", {"q": "diffusion"}),
+        ("/searches/1/delete", {}),
+        ("/submit", {"paper": "2401.00001"}),
+        ("/login", {"email": EMAIL, "password": PASSWORD}),
+        ("/signup", {"email": "x@example.org", "password": PASSWORD}),
+    ]
     for path, data in posts:
         r = client.post(path, data=data, follow_redirects=False)
         assert r.status_code == 403, path

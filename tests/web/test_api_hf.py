@@ -53,11 +53,18 @@ CLIENT_SCRIPT = textwrap.dedent("""
 @pytest.fixture
 def hf_results(app, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
-    env.update(HF_HUB_OFFLINE="0", TRANSFORMERS_OFFLINE="0", HF_HUB_DISABLE_TELEMETRY="1",
-               HF_HOME=str(tmp_path / "hf-home"), NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+    env.update(
+        HF_HUB_OFFLINE="0",
+        TRANSFORMERS_OFFLINE="0",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HOME=str(tmp_path / "hf-home"),
+        NO_PROXY="127.0.0.1",
+        no_proxy="127.0.0.1",
+    )
     with LiveServer(app) as server:
-        run = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, server.url], env=env, capture_output=True,
-                             text=True, timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-c", CLIENT_SCRIPT, server.url], env=env, capture_output=True, text=True, timeout=120
+        )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout)
 

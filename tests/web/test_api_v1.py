@@ -66,9 +66,17 @@ def test_openapi_documents_public_schemas(client):
     assert {"PaperPublic", "PapersPublic", "SearchPublic", "VotePublic", "HfPaper", "HfDailyPaper"} <= set(schemas)
     assert set(schemas["PapersPublic"]["properties"]) == {"data", "count"}
     paths = spec["paths"]
-    for p in ("/api/v1/search", "/api/v1/papers/{paper_id}", "/api/v1/papers/{paper_id}/similar",
-              "/api/v1/trending", "/api/v1/daily", "/api/v1/papers/{paper_id}/vote",
-              "/api/papers/search", "/api/papers/{arxiv_id}", "/api/daily_papers"):
+    for p in (
+        "/api/v1/search",
+        "/api/v1/papers/{paper_id}",
+        "/api/v1/papers/{paper_id}/similar",
+        "/api/v1/trending",
+        "/api/v1/daily",
+        "/api/v1/papers/{paper_id}/vote",
+        "/api/papers/search",
+        "/api/papers/{arxiv_id}",
+        "/api/daily_papers",
+    ):
         assert p in paths, p
     assert set(paths["/api/v1/papers/{paper_id}/vote"]) == {"post", "delete"}
     assert "/login" not in paths  # HTML routes stay out of the API docs

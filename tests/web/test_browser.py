@@ -16,8 +16,15 @@ from tests.web.conftest import AtomServer, LiveServer, arxiv_atom
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 EMAIL, PASSWORD = "browser@example.org", "a long enough password"
 NEW_ID = "2607.04321"
@@ -203,7 +210,9 @@ def test_api_docs_render_offline(browser, live):
     page.get_by_role("button", name="Try it out").click()
     page.get_by_placeholder("q").fill("diffusion")
     page.get_by_role("button", name="Execute").click()
-    expect(page.locator(".live-responses-table .response-col_description pre").first).to_contain_text('"An Older Paper About Diffusion"')
+    expect(page.locator(".live-responses-table .response-col_description pre").first).to_contain_text(
+        '"An Older Paper About Diffusion"'
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "docs.png"), full_page=False)
     ctx.close()

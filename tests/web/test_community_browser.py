@@ -17,12 +17,21 @@ from tests.web.conftest import LiveServer
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CODE_PAPER = "2606.99002"  # has code_url https://github.com/example/popular
 MATH_PAPER = "2606.99001"  # abstract with $\alpha < \beta$ and hostile markup
-HOSTILE = ('<script>window.pwned = 1</script> <img src=x onerror="window.pwned = 2"> '
-           '[x](javascript:window.pwned=3) $</span><script>window.pwned = 4</script>$ \x07bell')
+HOSTILE = (
+    '<script>window.pwned = 1</script> <img src=x onerror="window.pwned = 2"> '
+    "[x](javascript:window.pwned=3) $</span><script>window.pwned = 4</script>$ \x07bell"
+)
 
 
 @pytest.fixture

@@ -134,7 +134,7 @@ def test_thread_through_the_api_and_the_page(clients):
 
 HOSTILE = [
     "<script>alert('x')</script>",
-    "<img src=x onerror=alert(1)>[click](javascript:alert(1)) <a href=\"javascript:alert(2)\">a</a>",
+    '<img src=x onerror=alert(1)>[click](javascript:alert(1)) <a href="javascript:alert(2)">a</a>',
     "nul\x00 bell\x07 esc\x1b del\x7f done",
     ">" * 5000 + " deep quote",
     "".join("  " * i + f"- level {i}\n" for i in range(80)),
@@ -174,7 +174,7 @@ def test_hostile_bodies_are_stored_safely_and_rendered_inert(clients, pb):
         assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", r.json()["body"])
     assert pb.comments.get(ids[2]).body == "nul bell esc del done"
     page = c.get(f"/papers/{P}").text
-    discussion = page[page.index('id="discussion"'):page.index('id="similar-h"')]
+    discussion = page[page.index('id="discussion"') : page.index('id="similar-h"')]
     assert_inert(discussion)
     assert "<script>alert" not in page
 
@@ -266,7 +266,9 @@ def test_collections_private_public_share_feed_and_bibtex(clients):
     assert len(bib.entries) == 2 and len({e.key for e in bib.entries}) == 2
 
     # Forms: a card's Collect, a note, remove, delete.
-    assert _form(ann, "/collections/add", {"collection": str(cid), "paper": "2606.99001", "next": "/"}).status_code == 303
+    assert (
+        _form(ann, "/collections/add", {"collection": str(cid), "paper": "2606.99001", "next": "/"}).status_code == 303
+    )
     assert _form(ann, f"/collections/{cid}/note", {"paper": P2, "note": "Then this"}).status_code == 303
     assert _form(ann, f"/collections/{cid}/remove", {"paper": P}).status_code == 303
     assert [e["note"] for e in anon.get(f"/api/v1/collections/{cid}").json()["data"]][-1] == "Then this"
@@ -300,11 +302,21 @@ def test_comment_emails_are_opt_in_sent_through_the_outbox_and_unsubscribable(we
     from tests.email.conftest import SmtpSink
 
     with SmtpSink() as sink:
-        pb = Paperboy(web_settings(web_home, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_timeout=5.0,
-                                   base_url="http://testserver", mail_from="paperboy <digest@paperboy.test>"))
+        pb = Paperboy(
+            web_settings(
+                web_home,
+                smtp_host="127.0.0.1",
+                smtp_port=sink.port,
+                smtp_timeout=5.0,
+                base_url="http://testserver",
+                mail_from="paperboy <digest@paperboy.test>",
+            )
+        )
         try:
-            with TestClient(create_app(pb), base_url="http://testserver") as ann, \
-                    TestClient(create_app(pb), base_url="http://testserver") as bob:
+            with (
+                TestClient(create_app(pb), base_url="http://testserver") as ann,
+                TestClient(create_app(pb), base_url="http://testserver") as bob,
+            ):
                 for c, email in ((ann, "ann@example.org"), (bob, "bob@example.org")):
                     log_in_fast(pb, c, email)
                     c.headers["X-CSRF-Token"] = csrf_of(c, "/about")
@@ -327,7 +339,9 @@ def test_comment_emails_are_opt_in_sent_through_the_outbox_and_unsubscribable(we
                 (got,) = sink.to("ann@example.org")
                 msg = got.message
                 assert msg["Subject"] == "New comment on “Popular Paper From Hugging Face Daily”"
-                assert f"http://testserver/papers/{P}#comment-{r.json()['id']}" in msg.get_body(("plain",)).get_content()
+                assert (
+                    f"http://testserver/papers/{P}#comment-{r.json()['id']}" in msg.get_body(("plain",)).get_content()
+                )
                 assert "<script>" not in msg.get_body(("html",)).get_content()
                 off = msg["List-Unsubscribe"].strip("<>")
                 assert off.startswith("http://testserver/discussions/emails/off/")

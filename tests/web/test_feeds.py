@@ -45,8 +45,21 @@ def test_feed_entries_keep_hostile_text_as_text(client):
 
 
 def test_control_characters_do_not_break_feeds(client, web_pb):
-    web_pb.store.upsert([(Paper(title="Bell\x07 and \x0bvertical tab", abstract="nul \x00 inside", authors=["A B"],
-                                arxiv_id="2606.99077", listed=date(2026, 6, 15), source="test").with_defaults(), False)])
+    web_pb.store.upsert(
+        [
+            (
+                Paper(
+                    title="Bell\x07 and \x0bvertical tab",
+                    abstract="nul \x00 inside",
+                    authors=["A B"],
+                    arxiv_id="2606.99077",
+                    listed=date(2026, 6, 15),
+                    source="test",
+                ).with_defaults(),
+                False,
+            )
+        ]
+    )
     for fmt in ("atom", "rss"):
         feed = feedparser.parse(client.get(f"/feeds/daily.{fmt}?date=2026-06-15").content)
         assert not feed.bozo
@@ -63,12 +76,24 @@ def test_feed_errors_are_4xx(client):
 CONTROLS = ["%1D", "%00", "%0B", "%7F"]
 # Every feed route with each place a control character can reach it: the path and each parameter.
 HOSTILE_FEEDS = [
-    "/feeds/categories/{c}.atom", "/feeds/categories/cs{c}.rss", "/feeds/categories/{c}cs.CL.atom",
-    "/feeds/trending.atom?window={c}", "/feeds/daily.rss?date={c}", "/feeds/daily.atom?date=2026-06-28{c}",
-    "/feeds/search.atom?q={c}", "/feeds/search.rss?q=diffusion{c}models", "/feeds/search.atom?q=x&category={c}",
-    "/feeds/search.atom?q=x&since={c}", "/feeds/search.atom?q=x&until=2026{c}", "/feeds/search.atom?q=x&sort={c}",
-    "/feeds/search.atom?q=x&{c}=1", "/feeds/trending{c}.atom", "/feeds/comments.atom?x={c}",
-    "/feeds/papers/2606.99001{c}/comments.atom", "/feeds/papers/{c}/comments.atom", "/feeds/collections/1{c}.atom",
+    "/feeds/categories/{c}.atom",
+    "/feeds/categories/cs{c}.rss",
+    "/feeds/categories/{c}cs.CL.atom",
+    "/feeds/trending.atom?window={c}",
+    "/feeds/daily.rss?date={c}",
+    "/feeds/daily.atom?date=2026-06-28{c}",
+    "/feeds/search.atom?q={c}",
+    "/feeds/search.rss?q=diffusion{c}models",
+    "/feeds/search.atom?q=x&category={c}",
+    "/feeds/search.atom?q=x&since={c}",
+    "/feeds/search.atom?q=x&until=2026{c}",
+    "/feeds/search.atom?q=x&sort={c}",
+    "/feeds/search.atom?q=x&{c}=1",
+    "/feeds/trending{c}.atom",
+    "/feeds/comments.atom?x={c}",
+    "/feeds/papers/2606.99001{c}/comments.atom",
+    "/feeds/papers/{c}/comments.atom",
+    "/feeds/collections/1{c}.atom",
 ]
 
 
@@ -78,8 +103,17 @@ def test_control_characters_in_feed_and_page_addresses_are_400(client):
             r = client.get(path.format(c=control))
             assert r.status_code == 400, (path, control, r.status_code, r.text[:200])
             assert "Control characters are not allowed" in r.json()["detail"]
-    for path in ("/categories/%1D", "/search?q=a%1Db", "/authors/A%1DB", "/papers/2606.99001%1D", "/daily?date=%1D",
-                 "/?window=%1D", "/discussions?page=%1D", "/collections/1%1D", "/collections/1.bib?x=%1D"):
+    for path in (
+        "/categories/%1D",
+        "/search?q=a%1Db",
+        "/authors/A%1DB",
+        "/papers/2606.99001%1D",
+        "/daily?date=%1D",
+        "/?window=%1D",
+        "/discussions?page=%1D",
+        "/collections/1%1D",
+        "/collections/1.bib?x=%1D",
+    ):
         r = client.get(path)
         assert r.status_code == 400, (path, r.status_code)
         assert "Control characters are not allowed" in r.text

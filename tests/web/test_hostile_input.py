@@ -11,7 +11,7 @@ from tests.web.conftest import XSS, csrf_of, sign_up, web_settings
 
 HOSTILE = [
     XSS,
-    "\"><svg onload=alert(1)>",
+    '"><svg onload=alert(1)>',
     "../../../../etc/passwd",
     "..%2F..%2Fetc%2Fpasswd",
     "x" * 10_000,
@@ -126,7 +126,9 @@ def test_wrong_methods_are_405_with_a_message(client, app):
     for route in _routes(app):
         path = route.path_format
         for name in [p.alias for p in route.dependant.path_params]:
-            path = path.replace("{" + name + "}", {"fmt": "atom", "search_id": "1", "cat": "cs.CL"}.get(name, "2606.30647"))
+            path = path.replace(
+                "{" + name + "}", {"fmt": "atom", "search_id": "1", "cat": "cs.CL"}.get(name, "2606.30647")
+            )
         allowed.setdefault(path, set()).update(route.methods)
     for path, methods in allowed.items():
         for method in EXTRA_METHODS:
@@ -140,9 +142,13 @@ def test_wrong_methods_are_405_with_a_message(client, app):
 
 def test_oversized_and_malformed_bodies(client):
     token = csrf_of(client, "/login")
-    r = client.post("/login", content=b"a=" + b"x" * 200_000, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        "/login", content=b"a=" + b"x" * 200_000, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 413
-    r = client.post("/login", content=b"\xff\xfe\x00garbage", headers={"Content-Type": "multipart/form-data; boundary=zz"})
+    r = client.post(
+        "/login", content=b"\xff\xfe\x00garbage", headers={"Content-Type": "multipart/form-data; boundary=zz"}
+    )
     assert 400 <= r.status_code < 500
     r = client.post("/login", content=b"{not json", headers={"Content-Type": "application/json"})
     assert 400 <= r.status_code < 500
@@ -160,8 +166,15 @@ def test_oversized_and_malformed_bodies(client):
 
 
 def test_unknown_paths_and_traversal_are_404(client):
-    for path in ("/nope", "/static/../../etc/passwd", "/static/%2e%2e/app.py", "/api/v1/nope", "/feeds/x.atom",
-                 "/papers/", "/authors/"):
+    for path in (
+        "/nope",
+        "/static/../../etc/passwd",
+        "/static/%2e%2e/app.py",
+        "/api/v1/nope",
+        "/feeds/x.atom",
+        "/papers/",
+        "/authors/",
+    ):
         r = client.get(path)
         assert r.status_code in (400, 404), path
         assert "root:" not in r.text
@@ -174,19 +187,46 @@ TARGET = "2606.99002"  # a fixture paper the sweep hides and shows again
 OTHER = "2606.99001"  # the one a form that repeats its `paper` field names last
 # users.id is a 32-bit INTEGER: the last id there can be, the first past it, and far past it.
 ID_EDGES = ["2147483647", "2147483648", "4294967296", "9223372036854775808"]
-ADMIN_ROUTES = {("GET", "/admin"), ("POST", "/admin/papers/hide"), ("POST", "/admin/papers/unhide"),
-                ("POST", "/admin/users/{user_id}/ban"), ("POST", "/admin/users/{user_id}/unban"),
-                ("GET", "/api/v1/admin/spam"), ("GET", "/api/v1/admin/hidden"), ("GET", "/api/v1/admin/banned"),
-                ("GET", "/api/v1/admin/log"), ("POST", "/api/v1/admin/papers/{paper_id}/hide"),
-                ("DELETE", "/api/v1/admin/papers/{paper_id}/hide"), ("POST", "/api/v1/admin/users/{user_id}/ban"),
-                ("DELETE", "/api/v1/admin/users/{user_id}/ban")}
+ADMIN_ROUTES = {
+    ("GET", "/admin"),
+    ("POST", "/admin/papers/hide"),
+    ("POST", "/admin/papers/unhide"),
+    ("POST", "/admin/users/{user_id}/ban"),
+    ("POST", "/admin/users/{user_id}/unban"),
+    ("GET", "/api/v1/admin/spam"),
+    ("GET", "/api/v1/admin/hidden"),
+    ("GET", "/api/v1/admin/banned"),
+    ("GET", "/api/v1/admin/log"),
+    ("POST", "/api/v1/admin/papers/{paper_id}/hide"),
+    ("DELETE", "/api/v1/admin/papers/{paper_id}/hide"),
+    ("POST", "/api/v1/admin/users/{user_id}/ban"),
+    ("DELETE", "/api/v1/admin/users/{user_id}/ban"),
+}
 # Bodies for the JSON API: wrong types and shapes, duplicate keys, broken JSON, lone surrogates, NULs.
-JSON_BODIES = [b'{"reason": 5}', b'{"reason": null}', b'{"reason": ["a"]}', b'{"reason": {"a": 1}}',
-               b'{"reason": true}', b'{"reason": 1e999}', b"[1]", b'"reason"', b"null", b"NaN", b"{}",
-               b'{"reason": "a", "reason": "b"}', b'{"reason": "x", "admin": true}', b"{bad", b"", b"\xff\xfe{",
-               b'{"reason": "\\ud800"}', b'{"reason": "\\u0000\\u0000"}', b'{"reason": "a\\u0001\\u001f\\u202eb"}',
-               b"[" * 5000 + b"]" * 5000, b'{"reason": "' + b"x" * 501 + b'"}',
-               b'{"reason": "' + b" " * 400 + b"x" * 100 + b'"}']
+JSON_BODIES = [
+    b'{"reason": 5}',
+    b'{"reason": null}',
+    b'{"reason": ["a"]}',
+    b'{"reason": {"a": 1}}',
+    b'{"reason": true}',
+    b'{"reason": 1e999}',
+    b"[1]",
+    b'"reason"',
+    b"null",
+    b"NaN",
+    b"{}",
+    b'{"reason": "a", "reason": "b"}',
+    b'{"reason": "x", "admin": true}',
+    b"{bad",
+    b"",
+    b"\xff\xfe{",
+    b'{"reason": "\\ud800"}',
+    b'{"reason": "\\u0000\\u0000"}',
+    b'{"reason": "a\\u0001\\u001f\\u202eb"}',
+    b"[" * 5000 + b"]" * 5000,
+    b'{"reason": "' + b"x" * 501 + b'"}',
+    b'{"reason": "' + b" " * 400 + b"x" * 100 + b'"}',
+]
 
 
 @pytest.fixture
@@ -228,19 +268,22 @@ def _census(pb) -> dict:
     from paperboy.store.schema import moderation_log, papers, users
 
     with pb.store.engine.connect() as conn:
+
         def count(table, *where):
             return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
 
         log = conn.execute(sa.select(moderation_log)).all()
         return {
-            "papers": count(papers), "users": count(users),
+            "papers": count(papers),
+            "users": count(users),
             "hidden": count(papers, papers.c.hidden_at.is_not(None)),
-            "hidden without a reason": count(papers, papers.c.hidden_at.is_not(None),
-                                             sa.func.coalesce(papers.c.hidden_reason, "") == ""),
+            "hidden without a reason": count(
+                papers, papers.c.hidden_at.is_not(None), sa.func.coalesce(papers.c.hidden_reason, "") == ""
+            ),
             "reason without hiding": count(papers, papers.c.hidden_at.is_(None), papers.c.hidden_reason.is_not(None)),
             "log": log,
             "user ids": dict(conn.execute(sa.select(users.c.email, users.c.id)).all()),
-            "banned": {e for e, in conn.execute(sa.select(users.c.email).where(users.c.banned_at.is_not(None)))},
+            "banned": {e for (e,) in conn.execute(sa.select(users.c.email).where(users.c.banned_at.is_not(None)))},
         }
 
 
@@ -293,20 +336,28 @@ def test_admin_routes_answer_hostile_input_with_4xx_and_leave_the_store_sane(adm
             n += 1
     # Forms with fields missing, repeated, or sent in another encoding.
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    for path, body in [("/admin/papers/hide", f"csrf_token={token}"),
-                       ("/admin/papers/hide", f"paper={TARGET}&csrf_token={token}"),
-                       ("/admin/papers/hide", f"paper=&reason=&csrf_token={token}"),
-                       ("/admin/papers/hide", f"paper={TARGET}&paper={OTHER}&reason=a&reason=b&csrf_token={token}"),
-                       ("/admin/papers/unhide", f"paper={TARGET}&next=//evil.example&next=/x&csrf_token={token}"),
-                       ("/admin/papers/hide", f"paper=%ff%fe&reason=%ed%a0%80&csrf_token={token}"),
-                       ("/admin/papers/hide", f"paper={TARGET}&reason=%00%00&csrf_token={token}"),
-                       ("/admin/papers/hide", f"csrf_token={token}&csrf_token=forged&paper={TARGET}&reason=x"),
-                       (f"/admin/users/{ids[VICTIM]}/ban", f"reason=%ed%a0%80&reason=x&csrf_token={token}"),
-                       (f"/admin/users/{ids[VICTIM]}/unban", f"csrf_token={token}&junk=" + "x" * 3000)]:
+    for path, body in [
+        ("/admin/papers/hide", f"csrf_token={token}"),
+        ("/admin/papers/hide", f"paper={TARGET}&csrf_token={token}"),
+        ("/admin/papers/hide", f"paper=&reason=&csrf_token={token}"),
+        ("/admin/papers/hide", f"paper={TARGET}&paper={OTHER}&reason=a&reason=b&csrf_token={token}"),
+        ("/admin/papers/unhide", f"paper={TARGET}&next=//evil.example&next=/x&csrf_token={token}"),
+        ("/admin/papers/hide", f"paper=%ff%fe&reason=%ed%a0%80&csrf_token={token}"),
+        ("/admin/papers/hide", f"paper={TARGET}&reason=%00%00&csrf_token={token}"),
+        ("/admin/papers/hide", f"csrf_token={token}&csrf_token=forged&paper={TARGET}&reason=x"),
+        (f"/admin/users/{ids[VICTIM]}/ban", f"reason=%ed%a0%80&reason=x&csrf_token={token}"),
+        (f"/admin/users/{ids[VICTIM]}/unban", f"csrf_token={token}&junk=" + "x" * 3000),
+    ]:
         _check(admin, "POST", path, None, None, content=body.encode(), headers=form)
     _check(admin, "POST", "/admin/papers/hide", None, None, json={"paper": TARGET, "reason": "x", "csrf_token": token})
-    _check(admin, "POST", "/admin/papers/hide", None, None,
-           files={"paper": ("p.txt", TARGET.encode()), "reason": (None, "x"), "csrf_token": (None, token)})
+    _check(
+        admin,
+        "POST",
+        "/admin/papers/hide",
+        None,
+        None,
+        files={"paper": ("p.txt", TARGET.encode()), "reason": (None, "x"), "csrf_token": (None, token)},
+    )
     n += 12
     assert n > 1000
 
@@ -334,8 +385,11 @@ def test_admin_routes_answer_hostile_input_with_4xx_and_leave_the_store_sane(adm
     assert admin.get(f"/api/v1/papers/{TARGET}").status_code == 200
     admin.delete(f"/api/v1/admin/users/{ids[VICTIM]}/ban")
     assert admin.get("/api/v1/admin/banned").json() == []
-    r = admin.post("/admin/papers/hide", data={"paper": TARGET, "reason": "after the sweep", "csrf_token": token},
-                   follow_redirects=False)
+    r = admin.post(
+        "/admin/papers/hide",
+        data={"paper": TARGET, "reason": "after the sweep", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert victim.get(f"/api/v1/papers/{TARGET}").status_code == 404
     latest = admin.get("/api/v1/admin/log", params={"limit": 1}).json()[0]

@@ -15,8 +15,11 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 def test_a_body_declared_too_big_is_refused_before_it_is_read(client):
     r = client.post("/login", content=b"a" * (MAX_BODY_BYTES + 1), headers=FORM)
     assert r.status_code == 413 and "too large" in r.json()["detail"]
-    r = client.post("/api/v1/papers/2606.99002/vote", content=b"{}" + b" " * MAX_BODY_BYTES,
-                    headers={"Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/papers/2606.99002/vote",
+        content=b"{}" + b" " * MAX_BODY_BYTES,
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 413
 
 
@@ -26,7 +29,7 @@ def test_a_chunked_body_without_length_is_cut_off(client):
             yield b"email=" + b"x" * 8186
 
     r = client.post("/login", content=chunks(), headers=FORM)
-    assert r.status_code == 413, r.text[r.text.find('class="message"'):][:300]
+    assert r.status_code == 413, r.text[r.text.find('class="message"') :][:300]
 
 
 def test_a_body_just_under_the_limit_is_fine(client):
@@ -72,8 +75,9 @@ def live(app):
 def test_limits_hold_on_a_real_server(live):
     """The same answers through uvicorn, where a chunked body really streams in pieces."""
     conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
-    conn.request("POST", "/login", body=iter([b"x" * 8192] * (MAX_BODY_BYTES // 8192 + 2)),
-                 headers=FORM, encode_chunked=True)
+    conn.request(
+        "POST", "/login", body=iter([b"x" * 8192] * (MAX_BODY_BYTES // 8192 + 2)), headers=FORM, encode_chunked=True
+    )
     resp = conn.getresponse()
     assert resp.status == 413
     resp.read()

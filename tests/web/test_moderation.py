@@ -65,12 +65,22 @@ def _api(c: TestClient, method: str, path: str, json=None):
     return c.request(method, path, json=json, headers={"X-CSRF-Token": _token(c)})
 
 
-ADMIN_FORMS = [("/admin/papers/hide", {"paper": T, "reason": "spam"}), ("/admin/papers/unhide", {"paper": T}),
-               ("/admin/users/1/ban", {"reason": "x"}), ("/admin/users/1/unban", {})]
-ADMIN_API = [("GET", "/api/v1/admin/spam"), ("GET", "/api/v1/admin/hidden"), ("GET", "/api/v1/admin/banned"),
-             ("GET", "/api/v1/admin/log"), ("POST", f"/api/v1/admin/papers/{T}/hide"),
-             ("DELETE", f"/api/v1/admin/papers/{T}/hide"), ("POST", "/api/v1/admin/users/1/ban"),
-             ("DELETE", "/api/v1/admin/users/1/ban")]
+ADMIN_FORMS = [
+    ("/admin/papers/hide", {"paper": T, "reason": "spam"}),
+    ("/admin/papers/unhide", {"paper": T}),
+    ("/admin/users/1/ban", {"reason": "x"}),
+    ("/admin/users/1/unban", {}),
+]
+ADMIN_API = [
+    ("GET", "/api/v1/admin/spam"),
+    ("GET", "/api/v1/admin/hidden"),
+    ("GET", "/api/v1/admin/banned"),
+    ("GET", "/api/v1/admin/log"),
+    ("POST", f"/api/v1/admin/papers/{T}/hide"),
+    ("DELETE", f"/api/v1/admin/papers/{T}/hide"),
+    ("POST", "/api/v1/admin/users/1/ban"),
+    ("DELETE", "/api/v1/admin/users/1/ban"),
+]
 
 
 def test_only_admins_reach_the_admin_routes(clients, mod_pb):
@@ -89,7 +99,7 @@ def test_only_admins_reach_the_admin_routes(clients, mod_pb):
     assert mod_pb.paper(T) is not None and mod_pb.community.store  # nothing was hidden or banned
     admin = clients(ADMIN)
     assert admin.get("/admin").status_code == 200 and 'href="/admin"' in admin.get("/").text
-    for method, path in ADMIN_API[:4]:
+    for _method, path in ADMIN_API[:4]:
         assert admin.get(path).status_code == 200, path
     # A form without the CSRF token is refused even for an admin.
     r = admin.post("/admin/papers/hide", data={"paper": T, "reason": "x"}, follow_redirects=False)
@@ -101,10 +111,15 @@ def _find_similar_pointing_to(pb, target: str) -> str:
     """A companion paper, stored and indexed here, whose similar papers include `target`."""
     from paperboy.models import Paper
 
-    companion = Paper(title="Popular Paper From Hugging Face Daily, Revisited",
-                      abstract="A paper many people upvoted on the Hub, revisited a year later.",
-                      authors=["Charles Babbage"], categories=["cs.CL"], arxiv_id="2606.99777", source="test",
-                      source_ref="fixture:companion").with_defaults()
+    companion = Paper(
+        title="Popular Paper From Hugging Face Daily, Revisited",
+        abstract="A paper many people upvoted on the Hub, revisited a year later.",
+        authors=["Charles Babbage"],
+        categories=["cs.CL"],
+        arxiv_id="2606.99777",
+        source="test",
+        source_ref="fixture:companion",
+    ).with_defaults()
     pb.store.upsert([(companion, False)])
     pb.update_index(embed=False)
     assert target in [h.paper.id for h in pb.similar("2606.99777", limit=6)]
@@ -113,6 +128,7 @@ def _find_similar_pointing_to(pb, target: str) -> str:
 
 def _surfaces(c: TestClient, via: str, cat_page: tuple[int, int]) -> dict[str, bool]:
     """Whether T shows on each public surface (404s count as absent)."""
+
     def has(r) -> bool:
         assert r.status_code in (200, 404), (r.request.url, r.status_code)
         return r.status_code == 200 and T in r.text  # by id: the companion shares the title's words
@@ -150,8 +166,10 @@ def test_a_hidden_paper_disappears_from_every_public_surface_and_unhide_restores
     # T is old among cs.CL papers: find its page (category feeds show page 1 of the same listing).
     from paperboy.web.params import PER_PAGE
 
-    cat_page = tuple([v.paper.id for v in mod_pb.community.in_category(c, 5000).items].index(T) // PER_PAGE + 1
-                     for c in ("cs.CL", "cs"))  # the small and the big-category query
+    cat_page = tuple(
+        [v.paper.id for v in mod_pb.community.in_category(c, 5000).items].index(T) // PER_PAGE + 1
+        for c in ("cs.CL", "cs")
+    )  # the small and the big-category query
     before = _surfaces(anon, via, cat_page)
     assert all(before.values()), [k for k, v in before.items() if not v]
     first = mod_pb.search(T_TITLE, mode="lexical", limit=6)
@@ -159,8 +177,9 @@ def test_a_hidden_paper_disappears_from_every_public_surface_and_unhide_restores
     assert T in ranked[:5]
     cat_total = anon.get("/api/v1/search", params={"category": "cs.CL", "limit": 5}).json()["count"]
 
-    r = _post(admin, "/admin/papers/hide", {"paper": f"https://arxiv.org/abs/{T}v1", "reason": "Duplicate spam"},
-              "/admin")
+    r = _post(
+        admin, "/admin/papers/hide", {"paper": f"https://arxiv.org/abs/{T}v1", "reason": "Duplicate spam"}, "/admin"
+    )
     assert r.status_code == 303 and r.headers["location"] == "/admin"
 
     for c in (anon, reader):
@@ -180,8 +199,11 @@ def test_a_hidden_paper_disappears_from_every_public_surface_and_unhide_restores
     # The admin sees the page with a banner and the paper in the list of hidden ones.
     page = admin.get(f"/papers/{T}")
     assert page.status_code == 200 and "hidden-banner" in page.text and "Duplicate spam" in page.text
-    assert re.search(r'action="/admin/papers/unhide".*?name="csrf_token" value="[^"]+".*?name="paper" value="'
-                     + re.escape(T) + '"', page.text, re.S), "the banner's Unhide form"
+    assert re.search(
+        r'action="/admin/papers/unhide".*?name="csrf_token" value="[^"]+".*?name="paper" value="' + re.escape(T) + '"',
+        page.text,
+        re.S,
+    ), "the banner's Unhide form"
     assert [h["id"] for h in admin.get("/api/v1/admin/hidden").json()] == [T]
     assert T in admin.get("/admin").text
     # Hiding twice changes nothing and logs nothing more.
@@ -200,7 +222,9 @@ def test_a_hidden_paper_disappears_from_every_public_surface_and_unhide_restores
 
     log = admin.get("/api/v1/admin/log").json()
     assert [(e["action"], e["paper_id"], e["actor_email"]) for e in log] == [
-        ("unhide_paper", T, ADMIN), ("hide_paper", T, ADMIN)]
+        ("unhide_paper", T, ADMIN),
+        ("hide_paper", T, ADMIN),
+    ]
     assert log[1]["reason"] == "Duplicate spam"
 
 
@@ -248,22 +272,28 @@ def test_ban_removes_all_votes_ends_sessions_and_blocks_login_vote_and_submit(cl
     token = _token(spammer, "/login")
     r = spammer.post("/login", data={"email": "spammer@example.org", "password": PW, "csrf_token": token})
     assert r.status_code == 401 and "suspended" in r.text
-    r = spammer.post("/login", data={"email": "spammer@example.org", "password": "wrong password!",
-                                     "csrf_token": token})
+    r = spammer.post(
+        "/login", data={"email": "spammer@example.org", "password": "wrong password!", "csrf_token": token}
+    )
     assert r.status_code == 401 and "suspended" not in r.text
     # The spam view no longer counts the removed votes; the banned list and the log show the ban.
     assert [v["email"] for v in admin.get("/api/v1/admin/spam").json()] == ["honest@example.org"]
     assert [b["email"] for b in admin.get("/api/v1/admin/banned").json()] == ["spammer@example.org"]
     log = admin.get("/api/v1/admin/log").json()
     assert (log[0]["action"], log[0]["user_email"], log[0]["reason"], log[0]["detail"]) == (
-        "ban_user", "spammer@example.org", "vote ring", "removed 3 votes")
+        "ban_user",
+        "spammer@example.org",
+        "vote ring",
+        "removed 3 votes",
+    )
 
     # Unban: logging in works again; the removed votes stay removed.
     r = _api(admin, "DELETE", f"/api/v1/admin/users/{spammer_id}/ban")
     assert r.json()["changed"] is True
     token = _token(spammer, "/login")
-    r = spammer.post("/login", data={"email": "spammer@example.org", "password": PW, "csrf_token": token},
-                     follow_redirects=False)
+    r = spammer.post(
+        "/login", data={"email": "spammer@example.org", "password": PW, "csrf_token": token}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert anon.get(f"/api/v1/papers/{T}").json()["upvotes"] == start[T] + 1
     assert [e["action"] for e in admin.get("/api/v1/admin/log").json()][:2] == ["unban_user", "ban_user"]

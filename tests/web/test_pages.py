@@ -145,8 +145,11 @@ def test_docs_load_swagger_ui_from_this_server_only(client):
         assert url.startswith("/") and not url.startswith("//"), f"/docs loads {url} from elsewhere"
         got = client.get(url)
         assert got.status_code == 200 and got.content, url
-    assert client.get("/docs/assets/swagger-ui-bundle.js").headers["content-type"].startswith(
-        ("application/javascript", "text/javascript"))
+    assert (
+        client.get("/docs/assets/swagger-ui-bundle.js")
+        .headers["content-type"]
+        .startswith(("application/javascript", "text/javascript"))
+    )
     csp = r.headers["content-security-policy"]
     inline = re.findall(r"<script>(.*?)</script>", r.text, re.S)
     assert len(inline) == 1
@@ -186,5 +189,5 @@ def test_daily_has_week_and_month_views(client):
     assert 'id="paper-2606.99002"' in month and 'id="paper-2605.99003"' not in month  # 2026-05-20 is older
     assert 'id="paper-2605.99003"' in client.get("/daily", params={"date": "2026-06-18", "view": "month"}).text
     for v in ("day", "week", "month"):  # the three views are linked from each other
-        assert f'view={v}' in week.text or v == "day"
+        assert f"view={v}" in week.text or v == "day"
     assert client.get("/daily", params={"view": "year"}).status_code == 400

@@ -101,8 +101,10 @@ def test_a_query_nothing_matches_says_so_and_offers_what_to_try(client):
 def test_did_you_mean_links_the_corrected_query(client):
     r = client.get("/search", params={"q": "difusion transfromer"})
     assert "Did you mean" in r.text and 'href="/search?q=diffusion+transformer"' in r.text
-    assert client.get("/api/v1/search", params={"q": "difusion transfromer"}).json()["suggestion"] == \
-        "diffusion transformer"
+    assert (
+        client.get("/api/v1/search", params={"q": "difusion transfromer"}).json()["suggestion"]
+        == "diffusion transformer"
+    )
 
 
 def test_keyword_count_does_not_stop_at_100(client, web_pb):

@@ -41,7 +41,7 @@ def test_serve_command_runs_the_app(web_home):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    assert "serving http://127.0.0.1:%d/" % port in proc.stderr.read()
+    assert f"serving http://127.0.0.1:{port}/" in proc.stderr.read()
 
 
 def test_serve_help_lists_its_options():

@@ -13,8 +13,8 @@ from tests.web.conftest import verified_user
 
 def test_gravity_score_is_the_documented_formula():
     s = hn_gravity_score(np.array([10, 10, 0]), np.array([0, 22, 5]), gravity=1.8)
-    assert s[0] == pytest.approx(10 / 2 ** 1.8)
-    assert s[1] == pytest.approx(10 / 24 ** 1.8)
+    assert s[0] == pytest.approx(10 / 2**1.8)
+    assert s[1] == pytest.approx(10 / 24**1.8)
     assert s[2] == 0
     assert hn_gravity_score(np.array([4]), np.array([-30]), 2.0)[0] == pytest.approx(1.0)  # future dates clamp
 

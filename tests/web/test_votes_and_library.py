@@ -23,8 +23,7 @@ def _count(html: str, paper_id: str) -> int:
 
 def _vote(client, paper_id: str, action: str = "up"):
     token = csrf_of(client, f"/papers/{paper_id}")
-    return client.post(f"/papers/{paper_id}/vote", data={"csrf_token": token, "action": action},
-                       follow_redirects=False)
+    return client.post(f"/papers/{paper_id}/vote", data={"csrf_token": token, "action": action}, follow_redirects=False)
 
 
 def test_upvote_once_then_unvote_with_forms(client):
@@ -102,14 +101,20 @@ def test_local_votes_move_trending(client, app):
         com.upvote(u, target)
     after = com.trending("today", 5)
     assert after.items[0].paper.id == target and after.items[0].upvotes == 3
-    assert after.items[0].score == pytest.approx(3 / 2 ** 1.8)
+    assert after.items[0].score == pytest.approx(3 / 2**1.8)
 
 
 def test_saved_searches_round_trip(client):
     sign_up(client)
     token = csrf_of(client, "/searches")
-    data = {"csrf_token": token, "q": "diffusion", "category": "cs.CV", "since": "2026-01-01", "until": "",
-            "sort": "date"}
+    data = {
+        "csrf_token": token,
+        "q": "diffusion",
+        "category": "cs.CV",
+        "since": "2026-01-01",
+        "until": "",
+        "sort": "date",
+    }
     r = client.post("/searches", data=data, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/searches"
     client.post("/searches", data=data)  # the same search twice is kept once
