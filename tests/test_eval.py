@@ -9,8 +9,10 @@ from click.testing import CliRunner
 
 from paperboy.cli import main
 
-LEXICAL_FLOOR = 0.0  # recalibrated below
-HYBRID_MARGIN = 0.0
+# Calibrated on the slice (benchmarks/quality.py, 2026-11-29: lexical 0.7866, dense 0.7386, hybrid 0.8344)
+# with about the slack the whole split's bar had (lexical 0.7044 vs > 0.68; hybrid +0.035 vs >= +0.03).
+LEXICAL_FLOOR = 0.77
+HYBRID_MARGIN = 0.035
 
 
 def scifact_slice(src, dest, distractor_every: int = 5):
@@ -62,8 +64,6 @@ def test_scifact_train_slice_hybrid_beats_both_single_modes(tmp_path, shared_dir
         assert mode["queries"] == 809
     print({m: out[m]["ndcg@10"] for m in out})
     best_single = max(out["lexical"]["ndcg@10"], out["dense"]["ndcg@10"])
-    # Calibrated on this slice (see benchmarks/RESULTS.md, "SciFact slice"): the full split's bar
-    # (lexical > 0.68, hybrid >= best single + 0.03) holds here with the same margins.
     assert out["lexical"]["ndcg@10"] > LEXICAL_FLOOR
     assert out["hybrid"]["ndcg@10"] >= best_single + HYBRID_MARGIN
 
