@@ -1,37 +1,11 @@
-"""Dense text embeddings: a thin, fast wrapper around sentence-transformers.
+"""Dense text embeddings: the sentence-transformers path, and `load_embedder()`, which picks the encoder.
 
-Measured with the packaged all-MiniLM-L6-v2 on the 2-core AMD EPYC (Zen 5: AVX-512, AVX512_BF16,
-VNNI) CI machine; `benchmarks/embedding.py` reprints these. Quality: SciFact train (809 queries,
-5,183 docs), dense only. Speed: real arXiv abstracts (mean 280 tokens, 65% truncated at 256),
-best of 2-3 runs interleaved in one process at load 1-3 (the machine was shared):
-
-    variant                          docs/s   nDCG@10   cosine to fp32
-    fp32, max_seq_length 256          26.8    0.6602    1
-    bf16 autocast (default here)      64.0    0.6605    >= 0.9999
-    int8 dynamic (Linear layers)      59.3    0.6409    0.92 mean       rejected: -0.019
-    bf16, max_seq_length 128         163.2    0.6362    0.92 mean       rejected: -0.024
-    bf16, max_seq_length 512          36.2    0.6587    0.97 mean       slower, no gain
-    bf16, 1 torch thread              34.5    = bf16
-    ONNX Runtime fp32, fused graph    39.2    = fp32    0.99999         slower than bf16
-    ONNX Runtime int8                 68.4    0.6389    0.94 mean       rejected: -0.021
-    model2vec static (static_embedder) ~460   0.4085    other space     a separate tier (load ~11)
-
-* bf16 autocast is kept: 2.2x fp32 at equal quality, no new dependency. "auto" picks it only on
-  CPUs with native bf16 (avx512_bf16 / amx_bf16); elsewhere oneDNN emulates bf16 slowly, so fp32.
-  At 64 docs/s the 74,728-paper sample embeds in ~20 min on the idle 2-core CI machine (fp32: ~46).
-* Batch size: 16/64/128 gave 75.6/64.0/53.7 docs/s in one quiet run, flat in a busier one; 64 kept.
-  sentence-transformers already sorts each encode() call by length and embed_documents sorts
-  globally first (with 65% of abstracts at the 256 cap, shuffled batches cost little here).
-  torch already uses 2 threads (= cores); 1 thread halves throughput.
-* ST's `backend="onnx"` needs optimum-onnx, which would pin transformers<4.58 (we have 5.x); a
-  hand-rolled ORT path was measured (above) and not kept: bf16 is faster and needs nothing new.
-* Separator (bf16): ". " 0.6605, " [SEP] " 0.6603, " " 0.6598 — equal; the model-agnostic ". " stays.
-
-Queries run in fp32 (no autocast) on ONE torch thread: a short text gains nothing from a second
-thread, and on a busy machine OpenMP threads spinning at barriers made 2-thread queries take
-1.5-2 s vs ~120 ms single-threaded (load 12). Uncached query: 9.4 ms p50 / 14.7 ms p99 at load 3,
-almost all of it torch/transformers eager overhead for ~15 tokens (an ONNX Runtime graph did the
-same in 1.6 ms; worth adding onnxruntime only if query latency ever matters more than that).
+The packaged default model runs through ONNX Runtime (index/onnx_embedder.py: no torch at query
+time, int8 document vectors); any other sentence-transformers model a user names runs here, in bf16
+autocast on CPUs with native bf16 (equal quality, ~2x fp32), else fp32. Documents are sorted by
+length and encoded in batches of 64; queries run in fp32 on one thread, because a short text gains
+nothing from a second one and on a busy machine spinning OpenMP threads made queries seconds slow.
+Measurements behind these choices: benchmarks/RESULTS.md ("Dense embeddings", "ONNX encoder").
 """
 
 from __future__ import annotations
