@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import sqlite3
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("paperboy.store")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -66,8 +68,19 @@ def analyze(engine: sa.Engine) -> None:
     table for the few hidden ones (55 ms instead of 0.03 ms per search); autovacuum does it
     too, but only a while later, and not at all after an unclean shutdown loses its counters.
     """
+    if engine.dialect.name == "sqlite":
+        # PRAGMA optimize writes sqlite_stat1: take the write lock first (waiting up to busy_timeout),
+        # because a statement that reads and then upgrades to writing fails at once, without waiting,
+        # when another process holds the lock (several processes opening a new store at once did).
+        try:
+            with engine.begin() as conn:
+                begin_write(conn)
+                conn.exec_driver_sql("PRAGMA optimize")
+        except sa.exc.OperationalError as e:  # statistics only: never worth failing an open for
+            log.warning("planner statistics not refreshed: %s", str(e.orig or e).splitlines()[0])
+        return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("PRAGMA optimize" if engine.dialect.name == "sqlite" else "ANALYZE")
+        conn.exec_driver_sql("ANALYZE")
 
 
 # Any constant: the key of PostgreSQL's transaction-scoped advisory lock that serializes store writers.
