@@ -15,13 +15,14 @@ from fastapi.responses import RedirectResponse
 
 from paperboy.service.community import AuthError, CommunityError, InvalidLink, RateLimited, User
 from paperboy.web import params, services
-from paperboy.web.render import render
+from paperboy.web.render import form_again, render
 from paperboy.web.security import (
     SESSION_COOKIE,
     check_csrf,
     clear_session_cookie,
     client_address,
-    current_user,
+    form_user,
+    page_user,
     set_session_cookie,
 )
 
@@ -95,13 +96,7 @@ def forgot(request: Request, background: BackgroundTasks, email: Field, csrf_tok
             "Too many reset requests from your network; try again in {minutes} minutes.",
         )
     except RateLimited as exc:
-        return render(
-            request,
-            "forgot.html",
-            {"error": str(exc), "sent": False, "email": email[:254]},
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
-        )
+        return form_again(request, "forgot.html", {"sent": False, "email": email[:254]}, exc)
     com.record_client_event("reset", client_address(request))
     found = com.reset_token(email)
     if found is not None:
@@ -156,20 +151,19 @@ def _settings_page(request: Request, user: User, error: str | None = None, statu
     )
 
 
+def _settings_refused(request: Request, user: User, exc: CommunityError):
+    return _settings_page(request, user, str(exc), 401 if isinstance(exc, AuthError) else 400)
+
+
 @router.get("/settings")
 def settings_page(request: Request, done: Annotated[str | None, Query(max_length=20)] = None):
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/settings", status_code=303)
+    user = page_user(request, "/settings")
     return _settings_page(request, user, done=done)
 
 
 @router.post("/settings/verify")
 def resend_verification(request: Request, background: BackgroundTasks, csrf_token: OptField = None):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/settings", status_code=303)
+    user = form_user(request, csrf_token, "/settings")
     if not user.verified:
         queue_verification(request, background, user)
     return RedirectResponse("/settings?done=sent", status_code=303)
@@ -179,14 +173,11 @@ def resend_verification(request: Request, background: BackgroundTasks, csrf_toke
 def change_email(
     request: Request, background: BackgroundTasks, email: Field, password: Secret, csrf_token: OptField = None
 ):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/settings", status_code=303)
+    user = form_user(request, csrf_token, "/settings")
     try:
         changed = services.community(request).change_email(user, password, email)
     except CommunityError as exc:
-        return _settings_page(request, user, str(exc), 401 if isinstance(exc, AuthError) else 400)
+        return _settings_refused(request, user, exc)
     if not changed.verified:
         queue_verification(request, background, changed)
     return RedirectResponse("/settings?done=email", status_code=303)
@@ -194,31 +185,25 @@ def change_email(
 
 @router.post("/settings/password")
 def change_password(request: Request, current: Secret, new: Secret, csrf_token: OptField = None):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/settings", status_code=303)
+    user = form_user(request, csrf_token, "/settings")
     try:
         services.community(request).change_password(
             user, current, new, keep_session=request.cookies.get(SESSION_COOKIE)
         )
     except CommunityError as exc:
-        return _settings_page(request, user, str(exc), 401 if isinstance(exc, AuthError) else 400)
+        return _settings_refused(request, user, exc)
     return RedirectResponse("/settings?done=password", status_code=303)
 
 
 @router.post("/settings/delete")
 def delete_account(request: Request, password: Secret, confirm: OptField = None, csrf_token: OptField = None):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/settings", status_code=303)
+    user = form_user(request, csrf_token, "/settings")
     if confirm != "delete":
         return _settings_page(request, user, "Tick the box to confirm that the account and its data go for good.", 400)
     try:
         counts = services.community(request).delete_account(user, password)
     except CommunityError as exc:
-        return _settings_page(request, user, str(exc), 401 if isinstance(exc, AuthError) else 400)
+        return _settings_refused(request, user, exc)
     resp = _message(
         request,
         "Account deleted",

@@ -11,16 +11,18 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from paperboy.service.community import AuthError, CommunityError, NotFound, RateLimited
+from paperboy.service.community import AuthError, CommunityError, RateLimited
 from paperboy.web import params, services
 from paperboy.web.account_pages import queue_verification
-from paperboy.web.render import render
+from paperboy.web.render import form_again, render
 from paperboy.web.security import (
     SESSION_COOKIE,
     check_csrf,
     clear_session_cookie,
     client_address,
     current_user,
+    form_user,
+    page_user,
     safe_next,
     set_session_cookie,
 )
@@ -36,11 +38,6 @@ Next = Annotated[str | None, Query(max_length=2000)]
 
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _to_login(request: Request, back: str | None = None) -> RedirectResponse:
-    back = safe_next(back or (request.url.path + (f"?{request.url.query}" if request.url.query else "")))
-    return _see_other("/login?" + urlencode({"next": back}))
 
 
 # -- sign up / log in / log out -------------------------------------------------------------------
@@ -67,16 +64,8 @@ def signup(
     ctx = {"next": safe_next(next), "email": email[:254]}
     try:
         user = com.sign_up(email, password, client_address(request))
-    except RateLimited as exc:
-        return render(
-            request,
-            "signup.html",
-            {**ctx, "error": str(exc)},
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
-        )
     except CommunityError as exc:
-        return render(request, "signup.html", {**ctx, "error": str(exc)}, status_code=400)
+        return form_again(request, "signup.html", ctx, exc, 400)
     queue_verification(request, background, user)
     return _logged_in(request, com.start_session(user), safe_next(next))
 
@@ -95,16 +84,8 @@ def login(request: Request, email: Field, password: Secret, csrf_token: OptField
     ctx = {"next": safe_next(next), "email": email[:254]}
     try:
         user = com.log_in(email, password, client_address(request))
-    except RateLimited as exc:
-        return render(
-            request,
-            "login.html",
-            {**ctx, "error": str(exc)},
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
-        )
-    except AuthError as exc:
-        return render(request, "login.html", {**ctx, "error": str(exc)}, status_code=401)
+    except (RateLimited, AuthError) as exc:
+        return form_again(request, "login.html", ctx, exc, 401)
     return _logged_in(request, com.start_session(user), safe_next(next))
 
 
@@ -139,19 +120,10 @@ def vote(
     next: OptField = None,
 ):
     key = params.paper_key(paper_id)
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _to_login(request, next or paper_url(key))
+    user = form_user(request, csrf_token, next or paper_url(key))
     action = params.choice(action, ("up", "down"), "action", "up")
-    com = services.community(request)
-    try:
-        client = client_address(request)
-        view = com.upvote(user, key, client) if action == "up" else com.unvote(user, key, client)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except RateLimited as exc:
-        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    com, client = services.community(request), client_address(request)
+    view = com.upvote(user, key, client) if action == "up" else com.unvote(user, key, client)
     return _see_other(safe_next(next, paper_url(view.paper)))
 
 
@@ -164,16 +136,10 @@ def save(
     next: OptField = None,
 ):
     key = params.paper_key(paper_id)
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _to_login(request, next or paper_url(key))
+    user = form_user(request, csrf_token, next or paper_url(key))
     action = params.choice(action, ("save", "unsave"), "action", "save")
     com = services.community(request)
-    try:
-        view = com.save_paper(user, key) if action == "save" else com.unsave_paper(user, key)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    view = com.save_paper(user, key) if action == "save" else com.unsave_paper(user, key)
     return _see_other(safe_next(next, paper_url(view.paper)))
 
 
@@ -184,9 +150,7 @@ def library(
     page: Annotated[int, Query(ge=1, le=params.MAX_PAGE)] = 1,
 ):
     """The user's upvoted and saved papers."""
-    user = current_user(request)
-    if user is None:
-        return _to_login(request)
+    user = page_user(request)
     tab = params.choice(tab, ("upvoted", "saved"), "tab", "upvoted")
     listing = services.community(request).library(user, tab, params.PER_PAGE, (page - 1) * params.PER_PAGE)
     last = max(1, -(-listing.total // params.PER_PAGE))
@@ -211,9 +175,7 @@ def library(
 
 @router.get("/searches")
 def saved_searches(request: Request):
-    user = current_user(request)
-    if user is None:
-        return _to_login(request)
+    user = page_user(request)
     searches = services.community(request).saved_searches(user)
     return render(request, "searches.html", {"searches": [(s, _search_url(s)) for s in searches]})
 
@@ -241,12 +203,10 @@ def save_search(
     csrf_token: OptField = None,
 ):
     check_csrf(request, csrf_token)
-    user = current_user(request)
     query = params.query_text(q)
+    user = page_user(request, "/search?" + urlencode({"q": query}))
     f = params.filters([category] if category else [], since, until)
     sort_ = params.choice(sort, params.SORTS, "sort", "relevance")
-    if user is None:
-        return _to_login(request, "/search?" + urlencode({"q": query}))
     filters = {
         "categories": list(f.categories),
         "since": f.since.isoformat() if f.since else None,
@@ -262,14 +222,8 @@ def save_search(
 
 @router.post("/searches/{search_id}/delete")
 def delete_search(request: Request, search_id: Annotated[int, Path(ge=1, le=2**31)], csrf_token: OptField = None):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _to_login(request, "/searches")
-    try:
-        services.community(request).delete_saved_search(user, search_id)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    user = form_user(request, csrf_token, "/searches")
+    services.community(request).delete_saved_search(user, search_id)
     return _see_other("/searches")
 
 
@@ -278,9 +232,7 @@ def delete_search(request: Request, search_id: Annotated[int, Path(ge=1, le=2**3
 
 @router.get("/submit")
 def submit_form(request: Request):
-    user = current_user(request)
-    if user is None:
-        return _to_login(request)
+    user = page_user(request)
     return render(
         request,
         "submit.html",
@@ -290,15 +242,12 @@ def submit_form(request: Request):
 
 @router.post("/submit")
 def submit(request: Request, background: BackgroundTasks, paper: Field, csrf_token: OptField = None):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _to_login(request, "/submit")
+    user = form_user(request, csrf_token, "/submit")
     com = services.community(request)
     try:
         sub = com.submit(user, paper)
-    except RateLimited as exc:
-        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except RateLimited:
+        raise  # the app's 429 with Retry-After, not the form again
     except CommunityError as exc:
         return render(
             request,

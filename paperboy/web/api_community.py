@@ -10,11 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
-from paperboy.service.collections import CollectionError
-from paperboy.service.comments import CommentError, CommentRateLimited
 from paperboy.web import params
-from paperboy.web.collection_pages import collection_status
-from paperboy.web.discussions import comment_status
 from paperboy.web.schemas import (
     CollectionEdit,
     CollectionEntryPublic,
@@ -72,11 +68,6 @@ def _user(request: Request, token: str | None, what: str):
     return user
 
 
-def _comment_error(exc: CommentError) -> HTTPException:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, CommentRateLimited) else None
-    return HTTPException(comment_status(exc), str(exc), headers=headers)
-
-
 # -- discussions ----------------------------------------------------------------------------------
 
 
@@ -91,10 +82,7 @@ def recent_comments(request: Request, limit: Limit = 20, offset: Offset = 0) -> 
 def paper_comments(request: Request, paper_id: PaperId) -> CommentsPublic:
     """A paper's discussion in reading order (each reply after its parent)."""
     key = params.paper_key(paper_id)
-    try:
-        items = request.app.state.pb.comments.thread(key, current_user(request))
-    except CommentError as exc:
-        raise _comment_error(exc) from None
+    items = request.app.state.pb.comments.thread(key, current_user(request))
     return CommentsPublic(data=[CommentPublic.of(c) for c in items], count=len(items))
 
 
@@ -108,10 +96,7 @@ def post_comment(request: Request, paper_id: PaperId, comment: CommentIn, x_csrf
     """Comment on a paper, or reply to one of its comments (`parent_id`)."""
     key = params.paper_key(paper_id)
     user = _user(request, x_csrf_token, "comment")
-    try:
-        c = request.app.state.pb.comments.add(user, key, comment.body, comment.parent_id)
-    except CommentError as exc:
-        raise _comment_error(exc) from None
+    c = request.app.state.pb.comments.add(user, key, comment.body, comment.parent_id)
     return CommentPublic.of(c)
 
 
@@ -119,10 +104,7 @@ def post_comment(request: Request, paper_id: PaperId, comment: CommentIn, x_csrf
 def edit_comment(request: Request, comment_id: CommentId, edit: CommentEdit, x_csrf_token: CsrfHeader = None):
     """Change the text of your own comment."""
     user = _user(request, x_csrf_token, "edit comments")
-    try:
-        return CommentPublic.of(request.app.state.pb.comments.edit(user, comment_id, edit.body))
-    except CommentError as exc:
-        raise _comment_error(exc) from None
+    return CommentPublic.of(request.app.state.pb.comments.edit(user, comment_id, edit.body))
 
 
 @router.delete(
@@ -131,18 +113,11 @@ def edit_comment(request: Request, comment_id: CommentId, edit: CommentEdit, x_c
 def delete_comment(request: Request, comment_id: CommentId, x_csrf_token: CsrfHeader = None) -> Response:
     """Delete your own comment (replies to it stay, under a "[deleted]" placeholder)."""
     user = _user(request, x_csrf_token, "delete comments")
-    try:
-        request.app.state.pb.comments.delete(user, comment_id)
-    except CommentError as exc:
-        raise _comment_error(exc) from None
+    request.app.state.pb.comments.delete(user, comment_id)
     return Response(status_code=204)
 
 
 # -- collections ----------------------------------------------------------------------------------
-
-
-def _collection_error(exc: CollectionError) -> HTTPException:
-    return HTTPException(collection_status(exc), str(exc))
 
 
 @router.get("/collections", response_model=CollectionsPublic, responses={**BAD, 401: _err("Not logged in")})
@@ -159,10 +134,7 @@ def my_collections(request: Request) -> CollectionsPublic:
 def create_collection(request: Request, collection: CollectionIn, x_csrf_token: CsrfHeader = None):
     """Create a collection (private unless `public`)."""
     user = _user(request, x_csrf_token, "create collections")
-    try:
-        c = request.app.state.pb.collections.create(user, collection.name, collection.description, collection.public)
-    except CollectionError as exc:
-        raise _collection_error(exc) from None
+    c = request.app.state.pb.collections.create(user, collection.name, collection.description, collection.public)
     return CollectionPublic.of(c)
 
 
@@ -173,10 +145,7 @@ def collection(
     """A public collection (or one of yours) with its papers, newest added first, and their notes."""
     user = current_user(request)
     pb = request.app.state.pb
-    try:
-        c, entries, total = pb.collections.entries(collection_id, user, limit, offset)
-    except CollectionError as exc:
-        raise _collection_error(exc) from None
+    c, entries, total = pb.collections.entries(collection_id, user, limit, offset)
     views = pb.community.views([e.paper for e in entries], user)
     data = [
         CollectionEntryPublic(paper=PaperPublic.of(v, logged_in=user is not None), note=e.note, added_at=e.added_at)
@@ -191,12 +160,9 @@ def edit_collection(
 ) -> CollectionPublic:
     """Rename a collection of yours, change its description, make it public or private."""
     user = _user(request, x_csrf_token, "change collections")
-    try:
-        c = request.app.state.pb.collections.update(
-            user, collection_id, name=edit.name, description=edit.description, public=edit.public
-        )
-    except CollectionError as exc:
-        raise _collection_error(exc) from None
+    c = request.app.state.pb.collections.update(
+        user, collection_id, name=edit.name, description=edit.description, public=edit.public
+    )
     return CollectionPublic.of(c)
 
 
@@ -205,10 +171,7 @@ def edit_collection(
 )
 def delete_collection(request: Request, collection_id: CollectionId, x_csrf_token: CsrfHeader = None) -> Response:
     user = _user(request, x_csrf_token, "delete collections")
-    try:
-        request.app.state.pb.collections.delete(user, collection_id)
-    except CollectionError as exc:
-        raise _collection_error(exc) from None
+    request.app.state.pb.collections.delete(user, collection_id)
     return Response(status_code=204)
 
 
@@ -228,10 +191,7 @@ def put_paper(
     key = params.paper_key(paper_id)
     user = _user(request, x_csrf_token, "change collections")
     cols = request.app.state.pb.collections
-    try:
-        added = cols.add(user, collection_id, key, item.note if item else None)
-    except CollectionError as exc:
-        raise _collection_error(exc) from None
+    added = cols.add(user, collection_id, key, item.note if item else None)
     return CollectionItemPublic(collection_id=collection_id, paper_id=request.app.state.pb.paper(key).id, added=added)
 
 
@@ -246,8 +206,5 @@ def remove_paper(
 ) -> Response:
     key = params.paper_key(paper_id)
     user = _user(request, x_csrf_token, "change collections")
-    try:
-        request.app.state.pb.collections.remove(user, collection_id, key)
-    except CollectionError as exc:
-        raise _collection_error(exc) from None
+    request.app.state.pb.collections.remove(user, collection_id, key)
     return Response(status_code=204)

@@ -14,9 +14,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paperboy.web import services
+from paperboy.web import errors, services
 from paperboy.web.docs import add_docs
 from paperboy.web.render import make_templates, render
+from paperboy.web.security import LoginRequired, login_redirect
 
 log = logging.getLogger("paperboy.web")
 STATIC = Path(__file__).parent / "static"
@@ -192,6 +193,18 @@ def create_app(pb, *, community=None) -> FastAPI:
 
     for exc_type in services.DATABASE_DOWN:
         app.add_exception_handler(exc_type, database_unavailable)
+
+    async def service_refused(request: Request, exc: Exception):
+        status, headers = errors.status_of(exc)
+        return _error(request, status, str(exc), headers)
+
+    for exc_type in errors.HANDLED:
+        app.add_exception_handler(exc_type, service_refused)
+
+    async def login_required(request: Request, exc: LoginRequired):
+        return login_redirect(exc.back)
+
+    app.add_exception_handler(LoginRequired, login_required)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):

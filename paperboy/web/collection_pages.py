@@ -6,7 +6,6 @@ Every POST checks the CSRF token first and answers with a 303 (post/redirect/get
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
@@ -16,13 +15,11 @@ from paperboy.service.collections import (
     MAX_NAME,
     MAX_NOTE,
     CollectionError,
-    CollectionForbidden,
-    CollectionNotFound,
 )
 from paperboy.service.export import bibtex_many
-from paperboy.web import params
+from paperboy.web import errors, params
 from paperboy.web.render import render
-from paperboy.web.security import check_csrf, current_user, safe_next
+from paperboy.web.security import check_csrf, current_user, form_user, page_user, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,24 +35,14 @@ def collection_id(value: str) -> int:
     return int(value)
 
 
-def collection_status(exc: CollectionError) -> int:
-    return 404 if isinstance(exc, CollectionNotFound) else 403 if isinstance(exc, CollectionForbidden) else 400
-
-
 def _back(target: str | None, default: str) -> RedirectResponse:
     return RedirectResponse(safe_next(target, default), status_code=303)
-
-
-def _login(back: str) -> RedirectResponse:
-    return RedirectResponse("/login?" + urlencode({"next": safe_next(back)}), status_code=303)
 
 
 @router.get("/collections")
 def my_collections(request: Request):
     """The viewer's collections and a form for a new one."""
-    user = current_user(request)
-    if user is None:
-        return _login("/collections")
+    user = page_user(request, "/collections")
     return render(
         request,
         "collections.html",
@@ -78,10 +65,7 @@ def create_collection(
     next: OptText = None,
 ):
     """Create a collection (and put `paper` in it right away when given, e.g. from a card)."""
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login("/collections")
+    user = form_user(request, csrf_token, "/collections")
     pb = request.app.state.pb
     try:
         c = pb.collections.create(user, name, description or "", public == "on")
@@ -92,7 +76,7 @@ def create_collection(
             request,
             "collections.html",
             {"collections": pb.collections.mine(user), "error": str(exc), "limits": (MAX_NAME, MAX_DESCRIPTION)},
-            status_code=collection_status(exc),
+            status_code=errors.status_of(exc)[0],
         )
     return _back(next, f"/collections/{c.id}")
 
@@ -106,16 +90,10 @@ def add_from_card(
     next: OptText = None,
 ):
     """The card's "add to collection" form: put the paper into the chosen collection and go back."""
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login(next or "/")
+    user = form_user(request, csrf_token, next or "/")
     key = params.paper_key(paper or "")
     cid = collection_id(collection or "")
-    try:
-        request.app.state.pb.collections.add(user, cid, key)
-    except CollectionError as exc:
-        raise HTTPException(collection_status(exc), str(exc)) from None
+    request.app.state.pb.collections.add(user, cid, key)
     return _back(next, f"/collections/{cid}")
 
 
@@ -123,10 +101,7 @@ def add_from_card(
 def collection_bibtex(request: Request, cid: str):
     """Every paper of the collection as one .bib file."""
     n = collection_id(cid)
-    try:
-        c, entries, _ = request.app.state.pb.collections.entries(n, current_user(request), limit=1000)
-    except CollectionError as exc:
-        raise HTTPException(collection_status(exc), str(exc)) from None
+    c, entries, _ = request.app.state.pb.collections.entries(n, current_user(request), limit=1000)
     body = bibtex_many([e.paper for e in entries])
     return PlainTextResponse(
         body,
@@ -141,10 +116,7 @@ def collection_page(request: Request, cid: str, page: Annotated[int, Query(ge=1,
     n = collection_id(cid)
     user = current_user(request)
     pb = request.app.state.pb
-    try:
-        c, entries, total = pb.collections.entries(n, user, PER_PAGE, (page - 1) * PER_PAGE)
-    except CollectionError as exc:
-        raise HTTPException(collection_status(exc), str(exc)) from None
+    c, entries, total = pb.collections.entries(n, user, PER_PAGE, (page - 1) * PER_PAGE)
     views = pb.community.views([e.paper for e in entries], user)
     last = max(1, min(params.MAX_PAGE, -(-total // PER_PAGE)))
     share = str(request.base_url).rstrip("/") + f"/collections/{c.id}"
@@ -184,20 +156,15 @@ def change_collection(
     n = collection_id(cid)
     if action not in ("edit", "delete", "note", "remove", "add"):
         raise HTTPException(404, "Collections can be edited, deleted, or have papers added, removed or annotated.")
-    user = current_user(request)
-    if user is None:
-        return _login(f"/collections/{n}")
+    user = page_user(request, f"/collections/{n}")
     cols = request.app.state.pb.collections
-    try:
-        if action == "edit":
-            cols.update(user, n, name=name, description=description, public=public == "on")
-        elif action == "delete":
-            cols.delete(user, n)
-            return _back(None, "/collections")
-        elif action == "remove":
-            cols.remove(user, n, params.paper_key(paper or ""))
-        else:  # add, note
-            cols.add(user, n, params.paper_key(paper or ""), note if note is not None else None)
-    except CollectionError as exc:
-        raise HTTPException(collection_status(exc), str(exc)) from None
+    if action == "edit":
+        cols.update(user, n, name=name, description=description, public=public == "on")
+    elif action == "delete":
+        cols.delete(user, n)
+        return _back(None, "/collections")
+    elif action == "remove":
+        cols.remove(user, n, params.paper_key(paper or ""))
+    else:  # add, note
+        cols.add(user, n, params.paper_key(paper or ""), note if note is not None else None)
     return _back(next, f"/collections/{n}")

@@ -9,10 +9,9 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
-from paperboy.service.collections import CollectionError
 from paperboy.service.comments import CommentError
 from paperboy.web import params
-from paperboy.web.collection_pages import collection_id, collection_status
+from paperboy.web.collection_pages import collection_id
 from paperboy.web.feeds import FEED_SIZE, MEDIA, _feed, _x
 from paperboy.web.urls import paper_url
 
@@ -88,10 +87,7 @@ def collection_feed(request: Request, cid: CollectionId):
     """A public collection's papers, newest added first."""
     n = collection_id(cid)
     pb = request.app.state.pb
-    try:
-        c, entries, _ = pb.collections.entries(n, None, FEED_SIZE)
-    except CollectionError as exc:
-        raise HTTPException(collection_status(exc), str(exc)) from None
+    c, entries, _ = pb.collections.entries(n, None, FEED_SIZE)
     views = pb.community.views([e.paper for e in entries])
     return _feed(
         request,

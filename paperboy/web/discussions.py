@@ -7,15 +7,14 @@ a refused comment re-renders the paper page with the reason and the text the use
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 
-from paperboy.service.comments import MAX_BODY, CommentError, CommentForbidden, CommentNotFound, CommentRateLimited
-from paperboy.web import params
+from paperboy.service.comments import MAX_BODY, CommentError, CommentForbidden, CommentNotFound
+from paperboy.web import errors, params
 from paperboy.web.render import render
-from paperboy.web.security import check_csrf, current_user, safe_next
+from paperboy.web.security import check_csrf, current_user, form_user, page_user
 from paperboy.web.urls import paper_url
 
 router = APIRouter(include_in_schema=False)
@@ -33,26 +32,10 @@ def comment_id(value: str) -> int:
     return int(value)
 
 
-def _login(request: Request, back: str) -> RedirectResponse:
-    return RedirectResponse("/login?" + urlencode({"next": safe_next(back)}), status_code=303)
-
-
-def comment_status(exc: CommentError) -> int:
-    if isinstance(exc, CommentNotFound):
-        return 404
-    if isinstance(exc, CommentForbidden):
-        return 403
-    if isinstance(exc, CommentRateLimited):
-        return 429
-    return 400
-
-
 def _refused(request: Request, paper_key: str, exc: CommentError, body: str, parent: int | None = None):
-    if isinstance(exc, CommentNotFound):
-        raise HTTPException(404, str(exc))
-    if isinstance(exc, CommentForbidden):
-        raise HTTPException(403, str(exc))
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, CommentRateLimited) else None
+    """The paper page again with the reason and the draft; not found / not yours are the app's 404 / 403."""
+    if isinstance(exc, (CommentNotFound, CommentForbidden)):
+        raise exc
     from paperboy.web.pages import paper_context
 
     paper = request.app.state.pb.paper(paper_key)
@@ -60,7 +43,8 @@ def _refused(request: Request, paper_key: str, exc: CommentError, body: str, par
         raise HTTPException(404, f"No paper with id {paper_key}.")
     ctx = paper_context(request, paper.id)
     ctx.update(comment_error=str(exc), comment_draft=body[:MAX_BODY], comment_parent=parent)
-    return render(request, "paper.html", ctx, status_code=comment_status(exc), headers=headers)
+    status, headers = errors.status_of(exc)
+    return render(request, "paper.html", ctx, status_code=status, headers=headers)
 
 
 @router.post("/papers/{paper_id:path}/comments")
@@ -68,9 +52,7 @@ def post_comment(request: Request, paper_id: str, body: Body, csrf_token: OptTex
     """Post a comment or a reply; back to the thread at the new comment."""
     check_csrf(request, csrf_token)
     key = params.paper_key(paper_id)
-    user = current_user(request)
-    if user is None:
-        return _login(request, paper_url(key) + "#discussion")
+    user = page_user(request, paper_url(key) + "#discussion")
     parent = comment_id(parent_id) if parent_id else None
     pb = request.app.state.pb
     try:
@@ -84,15 +66,13 @@ def post_comment(request: Request, paper_id: str, body: Body, csrf_token: OptTex
 def edit_comment(request: Request, cid: str, body: Body, csrf_token: OptText = None):
     check_csrf(request, csrf_token)
     n = comment_id(cid)
-    user = current_user(request)
-    if user is None:
-        return _login(request, "/discussions")
+    user = page_user(request, "/discussions")
     pb = request.app.state.pb
     try:
         c = pb.comments.edit(user, n, body)
+    except (CommentNotFound, CommentForbidden):
+        raise
     except CommentError as exc:
-        if isinstance(exc, (CommentNotFound, CommentForbidden)):
-            raise HTTPException(comment_status(exc), str(exc)) from None
         return _refused(request, pb.comments.get(n, user).paper_id, exc, body)
     return RedirectResponse(f"{paper_url(c.paper_id)}#comment-{c.id}", status_code=303)
 
@@ -101,15 +81,10 @@ def edit_comment(request: Request, cid: str, body: Body, csrf_token: OptText = N
 def delete_comment(request: Request, cid: str, csrf_token: OptText = None):
     check_csrf(request, csrf_token)
     n = comment_id(cid)
-    user = current_user(request)
-    if user is None:
-        return _login(request, "/discussions")
+    user = page_user(request, "/discussions")
     pb = request.app.state.pb
-    try:
-        paper_id = pb.comments.get(n, user).paper_id
-        pb.comments.delete(user, n)
-    except CommentError as exc:
-        raise HTTPException(comment_status(exc), str(exc)) from None
+    paper_id = pb.comments.get(n, user).paper_id
+    pb.comments.delete(user, n)
     return RedirectResponse(f"{paper_url(paper_id)}#discussion", status_code=303)
 
 
@@ -124,11 +99,8 @@ def moderate_comment(request: Request, cid: str, action: str, csrf_token: OptTex
     pb = request.app.state.pb
     if not pb.moderation.is_admin(user):
         raise HTTPException(403, "Only administrators can do this.")
-    try:
-        pb.comments.set_hidden(user, n, action == "hide", reason or "")
-        paper_id = pb.comments.get(n, user).paper_id
-    except CommentError as exc:
-        raise HTTPException(comment_status(exc), str(exc)) from None
+    pb.comments.set_hidden(user, n, action == "hide", reason or "")
+    paper_id = pb.comments.get(n, user).paper_id
     return RedirectResponse(f"{paper_url(paper_id)}#comment-{n}", status_code=303)
 
 
@@ -159,10 +131,7 @@ def discussions(request: Request, page: Annotated[int, Query(ge=1, le=params.MAX
 @router.post("/discussions/emails")
 def comment_emails(request: Request, csrf_token: OptText = None, on: OptText = None):
     """Opt in to (or out of) emails about new comments on papers you commented on."""
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login(request, "/discussions")
+    user = form_user(request, csrf_token, "/discussions")
     try:
         request.app.state.pb.comments.set_comment_emails(user, on == "on")
     except CommentError as exc:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import jinja2
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
@@ -206,3 +206,12 @@ def render(
     )
     security.set_csrf_cookie(request, response)
     return response
+
+
+def form_again(request: Request, template: str, ctx: dict, exc: Exception, status: int = 400) -> Response:
+    """The form again with the service's reason; 429 with Retry-After when the reason is a rate limit."""
+    retry = getattr(exc, "retry_after", None)
+    if retry is not None:
+        headers = {"Retry-After": str(retry)}
+        return render(request, template, {**ctx, "error": str(exc)}, status_code=429, headers=headers)
+    return render(request, template, {**ctx, "error": str(exc)}, status_code=status)

@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import secrets
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
 
 from paperboy.service.community import User
 
@@ -149,3 +150,30 @@ def safe_next(target: str | None, default: str = "/") -> str:
         return default
     parts = urlsplit(target)
     return default if parts.scheme or parts.netloc else target
+
+
+class LoginRequired(Exception):
+    """A page or form needs a signed-in reader; the app answers with `login_redirect(back)`."""
+
+    def __init__(self, back: str) -> None:
+        super().__init__(back)
+        self.back = back
+
+
+def login_redirect(back: str | None) -> RedirectResponse:
+    """303 to the login page, which comes back to `back` (a path on this site; else the home page)."""
+    return RedirectResponse("/login?" + urlencode({"next": safe_next(back)}), status_code=303)
+
+
+def page_user(request: Request, back: str | None = None) -> User:
+    """The signed-in reader of a page; LoginRequired (back to `back`, default this very page) otherwise."""
+    user = current_user(request)
+    if user is None:
+        raise LoginRequired(back or request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return user
+
+
+def form_user(request: Request, csrf_token: str | None, back: str) -> User:
+    """The signed-in reader who posted a page's form: the CSRF token first (403), then LoginRequired."""
+    check_csrf(request, csrf_token)
+    return page_user(request, back)
