@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from paperboy.cli.common import EXIT_FAILED, home_option, service
+from paperboy.cli.common import failing_on, home_option, service
 
 
 def _size(n: int) -> str:
@@ -26,11 +26,8 @@ def backup(ctx: click.Context, path: Path) -> None:
     """
     from paperboy.service import BackupError
 
-    try:
+    with failing_on(ctx, BackupError):
         res = service(ctx).backup(path)
-    except BackupError as e:
-        click.echo(f"error: {e}", err=True)
-        ctx.exit(EXIT_FAILED)
     what = f"{res.papers:,} papers, " if res.papers is not None else ""
     click.echo(f"backed up {what}{_size(res.bytes)} to {res.path} in {res.seconds:.1f} s")
 
@@ -48,10 +45,7 @@ def restore(ctx: click.Context, path: Path, force: bool) -> None:
     """
     from paperboy.service import BackupError
 
-    try:
+    with failing_on(ctx, BackupError):
         res = service(ctx).restore(path, force=force)
-    except BackupError as e:
-        click.echo(f"error: {e}", err=True)
-        ctx.exit(EXIT_FAILED)
     click.echo(f"restored {res.papers:,} papers from {res.path} in {res.seconds:.1f} s")
     click.echo("the search index will catch up on the next `paperboy index`", err=True)

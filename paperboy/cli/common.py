@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +64,15 @@ def fail(ctx: click.Context, message: str, code: int = EXIT_FAILED) -> None:
     """One line on stderr, then exit with `code` (default: nothing could be done)."""
     click.echo(f"error: {message}", err=True)
     ctx.exit(code)
+
+
+@contextmanager
+def failing_on(ctx: click.Context, *refusals: type[Exception], code: int = EXIT_FAILED) -> Iterator[None]:
+    """Inside: the service's `refusals` become one line on stderr and exit `code`, as `fail` does."""
+    try:
+        yield
+    except refusals as e:
+        fail(ctx, str(e), code)
 
 
 class FiniteRange(click.FloatRange):

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import click
 
-from paperboy.cli.common import EXIT_PARTIAL, emit, home_option, json_option, service
-from paperboy.cli.common import fail as _fail
+from paperboy.cli.common import EXIT_PARTIAL, emit, failing_on, home_option, json_option, service
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -73,10 +72,8 @@ def subscribe(
         categories=tuple(categories),
         authors=tuple(authors),
     )
-    try:
+    with failing_on(ctx, DigestError):
         sub, out_id = d.subscribe(email, opts, confirmed=confirmed)
-    except DigestError as e:
-        _fail(ctx, str(e))
     if out_id is None:
         click.echo(f"{sub.display_email}: subscribed, {sub.options.describe()}")
         return
@@ -101,10 +98,8 @@ def confirm(ctx, token) -> None:
     from paperboy.service.digests import DigestError
 
     token = token.strip().rstrip("/").rsplit("/", 1)[-1]
-    try:
+    with failing_on(ctx, DigestError):
         sub = _digests(ctx).confirm(token)
-    except DigestError as e:
-        _fail(ctx, str(e))
     click.echo(f"{sub.display_email}: subscribed, {sub.options.describe()}")
 
 
@@ -116,10 +111,8 @@ def unsubscribe(ctx, email) -> None:
     """Stop digests to EMAIL."""
     from paperboy.service.digests import DigestError
 
-    try:
+    with failing_on(ctx, DigestError):
         sub = _digests(ctx).unsubscribe_address(email)
-    except DigestError as e:
-        _fail(ctx, str(e))
     click.echo(f"{sub.display_email}: unsubscribed")
 
 
@@ -136,23 +129,14 @@ def unsubscribe(ctx, email) -> None:
 @click.pass_context
 def preview(ctx, email, out) -> None:
     """Write the digest EMAIL would get next, without sending or recording anything."""
-    from paperboy.email.compose import compose_digest, html_part, message_bytes
+    from paperboy.email.compose import html_part, message_bytes
+    from paperboy.email.send import compose_preview
     from paperboy.service.digests import DigestError
 
     d = _digests(ctx)
-    try:
+    with failing_on(ctx, DigestError):
         dg = d.preview(email)
-    except DigestError as e:
-        _fail(ctx, str(e))
-    s = d.settings
-    msg = compose_digest(
-        dg,
-        mail_from=s.mail_from,
-        base_url=s.base_url,
-        unsubscribe_url=d.unsubscribe_url(dg.subscription),
-        message_id=d.message_id("digest", dg.subscription.id, dg.period),
-        date=d.now(),
-    )
+    msg = compose_preview(d, dg)
     if out.suffix.lower() == ".eml":
         data = message_bytes(msg)
     elif out.suffix.lower() == ".txt":

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from paperboy.cli.common import EXIT_PARTIAL, fail, home_option, service
+from paperboy.cli.common import EXIT_PARTIAL, failing_on, home_option, service
 
 MAX_PRINTED_PROBLEMS = 50
 
@@ -34,14 +34,12 @@ def rank(ctx, library, candidates, as_json) -> None:
     from paperboy.service.ranklist import RankInputError
 
     pb = service(ctx)
-    try:
+    with failing_on(ctx, RankInputError):
         lib = pb.ranker.read(library)
         cand = pb.ranker.read(candidates)
         for msg in (lib.problems + cand.problems)[:MAX_PRINTED_PROBLEMS]:
             click.echo(f"skipped: {msg}", err=True)
         ranked = pb.ranker.rank(lib.papers, cand.papers)
-    except RankInputError as e:
-        fail(ctx, str(e))
     if as_json:
         json.dump([r.to_dict() for r in ranked], sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")

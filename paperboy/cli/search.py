@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from paperboy.cli.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, emit, home_option, service, settings_from
+from paperboy.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    emit,
+    failing_on,
+    home_option,
+    service,
+    settings_from,
+)
 
 
 @click.command()
@@ -150,26 +159,15 @@ def similar(ctx, paper_ids, limit, as_json) -> None:
         _print_hits(hits)
 
 
+def _beir_file(flag: str, help: str):
+    return click.option(flag, type=click.Path(dir_okay=False, exists=True, path_type=Path), required=True, help=help)
+
+
 @click.command(name="eval")
 @home_option
-@click.option(
-    "--corpus",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    required=True,
-    help="BEIR corpus.jsonl ({_id, title, text} per line).",
-)
-@click.option(
-    "--queries",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    required=True,
-    help="BEIR queries.jsonl ({_id, text}).",
-)
-@click.option(
-    "--qrels",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    required=True,
-    help="BEIR qrels TSV (query-id, corpus-id, score; header optional).",
-)
+@_beir_file("--corpus", "BEIR corpus.jsonl ({_id, title, text} per line).")
+@_beir_file("--queries", "BEIR queries.jsonl ({_id, text}).")
+@_beir_file("--qrels", "BEIR qrels TSV (query-id, corpus-id, score; header optional).")
 @click.option(
     "--mode",
     "modes",
@@ -185,7 +183,7 @@ def eval_(ctx, corpus, queries, qrels, modes, as_json, quiet) -> None:
     from paperboy.service.evaluation import EvalError, run_eval
 
     settings = settings_from(ctx)
-    try:
+    with failing_on(ctx, EvalError):
         res = run_eval(
             corpus,
             queries,
@@ -195,9 +193,6 @@ def eval_(ctx, corpus, queries, qrels, modes, as_json, quiet) -> None:
             modes=tuple(modes) or ("lexical", "dense", "hybrid"),
             progress=not quiet and not as_json,
         )
-    except EvalError as e:
-        click.echo(f"error: {e}", err=True)
-        ctx.exit(EXIT_FAILED)
     if as_json:
         emit(res)
         return

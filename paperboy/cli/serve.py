@@ -57,16 +57,17 @@ def serve_command(
     from paperboy.web import create_app
 
     pb = service(ctx)
+    options = {
+        "host": host,
+        "port": port,
+        "proxy_headers": proxy_headers,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "access_log": access_log,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 5,
+    }
     if workers > 1:
-        _serve_workers(
-            pb,
-            host,
-            port,
-            workers,
-            proxy_headers=proxy_headers,
-            forwarded_allow_ips=forwarded_allow_ips,
-            access_log=access_log,
-        )
+        _serve_workers(pb, workers, **options)
         return
     app = create_app(pb)
     click.echo(
@@ -78,22 +79,13 @@ def serve_command(
 
         scheduler = start_scheduler(pb)
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            proxy_headers=proxy_headers,
-            forwarded_allow_ips=forwarded_allow_ips,
-            access_log=access_log,
-            log_level="info",
-            timeout_graceful_shutdown=5,
-        )
+        uvicorn.run(app, **options)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
 
 
-def _serve_workers(pb, host: str, port: int, workers: int, **uvicorn_options) -> None:
+def _serve_workers(pb, workers: int, **uvicorn_options) -> None:
     """N uvicorn worker processes, each building its own app with paperboy.web.asgi.app_factory."""
     import os
 
@@ -107,8 +99,8 @@ def _serve_workers(pb, host: str, port: int, workers: int, **uvicorn_options) ->
         os.environ["PAPERBOY_DATABASE_URL"] = pb.settings.database_url
     load_secret_key(pb.settings)  # create <home>/secret_key once, before N processes want it
     click.echo(
-        f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; serving http://{host}:{port}/ "
-        f"with {workers} worker processes",
+        f"paperboy: {pb.store.count():,} papers from {pb.settings.home}; "
+        f"serving http://{uvicorn_options['host']}:{uvicorn_options['port']}/ with {workers} worker processes",
         err=True,
     )
     click.echo(
@@ -117,16 +109,7 @@ def _serve_workers(pb, host: str, port: int, workers: int, **uvicorn_options) ->
         err=True,
     )
     pb.close()  # the parent only supervises; each worker opens its own store
-    uvicorn.run(
-        "paperboy.web.asgi:app_factory",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="info",
-        timeout_graceful_shutdown=5,
-        **uvicorn_options,
-    )
+    uvicorn.run("paperboy.web.asgi:app_factory", factory=True, workers=workers, **uvicorn_options)
 
 
 def _sample_corpus() -> Path | None:

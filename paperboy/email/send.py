@@ -223,6 +223,19 @@ def compose_entry(digests: Digests, entry: OutboxEntry, now: datetime) -> EmailM
     )
 
 
+def compose_preview(digests: Digests, digest) -> EmailMessage:
+    """The email `digest` would be sent as, composed exactly as a run would (preview in the CLI and web)."""
+    s = digests.settings
+    return compose_digest(
+        digest,
+        mail_from=s.mail_from,
+        base_url=s.base_url,
+        unsubscribe_url=digests.unsubscribe_url(digest.subscription),
+        message_id=digests.message_id("digest", digest.subscription.id, digest.period),
+        date=digests.now(),
+    )
+
+
 def _comment_notice(digests: Digests, entry: OutboxEntry, now: datetime) -> EmailMessage | str:
     """A new comment for an earlier commenter, unless they opted out or the comment went away meanwhile."""
     sub, s = entry.subscription, digests.settings

@@ -274,7 +274,8 @@ def not_interested_list(request: Request):
 @router.get("/digest/preview")
 def preview(request: Request, email: Annotated[str | None, Query(max_length=300)] = None):
     """The HTML of the next digest: any address for admins (settings.admin_emails), else your own."""
-    from paperboy.email.compose import compose_digest, html_part
+    from paperboy.email.compose import html_part
+    from paperboy.email.send import compose_preview
 
     user = current_user(request)
     if user is None:
@@ -288,15 +289,7 @@ def preview(request: Request, email: Annotated[str | None, Query(max_length=300)
         dg = d.preview(target)
     except DigestError as exc:
         raise HTTPException(404 if "No subscription" in str(exc) else 400, str(exc)) from None
-    s = d.settings
-    msg = compose_digest(
-        dg,
-        mail_from=s.mail_from,
-        base_url=s.base_url,
-        unsubscribe_url=d.unsubscribe_url(dg.subscription),
-        message_id=d.message_id("digest", dg.subscription.id, dg.period),
-        date=d.now(),
-    )
+    msg = compose_preview(d, dg)
     # Exactly what the subscriber gets, styled: this response carries its own CSP that allows the
     # email's inline styles by hash (the site-wide policy would block them) and no scripts.
     html = html_part(msg)
