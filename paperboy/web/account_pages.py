@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from paperboy.service.community import AuthError, CommunityError, InvalidLink, RateLimited, User
 from paperboy.web import params, services
-from paperboy.web.render import form_again, render
+from paperboy.web.render import followed_link, form_again, message_page, render
 from paperboy.web.security import (
     SESSION_COOKIE,
     check_csrf,
@@ -54,26 +54,16 @@ def queue_verification(request: Request, background: BackgroundTasks, user: User
     background.add_task(_send, request.app.state.settings, msg)
 
 
-def _message(request: Request, title: str, message: str, status: int = 200):
-    return render(
-        request,
-        "digest/message.html",
-        {"title": title, "message": message, "form_action": None, "button": None},
-        status_code=status,
-    )
-
-
 # -- verification ---------------------------------------------------------------------------------
 
 
 @router.get("/verify/{token}")
 def verify(request: Request, token: Token):
     # GET, because the emailed link is what proves the address; it only ever marks that address verified.
-    try:
-        user = services.community(request).verify_email(token)
-    except InvalidLink as exc:
-        return _message(request, "Link not valid", str(exc), status=400)
-    return _message(request, "Email confirmed", f"{user.email} is confirmed: your upvotes count now.")
+    follow = services.community(request).verify_email
+    return followed_link(
+        request, InvalidLink, "Email confirmed", lambda: f"{follow(token).email} is confirmed: your upvotes count now."
+    )
 
 
 # -- password reset -------------------------------------------------------------------------------
@@ -114,7 +104,7 @@ def reset_form(request: Request, token: Token):
     try:
         user = services.community(request).check_reset_token(token)
     except InvalidLink as exc:
-        return _message(request, "Link not valid", str(exc), status=400)
+        return message_page(request, "Link not valid", str(exc), status=400)
     return render(request, "reset.html", {"token": token, "email": user.email, "error": None})
 
 
@@ -125,7 +115,7 @@ def reset(request: Request, token: Token, password: Secret, csrf_token: OptField
     try:
         user = com.reset_password(token, password)
     except InvalidLink as exc:
-        return _message(request, "Link not valid", str(exc), status=400)
+        return message_page(request, "Link not valid", str(exc), status=400)
     except CommunityError as exc:
         return render(request, "reset.html", {"token": token, "email": "", "error": str(exc)}, status_code=400)
     old = request.cookies.get(SESSION_COOKIE)
@@ -204,7 +194,7 @@ def delete_account(request: Request, password: Secret, confirm: OptField = None,
         counts = services.community(request).delete_account(user, password)
     except CommunityError as exc:
         return _settings_refused(request, user, exc)
-    resp = _message(
+    resp = message_page(
         request,
         "Account deleted",
         f"{user.email} and its data are gone: {counts['votes']} votes, {counts['saved papers']} saved "

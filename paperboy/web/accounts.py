@@ -34,6 +34,7 @@ Field = Annotated[str, Form(max_length=2000)]
 OptField = Annotated[str | None, Form(max_length=2000)]
 Secret = Annotated[str, Form(max_length=params.MAX_QUERY_CHARS * 4)]
 Next = Annotated[str | None, Query(max_length=2000)]
+Action = Annotated[str, Form(max_length=10)]
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -112,35 +113,25 @@ def logout(request: Request, csrf_token: OptField = None):
 
 
 @router.post("/papers/{paper_id:path}/vote")
-def vote(
-    request: Request,
-    paper_id: str,
-    action: Annotated[str, Form(max_length=10)] = "up",
-    csrf_token: OptField = None,
-    next: OptField = None,
-):
-    key = params.paper_key(paper_id)
-    user = form_user(request, csrf_token, next or paper_url(key))
-    action = params.choice(action, ("up", "down"), "action", "up")
+def vote(request: Request, paper_id: str, action: Action = "up", csrf_token: OptField = None, next: OptField = None):
     com, client = services.community(request), client_address(request)
-    view = com.upvote(user, key, client) if action == "up" else com.unvote(user, key, client)
-    return _see_other(safe_next(next, paper_url(view.paper)))
+    do = {"up": lambda u, k: com.upvote(u, k, client), "down": lambda u, k: com.unvote(u, k, client)}
+    return _toggle(request, paper_id, action, do, csrf_token, next)
 
 
 @router.post("/papers/{paper_id:path}/save")
-def save(
-    request: Request,
-    paper_id: str,
-    action: Annotated[str, Form(max_length=10)] = "save",
-    csrf_token: OptField = None,
-    next: OptField = None,
-):
-    key = params.paper_key(paper_id)
-    user = form_user(request, csrf_token, next or paper_url(key))
-    action = params.choice(action, ("save", "unsave"), "action", "save")
+def save(request: Request, paper_id: str, action: Action = "save", csrf_token: OptField = None, next: OptField = None):
     com = services.community(request)
-    view = com.save_paper(user, key) if action == "save" else com.unsave_paper(user, key)
-    return _see_other(safe_next(next, paper_url(view.paper)))
+    return _toggle(request, paper_id, action, {"save": com.save_paper, "unsave": com.unsave_paper}, csrf_token, next)
+
+
+def _toggle(request: Request, paper_id: str, action: str | None, do: dict, csrf_token: str | None, back: str | None):
+    """A card's toggle form: `do[action](user, paper)` (the first action by default), then back where the reader was."""
+    key = params.paper_key(paper_id)
+    user = form_user(request, csrf_token, back or paper_url(key))
+    actions = tuple(do)
+    view = do[params.choice(action, actions, "action", actions[0])](user, key)
+    return _see_other(safe_next(back, paper_url(view.paper)))
 
 
 @router.get("/library")
@@ -153,19 +144,14 @@ def library(
     user = page_user(request)
     tab = params.choice(tab, ("upvoted", "saved"), "tab", "upvoted")
     listing = services.community(request).library(user, tab, params.PER_PAGE, (page - 1) * params.PER_PAGE)
-    last = max(1, -(-listing.total // params.PER_PAGE))
     return render(
         request,
         "library.html",
         {
             "tab": tab,
             "items": listing.items,
-            "total": listing.total,
-            "page": page,
-            "last_page": last,
-            "has_prev": page > 1,
-            "has_next": page < last,
             "offset": (page - 1) * params.PER_PAGE,
+            **params.pagination(listing.total, page),
         },
     )
 

@@ -32,14 +32,7 @@ from paperboy.web.security import check_csrf, current_user
 router = APIRouter(prefix="/api/v1", tags=["paperboy API v1: discussions and collections"])
 
 ID_PATTERN = r"^[1-9][0-9]{0,9}$"
-PaperId = Annotated[
-    str,
-    Path(
-        description="arXiv id (optional version) or paperboy id (pb-<16 hex>).",
-        max_length=64,
-        pattern=params.PAPER_ID_PATTERN,
-    ),
-]
+PaperId = params.PaperIdPath
 CommentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Comment id.")]
 CollectionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Collection id.")]
 CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token", max_length=200)]
@@ -58,6 +51,7 @@ BAD = {
 AUTH = {401: _err("Not logged in"), 403: _err("Missing or wrong CSRF token, or not yours to change")}
 NOT_FOUND = {404: _err("No such paper, comment or collection (private collections of others are not found)")}
 LIMITED = {429: _err("Too many comments from this account; Retry-After says when to try again")}
+DELETES = {"status_code": 204, "response_class": Response, "responses": {**BAD, **AUTH, **NOT_FOUND}}
 
 
 def _user(request: Request, token: str | None, what: str):
@@ -107,9 +101,7 @@ def edit_comment(request: Request, comment_id: CommentId, edit: CommentEdit, x_c
     return CommentPublic.of(request.app.state.pb.comments.edit(user, comment_id, edit.body))
 
 
-@router.delete(
-    "/comments/{comment_id}", status_code=204, response_class=Response, responses={**BAD, **AUTH, **NOT_FOUND}
-)
+@router.delete("/comments/{comment_id}", **DELETES)
 def delete_comment(request: Request, comment_id: CommentId, x_csrf_token: CsrfHeader = None) -> Response:
     """Delete your own comment (replies to it stay, under a "[deleted]" placeholder)."""
     user = _user(request, x_csrf_token, "delete comments")
@@ -166,9 +158,7 @@ def edit_collection(
     return CollectionPublic.of(c)
 
 
-@router.delete(
-    "/collections/{collection_id}", status_code=204, response_class=Response, responses={**BAD, **AUTH, **NOT_FOUND}
-)
+@router.delete("/collections/{collection_id}", **DELETES)
 def delete_collection(request: Request, collection_id: CollectionId, x_csrf_token: CsrfHeader = None) -> Response:
     user = _user(request, x_csrf_token, "delete collections")
     request.app.state.pb.collections.delete(user, collection_id)

@@ -118,7 +118,6 @@ def collection_page(request: Request, cid: str, page: Annotated[int, Query(ge=1,
     pb = request.app.state.pb
     c, entries, total = pb.collections.entries(n, user, PER_PAGE, (page - 1) * PER_PAGE)
     views = pb.community.views([e.paper for e in entries], user)
-    last = max(1, min(params.MAX_PAGE, -(-total // PER_PAGE)))
     share = str(request.base_url).rstrip("/") + f"/collections/{c.id}"
     return render(
         request,
@@ -126,14 +125,10 @@ def collection_page(request: Request, cid: str, page: Annotated[int, Query(ge=1,
         {
             "c": c,
             "rows": list(zip(views, entries)),
-            "total": total,
             "share_url": share,
             "note_limit": MAX_NOTE,
             "limits": (MAX_NAME, MAX_DESCRIPTION),
-            "page": page,
-            "last_page": last,
-            "has_prev": page > 1,
-            "has_next": page < last,
+            **params.pagination(total, page, PER_PAGE),
         },
     )
 

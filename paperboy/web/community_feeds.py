@@ -22,14 +22,7 @@ ERRORS = {
     400: {"description": "A bad id or a control character in the address"},
     404: {"description": "No such paper or collection (private collections are not found either)"},
 }
-PaperId = Annotated[
-    str,
-    Path(
-        description="arXiv id (optional version) or paperboy id (pb-<16 hex>).",
-        max_length=64,
-        pattern=params.PAPER_ID_PATTERN,
-    ),
-]
+PaperId = params.PaperIdPath
 CollectionId = Annotated[str, Path(description="Collection id.", pattern=r"^[1-9][0-9]{0,9}$", max_length=10)]
 
 

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperboy.service.digests import DigestError, Digests, Options
 from paperboy.web import params
-from paperboy.web.render import render
+from paperboy.web.render import followed_link, message_page, render
 from paperboy.web.security import check_csrf, current_user, safe_next, styled_document_csp
 
 log = logging.getLogger("paperboy.web")
@@ -61,15 +61,6 @@ def _send_now(d: Digests, outbox_id: int) -> None:
             log.warning("confirmation email %s not sent yet: %s", outbox_id, rep.aborted or "temporary failure")
     except Exception:  # the page already answered; the outbox keeps the email for the next run
         log.exception("sending confirmation email %s failed", outbox_id)
-
-
-def _message(request: Request, title: str, message: str, status: int = 200, **extra) -> HTMLResponse:
-    return render(
-        request,
-        "digest/message.html",
-        {"title": title, "message": message, "form_action": None, "button": None, **extra},
-        status_code=status,
-    )
 
 
 def _split(text: str | None, seps: str) -> tuple[str, ...]:
@@ -145,7 +136,7 @@ def subscribe(
             request, "digest/subscribe.html", _form_ctx(user, None, opts, str(exc), address[:254]), status_code=400
         )
     if proven:
-        return _message(
+        return message_page(
             request,
             "Digest saved",
             f"{sub.display_email} gets a {sub.options.describe()} digest from now on. Change or stop it "
@@ -153,7 +144,7 @@ def subscribe(
         )
     if outbox_id is not None:
         background.add_task(_send_now, d, outbox_id)
-    return _message(
+    return message_page(
         request,
         "Check your inbox",
         f"We sent a confirmation link to {sub.display_email}. Your {opts.validated().describe()} "
@@ -164,15 +155,13 @@ def subscribe(
 @router.get("/digest/confirm/{token}")
 def confirm(request: Request, token: Token):
     # Confirming on GET is what the emailed link needs; it only ever activates what was asked for.
-    try:
-        sub = digests(request).confirm(token)
-    except DigestError as exc:
-        return _message(request, "Link not valid", str(exc), status=400)
-    return _message(
-        request,
-        "You're subscribed",
-        f"{sub.display_email} gets a {sub.options.describe()} digest. Every email has a one-click unsubscribe link.",
+    return followed_link(
+        request, DigestError, "You're subscribed", lambda: _subscribed(digests(request).confirm(token))
     )
+
+
+def _subscribed(sub) -> str:
+    return f"{sub.display_email} gets a {sub.options.describe()} digest. Every email has a one-click unsubscribe link."
 
 
 # -- unsubscribe ----------------------------------------------------------------------------------
@@ -181,7 +170,7 @@ def confirm(request: Request, token: Token):
 @router.get("/digest/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: Token):
     """A button, not an action: link scanners fetch GET links, and must not unsubscribe anyone."""
-    return _message(
+    return message_page(
         request,
         "Unsubscribe",
         "Stop getting paperboy digests at this address?",
@@ -193,13 +182,9 @@ def unsubscribe_page(request: Request, token: Token):
 @router.post("/digest/unsubscribe/{token}")
 def unsubscribe(request: Request, token: Token):
     """RFC 8058 one-click: the signed token is the authorization, so no cookie or CSRF token is needed."""
-    try:
-        sub = digests(request).unsubscribe(token)
-    except DigestError as exc:
-        return _message(request, "Link not valid", str(exc), status=400)
-    return _message(
-        request, "Unsubscribed", f"{sub.display_email} will get no more digests. You can subscribe again at any time."
-    )
+    unsubscribe = digests(request).unsubscribe
+    said = "{} will get no more digests. You can subscribe again at any time."
+    return followed_link(request, DigestError, "Unsubscribed", lambda: said.format(unsubscribe(token).display_email))
 
 
 # -- recommended for you --------------------------------------------------------------------------

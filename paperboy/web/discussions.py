@@ -110,18 +110,13 @@ def discussions(request: Request, page: Annotated[int, Query(ge=1, le=params.MAX
     per = params.PER_PAGE
     pb = request.app.state.pb
     items, total = pb.comments.recent(per, (page - 1) * per)
-    last = max(1, min(params.MAX_PAGE, -(-total // per)))
     user = current_user(request)
     return render(
         request,
         "discussions.html",
         {
             "items": items,
-            "page": page,
-            "last_page": last,
-            "has_prev": page > 1,
-            "has_next": page < last,
-            "total": total,
+            **params.pagination(total, page, per),
             "emails": pb.comments.comment_emails(user) if user else None,
             "email_error": error,
         },

@@ -27,11 +27,6 @@ SORT_LABELS = {"relevance": "Relevance", "date": "Newest", "upvotes": "Most upvo
 MODE_LABELS = {"hybrid": "Keywords + meaning", "lexical": "Keywords only", "dense": "Meaning (semantic)"}
 
 
-def _pages(total: int, page: int, per_page: int = params.PER_PAGE) -> dict:
-    last = max(1, min(params.MAX_PAGE, -(-total // per_page)))
-    return {"page": page, "last_page": last, "has_prev": page > 1, "has_next": page < last, "total": total}
-
-
 @router.get("/")
 def home(request: Request, window: Text = None, page: PageNo = 1):
     """Trending papers in a window (today / this week / this month / all time)."""
@@ -48,7 +43,7 @@ def home(request: Request, window: Text = None, page: PageNo = 1):
             "as_of": listing.as_of,
             "rising": services.rising_topics(request),
             "offset": (page - 1) * params.PER_PAGE,
-            **_pages(listing.total, page),
+            **params.pagination(listing.total, page),
         },
     )
 
@@ -65,7 +60,9 @@ def daily(request: Request, date: Text = None, view: Text = None, page: PageNo =
     per = 50
     d = services.community(request).daily(day, limit=per, offset=(page - 1) * per, user=user, view=view_)
     return render(
-        request, "daily.html", {"daily": d, "items": d.items, "views": DAILY_VIEW_LABELS, **_pages(d.total, page, per)}
+        request,
+        "daily.html",
+        {"daily": d, "items": d.items, "views": DAILY_VIEW_LABELS, **params.pagination(d.total, page, per)},
     )
 
 
@@ -100,7 +97,7 @@ def search(
         "mode_labels": {**MODE_LABELS, "lexical": "keywords", "dense": "meaning"},
         "result": None,
         "saved_search": None,
-        **_pages(0, page),
+        **params.pagination(0, page),
     }
     if query or not f.is_empty():
         result = services.search(
@@ -119,7 +116,7 @@ def search(
             result=result,
             items=result.views,
             offset=(page - 1) * params.PER_PAGE,
-            **{**_pages(reachable, page), "total": result.page.total},
+            **{**params.pagination(reachable, page), "total": result.page.total},
         )
         if result.page.suggestion:
             keep = {
@@ -237,37 +234,29 @@ def _citation(p) -> str:
 def author_page(request: Request, name: str, page: PageNo = 1):
     """Papers by one author (exact name as it appears in bylines)."""
     name = params.author_name(name)
-    listing = services.community(request).by_author(
-        name, params.PER_PAGE, (page - 1) * params.PER_PAGE, current_user(request)
-    )
-    if listing.total == 0:
-        raise HTTPException(404, f"No papers by an author named {name[:100]!r}.")
-    return render(
-        request,
-        "author.html",
-        {"name": name, "items": listing.items, "offset": (page - 1) * params.PER_PAGE, **_pages(listing.total, page)},
-    )
+    missing = f"No papers by an author named {name[:100]!r}."
+    return _listing_page(request, "author.html", page, services.community(request).by_author, name, missing, name=name)
 
 
 @router.get("/categories/{cat}")
 def category_page(request: Request, cat: str, page: PageNo = 1):
     """Papers in a category (cs.CL) or archive (cs), newest first."""
+    com = services.community(request)
     cat = params.category(cat) or ""
-    listing = services.community(request).in_category(
-        cat, params.PER_PAGE, (page - 1) * params.PER_PAGE, current_user(request)
+    name = com.category_name(cat)
+    return _listing_page(
+        request, "category.html", page, com.in_category, cat, f"No papers in category {cat}.", cat=cat, cat_name=name
     )
-    if listing.total == 0:
-        raise HTTPException(404, f"No papers in category {cat}.")
+
+
+def _listing_page(request: Request, template: str, page: int, listing, key: str, missing: str, **ctx):
+    """A page of a community listing (`listing(key, limit, offset, viewer)`): 404 with `missing` when empty."""
+    offset = (page - 1) * params.PER_PAGE
+    found = listing(key, params.PER_PAGE, offset, current_user(request))
+    if found.total == 0:
+        raise HTTPException(404, missing)
     return render(
-        request,
-        "category.html",
-        {
-            "cat": cat,
-            "cat_name": services.community(request).category_name(cat),
-            "items": listing.items,
-            "offset": (page - 1) * params.PER_PAGE,
-            **_pages(listing.total, page),
-        },
+        request, template, {"items": found.items, "offset": offset, **params.pagination(found.total, page), **ctx}
     )
 
 

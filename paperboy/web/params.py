@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Annotated
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Path
 
 from paperboy.models import ARXIV_ID_RE, SearchFilters
 
@@ -26,6 +27,14 @@ PAPER_ID_PATTERN = (
     r"^(?:[aA][rR][xX][iI][vV]:)?(?:[0-9]{4}\.[0-9]{4,5}|[a-zA-Z][a-zA-Z\-]*(?:\.[a-zA-Z]{2})?/[0-9]{7})"
     r"(?:[vV][0-9]+)?$|^pb-[0-9a-f]{16}$"
 )
+PaperIdPath = Annotated[
+    str,
+    Path(
+        description="arXiv id (optional version) or paperboy id (pb-<16 hex>).",
+        max_length=64,
+        pattern=PAPER_ID_PATTERN,
+    ),
+]
 # Author names are free text (escaped on output), but not control characters or absurd lengths.
 AUTHOR_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
@@ -110,3 +119,9 @@ def page_number(value: int | None) -> int:
     if not 1 <= value <= MAX_PAGE:
         raise bad_request(f"page must be between 1 and {MAX_PAGE}.")
     return value
+
+
+def pagination(total: int, page: int, per_page: int = PER_PAGE) -> dict:
+    """Template variables for a paged list: page, last_page (capped at MAX_PAGE), has_prev/has_next, total."""
+    last = max(1, min(MAX_PAGE, -(-total // per_page)))
+    return {"page": page, "last_page": last, "has_prev": page > 1, "has_next": page < last, "total": total}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,22 @@ def form_again(request: Request, template: str, ctx: dict, exc: Exception, statu
         headers = {"Retry-After": str(retry)}
         return render(request, template, {**ctx, "error": str(exc)}, status_code=429, headers=headers)
     return render(request, template, {**ctx, "error": str(exc)}, status_code=status)
+
+
+def message_page(request: Request, title: str, message: str, status: int = 200, **extra) -> Response:
+    """A one-message page (a link followed, a confirmation), optionally with one button that POSTs."""
+    return render(
+        request,
+        "digest/message.html",
+        {"title": title, "message": message, "form_action": None, "button": None, **extra},
+        status_code=status,
+    )
+
+
+def followed_link(request: Request, refused: type[Exception], title: str, follow: Callable[[], str]) -> Response:
+    """The page an emailed link leads to: what `follow()` did, under `title`, or why the link is not valid (400)."""
+    try:
+        said = follow()
+    except refused as exc:
+        return message_page(request, "Link not valid", str(exc), status=400)
+    return message_page(request, title, said)

@@ -160,20 +160,7 @@ class CommentPublic(BaseModel):
 
     @classmethod
     def of(cls, c) -> CommentPublic:
-        return cls(
-            id=c.id,
-            paper_id=c.paper_id,
-            parent_id=c.parent_id,
-            depth=c.depth,
-            author=c.author,
-            body=c.body,
-            html=c.html,
-            state=c.state,
-            created_at=c.created_at,
-            edited_at=c.edited_at,
-            mine=c.mine,
-            paper_title=c.paper_title,
-        )
+        return cls.model_validate(c, from_attributes=True)
 
 
 class CommentsPublic(BaseModel):
@@ -206,18 +193,8 @@ class CollectionPublic(BaseModel):
 
     @classmethod
     def of(cls, c) -> CollectionPublic:
-        return cls(
-            id=c.id,
-            name=c.name,
-            description=c.description,
-            public=c.public,
-            owner=c.owner,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            mine=c.mine,
-            papers=c.papers,
-            url=f"/collections/{c.id}",
-        )
+        fields = {name: getattr(c, name) for name in cls.model_fields if name != "url"}
+        return cls(**fields, url=f"/collections/{c.id}")
 
 
 class CollectionsPublic(BaseModel):
