@@ -1,16 +1,11 @@
-"""ingest runs: owner host/pid and heartbeat, to mark runs whose process was killed
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""ingest runs: owner host/pid and heartbeat, to mark runs whose process was killed"""
 from alembic import op
 import sqlalchemy as sa
 
+from paperboy.store.migrations.ddl import TIMESTAMP
 
 revision = '0005'
 down_revision = '0004'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -19,7 +14,7 @@ def upgrade() -> None:
     with op.batch_alter_table('ingest_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('host', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('pid', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('heartbeat_at', TIMESTAMP, nullable=True))
 
 
 def downgrade() -> None:

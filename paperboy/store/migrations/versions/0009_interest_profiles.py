@@ -1,45 +1,28 @@
-"""interest profiles: named profiles per reader with their own ratings; existing libraries become default profiles
-
-Revision ID: 0009
-Revises: 0006 (main's head when rebased; the lead re-chains at merge)
-"""
+"""interest profiles: named profiles per reader with their own ratings; existing libraries become default profiles"""
 from alembic import op
 import sqlalchemy as sa
 
+from paperboy.store.migrations.ddl import TIMESTAMP, create_table, drop_tables, owned_by_reader, paper_id
 
 revision = '0009'
 down_revision = '0006'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('profiles',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=80), nullable=False),
-    sa.Column('is_default', sa.Boolean(), server_default=sa.false(), nullable=False),
-    sa.Column('in_digest', sa.Boolean(), server_default=sa.true(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_profiles_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_profiles')),
-    sa.UniqueConstraint('user_id', 'name', name=op.f('uq_profiles_user_id'))
+    owned_by_reader('profiles', 80,
+        sa.Column('is_default', sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column('in_digest', sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column('created_at', TIMESTAMP, nullable=False),
     )
-    with op.batch_alter_table('profiles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_profiles_user_id'), ['user_id'], unique=False)
-
-    op.create_table('profile_ratings',
-    sa.Column('profile_id', sa.Integer(), nullable=False),
-    sa.Column('paper_id', sa.String(length=64), nullable=False),
-    sa.Column('rating', sa.SmallInteger(), nullable=False),
-    sa.Column('origin', sa.String(length=16), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['paper_id'], ['papers.id'], name=op.f('fk_profile_ratings_paper_id_papers'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['profile_id'], ['profiles.id'], name=op.f('fk_profile_ratings_profile_id_profiles'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('profile_id', 'paper_id', name=op.f('pk_profile_ratings'))
+    create_table('profile_ratings',
+        sa.Column('profile_id', sa.Integer(), nullable=False),
+        paper_id(),
+        sa.Column('rating', sa.SmallInteger(), nullable=False),
+        sa.Column('origin', sa.String(length=16), nullable=False),
+        sa.Column('created_at', TIMESTAMP, nullable=False),
+        refs={'paper_id': 'papers', 'profile_id': 'profiles'}, primary_key=['profile_id', 'paper_id'],
+        indexes=['paper_id'],
     )
-    with op.batch_alter_table('profile_ratings', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_profile_ratings_paper_id'), ['paper_id'], unique=False)
 
     # saved_searches has no child tables, so batch mode's copy-and-move (needed for a new foreign key
     # on SQLite) cascades nothing.
@@ -78,9 +61,4 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f('fk_saved_searches_profile_id_profiles'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_saved_searches_profile_id'))
         batch_op.drop_column('profile_id')
-    with op.batch_alter_table('profile_ratings', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_profile_ratings_paper_id'))
-    op.drop_table('profile_ratings')
-    with op.batch_alter_table('profiles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_profiles_user_id'))
-    op.drop_table('profiles')
+    drop_tables('profile_ratings', 'profiles')
