@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import TypedDict, Unpack
 
 import httpx
 
@@ -91,8 +92,26 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+class Connection(TypedDict, total=False):
+    """How `fetch_query` and `fetch_ids` reach the API (each optional): the endpoint, an httpx client
+    to reuse, the seconds between requests (arXiv asks for at least 3), attempts per request and the
+    first retry wait (doubling)."""
+
+    base_url: str
+    client: httpx.Client | None
+    min_interval: float
+    max_attempts: int
+    backoff: float
+
+
 @contextmanager
-def _fetcher(client, base_url, min_interval, max_attempts, backoff):
+def _fetcher(
+    client: httpx.Client | None = None,
+    base_url: str = ARXIV_API_URL,
+    min_interval: float = 3.0,
+    max_attempts: int = 4,
+    backoff: float = 2.0,
+) -> Iterator[_Fetcher]:
     own = client is None
     client = client or httpx.Client(timeout=60.0, follow_redirects=True, headers={"User-Agent": USER_AGENT})
     try:
@@ -106,14 +125,10 @@ def fetch_query(
     query: str,
     max_results: int,
     *,
-    base_url: str = ARXIV_API_URL,
     page_size: int = 100,
-    client: httpx.Client | None = None,
-    min_interval: float = 3.0,
-    max_attempts: int = 4,
-    backoff: float = 2.0,
     sort_by: str = "submittedDate",
     sort_order: str = "descending",
+    **connection: Unpack[Connection],
 ) -> Iterator[bytes]:
     """Yield Atom pages for `search_query=query`, newest submissions first, up to `max_results` entries.
 
@@ -122,7 +137,7 @@ def fetch_query(
     then FetchError. An API error feed raises SourceError with arXiv's message.
     """
     params = {"search_query": query, "sortBy": sort_by, "sortOrder": sort_order}
-    with _fetcher(client, base_url, min_interval, max_attempts, backoff) as fetcher:
+    with _fetcher(**connection) as fetcher:
         start = 0
         while start < max_results:
             body, total, count = _page(
@@ -134,18 +149,9 @@ def fetch_query(
                 return
 
 
-def fetch_ids(
-    ids: list[str],
-    *,
-    base_url: str = ARXIV_API_URL,
-    page_size: int = 100,
-    client: httpx.Client | None = None,
-    min_interval: float = 3.0,
-    max_attempts: int = 4,
-    backoff: float = 2.0,
-) -> Iterator[bytes]:
+def fetch_ids(ids: list[str], *, page_size: int = 100, **connection: Unpack[Connection]) -> Iterator[bytes]:
     """Yield Atom pages for the given arXiv ids (`id_list=`), `page_size` ids per request."""
-    with _fetcher(client, base_url, min_interval, max_attempts, backoff) as fetcher:
+    with _fetcher(**connection) as fetcher:
         for i in range(0, len(ids), page_size):
             chunk = ids[i : i + page_size]
             params = {"id_list": ",".join(chunk), "start": 0, "max_results": len(chunk)}

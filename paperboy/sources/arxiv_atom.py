@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import feedparser
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
+from paperboy.sources.documents import read_document
 from paperboy.sources.text import RecordError, clean_names, clean_text, dedupe, head_text, parse_date, require_title
 
 NAME = "arxiv-atom"
@@ -26,9 +27,7 @@ def sniff(head: bytes) -> bool:
 
 def parse(stream: BinaryIO, origin: str) -> Iterator[Paper | Rejected]:
     """Papers from one Atom document; raises SourceError for non-Atom input or an arXiv API error feed."""
-    data = stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise SourceError(f"{origin} is larger than {MAX_BYTES // 2**20} MB; not an arXiv API response")
+    data = read_document(stream, origin, MAX_BYTES, "an arXiv API response")
     yield from parse_feed(data, origin)
 
 

@@ -6,18 +6,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from paperboy.models import Paper, Rejected
-from paperboy.sources.text import (
-    clean_names,
-    clean_text,
-    dedupe,
-    first_line_keys,
-    opt_str,
-    parse_date,
-    parse_json_lines,
-    require_arxiv_id,
-    require_title,
-    str_list,
-)
+from paperboy.sources.json_lines import first_line_keys, parse_json_lines, require_arxiv_id
+from paperboy.sources.text import clean_names, clean_text, dedupe, opt_str, parse_date, require_title, str_list
 
 NAME = "arxiv-jsonl"
 _KEYS = {"summary", "crawl_date", "abs"}  # fields that mark a listing record (OAI has "abstract")

@@ -8,18 +8,8 @@ from datetime import date
 from typing import BinaryIO
 
 from paperboy.models import Paper, Rejected
-from paperboy.sources.text import (
-    RecordError,
-    clean_names,
-    clean_text,
-    dedupe,
-    first_line_keys,
-    opt_str,
-    parse_date,
-    parse_json_lines,
-    require_arxiv_id,
-    require_title,
-)
+from paperboy.sources.json_lines import first_line_keys, parse_json_lines, require_arxiv_id
+from paperboy.sources.text import RecordError, clean_names, clean_text, dedupe, opt_str, parse_date, require_title
 
 NAME = "arxiv-oai"
 _KEYS = {"abstract", "versions", "authors_parsed", "update_date"}

@@ -9,6 +9,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
+from paperboy.sources.documents import read_document
 from paperboy.sources.text import RecordError, clean_names, clean_text, dedupe, head_text, parse_date, require_title
 
 NAME = "arxiv-oai-pmh"
@@ -43,9 +44,7 @@ def sniff(head: bytes) -> bool:
 
 def parse(stream: BinaryIO, origin: str) -> Iterator[Paper | Rejected]:
     """Papers from one saved OAI-PMH response (as `paperboy ingest` reads it)."""
-    data = stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise SourceError(f"{origin} is larger than {MAX_BYTES // 2**20} MB; not an OAI-PMH response")
+    data = read_document(stream, origin, MAX_BYTES, "an OAI-PMH response")
     page = parse_page(data, origin)
     if page.error_code and page.error_code != "noRecordsMatch":
         raise SourceError(f"{origin}: OAI-PMH error {page.error_code}: {page.error_message}")

@@ -13,7 +13,8 @@ from bibtexparser.model import Entry, ParsingFailedBlock
 from pylatexenc.latex2text import LatexNodes2Text
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
-from paperboy.sources.text import MAX_FIELD_CHARS, UTF8_BOM, RecordError, clean_text, head_text, parse_month
+from paperboy.sources.documents import decode_document, read_document
+from paperboy.sources.text import MAX_FIELD_CHARS, RecordError, clean_text, head_text, parse_month
 
 NAME = "bibtex"
 MAX_BYTES = 200 * 1024 * 1024
@@ -33,18 +34,7 @@ def sniff(head: bytes) -> bool:
 
 def parse(stream: BinaryIO, origin: str) -> Iterator[Paper | Rejected]:
     """Papers from a .bib file; unparsable blocks and entries without a title become Rejected."""
-    data = stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise SourceError(f"{origin} is larger than {MAX_BYTES // 2**20} MB")
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM) :]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # Keep going with replacement characters; say where the bad bytes are.
-        line_no = data.count(b"\n", 0, exc.start) + 1
-        yield Rejected(f"{origin}:{line_no}", "not valid UTF-8; undecodable bytes replaced by U+FFFD")
-        text = data.decode("utf-8", errors="replace")
+    text = yield from decode_document(read_document(stream, origin, MAX_BYTES), origin)
     if not text.strip():
         return
     library = _parse_library(text, origin)

@@ -11,12 +11,12 @@ import httpx
 
 from paperboy.models import SourceError, parse_arxiv_id
 from paperboy.sources.arxiv_api import _retry_after
-from paperboy.sources.oai_pmh import RETRY_STATUSES, FetchError, Politeness, tls_context, user_agent
+from paperboy.sources.oai_pmh import RETRY_STATUSES, ClosingClient, FetchError, Politeness, tls_context, user_agent
 
 HF_API_URL = "https://huggingface.co"
 
 
-class HfClient:
+class HfClient(ClosingClient):
     """One polite connection to the Hugging Face API: spaced requests, Retry-After, backoff on errors."""
 
     def __init__(self, base_url: str, *, politeness: Politeness | None = None, contact: str | None = None) -> None:
@@ -71,12 +71,6 @@ class HfClient:
 
     def close(self) -> None:
         self._client.close()
-
-    def __enter__(self) -> HfClient:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def extras(body: bytes) -> dict[str, dict[str, Any]]:

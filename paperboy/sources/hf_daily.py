@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from paperboy.models import Paper, Rejected, SourceError, parse_arxiv_id
+from paperboy.sources.documents import decode_document, read_document
 from paperboy.sources.text import (
-    UTF8_BOM,
     RecordError,
     clean_names,
     clean_text,
@@ -36,20 +36,9 @@ def sniff(head: bytes) -> bool:
 
 def parse(stream: BinaryIO, origin: str) -> Iterator[Paper | Rejected]:
     """Papers from one daily-papers document; a record that cannot be used becomes Rejected."""
-    data = stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise SourceError(f"{origin} is larger than {MAX_BYTES // 2**20} MB; not a daily-papers document")
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM) :]
-    if not data.strip():
+    text = yield from decode_document(read_document(stream, origin, MAX_BYTES, "a daily-papers document"), origin)
+    if not text:
         return
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # Keep going with replacement characters; say where the bad bytes are.
-        line_no = data.count(b"\n", 0, exc.start) + 1
-        yield Rejected(f"{origin}:{line_no}", "not valid UTF-8; undecodable bytes replaced by U+FFFD")
-        text = data.decode("utf-8", errors="replace")
     try:
         doc = json.loads(text)
     except ValueError as exc:

@@ -10,6 +10,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from functools import cache
+from typing import Self
 
 import httpx2
 from oaipmh_scythe import Scythe
@@ -101,7 +102,20 @@ class _PoliteScythe(Scythe):
         return max(seconds, self.min_interval)
 
 
-class OaiClient:
+class ClosingClient:
+    """A client that holds a connection: close() it, or use it in a `with` block."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class OaiClient(ClosingClient):
     """One connection to an OAI-PMH endpoint; `list_records` returns one page's body and its OAI error, if any."""
 
     def __init__(self, endpoint: str, *, politeness: Politeness | None = None, contact: str | None = None) -> None:
@@ -143,12 +157,6 @@ class OaiClient:
 
     def close(self) -> None:
         self._scythe.close()
-
-    def __enter__(self) -> OaiClient:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class OaiError(SourceError):
