@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from paperboy.store.papers import VISIBLE
+from paperboy.store.rows import insert_row
 from paperboy.store.schema import collection_items, collections, papers, users
 
 _COLUMNS = (collections, users.c.email.label("owner_email"))
@@ -20,12 +21,8 @@ def insert_collection(
     conn: sa.Connection, user_id: int, name: str, description: str, public: bool, now: datetime
 ) -> int:
     """New collection id; IntegrityError when the user already has one of that name."""
-    res = conn.execute(
-        collections.insert().values(
-            user_id=user_id, name=name, description=description, public=public, created_at=now, updated_at=now
-        )
-    )
-    return int(res.inserted_primary_key[0])
+    what = {"user_id": user_id, "name": name, "description": description, "public": public}
+    return insert_row(conn, collections, **what, created_at=now, updated_at=now)
 
 
 def collection_by_id(conn: sa.Connection, collection_id: int) -> Any:

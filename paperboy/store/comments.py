@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from paperboy.store.papers import VISIBLE
+from paperboy.store.rows import insert_row
 from paperboy.store.schema import comments, papers, subscriptions, users
 
 _CHUNK = 500
@@ -24,12 +25,8 @@ _COLUMNS = (comments, users.c.email.label("author_email"))
 def insert_comment(
     conn: sa.Connection, *, paper_id: str, user_id: int, parent_id: int | None, depth: int, body: str, now: datetime
 ) -> int:
-    res = conn.execute(
-        comments.insert().values(
-            paper_id=paper_id, user_id=user_id, parent_id=parent_id, depth=depth, body=body, created_at=now
-        )
-    )
-    return int(res.inserted_primary_key[0])
+    what = {"paper_id": paper_id, "user_id": user_id, "parent_id": parent_id, "depth": depth, "body": body}
+    return insert_row(conn, comments, **what, created_at=now)
 
 
 def comment_by_id(conn: sa.Connection, comment_id: int) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from paperboy.store.papers import VISIBLE
+from paperboy.store.rows import insert_row
 from paperboy.store.schema import (
     client_events,
     login_failures,
@@ -41,8 +42,7 @@ def _chunks(ids: Sequence[str]):
 
 def insert_user(conn: sa.Connection, email: str, password_hash: str, now: datetime) -> int:
     """New user id; raises IntegrityError when the email is taken."""
-    res = conn.execute(users.insert().values(email=email, password_hash=password_hash, created_at=now))
-    return int(res.inserted_primary_key[0])
+    return insert_row(conn, users, email=email, password_hash=password_hash, created_at=now)
 
 
 def user_by_email(conn: sa.Connection, email: str) -> Any:
@@ -128,13 +128,22 @@ def insert_login_failure(conn: sa.Connection, email: str, client: str, now: date
     conn.execute(login_failures.insert().values(email=email, client=client, at=now))
 
 
-def login_failures_since(conn: sa.Connection, email: str, client: str, since: datetime) -> tuple[int, datetime | None]:
-    """(failures for this email from this client after `since`, the oldest of them)."""
-    q = sa.select(sa.func.count(), sa.func.min(login_failures.c.at)).where(
-        login_failures.c.email == email, login_failures.c.client == client, login_failures.c.at > since
+def _client_rows_since(
+    conn: sa.Connection, key: sa.Column, value: str, client: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """(rows of key's table (login failures, client events) with `key` == value from this client after
+    `since`, the oldest of their times)."""
+    table = key.table
+    q = sa.select(sa.func.count(), sa.func.min(table.c.at)).where(
+        key == value, table.c.client == client, table.c.at > since
     )
     n, oldest = conn.execute(q).one()
     return int(n), oldest
+
+
+def login_failures_since(conn: sa.Connection, email: str, client: str, since: datetime) -> tuple[int, datetime | None]:
+    """(failures for this email from this client after `since`, the oldest of them)."""
+    return _client_rows_since(conn, login_failures.c.email, email, client, since)
 
 
 def clear_login_failures(conn: sa.Connection, email: str, client: str, before: datetime | None = None) -> None:
@@ -153,11 +162,7 @@ def insert_client_event(conn: sa.Connection, action: str, client: str, now: date
 
 def client_events_since(conn: sa.Connection, action: str, client: str, since: datetime) -> tuple[int, datetime | None]:
     """(events of this kind from this client after `since`, the oldest of them)."""
-    q = sa.select(sa.func.count(), sa.func.min(client_events.c.at)).where(
-        client_events.c.action == action, client_events.c.client == client, client_events.c.at > since
-    )
-    n, oldest = conn.execute(q).one()
-    return int(n), oldest
+    return _client_rows_since(conn, client_events.c.action, action, client, since)
 
 
 def delete_client_events_before(conn: sa.Connection, before: datetime) -> int:
@@ -200,32 +205,25 @@ def all_local_vote_counts(conn: sa.Connection) -> dict[str, int]:
     return {pid: int(n) for pid, n in conn.execute(q)}
 
 
-def voted_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
+def _marked_among(conn: sa.Connection, marks: sa.Table, user_id: int, paper_ids: Sequence[str]) -> set[str]:
+    """Which of `paper_ids` the user marked in `marks` (votes, saved papers, "not interested")."""
     out: set[str] = set()
     for chunk in _chunks(paper_ids):
-        q = sa.select(votes.c.paper_id).where(votes.c.user_id == user_id, votes.c.paper_id.in_(chunk))
+        q = sa.select(marks.c.paper_id).where(marks.c.user_id == user_id, marks.c.paper_id.in_(chunk))
         out.update(conn.execute(q).scalars())
     return out
+
+
+def voted_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
+    return _marked_among(conn, votes, user_id, paper_ids)
 
 
 def saved_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
-    out: set[str] = set()
-    for chunk in _chunks(paper_ids):
-        q = sa.select(saved_papers.c.paper_id).where(
-            saved_papers.c.user_id == user_id, saved_papers.c.paper_id.in_(chunk)
-        )
-        out.update(conn.execute(q).scalars())
-    return out
+    return _marked_among(conn, saved_papers, user_id, paper_ids)
 
 
 def not_interested_among(conn: sa.Connection, user_id: int, paper_ids: Sequence[str]) -> set[str]:
-    out: set[str] = set()
-    for chunk in _chunks(paper_ids):
-        q = sa.select(not_interested.c.paper_id).where(
-            not_interested.c.user_id == user_id, not_interested.c.paper_id.in_(chunk)
-        )
-        out.update(conn.execute(q).scalars())
-    return out
+    return _marked_among(conn, not_interested, user_id, paper_ids)
 
 
 def not_interested_paper_ids(conn: sa.Connection, user_id: int, limit: int) -> list[str]:
@@ -277,8 +275,7 @@ def saved_paper_ids(conn: sa.Connection, user_id: int, limit: int, offset: int =
 
 
 def insert_saved_search(conn: sa.Connection, user_id: int, query: str, filters: dict, now: datetime) -> int:
-    res = conn.execute(saved_searches.insert().values(user_id=user_id, query=query, filters=filters, created_at=now))
-    return int(res.inserted_primary_key[0])
+    return insert_row(conn, saved_searches, user_id=user_id, query=query, filters=filters, created_at=now)
 
 
 def saved_searches_of(conn: sa.Connection, user_id: int) -> list[Any]:
@@ -307,18 +304,8 @@ def insert_submission(
     message: str | None = None,
     paper_id: str | None = None,
 ) -> int:
-    res = conn.execute(
-        submissions.insert().values(
-            arxiv_id=arxiv_id,
-            user_id=user_id,
-            state=state,
-            message=message,
-            paper_id=paper_id,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    return int(res.inserted_primary_key[0])
+    what = {"arxiv_id": arxiv_id, "user_id": user_id, "state": state, "message": message, "paper_id": paper_id}
+    return insert_row(conn, submissions, **what, created_at=now, updated_at=now)
 
 
 def update_submission(

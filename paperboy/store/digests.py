@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from paperboy.store.rows import insert_row
 from paperboy.store.schema import digest_outbox, not_interested, papers, saved_papers, subscriptions, users, votes
 
 _CHUNK = 500  # values per IN (...) list; keeps statements under SQLite's variable limit
@@ -30,7 +31,7 @@ def _chunks(values: Iterable) -> Iterable[list]:
 
 def insert_subscription(conn: sa.Connection, values: dict[str, Any]) -> int:
     """New subscription id; IntegrityError when the address already has one."""
-    return int(conn.execute(subscriptions.insert().values(**values)).inserted_primary_key[0])
+    return insert_row(conn, subscriptions, **values)
 
 
 def update_subscription(conn: sa.Connection, sub_id: int, values: dict[str, Any]) -> None:

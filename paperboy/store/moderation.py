@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from paperboy.store.rows import insert_row, most_recently_set
 from paperboy.store.schema import moderation_log, papers, sessions, users, votes
 
 
@@ -29,13 +30,8 @@ def hidden_state(conn: sa.Connection, paper_id: str) -> Any:
 
 
 def hidden_papers(conn: sa.Connection, limit: int = 100) -> list[Any]:
-    q = (
-        sa.select(papers.c.id, papers.c.title, papers.c.hidden_at, papers.c.hidden_reason)
-        .where(papers.c.hidden_at.is_not(None))
-        .order_by(papers.c.hidden_at.desc(), papers.c.id)
-        .limit(limit)
-    )
-    return list(conn.execute(q))
+    columns = (papers.c.id, papers.c.title, papers.c.hidden_at, papers.c.hidden_reason)
+    return most_recently_set(conn, papers.c.hidden_at, columns, limit)
 
 
 def top_voters_since(conn: sa.Connection, since: datetime, limit: int = 20) -> list[Any]:
@@ -68,42 +64,14 @@ def unban(conn: sa.Connection, user_id: int) -> bool:
 
 
 def banned_users(conn: sa.Connection, limit: int = 100) -> list[Any]:
-    q = (
-        sa.select(users.c.id, users.c.email, users.c.created_at, users.c.banned_at)
-        .where(users.c.banned_at.is_not(None))
-        .order_by(users.c.banned_at.desc(), users.c.id)
-        .limit(limit)
-    )
-    return list(conn.execute(q))
+    columns = (users.c.id, users.c.email, users.c.created_at, users.c.banned_at)
+    return most_recently_set(conn, users.c.banned_at, columns, limit)
 
 
-def add_log(
-    conn: sa.Connection,
-    *,
-    at: datetime,
-    actor_id: int | None,
-    actor_email: str,
-    action: str,
-    paper_id: str | None = None,
-    user_id: int | None = None,
-    user_email: str | None = None,
-    reason: str = "",
-    detail: str | None = None,
-) -> int:
-    res = conn.execute(
-        moderation_log.insert().values(
-            at=at,
-            actor_id=actor_id,
-            actor_email=actor_email,
-            action=action,
-            paper_id=paper_id,
-            user_id=user_id,
-            user_email=user_email,
-            reason=reason,
-            detail=detail,
-        )
-    )
-    return int(res.inserted_primary_key[0])
+def add_log(conn: sa.Connection, *, at: datetime, actor_id: int | None, actor_email: str, action: str, **what) -> int:
+    """One moderation-log entry. `what`: the paper and/or account acted on (paper_id, user_id,
+    user_email), the reason (default "") and a detail, as the moderation_log columns name them."""
+    return insert_row(conn, moderation_log, at=at, actor_id=actor_id, actor_email=actor_email, action=action, **what)
 
 
 def recent_log(conn: sa.Connection, limit: int = 100) -> list[Any]:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from paperboy.store.rows import insert_row
 from paperboy.store.schema import not_interested, papers, profile_ratings, profiles, saved_papers, saved_searches, votes
 
 
@@ -28,10 +29,7 @@ def profile(conn: sa.Connection, profile_id: int) -> Any:
 
 def insert_profile(conn: sa.Connection, user_id: int, name: str, is_default: bool, now: datetime) -> int:
     """New profile id; IntegrityError when the reader already has a profile of that name."""
-    res = conn.execute(
-        profiles.insert().values(user_id=user_id, name=name, is_default=is_default, in_digest=True, created_at=now)
-    )
-    return int(res.inserted_primary_key[0])
+    return insert_row(conn, profiles, user_id=user_id, name=name, is_default=is_default, in_digest=True, created_at=now)
 
 
 def update_profile(conn: sa.Connection, profile_id: int, values: dict[str, Any]) -> None:
