@@ -24,6 +24,7 @@ import psutil
 import sqlalchemy as sa
 
 from paperboy.models import IngestReport
+from paperboy.store.rows import insert_row
 from paperboy.store.schema import ingest_runs
 
 STALE_AFTER = timedelta(minutes=30)
@@ -48,18 +49,16 @@ def start_run(engine: sa.Engine, source: str, inputs: str) -> int:
     reap_interrupted(engine)
     now = _now()
     with engine.begin() as conn:
-        res = conn.execute(
-            ingest_runs.insert().values(
-                source=source,
-                inputs=inputs,
-                started_at=now,
-                status="running",
-                host=this_host(),
-                pid=os.getpid(),
-                heartbeat_at=now,
-            )
-        )
-        return res.inserted_primary_key[0]
+        owner = {"host": this_host(), "pid": os.getpid(), "heartbeat_at": now}
+        return insert_row(conn, ingest_runs, source=source, inputs=inputs, started_at=now, status="running", **owner)
+
+
+# The report's counters, each kept in the ingest_runs column of the same name.
+_COUNTS = ("added", "updated", "unchanged", "rejected", "duplicates")
+
+
+def _counts(report: IngestReport) -> dict[str, int]:
+    return {name: getattr(report, name) for name in _COUNTS}
 
 
 def heartbeat(engine: sa.Engine, run_id: int, report: IngestReport) -> None:
@@ -68,14 +67,7 @@ def heartbeat(engine: sa.Engine, run_id: int, report: IngestReport) -> None:
         conn.execute(
             ingest_runs.update()
             .where(ingest_runs.c.id == run_id, ingest_runs.c.status == "running")
-            .values(
-                heartbeat_at=_now(),
-                added=report.added,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                rejected=report.rejected,
-                duplicates=report.duplicates,
-            )
+            .values(heartbeat_at=_now(), **_counts(report))
         )
 
 
@@ -86,17 +78,7 @@ def finish_run(engine: sa.Engine, run_id: int, report: IngestReport, status: str
         conn.execute(
             ingest_runs.update()
             .where(ingest_runs.c.id == run_id)
-            .values(
-                finished_at=now,
-                heartbeat_at=now,
-                status=status,
-                added=report.added,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                rejected=report.rejected,
-                duplicates=report.duplicates,
-                message=message,
-            )
+            .values(finished_at=now, heartbeat_at=now, status=status, message=message, **_counts(report))
         )
 
 
