@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from paperboy.index.encoding import embed_longest_first, unit_rows
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {"default", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
@@ -254,32 +256,20 @@ class Embedder:
                 out = self._model.encode(
                     list(texts), batch_size=batch_size, show_progress_bar=False, convert_to_tensor=True
                 )
-        vecs = out.float().cpu().numpy()
         # Normalise in fp32 ourselves: bf16 outputs are only normalised to ~3 digits.
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        return (vecs / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+        return unit_rows(out.float().cpu().numpy())
 
     def embed_documents(self, texts: Iterable[str], progress: bool = True) -> np.ndarray:
         """Embed many texts; returns float32 (n, dim), L2-normalised, in input order."""
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        from tqdm.auto import tqdm
-
-        # Global length sort, then one batch per call: little padding, a live progress bar, and the
-        # lock is held for one batch only, so a query arriving during background indexing waits
-        # for at most one batch (~1 s), not for the whole run.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        chunk = self.batch_size
         autocast = self.precision == "bf16"
-        with tqdm(total=len(texts), desc="embedding", unit="doc", disable=None if progress else True) as bar:
-            for start in range(0, len(texts), chunk):
-                idx = order[start : start + chunk]
-                with self._lock:
-                    out[idx] = self._encode([texts[i] for i in idx], self.batch_size, autocast)
-                bar.update(len(idx))
-        return out
+
+        # One batch per call holds the lock for that batch only: a query arriving during background
+        # indexing waits for at most one batch (~1 s), not for the whole run.
+        def encode(batch: Sequence[str]) -> np.ndarray:
+            with self._lock:
+                return self._encode(batch, self.batch_size, autocast)
+
+        return embed_longest_first(texts, self.dim, self.batch_size, encode, progress)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query (fp32, cached); returns a read-only float32 (dim,) unit vector."""

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paperboy.index.encoding import embed_longest_first, unit_rows
+
 log = logging.getLogger("paperboy.index")
 
 # Bump when the exported graph changes (pooling, opset, fusion), so cached files are re-exported.
@@ -245,26 +247,15 @@ class OnnxEmbedder:
         out = self._session(threads, int8).run(
             None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         )[0]
-        out = np.asarray(out, dtype=np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        return unit_rows(np.asarray(out, dtype=np.float32))
 
     def embed_documents(self, texts: Iterable[str], progress: bool = True) -> np.ndarray:
         """Embed many texts; returns float32 (n, dim), L2-normalised, in input order."""
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        from tqdm.auto import tqdm
 
-        # Longest first, so each batch pads little (lengths in characters track tokens well enough).
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        with tqdm(total=len(texts), desc="embedding", unit="doc", disable=None if progress else True) as bar:
-            for start in range(0, len(texts), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                out[idx] = self._run([texts[i] for i in idx], self._threads, self.int8_documents)
-                bar.update(len(idx))
-        return out
+        def encode(batch: Sequence[str]) -> np.ndarray:
+            return self._run(batch, self._threads, self.int8_documents)
+
+        return embed_longest_first(texts, self.dim, self.batch_size, encode, progress)
 
     def _embed_one(self, key: str) -> np.ndarray:
         # One short text gains nothing from a second thread (and a second session thread would spin).
