@@ -19,7 +19,7 @@ then the smaller id, so the order is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 import numpy as np
@@ -53,17 +53,7 @@ def rank_trending(
     gravity: float = DEFAULT_GRAVITY,
 ) -> Hits:
     """All `ids` ordered by gravity score, best first (ties: newer, more votes, smaller id)."""
-    if len(ids) == 0:
-        return Hits.empty()
-    votes = np.asarray(votes, dtype=np.float64)
-    age = np.asarray(age_hours, dtype=np.float64)
-    if not (len(ids) == len(votes) == len(age)):
-        raise ValueError("ids, votes and age_hours differ in length")
-    scores = hn_gravity_score(votes, age, gravity)
-    id_rank = np.argsort(np.argsort(np.asarray(ids, dtype=object)))  # position of each id in sorted order
-    # np.lexsort sorts by the last key first.
-    order = np.lexsort((id_rank, -votes, age, -scores))
-    return Hits([ids[i] for i in order], scores[order])
+    return _ranked(ids, votes, age_hours, lambda votes, age: hn_gravity_score(votes, age, gravity))
 
 
 def age_in_hours(paper_dates: Sequence[date], as_of: date) -> np.ndarray:
@@ -74,15 +64,24 @@ def age_in_hours(paper_dates: Sequence[date], as_of: date) -> np.ndarray:
 
 def rank_by_votes(ids: Sequence[str], votes: np.ndarray, age_hours: np.ndarray) -> Hits:
     """`ids` by votes, most first (ties: newer, then smaller id); the score is the vote count."""
+    return _ranked(ids, votes, age_hours, lambda votes, _age: votes)
+
+
+def _ranked(
+    ids: Sequence[str], votes: np.ndarray, age_hours: np.ndarray, score: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> Hits:
+    """`ids` by score(votes, age), best first; ties: newer, more votes, smaller id."""
     if len(ids) == 0:
         return Hits.empty()
     votes = np.asarray(votes, dtype=np.float64)
     age = np.asarray(age_hours, dtype=np.float64)
     if not (len(ids) == len(votes) == len(age)):
         raise ValueError("ids, votes and age_hours differ in length")
-    id_rank = np.argsort(np.argsort(np.asarray(ids, dtype=object)))
-    order = np.lexsort((id_rank, age, -votes))
-    return Hits([ids[i] for i in order], votes[order])
+    scores = score(votes, age)
+    id_rank = np.argsort(np.argsort(np.asarray(ids, dtype=object)))  # position of each id in sorted order
+    # np.lexsort sorts by the last key first.
+    order = np.lexsort((id_rank, -votes, age, -scores))
+    return Hits([ids[i] for i in order], scores[order])
 
 
 def rank_window(
