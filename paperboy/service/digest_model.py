@@ -101,6 +101,34 @@ def display_address(address: str) -> str:
 _CATEGORY_RE = re.compile(r"^[A-Za-z][A-Za-z\-]{0,30}(\.[A-Za-z\-]{1,30})?$")
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    return tuple(value or ())
+
+
+def _plain(value: Any) -> Any:
+    """JSON and the database hold the followed lists as lists."""
+    return list(value) if isinstance(value, (tuple, list)) else value
+
+
+# Each option: its attribute, its key in the compact JSON form, its subscriptions column, how a stored
+# value becomes the attribute.
+_OPTION_FIELDS = (
+    ("frequency", "f", "frequency", _same),
+    ("send_hour", "h", "send_hour", int),
+    ("weekday", "w", "weekday", int),
+    ("timezone", "tz", "timezone", _same),
+    ("trending", "t", "include_trending", bool),
+    ("searches", "s", "include_searches", bool),
+    ("recommended", "r", "include_recommended", bool),
+    ("categories", "c", "categories", _names),
+    ("authors", "a", "authors", _names),
+)
+
+
 @dataclass(slots=True, frozen=True)
 class Options:
     """What a subscriber gets and when."""
@@ -146,44 +174,22 @@ class Options:
         return replace(self, timezone=tz, categories=cats, authors=authors)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "f": self.frequency,
-            "h": self.send_hour,
-            "w": self.weekday,
-            "tz": self.timezone,
-            "t": self.trending,
-            "s": self.searches,
-            "r": self.recommended,
-            "c": list(self.categories),
-            "a": list(self.authors),
-        }
+        """The compact form carried in signed links and outbox payloads."""
+        return {key: _plain(getattr(self, attr)) for attr, key, _, _ in _OPTION_FIELDS}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Options:
-        return cls(
-            frequency=d["f"],
-            send_hour=int(d["h"]),
-            weekday=int(d["w"]),
-            timezone=d["tz"],
-            trending=bool(d["t"]),
-            searches=bool(d["s"]),
-            recommended=bool(d["r"]),
-            categories=tuple(d.get("c") or ()),
-            authors=tuple(d.get("a") or ()),
-        )
+        # The followed lists may be missing; every other key must be there (KeyError otherwise).
+        return cls(**{attr: kind(d.get(key) if kind is _names else d[key]) for attr, key, _, kind in _OPTION_FIELDS})
+
+    @classmethod
+    def from_columns(cls, row: Any) -> Options:
+        """The options held in a subscriptions row."""
+        return cls(**{attr: kind(getattr(row, column)) for attr, _, column, kind in _OPTION_FIELDS})
 
     def columns(self) -> dict[str, Any]:
-        return {
-            "frequency": self.frequency,
-            "send_hour": self.send_hour,
-            "weekday": self.weekday,
-            "timezone": self.timezone,
-            "include_trending": self.trending,
-            "include_searches": self.searches,
-            "include_recommended": self.recommended,
-            "categories": list(self.categories),
-            "authors": list(self.authors),
-        }
+        """The subscriptions columns that hold these options."""
+        return {column: _plain(getattr(self, attr)) for attr, _, column, _ in _OPTION_FIELDS}
 
     def describe(self) -> str:
         """'daily at 08:00 Europe/Berlin' / 'weekly on Monday at 08:00 UTC'."""
@@ -212,17 +218,7 @@ class Subscription:
 
 
 def subscription_from_row(row: Any) -> Subscription:
-    opts = Options(
-        frequency=row.frequency,
-        send_hour=row.send_hour,
-        weekday=row.weekday,
-        timezone=row.timezone,
-        trending=bool(row.include_trending),
-        searches=bool(row.include_searches),
-        recommended=bool(row.include_recommended),
-        categories=tuple(row.categories or ()),
-        authors=tuple(row.authors or ()),
-    )
+    opts = Options.from_columns(row)
     return Subscription(
         row.id,
         row.email,
