@@ -197,23 +197,13 @@ def seed_readers(home: Path, n: int, seed: int) -> dict:
 
 
 def _env(home: Path, port: int) -> dict[str, str]:
-    return dict(
-        os.environ,
-        PAPERBOY_HOME=str(home),
-        PAPERBOY_SECRET_KEY=SECRET,
-        PAPERBOY_SMTP_HOST="127.0.0.1",
-        PAPERBOY_SMTP_PORT=str(port),
-        PAPERBOY_BASE_URL="http://localhost:8000",
-        PAPERBOY_DIGEST_HOUR="0",
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-    )
+    """The email tests' environment for a `paperboy` child (tests/email/conftest.py), with this benchmark's
+    secret and base URL, and the caller's PAPERBOY_DATABASE_URL if any."""
+    from tests.email.conftest import email_env
 
-
-def digest_command(*args: str) -> list[str]:
-    """`python -m paperboy.cli digest ...`."""
-    return [sys.executable, "-m", "paperboy.cli", "digest", *args]
+    url = os.environ.get("PAPERBOY_DATABASE_URL")
+    extra = {"PAPERBOY_DATABASE_URL": url} if url else {}
+    return email_env(home, port, PAPERBOY_SECRET_KEY=SECRET, PAPERBOY_BASE_URL="http://localhost:8000", **extra)
 
 
 def main() -> None:
@@ -235,6 +225,8 @@ def main() -> None:
 
 
 def run(args, home: Path) -> None:
+    from tests.email.conftest import digest_command
+
     t0 = time.perf_counter()
     seeded = seed_readers(home, args.subscribers, args.seed)
     print(

@@ -23,6 +23,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from _sample import sample_records
+
 REPO = Path(__file__).resolve().parents[1]
 # The shared folder sits beside the main checkout (../shared) or two levels up from a worktree.
 SAMPLE = next(
@@ -58,24 +60,21 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 def load_sample(directory: Path) -> list[dict]:
     """The sample papers: title, sentences, authors, categories, comment."""
     out = []
-    for path in sorted(directory.glob("*.jsonl.gz")):
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            for line in f:
-                o = json.loads(line)
-                abstract = " ".join((o.get("summary") or "").split())
-                sentences = [s for s in _SENTENCE.split(abstract) if len(s) > 20]
-                title = " ".join((o.get("title") or "").split())
-                if not title or not sentences:
-                    continue
-                out.append(
-                    {
-                        "title": title,
-                        "sentences": sentences,
-                        "authors": o.get("authors") or ["Anonymous"],
-                        "categories": [c for c in o.get("categories") or [] if "." in c or "-" in c] or ["cs.LG"],
-                        "comment": o.get("comment"),
-                    }
-                )
+    for o in sample_records(directory):
+        abstract = " ".join((o.get("summary") or "").split())
+        sentences = [s for s in _SENTENCE.split(abstract) if len(s) > 20]
+        title = " ".join((o.get("title") or "").split())
+        if not title or not sentences:
+            continue
+        out.append(
+            {
+                "title": title,
+                "sentences": sentences,
+                "authors": o.get("authors") or ["Anonymous"],
+                "categories": [c for c in o.get("categories") or [] if "." in c or "-" in c] or ["cs.LG"],
+                "comment": o.get("comment"),
+            }
+        )
     if not out:
         sys.exit(f"no sample shards under {directory}")
     return out

@@ -65,7 +65,7 @@ def install_lsa(home: Path) -> None:
 
 
 def bench_build(pb) -> None:
-    from paperboy.index.map_files import MapData
+    from tests.map.conftest import map_rows
 
     t, c = time.perf_counter(), time.process_time()
     rep = pb.map.build()
@@ -79,18 +79,7 @@ def bench_build(pb) -> None:
     d = pb.map.data()
     keep = np.argsort(d.day, kind="stable")[:-DAY]
     keep.sort()
-    old = MapData(
-        ids=[d.ids[i] for i in keep],
-        xy=d.xy[keep],
-        fine=d.fine[keep],
-        day=d.day[keep],
-        category=d.category[keep],
-        titles=[d.titles[i] for i in keep],
-        topics=d.topics,
-        broad=d.broad,
-        categories=d.categories,
-        meta=d.meta,
-    )
+    old = map_rows(d, keep)
     pb.map.files.save(old)
     t, c = time.perf_counter(), time.process_time()
     placed = pb.map.update()
@@ -104,14 +93,11 @@ def bench_build(pb) -> None:
 
 
 def bench_browser(pb, runs: int = 3) -> None:
-    from playwright.sync_api import sync_playwright
-
     from paperboy.web import create_app
+    from tests.browser import chromium
     from tests.web.conftest import LiveServer
 
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    with LiveServer(create_app(pb)) as srv, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+    with LiveServer(create_app(pb)) as srv, chromium() as browser:
         pb.map.points()  # the server's one-off encoding of a new generation is not the page's cost
         for run in range(runs):
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -133,7 +119,6 @@ def bench_browser(pb, runs: int = 3) -> None:
                 for r in m["resources"]:
                     print(f"   {r['name']:<28} {r['body']:>10,} B sent ({r['decoded']:,} B decoded)")
             page.close()
-        browser.close()
 
 
 def main() -> None:

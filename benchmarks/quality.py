@@ -9,9 +9,7 @@ Prints nDCG@10 / Recall@100 / MRR@10 and latency per mode for both, so the in-su
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,27 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.test_eval import scifact_slice  # noqa: E402  the slice is defined once, beside its test
-
-
-def run_eval(home: Path, corpus: Path, queries: Path, qrels: Path) -> dict:
-    cmd = [
-        sys.executable,
-        "-m",
-        "paperboy.cli",
-        "--home",
-        str(home),
-        "eval",
-        "--json",
-        "-q",
-        "--corpus",
-        str(corpus),
-        "--queries",
-        str(queries),
-        "--qrels",
-        str(qrels),
-    ]
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+from paperboy.config import Settings  # noqa: E402
+from paperboy.service.evaluation import run_eval, slice_corpus  # noqa: E402
 
 
 def main() -> None:
@@ -49,12 +28,15 @@ def main() -> None:
     ap.add_argument("--slice-only", action="store_true")
     args = ap.parse_args()
     src = args.shared / "eval" / "scifact"
-    runs = {"slice": scifact_slice(src, args.work / "slice")}
+    queries, qrels = src / "queries.jsonl", src / "qrels" / "train.tsv"
+    runs = {"slice": slice_corpus(src / "corpus.jsonl", qrels, args.work / "slice")}  # as tests/test_eval.py
     if not args.slice_only:
-        runs["full"] = (src / "corpus.jsonl", src / "queries.jsonl", src / "qrels" / "train.tsv")
+        runs["full"] = src / "corpus.jsonl"
+    model = Settings(home=args.work).embedding_model
     print(f"{'split':<6} {'mode':<8} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>7} {'p99 ms':>7}")
-    for name, (corpus, queries, qrels) in runs.items():
-        res = run_eval(args.work / f"home-{name}", corpus, queries, qrels)
+    for name, corpus in runs.items():
+        # What `paperboy --home WORK/home-NAME eval` runs, in this process.
+        res = run_eval(corpus, queries, qrels, work=args.work / f"home-{name}" / "eval", model=model)
         for mode, m in res.items():
             print(
                 f"{name:<6} {mode:<8} {m['ndcg@10']:>8.4f} {m['recall@100']:>7.4f} {m['mrr@10']:>7.4f} "

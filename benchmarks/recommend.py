@@ -33,6 +33,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _sample import sample_records  # noqa: E402
+
 from paperboy.index.embedder import document_text  # noqa: E402
 from paperboy.ranking import scorers  # noqa: E402
 
@@ -46,19 +48,16 @@ MAX_LIBRARY = 500
 
 def load_corpus(corpus: Path) -> list[dict]:
     papers = []
-    for shard in sorted(corpus.glob("*.jsonl.gz")):
-        with gzip.open(shard, "rt", encoding="utf-8") as f:
-            for line in f:
-                o = json.loads(line)
-                papers.append(
-                    {
-                        "id": o["id"],
-                        "title": o["title"],
-                        "abstract": o.get("summary") or "",
-                        "authors": o.get("authors") or [],
-                        "day": o.get("crawl_date") or "",
-                    }
-                )
+    for o in sample_records(corpus):
+        papers.append(
+            {
+                "id": o["id"],
+                "title": o["title"],
+                "abstract": o.get("summary") or "",
+                "authors": o.get("authors") or [],
+                "day": o.get("crawl_date") or "",
+            }
+        )
     return papers
 
 

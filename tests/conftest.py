@@ -109,6 +109,13 @@ SLOW_FILES = (
 )
 
 
+def _uses_database(item: pytest.Item) -> bool:
+    """Whether the test reaches the --db backend: every fixture that picks a database depends on db_backend
+    (pg_server_url aside). A test without one (a CLI's --help, a parser, a process on a home's default
+    SQLite file) runs the very same code in both passes."""
+    return bool({"db_backend", "pg_server_url"} & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     backend = config.getoption("--db")
     for item in items:
@@ -123,6 +130,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="SQLite specific"))
         elif backend == "postgres" and item.get_closest_marker("store_free"):
             item.add_marker(pytest.mark.skip(reason="store-free: the SQLite pass covers it"))
+        elif backend == "postgres" and not item.get_closest_marker("postgres") and not _uses_database(item):
+            item.add_marker(
+                pytest.mark.skip(reason="asks for no --db database (SQLite in both passes): the SQLite pass covers it")
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -164,6 +175,16 @@ def _pg_admin(db_backend: str, request: pytest.FixtureRequest):
     engine = sa.create_engine(request.config.stash[_PG_URL], isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def base_homes(tmp_path_factory, _pg_admin):
+    """Homes built once per session from the real corpus (tests/homes.py), each on first use; tests copy them."""
+    from tests.homes import BaseHomes
+
+    built = BaseHomes(tmp_path_factory, _pg_admin)
+    yield built
+    built.close()
 
 
 _db_counter = itertools.count()
@@ -289,6 +310,19 @@ def cli_process(subprocess_env: Callable[[Path], dict[str, str]]):
         proc.wait()
         if proc.stderr:
             proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium (Playwright), launched once per test file; each test opens its own context.
+
+    Per file, not per session: while Playwright's sync API runs, it leaves its event loop marked as running
+    on the main thread, and a later file's asyncio.run() (tests/test_mcp.py) would then fail.
+    """
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

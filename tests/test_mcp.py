@@ -14,32 +14,28 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from paperboy.config import Settings
-from paperboy.service import Paperboy
+from tests import homes
+from tests.web.conftest import SHARD
+
+# The MCP surface over served processes; its tools call the service the web API tests run on PostgreSQL.
+pytestmark = pytest.mark.sqlite_only
 
 TOOLS = {"search_papers", "get_paper", "similar_papers", "trending", "daily_papers"}
 
 
+def _build_mcp_home(home, url) -> None:
+    with homes.service(home, url) as pb:
+        pb.ingest([SHARD])
+        pb.update_index(embed=False)
+
+
 @pytest.fixture(scope="module")
-def mcp_home(tmp_path_factory, arxiv_shards, db_backend, _pg_admin):
+def mcp_home(base_homes):
     """One real day of arXiv (the July 2026 shard), keyword-indexed; on PostgreSQL a database of its own."""
-    home = tmp_path_factory.mktemp("mcp-home")
-    url = None
-    if db_backend == "postgres":
-        name = f"pbt_mcp_{os.getpid()}"
-        with _pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = _pg_admin.url.set(database=name).render_as_string(hide_password=False)
-    pb = Paperboy(Settings(home=home, database_url=url))
-    pb.ingest([arxiv_shards[-1]])
-    pb.update_index(embed=False)
-    _, first = next(iter(pb.store.iter_papers()))
-    pb.close()
-    yield home, url, first
-    if url:
-        with _pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    home, url = base_homes.get("mcp", _build_mcp_home)  # only this file uses it: the servers read it as it is
+    with homes.service(home, url) as pb:
+        _, first = next(iter(pb.store.iter_papers()))
+    return home, url, first
 
 
 def _env(url: str | None) -> dict[str, str]:

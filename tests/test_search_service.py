@@ -15,6 +15,8 @@ import pytest
 from paperboy.config import Settings
 from paperboy.models import Paper, SearchFilters
 from paperboy.service import Paperboy
+from tests import homes
+from tests.email.conftest import build_email_home
 
 HOSTILE = [
     "",
@@ -42,25 +44,14 @@ HOSTILE = [
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory, arxiv_shards, hf_page, db_backend, _pg_admin) -> Paperboy:
-    """411 real papers (the one-day July 2026 shard + the HF page), lexical and dense indexes built."""
-    home = tmp_path_factory.mktemp("search-home")
-    url = None
-    if db_backend == "postgres":  # one database for the module, like the home
-        name = f"pbt_search_{os.getpid()}"
-        with _pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = _pg_admin.url.set(database=name).render_as_string(hide_password=False)
-    pb = Paperboy(Settings(home=home, database_url=url))
-    pb.ingest([arxiv_shards[-1], hf_page])
-    rep = pb.update_index(embed=True)
-    assert rep.dense_error is None and rep.embedded == 411
+def indexed(base_homes, tmp_path_factory) -> Paperboy:
+    """411 real papers (the one-day July 2026 shard + the HF page), lexical and dense indexes built: a copy
+    of the email tests' base home, so a session builds and embeds it once."""
+    home = base_homes.copy("email", build_email_home, tmp_path_factory.mktemp("search") / "home")
+    pb = Paperboy(homes.home_settings(home))
+    assert pb.indexes.dense_ready() and len(pb.indexes.vectors) == 411
     yield pb
     pb.close()
-    if url:
-        with _pg_admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _shard_rows(path: Path) -> list[dict]:
@@ -154,37 +145,18 @@ def test_similar_papers_exclude_the_paper_itself(indexed, arxiv_shards):
     assert indexed.similar("2901.99999") == []
 
 
+def _add(pb: Paperboy, title: str, abstract: str, arxiv_id: str) -> None:
+    """Store one new arXiv paper (not indexed yet)."""
+    pb.store.upsert([(Paper(title=title, abstract=abstract, arxiv_id=arxiv_id, source="arxiv-jsonl"), False)])
+
+
 def test_new_papers_become_searchable_without_a_rebuild(tmp_path, home_database):
     pb = Paperboy(Settings(home=tmp_path, database_url=home_database(tmp_path)))
-    pb.store.upsert(
-        [
-            (
-                Paper(
-                    title="Zebrafish fin regeneration atlas",
-                    abstract="Cells.",
-                    arxiv_id="2601.00001",
-                    source="arxiv-jsonl",
-                ),
-                False,
-            )
-        ]
-    )
+    _add(pb, "Zebrafish fin regeneration atlas", "Cells.", "2601.00001")
     pb.update_index(embed=False)
     assert pb.search("zebrafish", mode="lexical").hits[0].paper.id == "2601.00001"
     before = pb.indexes.lexical.count()
-    pb.store.upsert(
-        [
-            (
-                Paper(
-                    title="Axolotl limb regeneration",
-                    abstract="More cells.",
-                    arxiv_id="2601.00002",
-                    source="arxiv-jsonl",
-                ),
-                False,
-            )
-        ]
-    )
+    _add(pb, "Axolotl limb regeneration", "More cells.", "2601.00002")
     rep = pb.update_index(embed=False)
     assert rep.lexical == 1 and pb.indexes.lexical.count() == before + 1
     assert pb.search("axolotl", mode="lexical").hits[0].paper.id == "2601.00002"
@@ -221,22 +193,15 @@ def test_a_new_process_on_the_same_home_uses_the_built_dense_index(indexed):
 def test_similar_without_vectors_reads_the_abstract_as_plain_words(tmp_path, home_database):
     """Quotes and " -word" inside an abstract are words to match, not a phrase or an exclusion."""
     pb = Paperboy(Settings(home=tmp_path, database_url=home_database(tmp_path)))
-    papers = [
-        Paper(
-            title="Sparse attention kernels",
-            arxiv_id="2601.00011",
-            source="arxiv-jsonl",
-            abstract='We compare "flash attention for very long documents" kernels -transformers included.',
-        ),
-        Paper(
-            title="Transformers on long documents",
-            arxiv_id="2601.00012",
-            source="arxiv-jsonl",
-            abstract="Transformers with sparse attention kernels read long inputs.",
-        ),
-        Paper(title="Protein folding", arxiv_id="2601.00013", source="arxiv-jsonl", abstract="Proteins fold."),
-    ]
-    pb.store.upsert([(p, False) for p in papers])
+    abstract = 'We compare "flash attention for very long documents" kernels -transformers included.'
+    _add(pb, "Sparse attention kernels", abstract, "2601.00011")
+    _add(
+        pb,
+        "Transformers on long documents",
+        "Transformers with sparse attention kernels read long inputs.",
+        "2601.00012",
+    )
+    _add(pb, "Protein folding", "Proteins fold.", "2601.00013")
     pb.update_index(embed=False)
     ids = [h.paper.id for h in pb.similar("2601.00011")]
     # As a search-box query the abstract would have required the quoted phrase and excluded
@@ -249,19 +214,7 @@ def test_an_index_of_an_older_schema_is_rebuilt_by_the_next_update(tmp_path, hom
     """After an upgrade that adds a keyword field, `paperboy index` (or the worker) rebuilds it by itself."""
     url = home_database(tmp_path)
     pb = Paperboy(Settings(home=tmp_path, database_url=url))
-    pb.store.upsert(
-        [
-            (
-                Paper(
-                    title="Zebrafish fin regeneration atlas",
-                    abstract="Cells.",
-                    arxiv_id="2601.00001",
-                    source="arxiv-jsonl",
-                ),
-                False,
-            )
-        ]
-    )
+    _add(pb, "Zebrafish fin regeneration atlas", "Cells.", "2601.00001")
     pb.update_index(embed=False)
     pb.close()
     manifest = tmp_path / "index" / "lexical" / "manifest.json"

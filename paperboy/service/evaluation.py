@@ -68,6 +68,25 @@ def load_dataset(corpus: Path, queries: Path, qrels: Path) -> Dataset:
     return Dataset(Path(corpus), {q: texts[q] for q in judged}, judged)
 
 
+def slice_corpus(corpus: Path, qrels: Path, dest: Path, distractor_every: int = 5) -> Path:
+    """dest/corpus.jsonl: every judged document of `corpus` and every n-th other one, in corpus order.
+
+    A deterministic, smaller stand-in for a whole split (the test suite's SciFact check runs on one).
+    """
+    judged = {line.split("\t")[1] for line in Path(qrels).read_text(encoding="utf-8").splitlines() if line.strip()}
+    dest.mkdir(parents=True, exist_ok=True)
+    kept, n_other = [], 0
+    for line in Path(corpus).read_text(encoding="utf-8").splitlines():
+        if str(json.loads(line)["_id"]) in judged:
+            kept.append(line)
+        else:
+            n_other += 1
+            if n_other % distractor_every == 0:
+                kept.append(line)
+    (dest / "corpus.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return dest / "corpus.jsonl"
+
+
 def corpus_papers(corpus: Path) -> Iterator[Paper]:
     for n, o in _jsonl(corpus):
         if "_id" not in o:

@@ -129,13 +129,9 @@ def sink():
 
 def build_email_home(home: Path, database_url: str | None = None) -> None:
     """The real 2026-07 arXiv shard and HF page dump, ingested and embedded (lexical + dense)."""
-    from paperboy.config import Settings
-    from paperboy.service import Paperboy
-
     assert SHARED.is_dir(), f"{SHARED} is missing: the email tests read the real corpus from ../shared"
     assert SHARD.is_file() and HF_PAGE.is_file(), "the corpus files the email tests need are missing"
-    pb = Paperboy(Settings(home=home, database_url=database_url, secret_key=SECRET))
-    try:
+    with homes.service(home, database_url, SECRET) as pb:
         report = pb.ingest([SHARD, HF_PAGE])
         assert report.added >= 400, report
         rep = pb.update_index(embed=True)
@@ -144,30 +140,16 @@ def build_email_home(home: Path, database_url: str | None = None) -> None:
             print(
                 f"note: no dense vectors ({rep.dense_error}); recommendations use the TF-IDF fallback", file=sys.stderr
             )
-    finally:
-        pb.close()
-
-
-@pytest.fixture(scope="session")
-def email_base_home(tmp_path_factory, _pg_admin):
-    """The built home, and with --db=postgres its database (a template copied per test)."""
-    with homes.base_home(tmp_path_factory, _pg_admin, "email", build_email_home) as built:
-        yield built
 
 
 @pytest.fixture
-def email_home(email_base_home, tmp_path: Path, new_database_url) -> Path:
+def email_home(base_homes, tmp_path: Path, new_database_url) -> Path:
     """A private copy of the built home; on PostgreSQL <home>/database_url names its own database copy."""
-    return homes.copy_home(email_base_home, tmp_path / "home", new_database_url)
+    return base_homes.copy("email", build_email_home, tmp_path / "home", new_database_url)
 
 
 def email_settings(home: Path, port: int, **extra):
-    from paperboy.config import Settings
-
     values = dict(
-        home=home,
-        database_url=homes.home_database_url(home),
-        secret_key=SECRET,
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_timeout=5.0,
@@ -177,7 +159,7 @@ def email_settings(home: Path, port: int, **extra):
         digest_retry_minutes=5.0,
     )
     values.update(extra)
-    return Settings(**values)
+    return homes.home_settings(home, SECRET, **values)
 
 
 def email_env(home: Path, port: int, **extra: str) -> dict[str, str]:

@@ -30,31 +30,22 @@ def test_everything_at_once():
 
 
 @pytest.mark.parametrize(
-    "text, authors",
+    "text, field, expected",
     [
-        ("author:hinton", ("hinton",)),
-        ("AUTHOR:Hinton", ("Hinton",)),
-        ('au:"Hinton, Geoffrey"', ("Hinton, Geoffrey",)),
-        ("author:hinton author:lecun", ("hinton", "lecun")),
-        ("author:hinton, deep", ("hinton",)),
+        ("author:hinton", "authors", ("hinton",)),
+        ("AUTHOR:Hinton", "authors", ("Hinton",)),
+        ('au:"Hinton, Geoffrey"', "authors", ("Hinton, Geoffrey",)),
+        ("author:hinton author:lecun", "authors", ("hinton", "lecun")),
+        ("author:hinton, deep", "authors", ("hinton",)),
+        ("cat:cs.CL", "categories", ("cs.CL",)),
+        ("category:cs", "categories", ("cs",)),
+        ("cat:cs.*", "categories", ("cs",)),
+        ("cat:cs.CL cat:cs.CV", "categories", ("cs.CL", "cs.CV")),
+        ("categories:cs.CL,,eess.IV", "categories", ("cs.CL", "eess.IV")),
     ],
 )
-def test_author_filters(text, authors):
-    assert parse_query(text).filters.authors == authors
-
-
-@pytest.mark.parametrize(
-    "text, cats",
-    [
-        ("cat:cs.CL", ("cs.CL",)),
-        ("category:cs", ("cs",)),
-        ("cat:cs.*", ("cs",)),
-        ("cat:cs.CL cat:cs.CV", ("cs.CL", "cs.CV")),
-        ("categories:cs.CL,,eess.IV", ("cs.CL", "eess.IV")),
-    ],
-)
-def test_category_filters(text, cats):
-    assert parse_query(text).filters.categories == cats
+def test_author_and_category_filters(text, field, expected):
+    assert getattr(parse_query(text).filters, field) == expected
 
 
 @pytest.mark.parametrize(

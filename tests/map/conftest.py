@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 from pathlib import Path
 
@@ -30,30 +31,33 @@ def write_sample(path: Path) -> Path:
 
 def build_map_home(home: Path, database_url: str | None = None) -> None:
     """Ingest the sample, embed it with the packaged model and build its map (seeded: the same map every run)."""
-    from paperboy.service import Paperboy
-
     home.mkdir(parents=True, exist_ok=True)
     sample = write_sample(home.parent / "sample.jsonl.gz")
-    pb = Paperboy(Settings(home=home, database_url=database_url, secret_key="test-secret"))
-    try:
+    with homes.service(home, database_url) as pb:
         assert pb.ingest([sample]).added >= 12 * PER_MONTH
         rep = pb.update_index(embed=True)
         assert rep.dense_error is None, rep.dense_error
         pb.map.build(seed=0)
-    finally:
-        pb.close()
-
-
-@pytest.fixture(scope="session")
-def map_base_home(tmp_path_factory, _pg_admin):
-    with homes.base_home(tmp_path_factory, _pg_admin, "map", build_map_home) as built:
-        yield built
 
 
 @pytest.fixture
-def map_home(map_base_home, tmp_path: Path, new_database_url) -> Path:
-    return homes.copy_home(map_base_home, tmp_path / "home", new_database_url)
+def map_home(base_homes, tmp_path: Path, new_database_url) -> Path:
+    return base_homes.copy("map", build_map_home, tmp_path / "home", new_database_url)
 
 
 def map_settings(home: Path, **kw) -> Settings:
-    return Settings(home=home, database_url=homes.home_database_url(home), secret_key="test-secret", **kw)
+    return homes.home_settings(home, **kw)
+
+
+def map_rows(d, rows, **meta):
+    """The map `d` (MapData) cut down to `rows`, as if the other papers were not placed yet; `meta` changes entries."""
+    return dataclasses.replace(
+        d,
+        ids=[d.ids[i] for i in rows],
+        titles=[d.titles[i] for i in rows],
+        xy=d.xy[rows],
+        fine=d.fine[rows],
+        day=d.day[rows],
+        category=d.category[rows],
+        meta={**d.meta, **meta},
+    )

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperboy.index.map_files import MapData
 from paperboy.ranking.layout import nearest, unit_rows
-from tests.map.conftest import map_settings
+from tests.map.conftest import map_rows, map_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,20 +68,7 @@ def test_new_papers_are_placed_beside_their_neighbours_and_old_ones_do_not_move(
     full = pb.map.data()
     new = np.arange(len(full))[-40:]
     old = np.arange(len(full))[:-40]
-    pb.map.files.save(
-        MapData(
-            ids=[full.ids[i] for i in old],
-            xy=full.xy[old],
-            fine=full.fine[old],
-            day=full.day[old],
-            category=full.category[old],
-            titles=[full.titles[i] for i in old],
-            topics=full.topics,
-            broad=full.broad,
-            categories=full.categories,
-            meta=full.meta,
-        )
-    )
+    pb.map.files.save(map_rows(full, old))
     assert pb.map.update() == 40
     d = pb.map.data()
     assert d.ids[: len(old)] == [full.ids[i] for i in old] and d.ids[len(old) :] == [full.ids[i] for i in new]
@@ -226,20 +212,7 @@ def test_worker_places_papers_embedded_since_the_map_was_built(pb):
     full = pb.map.data()
     old = np.arange(len(full) - 25)
     # As if the last 25 papers were embedded after the map was built: dense_seq -1 is "older than the index".
-    pb.map.files.save(
-        MapData(
-            ids=[full.ids[i] for i in old],
-            xy=full.xy[old],
-            fine=full.fine[old],
-            day=full.day[old],
-            category=full.category[old],
-            titles=[full.titles[i] for i in old],
-            topics=full.topics,
-            broad=full.broad,
-            categories=full.categories,
-            meta={**full.meta, "dense_seq": -1},
-        )
-    )
+    pb.map.files.save(map_rows(full, old, dense_seq=-1))
     assert pb.map.stale()
     worker = Worker(pb, embed=False)
     rep = worker.run_pass()

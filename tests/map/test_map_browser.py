@@ -3,29 +3,18 @@ slider filters, a click opens the paper. One browser, one journey, three page lo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from playwright.sync_api import expect
 
 from paperboy.ranking.topics import month_index
+from tests.browser import SHOTS, page_errors
 from tests.map.conftest import map_settings
 from tests.web.conftest import LiveServer
 
-pytestmark = pytest.mark.browser
+# The map in Chromium; the PostgreSQL pass runs the same map and routes in test_map.py.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 BACKGROUND = np.array([252, 252, 253])  # the stage's clear colour (backgroundColor in frontend/map/src/map.js)
 
 
@@ -39,22 +28,16 @@ def _ink(png: bytes) -> float:
     return float((np.abs(img - BACKGROUND).sum(axis=2) > 30).mean())
 
 
-def test_map_journey(map_home):
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
+def test_map_journey(browser, map_home):
     from paperboy.service import Paperboy
     from paperboy.web import create_app
 
     pb = Paperboy(map_settings(map_home))
     d = pb.map.data()
-    errors: list[str] = []
     try:
-        with LiveServer(create_app(pb)) as srv, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        with LiveServer(create_app(pb)) as srv:
+            page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+            errors = page_errors(page)
 
             # Page load 1: sign up; upvote one paper so the map has a "you are here".
             page.goto(srv.url + "/signup")
@@ -114,7 +97,7 @@ def test_map_journey(map_home):
             page.mouse.click(box["x"] + x + 1, box["y"] + y)
             page.wait_for_url(f"**/papers/{d.ids[hovered]}")
             expect(page.locator("h1")).to_contain_text(d.titles[hovered][:30])
-            browser.close()
+            page.context.close()
     finally:
         pb.close()
     assert not errors, errors

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from paperboy.store import backup as bk
 from paperboy.store.db import create_engine
+from tests.store.rows import papers_in
 
 EXIT_OK, EXIT_FAILED = 0, 4
 SHARD = "papers-2026-07.jsonl.gz"  # one real arXiv shard, 300 papers
@@ -42,17 +43,6 @@ def _snapshot(cli, home: Path) -> tuple[dict, list[dict]]:
 
 def _store_url(home_database, home: Path) -> str:
     return home_database(home) or f"sqlite:///{home / 'paperboy.db'}"
-
-
-def _papers_in(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table("papers"):
-                return 0
-            return conn.execute(sa.text("SELECT count(*) FROM papers")).scalar_one()
-    finally:
-        engine.dispose()
 
 
 def _consistent(url: str) -> int:
@@ -137,7 +127,7 @@ def test_backup_while_another_process_ingests_is_a_consistent_database(
     counts: list[int] = []
     deadline = time.monotonic() + 120
     while len(counts) < 2 and writer.poll() is None and time.monotonic() < deadline:
-        if not _papers_in(url):
+        if not papers_in(url):
             time.sleep(0.2)
             continue
         target = tmp_path / f"backup-{len(counts)}"

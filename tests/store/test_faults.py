@@ -15,25 +15,15 @@ import sqlalchemy as sa
 from paperboy.models import IngestReport
 from paperboy.store import Store
 from paperboy.store.db import create_engine
+from tests.store.rows import papers_in
 
 TOTAL = 74_728  # distinct papers in the 17 shards
-
-
-def _papers_in(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table("papers"):
-                return 0
-            return conn.execute(sa.text("SELECT count(*) FROM papers")).scalar_one()
-    finally:
-        engine.dispose()
 
 
 def _kill_after_some_batches(proc: subprocess.Popen, url: str, at_least: int) -> int:
     """SIGKILL `proc` alone (as the OOM killer would) once `at_least` papers are committed."""
     deadline = time.monotonic() + 180
-    while (n := _papers_in(url)) < at_least:
+    while (n := papers_in(url)) < at_least:
         assert proc.poll() is None, f"ingest ended early: {proc.stderr.read().decode()[-2000:]}"
         assert time.monotonic() < deadline, "no batch committed within 180 s"
         time.sleep(0.05)
@@ -77,7 +67,7 @@ def test_sigkill_during_ingest_then_rerun_stores_every_paper_exactly_once(
     shards = list(map(str, arxiv_shards))
     first = cli_process(home, "ingest", "--no-index", "-q", *shards)
     at_kill = _kill_after_some_batches(first, url, at_least=4000)
-    stored = _papers_in(url)
+    stored = papers_in(url)
     assert at_kill <= stored < TOTAL  # killed mid-way; whatever it committed is there
 
     again = cli_process(home, "ingest", "--no-index", "--json", *shards, stdout=subprocess.PIPE)
@@ -113,7 +103,7 @@ def test_a_live_ingest_in_another_process_stays_running_until_killed(
     whole = tmp_path / "all-shards.jsonl.gz"
     whole.write_bytes(b"".join(p.read_bytes() for p in arxiv_shards))
     proc = cli_process(home, "ingest", "--no-index", "-q", str(whole))
-    while _papers_in(url) < 1:
+    while papers_in(url) < 1:
         assert proc.poll() is None, "ingest stored nothing"
         time.sleep(0.05)
     st = Store(url)  # another process listing runs and starting one, as `paperboy stats` and the worker do

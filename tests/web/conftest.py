@@ -17,6 +17,7 @@ HF_PAGE = SHARED / "corpus" / "hf-papers-search-page.txt"
 SHARD = SHARED / "corpus" / "arxiv-cs-2025-2026" / "papers-2026-07.jsonl.gz"
 DAY = date(2026, 7, 1)  # the one listing day of the 2026-07 shard
 XSS = "<script>alert('xss')</script>"
+ADMIN = "admin@example.org"
 
 # Hand-made papers: hostile text, an HF-style paper with upvotes, and dated ones for windows.
 FIXTURE_PAPERS = [
@@ -65,30 +66,18 @@ def require_shared() -> None:
 
 def build_home(home: Path, database_url: str | None = None) -> None:
     """Ingest the real HF page dump and one real arXiv shard, plus the fixture papers, and index them."""
-    from paperboy.service import Paperboy
-
     require_shared()
-    pb = Paperboy(Settings(home=home, database_url=database_url, secret_key="test-secret"))
-    try:
+    with homes.service(home, database_url) as pb:
         report = pb.ingest([HF_PAGE, SHARD])
         assert report.added >= 400, report
         pb.store.upsert([(p.with_defaults(), False) for p in FIXTURE_PAPERS])
         pb.update_index(embed=False)  # lexical only: the dense tier belongs to the slow tests
-    finally:
-        pb.close()
-
-
-@pytest.fixture(scope="session")
-def base_home(tmp_path_factory, _pg_admin):
-    """(home, database_url or None) built once per session; tests get copies of it."""
-    with homes.base_home(tmp_path_factory, _pg_admin, "web", build_home) as built:
-        yield built
 
 
 @pytest.fixture
-def web_home(base_home, tmp_path: Path, new_database_url) -> Path:
+def web_home(base_homes, tmp_path: Path, new_database_url) -> Path:
     """A private copy of the built home (and database), so tests can vote and sign up without seeing each other."""
-    return homes.copy_home(base_home, tmp_path / "home", new_database_url)
+    return base_homes.copy("web", build_home, tmp_path / "home", new_database_url)
 
 
 def web_settings(home: Path, **kw) -> Settings:
@@ -99,9 +88,7 @@ def web_settings(home: Path, **kw) -> Settings:
     """
     kw.setdefault("signup_max_per_hour", 100000)
     kw.setdefault("vote_max_per_hour", 1000000)
-    return Settings(
-        home=home, database_url=homes.home_database_url(home), secret_key="test-secret", arxiv_min_interval=0.0, **kw
-    )
+    return homes.home_settings(home, arxiv_min_interval=0.0, **kw)
 
 
 @pytest.fixture
@@ -109,6 +96,16 @@ def web_pb(web_home: Path):
     from paperboy.service import Paperboy
 
     pb = Paperboy(web_settings(web_home))
+    yield pb
+    pb.close()
+
+
+@pytest.fixture
+def admin_pb(web_home: Path):
+    """A Paperboy on a web_home copy where ADMIN (who has no account yet) is an administrator."""
+    from paperboy.service import Paperboy
+
+    pb = Paperboy(web_settings(web_home, admin_emails=[ADMIN]))
     yield pb
     pb.close()
 

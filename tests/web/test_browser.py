@@ -6,39 +6,18 @@ Screenshots of the home, search and paper pages (desktop and phone) land in test
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser import SHOTS, page_errors
 from tests.web.conftest import AtomServer, LiveServer, arxiv_atom
 
-pytestmark = pytest.mark.browser
+# Pages and scripts in Chromium; the PostgreSQL pass runs the same service calls in the web API tests.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 EMAIL, PASSWORD = "browser@example.org", "a long enough password"
 NEW_ID = "2607.04321"
-
-
-@pytest.fixture
-def browser():
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -62,9 +41,7 @@ def test_reader_journey(browser, live, app):
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    errors = page_errors(page)
     base = live.url
 
     # Home: trending papers with upvote counts.
@@ -199,9 +176,7 @@ def test_api_docs_render_offline(browser, live):
 
     ctx.route("**/*", local_only)
     page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # CSP refusals too
+    errors = page_errors(page)  # CSP refusals too
     page.goto(live.url + "/docs")
     expect(page.locator(".opblock").first).to_be_visible(timeout=15_000)
     assert page.locator(".opblock").count() >= 5

@@ -7,42 +7,21 @@ shared link logged out. Along the way: the code link of a paper with code, KaTeX
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.browser import page_errors
 from tests.web.conftest import LiveServer
 
 # The PostgreSQL pass runs the same service calls in test_discussions.py; this file checks pages and scripts.
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CODE_PAPER = "2606.99002"  # has code_url https://github.com/example/popular
 MATH_PAPER = "2606.99001"  # abstract with $\alpha < \beta$ and hostile markup
 HOSTILE = (
     '<script>window.pwned = 1</script> <img src=x onerror="window.pwned = 2"> '
     "[x](javascript:window.pwned=3) $</span><script>window.pwned = 4</script>$ \x07bell"
 )
-
-
-@pytest.fixture
-def browser():
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_new_user_discusses_and_shares_a_collection(browser, app):
@@ -52,9 +31,7 @@ def test_new_user_discusses_and_shares_a_collection(browser, app):
         base = live.url
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
         page = ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        errors = page_errors(page)
         page.on("dialog", lambda d: errors.append(f"dialog: {d.message}"))
 
         # The paper page of a paper with code shows the link, in "Code & links".

@@ -11,20 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperboy.service.comments import MAX_BODY, MAX_DEPTH, PER_HOUR
-from tests.web.conftest import csrf_of, web_settings
+from tests.web.conftest import ADMIN, csrf_of, web_settings
 
-ADMIN = "admin@example.org"
 P = "2606.99002"  # "Popular Paper From Hugging Face Daily", with a code_url
 P2 = "2605.99003"
 
 
 @pytest.fixture
-def pb(web_home):
-    from paperboy.service import Paperboy
-
-    pb = Paperboy(web_settings(web_home, admin_emails=[ADMIN]))
-    yield pb
-    pb.close()
+def pb(admin_pb):
+    return admin_pb
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.web.conftest import XSS, csrf_of, sign_up, web_settings
+from tests.web.conftest import ADMIN, XSS, csrf_of, sign_up
 
 HOSTILE = [
     XSS,
@@ -182,7 +182,7 @@ def test_unknown_paths_and_traversal_are_404(client):
 
 # -- the admin routes, as an administrator ---------------------------------------------------------
 
-ADMIN, VICTIM = "admin@example.org", "victim@example.org"
+VICTIM = "victim@example.org"
 TARGET = "2606.99002"  # a fixture paper the sweep hides and shows again
 OTHER = "2606.99001"  # the one a form that repeats its `paper` field names last
 # users.id is a 32-bit INTEGER: the last id there can be, the first past it, and far past it.
@@ -227,15 +227,6 @@ JSON_BODIES = [
     b'{"reason": "' + b"x" * 501 + b'"}',
     b'{"reason": "' + b" " * 400 + b"x" * 100 + b'"}',
 ]
-
-
-@pytest.fixture
-def admin_pb(web_home):
-    from paperboy.service import Paperboy
-
-    pb = Paperboy(web_settings(web_home, admin_emails=[ADMIN]))
-    yield pb
-    pb.close()
 
 
 @pytest.fixture

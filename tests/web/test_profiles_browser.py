@@ -8,9 +8,9 @@ import re
 import pytest
 
 from tests.web.conftest import LiveServer
-from tests.web.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
-pytestmark = pytest.mark.browser
+# Pages and scripts in Chromium; the PostgreSQL pass runs the same service calls in tests/email/test_profiles.py.
+pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 EMAIL, PASSWORD = "profiles@example.org", "a long enough password"
 
@@ -21,7 +21,7 @@ def live(app):
         yield server
 
 
-def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):  # noqa: F811
+def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):
     hits = [h.paper for h in web_pb.search("segmentation", mode="lexical", limit=40).hits if h.paper.arxiv_id]
     lib, cands = hits[:3], hits[3:11]
     assert len(lib) == 3 and len(cands) == 8
