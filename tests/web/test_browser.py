@@ -185,8 +185,9 @@ def test_api_docs_render_offline(browser, live):
     page.get_by_role("button", name="Try it out").click()
     page.get_by_placeholder("q").fill("diffusion")
     page.get_by_role("button", name="Execute").click()
+    # A generous bound on a wait for the answer (not a timing check): a loaded CI machine took over 5 s.
     expect(page.locator(".live-responses-table .response-col_description pre").first).to_contain_text(
-        '"An Older Paper About Diffusion"'
+        '"An Older Paper About Diffusion"', timeout=60_000
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "docs.png"), full_page=False)
