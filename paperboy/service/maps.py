@@ -24,6 +24,8 @@ log = logging.getLogger("paperboy.map")
 POINTS_MAGIC = b"PBM1"
 NO_MONTH = 0xFFFF
 EPOCH = date(1970, 1, 1)
+TITLE_CHUNK = 1024  # map rows per titles chunk: ~40 KB gzip, fetched when the mouse first reaches one of its points
+TITLE_CACHE = 128  # gzip title bodies kept per process (one generation's chunks of a ~100k-paper map)
 RISING_MIN_RECENT = 5  # a topic needs this many papers in the last 30 days to count as rising
 
 
@@ -81,7 +83,7 @@ class PaperMap:
         self.indexes = indexes
         self.files = MapFiles(directory)
         self._points: tuple[int, bytes, bytes] | None = None  # generation, raw, gzip
-        self._titles: tuple[str, bytes] | None = None  # etag key, gzip
+        self._titles: dict[str, bytes] = {}  # etag key -> gzip titles (all rows, or one chunk)
         self._lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------
@@ -161,23 +163,36 @@ class PaperMap:
         stats = self.topics()
         return [(stats[i], int(counts[i])) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
 
-    def titles(self) -> tuple[str, bytes]:
-        """(ETag key, gzip "id<TAB>title" lines in row order) for the browser; papers hidden by a moderator
-        since the map was written go out as empty lines (their row keeps its place, nothing else)."""
+    def titles(self, chunk: int | None = None) -> tuple[str, bytes]:
+        """(ETag key, gzip "id<TAB>title" lines in row order) for the browser: every row, or the TITLE_CHUNK rows
+        of one chunk (rows chunk * TITLE_CHUNK onwards: the page fetches the chunk of the point under the mouse).
+        Papers hidden by a moderator since the map was written go out as empty lines (their row keeps its place).
+        Raises IndexError for a chunk past the last row."""
         d = self.data()
-        hidden = self.store.hidden_among(d.ids)
-        key = f"{d.generation}-{len(hidden)}-{zlib.crc32(''.join(sorted(hidden)).encode()):08x}"
-        cached = self._titles
-        if cached is not None and cached[0] == key:
-            return cached
+        lo, hi = (0, len(d)) if chunk is None else (chunk * TITLE_CHUNK, min(len(d), (chunk + 1) * TITLE_CHUNK))
+        if lo >= hi and chunk is not None:
+            raise IndexError(f"no titles chunk {chunk}: the map has {len(d)} rows in chunks of {TITLE_CHUNK}")
+        ids = d.ids[lo:hi]
+        hidden = self.store.hidden_among(ids)
+        key = f"{d.generation}-{'all' if chunk is None else chunk}-{len(hidden)}"
+        key += f"-{zlib.crc32(''.join(sorted(hidden)).encode()):08x}"
+        with self._lock:
+            body = self._titles.get(key)
+        if body is not None:
+            return key, body
         path = self.files.titles_path()
-        if not hidden and path is not None and path.exists():
+        if chunk is None and not hidden and path is not None and path.exists():
             body = path.read_bytes()  # written gzip-compressed at build time
         else:
-            lines = "".join("\n" if i in hidden else f"{i}\t{' '.join(t.split())}\n" for i, t in zip(d.ids, d.titles))
+            lines = "".join(
+                "\n" if i in hidden else f"{i}\t{' '.join(t.split())}\n" for i, t in zip(ids, d.titles[lo:hi])
+            )
             body = gzip.compress(lines.encode(), 6, mtime=0)
-        self._titles = (key, body)
-        return self._titles
+        with self._lock:
+            if len(self._titles) >= TITLE_CACHE or any(not k.startswith(f"{d.generation}-") for k in self._titles):
+                self._titles.clear()
+            self._titles[key] = body
+        return key, body
 
     def points(self) -> tuple[int, bytes, bytes]:
         """(generation, binary points, the same gzipped) for the browser; see `encode_points`."""
