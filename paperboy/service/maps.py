@@ -180,14 +180,8 @@ class PaperMap:
             body = self._titles.get(key)
         if body is not None:
             return key, body
-        path = self.files.titles_path()
-        if chunk is None and not hidden and path is not None and path.exists():
-            body = path.read_bytes()  # written gzip-compressed at build time
-        else:
-            lines = "".join(
-                "\n" if i in hidden else f"{i}\t{' '.join(t.split())}\n" for i, t in zip(ids, d.titles[lo:hi])
-            )
-            body = gzip.compress(lines.encode(), 6, mtime=0)
+        lines = "".join("\n" if i in hidden else f"{i}\t{' '.join(t.split())}\n" for i, t in zip(ids, d.titles[lo:hi]))
+        body = gzip.compress(lines.encode(), 6, mtime=0)
         with self._lock:
             if len(self._titles) >= TITLE_CACHE or any(not k.startswith(f"{d.generation}-") for k in self._titles):
                 self._titles.clear()
@@ -311,7 +305,7 @@ class PaperMap:
             return self._update()
 
     def _update(self) -> int:
-        from paperboy.ranking.layout import place, unit_rows
+        from paperboy.ranking.layout import place
 
         old = self.files.load()
         if old is None:
@@ -331,11 +325,11 @@ class PaperMap:
         if not new_ids:
             self.files.set_meta({**old.meta, "dense_seq": dense_seq})
             return 0
-        matrix = vec.matrix()
+        matrix = vec.matrix()  # float16, unit rows
         pos = {i: r for r, i in enumerate(vids)}
         base_rows = np.fromiter((pos.get(i, -1) for i in old.ids), np.int64, len(old.ids))
         alive = base_rows >= 0  # papers gone from the vector index stay on the map but guide no one
-        base = unit_rows(matrix[base_rows[alive]])
+        base = matrix[base_rows[alive]].astype(np.float32)  # stored unit-length: no normalising pass
         xy, fine = place(matrix[np.asarray(new_rows)[keep]], base, old.xy[alive], old.fine[alive])
         cats = list(old.categories)
         cat_pos = {c: k for k, c in enumerate(cats)}
@@ -366,7 +360,7 @@ class PaperMap:
         data.topics = [{**t, "size": int(sizes[t["id"]])} for t in data.topics]
         bsizes = np.bincount(np.asarray([t["parent"] for t in data.topics])[data.fine], minlength=len(data.broad))
         data.broad = [{**b, "size": int(bsizes[b["id"]])} for b in data.broad]
-        self.files.save(data)
+        self.files.save(data, appended_to=len(old))
         return len(new_ids)
 
 

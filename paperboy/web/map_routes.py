@@ -24,7 +24,11 @@ QueryText = Annotated[str | None, Query(max_length=20_000)]
 
 def map_csp() -> str:
     """The site's policy plus 'unsafe-eval' in script-src, for /map only: regl (under regl-scatterplot)
-    compiles its WebGL draw calls with `new Function`, and nothing else on the page evaluates strings."""
+    compiles its WebGL draw calls with `new Function`, and nothing else on the page evaluates strings.
+
+    It stays because regl has no build or setting without that code generation (it is regl's design:
+    regl-project/regl#491); dropping it means another WebGL library that generates no code at run time
+    re-doing the page's picking, screen positions, selection and filtering."""
     from paperboy.web.app import PAGE_CSP
 
     return PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")
