@@ -73,13 +73,19 @@ def top_k(scores: np.ndarray, k: int, groups: int = 256) -> tuple[np.ndarray, np
 
 
 def layout(
-    vectors: np.ndarray, *, seed: int | None = None, n_neighbors: int = N_NEIGHBORS, verbose: bool = False
+    vectors: np.ndarray,
+    *,
+    seed: int | None = None,
+    n_neighbors: int = N_NEIGHBORS,
+    knn: tuple[np.ndarray, np.ndarray] | None = None,
+    verbose: bool = False,
 ) -> np.ndarray:
     """(n, 2) float32 positions of the rows of `vectors`, scaled into [-1, 1]^2.
 
-    The k-NN graph is computed exactly (blocked BLAS products) and handed to UMAP precomputed:
-    faster than its approximate NN-descent at this size on 2 cores, and deterministic. A seed makes
-    UMAP itself deterministic too, at the price of running it single-threaded.
+    knn: each row's n_neighbors - 1 nearest other rows (indices, cosine similarities), e.g. an HNSW graph;
+    without it the graph is computed exactly (blocked BLAS products). Either is handed to UMAP
+    precomputed: faster than its NN-descent on 2 cores. A seed makes UMAP itself deterministic too, at
+    the price of running it single-threaded.
     """
     n = vectors.shape[0]
     if n < 4:  # nothing to lay out: a small fixed arrangement
@@ -92,7 +98,7 @@ def layout(
 
     v = unit_rows(vectors)
     k = min(n_neighbors, n - 1)
-    idx, sim = nearest(v, v, k - 1, skip_self=True)
+    idx, sim = knn if knn is not None else nearest(v, v, k - 1, skip_self=True)
     # UMAP expects each point as its own first neighbour at distance 0.
     knn_idx = np.concatenate([np.arange(n)[:, None], idx], axis=1)
     knn_dist = np.concatenate([np.zeros((n, 1), np.float32), np.maximum(0.0, 1.0 - sim)], axis=1)

@@ -247,7 +247,8 @@ class PaperMap:
             return self._build(seed, progress)
 
     def _build(self, seed: int | None, progress: bool) -> BuildReport:
-        from paperboy.ranking.layout import layout
+        from paperboy.index.knn import HNSW_KNN_MIN, knn_graph
+        from paperboy.ranking.layout import N_NEIGHBORS, layout
         from paperboy.ranking.topics import cluster, label_topics
 
         secs: dict[str, float] = {}
@@ -261,7 +262,12 @@ class PaperMap:
         matrix = vec.matrix() if len(rows) == len(vids) else vec.matrix()[np.asarray(rows, np.int64)]
         secs["read"] = time.perf_counter() - t0
         t = time.perf_counter()
-        xy = layout(matrix, seed=seed, verbose=progress)
+        knn = None
+        if len(ids) >= HNSW_KNN_MIN:  # an approximate graph: O(n log n) instead of the exact O(n^2) product
+            knn = knn_graph(matrix, N_NEIGHBORS - 1, deterministic=seed is not None)
+        secs["neighbours"] = time.perf_counter() - t
+        t = time.perf_counter()
+        xy = layout(matrix, seed=seed, knn=knn, verbose=progress)
         secs["layout"] = time.perf_counter() - t
         t = time.perf_counter()
         topics = cluster(xy)

@@ -33,6 +33,18 @@ def test_top_k_by_group_maxima_equals_a_full_sort():
         assert all(len(set(r)) == 10 for r in cols.tolist())
 
 
+def test_the_hnsw_neighbour_graph_finds_the_exact_neighbours():
+    from paperboy.index.knn import knn_graph
+
+    rng = np.random.default_rng(0)
+    v = unit_rows(rng.standard_normal((1000, 12)) @ rng.standard_normal((12, 48)))
+    idx, sim = knn_graph(v, 5, deterministic=True)
+    exact, exact_sim = nearest(v, v, 5, skip_self=True)
+    assert idx.shape == (1000, 5) and not (idx == np.arange(1000)[:, None]).any()
+    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(idx.tolist(), exact.tolist())])
+    assert recall > 0.9 and np.allclose(sim[:, 0], exact_sim[:, 0], atol=2e-3)
+
+
 def test_momentum_compares_the_last_30_days_with_the_90_before():
     as_of = 20_000
     days = np.array([as_of, as_of - 29, as_of - 30, as_of - 31, as_of - 119, as_of - 120, as_of - 200, as_of - 1])
