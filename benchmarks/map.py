@@ -72,7 +72,7 @@ def bench_build(pb) -> None:
     t, c = time.perf_counter(), time.process_time()
     rep = pb.map.build()
     total, cpu = time.perf_counter() - t, time.process_time() - c
-    stages = ", ".join(f"{k} {v:.1f} s" for k, v in rep.seconds.items() if k != "total")
+    stages = ", ".join(f"{k} {v:.1f} s ({rep.cpu[k]:.1f} CPU)" for k, v in rep.seconds.items() if k != "total")
     print(
         f"build: {rep.papers:,} papers -> {rep.fine_topics} fine / {rep.broad_topics} broad topics "
         f"in {total:.1f} s wall, {cpu:.1f} s CPU, load {os.getloadavg()[0]:.1f} ({stages})"
