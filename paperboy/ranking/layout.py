@@ -1,4 +1,4 @@
-"""2-D layout of paper embeddings (UMAP over exact cosine neighbours) and placement of new papers into it.
+"""2-D layout of paper embeddings (UMAP over cosine neighbours) and placement of new papers into it.
 
 Pure arrays in, arrays out. The layout is computed once (`paperboy map`); new papers are placed by
 k-nearest-neighbour interpolation of the old papers' positions, so old points never move and no
