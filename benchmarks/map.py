@@ -1,6 +1,6 @@
 """The map of the field at full size: layout + topics of the 74,728-paper sample, placing a day of new papers, /map in Chromium.
 
-    .venv/bin/python benchmarks/map.py --home HOME [--vectors store|lsa] [--skip-browser]
+    .venv/bin/python benchmarks/map.py --home HOME [--vectors store|lsa] [--stages build,place,browser]
 
 HOME holds the ingested sample (`paperboy ingest .../arxiv-cs-2025-2026/*.jsonl.gz`). With `--vectors store`
 its embeddings (`paperboy index`) are used; with `--vectors lsa` (when the ~20 min+ embedding pass is not
@@ -47,6 +47,10 @@ def install_lsa(home: Path) -> None:
     from paperboy.service import Paperboy
 
     pb = Paperboy(Settings(home=home, embedding_model=LSA_MODEL))
+    if pb.indexes.manifest().get("dense", {}).get(LSA_MODEL, {}).get("count") == pb.store.count():
+        print("lsa vectors: already in HOME")
+        pb.close()
+        return
     t = time.perf_counter()
     c = time.process_time()
     ids, v = lsa_vectors(pb)
@@ -70,26 +74,29 @@ def bench_build(pb) -> None:
     t, c = time.perf_counter(), time.process_time()
     rep = pb.map.build()
     total, cpu = time.perf_counter() - t, time.process_time() - c
-    stages = ", ".join(f"{k} {v:.1f} s" for k, v in rep.seconds.items() if k != "total")
+    stages = ", ".join(f"{k} {v:.1f} s ({rep.cpu[k]:.1f} CPU)" for k, v in rep.seconds.items() if k != "total")
     print(
         f"build: {rep.papers:,} papers -> {rep.fine_topics} fine / {rep.broad_topics} broad topics "
         f"in {total:.1f} s wall, {cpu:.1f} s CPU, load {os.getloadavg()[0]:.1f} ({stages})"
     )
-    # A day of new papers: take the newest DAY off the map, then place them back.
+
+
+def bench_place(pb) -> None:
+    """A day of new papers: take the newest DAY off the map, then place them back (as the worker would)."""
+    from paperboy.index.map_files import MapData
+
     d = pb.map.data()
     keep = np.argsort(d.day, kind="stable")[:-DAY]
     keep.sort()
     old = map_rows(d, keep)
     pb.map.files.save(old)
+    pb.map.files._cached = None  # the worker's process starts without the map in memory
     t, c = time.perf_counter(), time.process_time()
     placed = pb.map.update()
     print(
         f"place: {placed:,} new papers into a map of {len(old):,} in {time.perf_counter() - t:.2f} s wall, "
         f"{time.process_time() - c:.2f} s CPU, load {os.getloadavg()[0]:.1f}"
     )
-    top = sorted(pb.map.topics(), key=lambda s: -s.size)[:8]
-    print("biggest topics:", "; ".join(f"{s.label} ({s.size})" for s in top))
-    print("rising:", "; ".join(f"{s.label} x{s.momentum:.2f}" for s in pb.map.rising(5)))
 
 
 def bench_browser(pb, runs: int = 3) -> None:
@@ -125,23 +132,32 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", type=Path, required=True)
     ap.add_argument("--vectors", choices=["store", "lsa"], default="store")
-    ap.add_argument("--skip-browser", action="store_true")
-    ap.add_argument("--browser-only", action="store_true", help="Only /map in Chromium, over the map HOME already has.")
+    ap.add_argument(
+        "--stages",
+        default="build,place,browser",
+        help="Comma-separated: build (the full map), place (a day of papers into HOME's map), browser (/map).",
+    )
     a = ap.parse_args()
+    stages = set(a.stages.split(","))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from paperboy.config import Settings
     from paperboy.service import Paperboy
 
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    if a.vectors == "lsa" and not a.browser_only:
+    if a.vectors == "lsa" and "build" in stages:
         install_lsa(a.home)
     pb = Paperboy(
         Settings(home=a.home, secret_key="bench", **({"embedding_model": LSA_MODEL} if a.vectors == "lsa" else {}))
     )
-    if not a.browser_only:
-        print(f"vectors: {len(pb.indexes.vectors):,} ({pb.indexes.vectors.model_name})")
+    print(f"vectors: {len(pb.indexes.vectors):,} ({pb.indexes.vectors.model_name})")
+    if "build" in stages:
         bench_build(pb)
-    if not a.skip_browser:
+    if "place" in stages:
+        bench_place(pb)
+        top = sorted(pb.map.topics(), key=lambda s: -s.size)[:8]
+        print("biggest topics:", "; ".join(f"{s.label} ({s.size})" for s in top))
+        print("rising:", "; ".join(f"{s.label} x{s.momentum:.2f}" for s in pb.map.rising(5)))
+    if "browser" in stages:
         bench_browser(pb)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     print(json.dumps(pb.map.files.manifest()["meta"]))

@@ -9,7 +9,7 @@ Layout of `<home>/index/map/` (derived from the store and the vectors; `paperboy
     category-<gen>.npy        uint16 (n,) primary category, an index into topics.json "categories"
     ids-<gen>.json            paper ids in row order
     topics-<gen>.json         fine and broad topics (label, parent, centre, size) and the category names
-    titles-<gen>.tsv.gz       "id<TAB>title" per row, gzip: served to the browser as is
+    titles-<gen>.tsv.gz       "id<TAB>title" per row, gzip (a placement appends a gzip member for its rows)
 
 A save writes a new generation's files, then atomically replaces manifest.json, which names them;
 the previous generation stays one save longer for readers that have just read the old manifest.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -131,11 +132,6 @@ class MapFiles:
             **{k: arrays[k].astype(t, copy=False) for k, t in ARRAYS.items()},
         )
 
-    def titles_path(self) -> Path | None:
-        """The gzip "id<TAB>title" file of the current generation (sent to browsers without re-reading)."""
-        m = self.manifest()
-        return None if m is None else self.directory / m["files"]["titles"]
-
     def set_meta(self, meta: dict[str, Any]) -> None:
         """Replace the manifest's "meta" (same generation, same files)."""
         m = self.manifest()
@@ -143,10 +139,16 @@ class MapFiles:
             m["meta"] = meta
             _write_atomic(self.directory / MANIFEST, lambda f: f.write(json.dumps(m, indent=1).encode()))
 
-    def save(self, data: MapData) -> int:
-        """Publish `data` as the next generation; returns its number."""
+    def save(self, data: MapData, *, appended_to: int | None = None) -> int:
+        """Publish `data` as the next generation; returns its number.
+
+        appended_to: `data`'s first rows are the current generation's `appended_to` rows unchanged (a placement):
+        the titles file is then the current one plus a gzip member of the new rows, not all of them recompressed.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         old = self.manifest()
+        if old is None or appended_to is None or int(old["count"]) != appended_to:
+            appended_to = 0
         gen = (old["generation"] if old else 0) + 1
         files = {name: f"{name}-{gen:06d}.npy" for name in ARRAYS}
         files.update(ids=f"ids-{gen:06d}.json", topics=f"topics-{gen:06d}.json", titles=f"titles-{gen:06d}.tsv.gz")
@@ -156,8 +158,16 @@ class MapFiles:
         _write_atomic(self.directory / files["ids"], lambda f: f.write(json.dumps(data.ids).encode()))
         topics = {"fine": data.topics, "broad": data.broad, "categories": data.categories}
         _write_atomic(self.directory / files["topics"], lambda f: f.write(json.dumps(topics, indent=1).encode()))
-        lines = "".join(f"{i}\t{' '.join(t.split())}\n" for i, t in zip(data.ids, data.titles)).encode()
-        _write_atomic(self.directory / files["titles"], lambda f: f.write(gzip.compress(lines, 6, mtime=0)))
+        new = zip(data.ids[appended_to:], data.titles[appended_to:])
+        lines = "".join(f"{i}\t{' '.join(t.split())}\n" for i, t in new).encode()
+
+        def write_titles(f):
+            if appended_to:  # concatenated gzip members read back as one stream
+                with open(self.directory / old["files"]["titles"], "rb") as src:
+                    shutil.copyfileobj(src, f)
+            f.write(gzip.compress(lines, 6, mtime=0))
+
+        _write_atomic(self.directory / files["titles"], write_titles)
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,

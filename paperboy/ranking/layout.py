@@ -1,4 +1,4 @@
-"""2-D layout of paper embeddings (UMAP over exact cosine neighbours) and placement of new papers into it.
+"""2-D layout of paper embeddings (UMAP over cosine neighbours) and placement of new papers into it.
 
 Pure arrays in, arrays out. The layout is computed once (`paperboy map`); new papers are placed by
 k-nearest-neighbour interpolation of the old papers' positions, so old points never move and no
@@ -14,7 +14,7 @@ import numpy as np
 N_NEIGHBORS = 15  # UMAP's default: local structure without losing the big picture
 MIN_DIST = 0.05  # tight clumps, so topics read as islands
 PLACE_NEIGHBORS = 10
-BLOCK = 512  # query rows per matrix product: 512 x 75k float32 scores = 150 MB at a time
+BLOCK = 128  # query rows per matrix product: 128 x 75k float32 scores = 38 MB at a time (nearer the caches)
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -38,25 +38,54 @@ def nearest(queries: np.ndarray, base: np.ndarray, k: int, *, skip_self: bool = 
         if skip_self:
             rows = np.arange(s.shape[0])
             s[rows, rows + start] = np.inf  # self first, then dropped below
-        part = np.argpartition(-s, k_eff - 1, axis=1)[:, :k_eff] if k_eff < n else np.tile(np.arange(n), (len(s), 1))
-        ps = np.take_along_axis(s, part, axis=1)
-        order = np.argsort(-ps, axis=1)
-        idx[start : start + BLOCK] = np.take_along_axis(part, order, axis=1)
-        sim[start : start + BLOCK] = np.take_along_axis(ps, order, axis=1)
+        idx[start : start + BLOCK], sim[start : start + BLOCK] = top_k(s, k_eff)
     if skip_self:
         idx, sim = idx[:, 1:], sim[:, 1:]
         sim = np.minimum(sim, 1.0)
     return idx, sim
 
 
+def top_k(scores: np.ndarray, k: int, groups: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, values) of the k largest scores of each row, best first.
+
+    Cheaper than argpartition (which writes an int64 index per score): the k-th largest of per-group maxima is
+    a threshold at least k scores of the row reach, so only the few scores above it are sorted.
+    """
+    b, n = scores.shape
+    width = n // groups
+    if k >= n or width < 2 * k:
+        part = np.argpartition(scores, n - k, axis=1)[:, n - k :] if k < n else np.tile(np.arange(n), (b, 1))
+        vals = np.take_along_axis(scores, part, axis=1)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+    maxima = scores[:, : groups * width].reshape(b, groups, width).max(axis=2)
+    if n > groups * width:
+        maxima = np.concatenate([maxima, scores[:, groups * width :].max(axis=1, keepdims=True)], axis=1)
+    g = maxima.shape[1]
+    floor = np.partition(maxima, g - k, axis=1)[:, g - k]
+    rows, cols = np.nonzero(scores >= floor[:, None])
+    vals = scores[rows, cols]
+    order = np.lexsort((-vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.searchsorted(rows, np.arange(b))
+    keep = np.arange(len(rows)) - first[rows] < k
+    return cols[keep].reshape(b, k), vals[keep].reshape(b, k)
+
+
 def layout(
-    vectors: np.ndarray, *, seed: int | None = None, n_neighbors: int = N_NEIGHBORS, verbose: bool = False
+    vectors: np.ndarray,
+    *,
+    seed: int | None = None,
+    n_neighbors: int = N_NEIGHBORS,
+    knn: tuple[np.ndarray, np.ndarray] | None = None,
+    verbose: bool = False,
 ) -> np.ndarray:
     """(n, 2) float32 positions of the rows of `vectors`, scaled into [-1, 1]^2.
 
-    The k-NN graph is computed exactly (blocked BLAS products) and handed to UMAP precomputed:
-    faster than its approximate NN-descent at this size on 2 cores, and deterministic. A seed makes
-    UMAP itself deterministic too, at the price of running it single-threaded.
+    knn: each row's n_neighbors - 1 nearest other rows (indices, cosine similarities), e.g. an HNSW graph;
+    without it the graph is computed exactly (blocked BLAS products). Either is handed to UMAP
+    precomputed: faster than its NN-descent on 2 cores. A seed makes UMAP itself deterministic too, at
+    the price of running it single-threaded.
     """
     n = vectors.shape[0]
     if n < 4:  # nothing to lay out: a small fixed arrangement
@@ -69,7 +98,7 @@ def layout(
 
     v = unit_rows(vectors)
     k = min(n_neighbors, n - 1)
-    idx, sim = nearest(v, v, k - 1, skip_self=True)
+    idx, sim = knn if knn is not None else nearest(v, v, k - 1, skip_self=True)
     # UMAP expects each point as its own first neighbour at distance 0.
     knn_idx = np.concatenate([np.arange(n)[:, None], idx], axis=1)
     knn_dist = np.concatenate([np.zeros((n, 1), np.float32), np.maximum(0.0, 1.0 - sim)], axis=1)

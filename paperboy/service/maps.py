@@ -24,6 +24,8 @@ log = logging.getLogger("paperboy.map")
 POINTS_MAGIC = b"PBM1"
 NO_MONTH = 0xFFFF
 EPOCH = date(1970, 1, 1)
+TITLE_CHUNK = 1024  # map rows per titles chunk: ~40 KB gzip, fetched when the mouse first reaches one of its points
+TITLE_CACHE = 128  # gzip title bodies kept per process (one generation's chunks of a ~100k-paper map)
 RISING_MIN_RECENT = 5  # a topic needs this many papers in the last 30 days to count as rising
 
 
@@ -40,7 +42,8 @@ class BuildReport:
     papers: int
     fine_topics: int
     broad_topics: int
-    seconds: dict[str, float]
+    seconds: dict[str, float]  # wall per stage
+    cpu: dict[str, float]  # CPU (all threads) per stage: the measure on a shared machine
 
 
 @dataclass(slots=True)
@@ -81,7 +84,7 @@ class PaperMap:
         self.indexes = indexes
         self.files = MapFiles(directory)
         self._points: tuple[int, bytes, bytes] | None = None  # generation, raw, gzip
-        self._titles: tuple[str, bytes] | None = None  # etag key, gzip
+        self._titles: dict[str, bytes] = {}  # etag key -> gzip titles (all rows, or one chunk)
         self._lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------
@@ -161,23 +164,30 @@ class PaperMap:
         stats = self.topics()
         return [(stats[i], int(counts[i])) for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
 
-    def titles(self) -> tuple[str, bytes]:
-        """(ETag key, gzip "id<TAB>title" lines in row order) for the browser; papers hidden by a moderator
-        since the map was written go out as empty lines (their row keeps its place, nothing else)."""
+    def titles(self, chunk: int | None = None) -> tuple[str, bytes]:
+        """(ETag key, gzip "id<TAB>title" lines in row order) for the browser: every row, or the TITLE_CHUNK rows
+        of one chunk (rows chunk * TITLE_CHUNK onwards: the page fetches the chunk of the point under the mouse).
+        Papers hidden by a moderator since the map was written go out as empty lines (their row keeps its place).
+        Raises IndexError for a chunk past the last row."""
         d = self.data()
-        hidden = self.store.hidden_among(d.ids)
-        key = f"{d.generation}-{len(hidden)}-{zlib.crc32(''.join(sorted(hidden)).encode()):08x}"
-        cached = self._titles
-        if cached is not None and cached[0] == key:
-            return cached
-        path = self.files.titles_path()
-        if not hidden and path is not None and path.exists():
-            body = path.read_bytes()  # written gzip-compressed at build time
-        else:
-            lines = "".join("\n" if i in hidden else f"{i}\t{' '.join(t.split())}\n" for i, t in zip(d.ids, d.titles))
-            body = gzip.compress(lines.encode(), 6, mtime=0)
-        self._titles = (key, body)
-        return self._titles
+        lo, hi = (0, len(d)) if chunk is None else (chunk * TITLE_CHUNK, min(len(d), (chunk + 1) * TITLE_CHUNK))
+        if lo >= hi and chunk is not None:
+            raise IndexError(f"no titles chunk {chunk}: the map has {len(d)} rows in chunks of {TITLE_CHUNK}")
+        ids = d.ids[lo:hi]
+        hidden = self.store.hidden_among(ids)
+        key = f"{d.generation}-{'all' if chunk is None else chunk}-{len(hidden)}"
+        key += f"-{zlib.crc32(''.join(sorted(hidden)).encode()):08x}"
+        with self._lock:
+            body = self._titles.get(key)
+        if body is not None:
+            return key, body
+        lines = "".join("\n" if i in hidden else f"{i}\t{' '.join(t.split())}\n" for i, t in zip(ids, d.titles[lo:hi]))
+        body = gzip.compress(lines.encode(), 6, mtime=0)
+        with self._lock:
+            if len(self._titles) >= TITLE_CACHE or any(not k.startswith(f"{d.generation}-") for k in self._titles):
+                self._titles.clear()
+            self._titles[key] = body
+        return key, body
 
     def points(self) -> tuple[int, bytes, bytes]:
         """(generation, binary points, the same gzipped) for the browser; see `encode_points`."""
@@ -238,11 +248,20 @@ class PaperMap:
             return self._build(seed, progress)
 
     def _build(self, seed: int | None, progress: bool) -> BuildReport:
-        from paperboy.ranking.layout import layout
+        from paperboy.index.knn import HNSW_KNN_MIN, knn_graph
+        from paperboy.ranking.layout import N_NEIGHBORS, layout
         from paperboy.ranking.topics import cluster, label_topics
 
         secs: dict[str, float] = {}
-        t0 = time.perf_counter()
+        cpu: dict[str, float] = {}
+        t0, c0 = time.perf_counter(), time.process_time()
+        t, c = t0, c0
+
+        def lap(stage: str) -> None:  # wall and CPU seconds of the stage that just ended
+            nonlocal t, c
+            secs[stage], cpu[stage] = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
+
         dense_seq = self._dense_seq()
         vec = self._vectors()
         fields = self._paper_fields(None)
@@ -250,19 +269,20 @@ class PaperMap:
         rows = [r for r, i in enumerate(vids) if i in fields]  # a paper deleted since it was embedded: left out
         ids = [vids[r] for r in rows]
         matrix = vec.matrix() if len(rows) == len(vids) else vec.matrix()[np.asarray(rows, np.int64)]
-        secs["read"] = time.perf_counter() - t0
-        t = time.perf_counter()
-        xy = layout(matrix, seed=seed, verbose=progress)
-        secs["layout"] = time.perf_counter() - t
-        t = time.perf_counter()
+        lap("read")
+        knn = None
+        if len(ids) >= HNSW_KNN_MIN:  # an approximate graph: O(n log n) instead of the exact O(n^2) product
+            knn = knn_graph(matrix, N_NEIGHBORS - 1, deterministic=seed is not None)
+        lap("neighbours")
+        xy = layout(matrix, seed=seed, knn=knn, verbose=progress)
+        lap("layout")
         topics = cluster(xy)
-        secs["cluster"] = time.perf_counter() - t
-        t = time.perf_counter()
+        lap("cluster")
         texts = [fields[i][1] for i in ids]
         n_fine, n_broad = len(topics.parent), int(topics.parent.max()) + 1
         fine_labels = label_topics(texts, topics.fine, n_fine)
         broad_labels = label_topics(texts, topics.broad, n_broad, terms=2)
-        secs["labels"] = time.perf_counter() - t
+        lap("labels")
         cats = sorted({fields[i][2] for i in ids})
         cat_pos = {c: k for k, c in enumerate(cats)}
         data = MapData(
@@ -285,8 +305,8 @@ class PaperMap:
             },
         )
         self.files.save(data)
-        secs["total"] = time.perf_counter() - t0
-        return BuildReport(len(ids), n_fine, n_broad, secs)
+        secs["total"], cpu["total"] = time.perf_counter() - t0, time.process_time() - c0
+        return BuildReport(len(ids), n_fine, n_broad, secs, cpu)
 
     def update(self, *, wait: bool = True) -> int:
         """Place papers embedded since the last build or update into the map (old points stay); how many."""
@@ -296,7 +316,7 @@ class PaperMap:
             return self._update()
 
     def _update(self) -> int:
-        from paperboy.ranking.layout import place, unit_rows
+        from paperboy.ranking.layout import place
 
         old = self.files.load()
         if old is None:
@@ -316,11 +336,11 @@ class PaperMap:
         if not new_ids:
             self.files.set_meta({**old.meta, "dense_seq": dense_seq})
             return 0
-        matrix = vec.matrix()
+        matrix = vec.matrix()  # float16, unit rows
         pos = {i: r for r, i in enumerate(vids)}
         base_rows = np.fromiter((pos.get(i, -1) for i in old.ids), np.int64, len(old.ids))
         alive = base_rows >= 0  # papers gone from the vector index stay on the map but guide no one
-        base = unit_rows(matrix[base_rows[alive]])
+        base = matrix[base_rows[alive]].astype(np.float32)  # stored unit-length: no normalising pass
         xy, fine = place(matrix[np.asarray(new_rows)[keep]], base, old.xy[alive], old.fine[alive])
         cats = list(old.categories)
         cat_pos = {c: k for k, c in enumerate(cats)}
@@ -351,7 +371,7 @@ class PaperMap:
         data.topics = [{**t, "size": int(sizes[t["id"]])} for t in data.topics]
         bsizes = np.bincount(np.asarray([t["parent"] for t in data.topics])[data.fine], minlength=len(data.broad))
         data.broad = [{**b, "size": int(bsizes[b["id"]])} for b in data.broad]
-        self.files.save(data)
+        self.files.save(data, appended_to=len(old))
         return len(new_ids)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from paperboy.service.maps import MapMissing
+from paperboy.service.maps import TITLE_CHUNK, MapMissing
 from paperboy.web import params, services
 from paperboy.web.render import render
 from paperboy.web.security import current_user
@@ -17,14 +17,18 @@ from paperboy.web.security import current_user
 router = APIRouter(tags=["map"])
 
 SEARCH_HITS = 200  # hits drawn on the map for one query (the search engine's page limit)
-YOU_LIMIT = 1000  # papers of a reader's library shown as "you are here"
+YOU_LIMIT = 1000  # papers per interest profile shown as "you are here"
 CACHE = "public, max-age=0, must-revalidate"  # revalidated by ETag: a placement publishes a new generation
 QueryText = Annotated[str | None, Query(max_length=20_000)]
 
 
 def map_csp() -> str:
     """The site's policy plus 'unsafe-eval' in script-src, for /map only: regl (under regl-scatterplot)
-    compiles its WebGL draw calls with `new Function`, and nothing else on the page evaluates strings."""
+    compiles its WebGL draw calls with `new Function`, and nothing else on the page evaluates strings.
+
+    It stays because regl has no build or setting without that code generation (it is regl's design:
+    regl-project/regl#491); dropping it means another WebGL library that generates no code at run time
+    re-doing the page's picking, screen positions, selection and filtering."""
     from paperboy.web.app import PAGE_CSP
 
     return PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")
@@ -64,6 +68,7 @@ def map_page(request: Request):
     config = {
         "points": "/map/points.bin",
         "titles": "/map/titles.tsv",
+        "titles_chunk": TITLE_CHUNK,
         "generation": d.generation,
         "topics": [
             {
@@ -131,17 +136,18 @@ def map_points(request: Request):
         200: {
             "content": {"text/tab-separated-values": {}},
             "description": "One line per map row: paper id, a tab, its title (gzip-encoded when accepted); "
-            "an empty line for a paper hidden by a moderator.",
+            f"an empty line for a paper hidden by a moderator. Every row, or with `chunk` the {TITLE_CHUNK} rows "
+            f"from chunk × {TITLE_CHUNK} on.",
         },
         304: {"description": "Not modified (ETag)"},
-        404: {"description": "No map built yet"},
+        404: {"description": "No map built yet, or no such chunk"},
     },
 )
-def map_titles(request: Request):
-    """Ids and titles of every map row, in row order (loaded after the first paint, for hover and click)."""
+def map_titles(request: Request, chunk: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None):
+    """Ids and titles of the map rows, in row order (the page fetches the chunk of the point under the mouse)."""
     try:
-        key, gz = _map(request).titles()
-    except MapMissing as exc:
+        key, gz = _map(request).titles(chunk)
+    except (MapMissing, IndexError) as exc:
         raise HTTPException(404, str(exc)) from None
     etag = f'"map-titles-{key}"'
     headers = {"ETag": etag, "Cache-Control": CACHE, "Vary": "Accept-Encoding"}
@@ -178,21 +184,24 @@ def map_search(request: Request, q: QueryText = None):
     summary="The reader's papers as map rows",
     responses={
         200: {
-            "description": '{"rows": [int]}: map rows of the logged-in reader\'s upvoted and saved papers '
-            "(empty when logged out)"
+            "description": '{"rows": [int], "profiles": [{"id": int, "name": str, "rows": [int]}]}: map rows of the '
+            "logged-in reader's papers (all of them, then per interest profile: its positively rated papers; the "
+            "default profile also holds the upvoted and saved ones); empty when logged out"
         },
         404: {"description": "No map built yet"},
     },
 )
 def map_you(request: Request):
-    """Where the logged-in reader is on the map: their upvoted and saved papers."""
+    """Where the logged-in reader is on the map: each interest profile's papers, the library in the default one."""
     _data_or_404(request)
     user = current_user(request)
+    headers = {"Cache-Control": "private, no-store"}
     if user is None:
-        return JSONResponse({"rows": []}, headers={"Cache-Control": "private, no-store"})
-    com = services.community(request)
-    ids: list[str] = []
-    for kind in ("upvoted", "saved"):
-        ids += [v.paper.id for v in com.library(user, kind, YOU_LIMIT).items]
-    rows = sorted(set(_map(request).rows_of(ids)))
-    return JSONResponse({"rows": rows}, headers={"Cache-Control": "private, no-store"})
+        return JSONResponse({"rows": [], "profiles": []}, headers=headers)
+    pb, pm = services.paperboy(request), _map(request)
+    profiles, every = [], set()
+    for prof in pb.profiles.of(user.id):
+        rows = sorted(set(pm.rows_of(pb.profiles.ratings(prof)[0][:YOU_LIMIT])))
+        every.update(rows)
+        profiles.append({"id": prof.id, "name": prof.name, "rows": rows})
+    return JSONResponse({"rows": sorted(every), "profiles": profiles}, headers=headers)

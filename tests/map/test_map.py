@@ -141,6 +141,7 @@ def test_routes_send_compact_points_and_the_topic_list(map_home):
     from fastapi.testclient import TestClient
 
     from paperboy.service import Paperboy
+    from paperboy.service.maps import TITLE_CHUNK
     from paperboy.web import create_app
     from tests.web.conftest import csrf_of, sign_up
 
@@ -164,15 +165,18 @@ def test_routes_send_compact_points_and_the_topic_list(map_home):
             assert c.get("/map/points.bin", headers={"If-None-Match": pts.headers["etag"]}).status_code == 304
             titles = c.get("/map/titles.tsv").text.splitlines()
             assert len(titles) == n and titles[0].split("\t")[0] == d.ids[0]
+            assert c.get("/map/titles.tsv", params={"chunk": 0}).text.splitlines() == titles[:TITLE_CHUNK]
+            assert c.get("/map/titles.tsv", params={"chunk": n // TITLE_CHUNK + 1}).status_code == 404
             hits = c.get("/map/search", params={"q": d.titles[5]}).json()
             assert hits["rows"][0] == 5
             assert c.get("/map/search", params={"q": " "}).status_code == 400
-            assert c.get("/map/you").json() == {"rows": []}
+            assert c.get("/map/you").json() == {"rows": [], "profiles": []}
             sign_up(c)
             token = csrf_of(c, "/")
             r = c.post(f"/api/v1/papers/{d.ids[7]}/vote", headers={"X-CSRF-Token": token})
             assert r.status_code == 200, r.text
-            assert c.get("/map/you").json() == {"rows": [7]}
+            you = c.get("/map/you").json()
+            assert you["rows"] == [7] and [(p["name"], p["rows"]) for p in you["profiles"]] == [("My interests", [7])]
     finally:
         pb.close()
     # A paper a moderator hides after the map was written: its row stays, its id and title go.

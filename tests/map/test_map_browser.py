@@ -1,5 +1,5 @@
-"""/map in Chromium: the WebGL map draws, hover shows a title, a search and the reader's papers are drawn, the month
-slider filters, a click opens the paper. One browser, one journey, three page loads."""
+"""/map in Chromium: the WebGL map draws, hover shows a title, a search and the reader's profiles are drawn, the
+month slider filters, a click opens the paper. One browser, one journey, three page loads."""
 
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ def test_map_journey(browser, map_home):
             mine = 11
             r = page.request.post(f"{srv.url}/api/v1/papers/{d.ids[mine]}/vote", headers={"X-CSRF-Token": token})
             assert r.ok, r.text()
+            reader = pb.community.user_by_email("mapper@example.org")
+            robots = pb.profiles.create(reader.id, "robots")
+            pb.profiles.rate(reader.id, robots.id, d.ids[mine + 1], 1)
 
             # Page load 2: the map.
             page.goto(srv.url + "/map")
@@ -56,7 +59,10 @@ def test_map_journey(browser, map_home):
             expect(stage).to_have_attribute("data-state", "ready", timeout=60_000)
             assert page.evaluate("window.paperboyMap.count()") == len(d)
             assert page.evaluate("performance.getEntriesByName('map-first-paint', 'mark').length") == 1
-            expect(page.locator("#map-you")).to_contain_text("1 of your papers")
+            # "You are here": the library (in the default profile) and the second profile, each its own marker.
+            expect(page.locator("#map-you")).to_contain_text("2 of your papers")
+            expect(page.locator("#map-you .map-you-profile")).to_have_text(["◯ My interests (1)", "□ robots (1)"])
+            assert stage.get_attribute("data-you-drawn") == "2"
             assert int(stage.get_attribute("data-labels")) >= 2  # broad topic labels at this zoom
             expect(page.locator(".map-label:not([hidden])").first).to_be_visible()
             SHOTS.mkdir(parents=True, exist_ok=True)

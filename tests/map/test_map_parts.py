@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from paperboy.index.map_files import MapCorrupt, MapData, MapFiles
-from paperboy.ranking.layout import nearest, place, unit_rows
+from paperboy.ranking.layout import nearest, place, top_k, unit_rows
 from paperboy.ranking.topics import momentum, per_month
 
 
@@ -20,6 +20,29 @@ def test_place_without_a_base_and_exact_neighbours():
     base = unit_rows(np.eye(4, dtype=np.float32) + 0.01)
     idx, sim = nearest(base, base, 2, skip_self=True)
     assert (idx != np.arange(4)[:, None]).all() and (sim <= 1.0).all()
+
+
+def test_top_k_by_group_maxima_equals_a_full_sort():
+    scores = np.random.default_rng(0).standard_normal((6, 20_011)).astype(np.float32)
+    scores[2, :] = 0.5  # ties everywhere
+    scores[3, -3:] = 9.0  # the best in the short last group
+    for n in (20_011, 300):  # the group-maxima threshold, then plain argpartition on a short row
+        cols, vals = top_k(scores[:, :n], 10)
+        assert np.array_equal(vals, -np.sort(-scores[:, :n], axis=1)[:, :10])
+        assert np.array_equal(np.take_along_axis(scores[:, :n], cols, axis=1), vals)
+        assert all(len(set(r)) == 10 for r in cols.tolist())
+
+
+def test_the_hnsw_neighbour_graph_finds_the_exact_neighbours():
+    from paperboy.index.knn import knn_graph
+
+    rng = np.random.default_rng(0)
+    v = unit_rows(rng.standard_normal((1000, 12)) @ rng.standard_normal((12, 48)))
+    idx, sim = knn_graph(v, 5, deterministic=True)
+    exact, exact_sim = nearest(v, v, 5, skip_self=True)
+    assert idx.shape == (1000, 5) and not (idx == np.arange(1000)[:, None]).any()
+    recall = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(idx.tolist(), exact.tolist())])
+    assert recall > 0.9 and np.allclose(sim[:, 0], exact_sim[:, 0], atol=2e-3)
 
 
 def test_momentum_compares_the_last_30_days_with_the_90_before():
@@ -51,10 +74,18 @@ def test_map_files_are_versioned_and_checked(tmp_path):
     assert files.save(d) == 1 and files.save(d) == 2
     again = MapFiles(tmp_path / "map").load()
     assert again.generation == 2 and again.ids == ["a", "b"] and again.titles == ["A tab", "B"]
+    grown = MapData(
+        **{**{f: getattr(d, f) for f in MapData.__slots__}, "ids": ["a", "b", "c"], "titles": ["A", "B", "C"]}
+    )
+    grown.xy, grown.fine, grown.day, grown.category = (
+        np.resize(a, (3, *a.shape[1:])) for a in (d.xy, d.fine, d.day, d.category)
+    )
+    assert files.save(grown, appended_to=2) == 3  # the titles file gains a gzip member for row 3 only
+    assert MapFiles(tmp_path / "map").load().titles == ["A tab", "B", "C"]
     names = sorted(p.name for p in (tmp_path / "map").iterdir())
     assert not any(n.endswith((".pkl", ".pickle")) for n in names)
     m = json.loads((tmp_path / "map" / "manifest.json").read_text())
-    m["count"] = 3
+    m["count"] = 4
     (tmp_path / "map" / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(MapCorrupt):
         MapFiles(tmp_path / "map").load()

@@ -1,6 +1,6 @@
 // The /map page: every paper as a WebGL point (regl-scatterplot), topic labels that follow the zoom,
 // hover titles, click-through, colour modes, a month slider, search hits and the reader's papers.
-// Data: /map/points.bin (column arrays, see paperboy/web/map_routes.py), titles loaded after the first paint.
+// Data: /map/points.bin (column arrays, see paperboy/web/map_routes.py); titles by chunk when the mouse reaches a point.
 import createScatterplot from "regl-scatterplot";
 
 const PALETTE = [
@@ -12,6 +12,9 @@ const SEQUENTIAL = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9
 const TOP_CATEGORIES = 9; // more colours than this stop being tellable apart
 const FINE_ZOOM = 0.55; // camera distance under which fine topics replace the broad ones
 const NO_MONTH = 0xffff;
+// "you are here": one colour and shape per interest profile (distinct from the topic palette's first hues)
+const YOU_COLOURS = ["#e8590c", "#c2255c", "#2b8a3e", "#1864ab", "#5f3dc4", "#862e9c"];
+const YOU_SHAPES = ["◯", "□", "◇", "△"];
 
 const $ = (id) => document.getElementById(id);
 
@@ -51,7 +54,39 @@ function main() {
     showReticle: false, lassoInitiator: false, deselectOnEscape: true,
   });
 
-  const state = { pts: null, titles: null, ids: null, hovered: null, you: [], filter: null, monthMax: 0 };
+  const state = { pts: null, chunks: new Map(), hovered: null, you: [], filter: null, monthMax: 0 };
+
+  // Titles and ids come in chunks of cfg.titles_chunk rows, fetched when the mouse first reaches one of their
+  // points (the whole list is megabytes; a chunk is tens of kilobytes). A chunk: Promise of {ids, titles}.
+  function parseTitles(text) {
+    const ids = [], titles = [];
+    const lines = text.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    for (const line of lines) { // an empty line: a paper hidden by a moderator (keeps its row)
+      const tab = line.indexOf("\t");
+      ids.push(tab < 0 ? "" : line.slice(0, tab));
+      titles.push(tab < 0 ? "" : line.slice(tab + 1));
+    }
+    return { ids, titles };
+  }
+  function chunkOf(row) {
+    const c = Math.floor(row / cfg.titles_chunk);
+    let p = state.chunks.get(c);
+    if (!p) {
+      p = fetch(`${cfg.titles}?chunk=${c}`)
+        .then((r) => { if (!r.ok) throw new Error("titles: HTTP " + r.status); return r.text(); })
+        .then((text) => { const got = parseTitles(text); p.loaded = got; return got; });
+      p.catch(() => state.chunks.delete(c)); // a failed chunk is fetched again on the next hover
+      state.chunks.set(c, p);
+    }
+    return p;
+  }
+  function paperOf(row) { // {id, title} of a row whose chunk is loaded, else null
+    const got = chunkOf(row).loaded;
+    if (!got) return null;
+    const k = row % cfg.titles_chunk;
+    return { id: got.ids[k], title: got.titles[k] };
+  }
   const topicOf = new Map(cfg.topics.map((t) => [t.id, t]));
 
   function valuesFor(mode) {
@@ -122,7 +157,17 @@ function main() {
     stage.dataset.labels = String(shown.size);
   }
 
-  // -- "you are here": rings around the reader's papers, on a 2-D canvas over the WebGL one.
+  // -- "you are here": each interest profile's papers as its own marker (colour and shape), on a 2-D canvas
+  // over the WebGL one; the legend names the profiles.
+  function marker(ctx, shape, x, y) {
+    const r = 6;
+    ctx.beginPath();
+    if (shape === 0) ctx.arc(x, y, r + 1, 0, Math.PI * 2);
+    else if (shape === 1) ctx.rect(x - r, y - r, 2 * r, 2 * r);
+    else if (shape === 2) { ctx.moveTo(x, y - r - 2); ctx.lineTo(x + r + 2, y); ctx.lineTo(x, y + r + 2); ctx.lineTo(x - r - 2, y); ctx.closePath(); }
+    else { ctx.moveTo(x, y - r - 2); ctx.lineTo(x + r + 1, y + r); ctx.lineTo(x - r - 1, y + r); ctx.closePath(); }
+    ctx.stroke();
+  }
   function drawOverlay() {
     const dpr = window.devicePixelRatio || 1;
     const W = stage.clientWidth, H = stage.clientHeight;
@@ -130,27 +175,50 @@ function main() {
     const ctx = overlay.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
-    if (!state.you.length) return;
-    ctx.strokeStyle = "#e8590c";
     ctx.lineWidth = 2;
-    for (const row of state.you) {
-      const p = scatterplot.getScreenPosition(row);
-      if (!p) continue;
-      ctx.beginPath();
-      ctx.arc(p[0], p[1], 7, 0, Math.PI * 2);
-      ctx.stroke();
-    }
+    let drawn = 0;
+    state.you.forEach((prof, k) => {
+      ctx.strokeStyle = YOU_COLOURS[k % YOU_COLOURS.length];
+      for (const row of prof.rows) {
+        const p = scatterplot.getScreenPosition(row);
+        if (!p) continue;
+        marker(ctx, k % YOU_SHAPES.length, p[0], p[1]);
+        drawn++;
+      }
+    });
+    stage.dataset.youDrawn = String(drawn);
+  }
+  function youLegend(body) {
+    const box = $("map-you");
+    box.textContent = "";
+    if (!body.rows || !body.rows.length) return;
+    box.append(`you are here: ${body.rows.length} of your papers`);
+    state.you.forEach((prof, k) => {
+      if (!prof.rows.length) return;
+      const item = document.createElement("span");
+      item.className = "map-you-profile";
+      item.dataset.profile = String(prof.id);
+      const mark = document.createElement("span");
+      mark.className = "map-you-mark";
+      mark.textContent = YOU_SHAPES[k % YOU_SHAPES.length];
+      mark.style.color = YOU_COLOURS[k % YOU_COLOURS.length];
+      item.append(mark, ` ${prof.name} (${prof.rows.length})`);
+      box.append(" ", item);
+    });
   }
 
   function showTip(i) {
     const p = scatterplot.getScreenPosition(i);
     const t = topicOf.get(state.pts.topic[i]);
-    tip.textContent = (state.titles ? state.titles[i] : "…") + (t ? `  ·  ${t.label}` : "");
+    const paper = paperOf(i);
+    if (!paper) chunkOf(i).then(() => { if (state.hovered === i) showTip(i); }, () => {});
+    tip.textContent = (paper ? paper.title : "…") + (t ? `  ·  ${t.label}` : "");
     tip.hidden = false;
     const W = stage.clientWidth;
     const x = Math.min(p[0] + 12, W - tip.offsetWidth - 4);
     tip.style.transform = `translate(${Math.max(4, x)}px, ${Math.max(4, p[1] - tip.offsetHeight - 10)}px)`;
     stage.dataset.hover = String(i);
+    if (paper) stage.dataset.hoverTitle = "1"; else delete stage.dataset.hoverTitle;
   }
 
   scatterplot.subscribe("pointOver", (i) => { state.hovered = i; showTip(i); });
@@ -162,8 +230,12 @@ function main() {
   canvas.addEventListener("pointerdown", (e) => { down = [e.clientX, e.clientY]; });
   canvas.addEventListener("click", (e) => {
     const moved = down && Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 4;
-    if (moved || state.hovered === null || !state.ids || !state.ids[state.hovered]) return;
-    window.location.assign("/papers/" + state.ids[state.hovered].split("/").map(encodeURIComponent).join("/"));
+    if (moved || state.hovered === null) return;
+    const row = state.hovered;
+    chunkOf(row).then(() => {
+      const paper = paperOf(row);
+      if (paper && paper.id) window.location.assign("/papers/" + paper.id.split("/").map(encodeURIComponent).join("/"));
+    }, () => {});
   });
 
   // Time slider: papers up to the chosen month.
@@ -227,26 +299,14 @@ function main() {
       stage.dataset.visible = String(state.pts.n);
       $("map-tools").hidden = false;
       placeLabels();
-      const titles = fetch(cfg.titles).then((r) => r.text()).then((text) => {
-        const ids = [], titles = [];
-        const lines = text.split("\n");
-        if (lines[lines.length - 1] === "") lines.pop();
-        for (const line of lines) { // an empty line: a paper hidden by a moderator (keeps its row)
-          const tab = line.indexOf("\t");
-          ids.push(tab < 0 ? "" : line.slice(0, tab));
-          titles.push(tab < 0 ? "" : line.slice(tab + 1));
-        }
-        state.ids = ids;
-        state.titles = titles;
-      });
       const you = document.body.hasAttribute("data-user")
         ? fetch("/map/you", { credentials: "same-origin" }).then((r) => r.json()).then((body) => {
-          state.you = body.rows || [];
-          $("map-you").textContent = state.you.length ? `◯ you are here: ${state.you.length} of your papers` : "";
+          state.you = body.profiles || [];
+          youLegend(body);
           drawOverlay();
         })
         : Promise.resolve();
-      return Promise.all([titles, you]);
+      return you;
     })
     .then(() => { stage.dataset.state = "ready"; })
     .catch((err) => {
