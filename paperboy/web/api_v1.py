@@ -141,7 +141,9 @@ def paper(request: Request, paper_id: str) -> PaperPublic:
     """One paper by arXiv id (any version suffix) or paperboy id."""
     p = _paper_or_404(request, paper_id)
     user = current_user(request)
-    return PaperPublic.of(services.community(request).views([p], user)[0], logged_in=user is not None, detail=True)
+    view = services.community(request).views([p], user)[0]
+    view.chosen_keywords = services.paperboy(request).keywords.of(p)
+    return PaperPublic.of(view, logged_in=user is not None, detail=True)
 
 
 @router.get("/trending", response_model=TrendingPublic)

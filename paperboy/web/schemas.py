@@ -42,8 +42,8 @@ class PaperPublic(BaseModel):
     )
     keywords: list[str] = Field(
         [],
-        description="A few keywords computed locally from the title and abstract "
-        "(in the single-paper answer only; empty in lists).",
+        description="A few keywords (in the single-paper answer only; empty in lists): Hugging Face's AI "
+        "keywords when harvested, else phrases of the text closest to the paper's embedding, else from the text.",
     )
 
     @classmethod
