@@ -8,16 +8,19 @@ from alembic import op
 
 revision = '0012'
 down_revision = '0008'
-branch_labels = None
-depends_on = None
+branch_labels = depends_on = None
+
+
+def _user_id_nullable(nullable: bool) -> None:
+    # batch mode: SQLite rebuilds the table (it cannot alter a column in place)
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=nullable)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('comments', schema=None) as batch_op:
-        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=True)
+    _user_id_nullable(True)
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM comments WHERE user_id IS NULL")
-    with op.batch_alter_table('comments', schema=None) as batch_op:
-        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=False)
+    _user_id_nullable(False)
