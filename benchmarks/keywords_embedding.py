@@ -3,7 +3,7 @@ embeddings with the index's own encoder, MMR against the paper's vector (paperbo
 
 Prints the encoder load (once per process), p50/p95/max ms per paper on first view (then cached), and
 how often the vector picks differ from the text-only keywords, over real papers of a corpus shard.
-    .venv/bin/python benchmarks/keywords_embedding.py [N_PAPERS]
+    .venv/bin/python benchmarks/keywords_embedding.py [N_PAPERS] [CANDIDATES]
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ import numpy as np
 
 from paperboy.index.embedder import document_text, load_embedder
 from paperboy.ranking.keywords import candidate_phrases, keywords, keywords_by_vector
+from paperboy.service.keywords import CANDIDATES
 
 SHARD = Path(__file__).resolve().parents[1].parent / "shared/corpus/arxiv-cs-2025-2026/papers-2026-06.jsonl.gz"
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    limit = int(sys.argv[2]) if len(sys.argv) > 2 else CANDIDATES
     with gzip.open(SHARD, "rt", encoding="utf-8") as f:
         recs = [json.loads(next(f)) for _ in range(n)]
     t = time.perf_counter()
@@ -37,7 +39,7 @@ def main() -> None:
     times, differ, phrases_n = [], 0, []
     for r, vec in zip(recs, docs):
         t = time.perf_counter()
-        phrases = candidate_phrases(r["title"], r["summary"])
+        phrases = candidate_phrases(r["title"], r["summary"], limit)
         chosen = keywords_by_vector(phrases, enc.embed_documents(phrases, progress=False), vec) if phrases else []
         times.append(time.perf_counter() - t)
         phrases_n.append(len(phrases))

@@ -156,13 +156,14 @@ def test_similar_papers_exclude_the_paper_itself(indexed, arxiv_shards):
 
 def test_keywords_come_from_the_paper_vector_then_hf_then_text(indexed, arxiv_shards):
     from paperboy.ranking.keywords import candidate_phrases, keywords_by_vector
+    from paperboy.service.keywords import CANDIDATES
 
     rows = _shard_rows(arxiv_shards[-1])
     a, b = (indexed.paper(rows[i]["id"]) for i in (3, 11))
     kws, source = indexed.keywords.with_source(a)
     assert source == "embedding" and 1 <= len(kws) <= 5
     # A paper about X gets X: among its own candidates and another paper's, its stored vector picks its own.
-    mine, theirs = candidate_phrases(a.title, a.abstract), candidate_phrases(b.title, b.abstract)
+    mine, theirs = (candidate_phrases(p.title, p.abstract, CANDIDATES) for p in (a, b))
     pool = mine + [p for p in theirs if p not in mine]
     vecs = indexed.indexes.embedder.embed_documents(pool, progress=False)
     for paper, own in ((a, mine), (b, theirs)):

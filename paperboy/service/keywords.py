@@ -1,8 +1,8 @@
 """A paper's keywords: Hugging Face's AI keywords when harvested, else phrases of its text chosen by
 closeness to its stored embedding (KeyBERT-style), else the text-only keywords.
 
-Computed on demand for the one paper a page or an API call shows: its candidate phrases (about 30
-short texts) are embedded in one batch with the index's own embedder and cached per paper and text,
+Computed on demand for the one paper a page or an API call shows: its candidate phrases (20 short
+texts) are embedded in one batch with the index's own embedder and cached per paper and text,
 so a page costs one small batch the first time and nothing after (benchmarks/RESULTS.md).
 """
 
@@ -16,6 +16,7 @@ from paperboy.models import Paper
 from paperboy.ranking.keywords import candidate_phrases, keywords, keywords_by_vector
 
 K = 5
+CANDIDATES = 20  # phrases embedded per paper: the text's best 20 hold its topic; each one more costs time
 CACHE_SIZE = 4096  # papers; a page's keywords are a few short strings
 
 
@@ -50,7 +51,7 @@ class Keywords:
         if extras and extras.get("ai_keywords"):
             return [str(k) for k in extras["ai_keywords"][:K]], "hf"
         vector = self._vector(paper.id)
-        phrases = candidate_phrases(paper.title, paper.abstract) if vector is not None else []
+        phrases = candidate_phrases(paper.title, paper.abstract, CANDIDATES) if vector is not None else []
         if phrases:
             embedded = self.pb.indexes.embedder.embed_documents(phrases, progress=False)
             return keywords_by_vector(phrases, embedded, vector, K), "embedding"
