@@ -1,9 +1,10 @@
 """The API contract check: schemathesis, all checks and all phases, against a served paperboy.
 
 Builds a small home (the Hugging Face page dump from ../shared, lexical index only), serves it with
-the project's own `paperboy serve` on a free 127.0.0.1 port, signs up a verified reader and runs
-`schemathesis run` as that reader (session cookie + CSRF header) with a bounded budget. The exit
-code is schemathesis's: 0 only when it reports no failure and no error.
+the project's own `paperboy serve` on a free 127.0.0.1 port, signs up a verified administrator (so the
+moderation routes are exercised too) and runs `schemathesis run` as that account (session cookie +
+CSRF header) with a bounded budget; half the generated paper ids are ids of the home's papers. The
+exit code is schemathesis's: 0 only when it reports no failure and no error.
 
     .venv/bin/python scripts/contract.py [extra schemathesis args...]
 """
@@ -47,8 +48,8 @@ SCHEMATHESIS_ARGS = [
 ]
 
 
-def build_home(home: Path) -> None:
-    """A home with the HF page's papers, lexical index only (no model load)."""
+def build_home(home: Path) -> list[str]:
+    """A home with the HF page's papers, lexical index only (no model load); a few of their ids."""
     from paperboy.config import Settings
     from paperboy.service import Paperboy
 
@@ -57,8 +58,23 @@ def build_home(home: Path) -> None:
         report = pb.ingest([HF_PAGE])
         assert report.added > 0, report
         pb.update_index(embed=False)
+        return [v.paper.id for v in pb.community.trending("all", 5).items]
     finally:
         pb.close()
+
+
+def config_file(tmp: Path, paper_ids: list[str]) -> Path:
+    """scripts/schemathesis.toml plus the ids of real papers, used for half the generated paper ids, so
+    the routes answer with papers (and their schemas get checked) rather than only 404."""
+    ids = ", ".join(f'"{i}"' for i in paper_ids)
+    extra = (
+        f"\n[dictionaries.papers]\nvalues = [{ids}]\n\n[parameters]\n"
+        '"path.paper_id" = { dictionary = "papers", probability = 0.5 }\n'
+        '"path.arxiv_id" = { dictionary = "papers", probability = 0.5 }\n'
+    )
+    path = tmp / "schemathesis.toml"
+    path.write_text((REPO / "scripts" / "schemathesis.toml").read_text() + extra)
+    return path
 
 
 def main(argv: list[str]) -> int:
@@ -68,14 +84,14 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("PAPERBOY_ADMIN_EMAILS", f'["{ADMIN}"]')
     with tempfile.TemporaryDirectory(prefix="paperboy-contract-") as tmp:
         home = Path(tmp) / "home"
-        build_home(home)
+        config = config_file(Path(tmp), build_home(home))
         with ServeProcess(home, None, Path(tmp) / "serve.log") as server:
             client, csrf = signed_up_client(server, ADMIN)
             cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
             cmd = [
                 str(Path(sys.executable).with_name("schemathesis")),
                 "--config-file",
-                str(REPO / "scripts" / "schemathesis.toml"),
+                str(config),
                 "run",
                 f"{server.url}/openapi.json",
                 *SCHEMATHESIS_ARGS,
