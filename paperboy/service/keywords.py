@@ -40,6 +40,8 @@ class Keywords:
                 self._cache.move_to_end(key)
                 return hit
         got = self._compute(paper)
+        if got[1] == "text":  # not kept: the vector (or HF's keywords) may arrive later; text keywords are cached
+            return got
         with self._lock:
             self._cache[key] = got
             while len(self._cache) > CACHE_SIZE:
