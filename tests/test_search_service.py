@@ -150,6 +150,33 @@ def _add(pb: Paperboy, title: str, abstract: str, arxiv_id: str) -> None:
     pb.store.upsert([(Paper(title=title, abstract=abstract, arxiv_id=arxiv_id, source="arxiv-jsonl"), False)])
 
 
+def test_keywords_come_from_the_paper_vector_then_hf_then_text(indexed, arxiv_shards):
+    from paperboy.ranking.keywords import candidate_phrases, keywords_by_vector
+    from paperboy.service.keywords import CANDIDATES
+
+    rows = _shard_rows(arxiv_shards[-1])
+    a, b = (indexed.paper(rows[i]["id"]) for i in (3, 11))
+    kws, source = indexed.keywords.with_source(a)
+    assert source == "embedding" and 1 <= len(kws) <= 5
+    # A paper about X gets X: among its own candidates and another paper's, its stored vector picks its own.
+    mine, theirs = (candidate_phrases(p.title, p.abstract, CANDIDATES) for p in (a, b))
+    pool = mine + [p for p in theirs if p not in mine]
+    vecs = indexed.indexes.embedder.embed_documents(pool, progress=False)
+    for paper, own in ((a, mine), (b, theirs)):
+        picked = keywords_by_vector(pool, vecs, indexed.indexes.vectors.vector(paper.id), k=3)
+        assert picked and set(picked) <= set(own), (paper.title, picked)
+    own = indexed.indexes.embedder.embed_documents(mine, progress=False)  # the service's batch: same vectors
+    nearest = mine[int((own @ indexed.indexes.vectors.vector(a.id)).argmax())]
+    assert set(kws) <= set(mine) and kws[0] == nearest  # the first pick is the phrase closest to the paper
+    # Hugging Face's AI keywords win when harvested; a paper with no vector falls back to its text.
+    c = indexed.paper(rows[5]["id"])
+    indexed.store.harvest.save_hf_extras({c.arxiv_id: {"ai_keywords": ["hf one", "hf two"]}})
+    assert indexed.keywords.with_source(c) == (["hf one", "hf two"], "hf")
+    loose = Paper(title="Sparse attention for protein folding", abstract="Protein folding with sparse attention.")
+    kws, source = indexed.keywords.with_source(loose.with_defaults())
+    assert source == "text" and "protein folding" in kws
+
+
 def test_new_papers_become_searchable_without_a_rebuild(tmp_path, home_database):
     pb = Paperboy(Settings(home=tmp_path, database_url=home_database(tmp_path)))
     _add(pb, "Zebrafish fin regeneration atlas", "Cells.", "2601.00001")

@@ -2,7 +2,8 @@
 
 YAKE-like: candidates are runs of 1-3 content words inside a clause; a candidate scores by how often it
 occurs, whether the title has it, and its length; words every abstract uses ("model", "results") never
-stand alone. Multi-word phrases win over the single words inside them.
+stand alone. Multi-word phrases win over the single words inside them. `keywords_by_vector` chooses among the same
+candidates by their closeness to the paper's embedding instead (the service embeds them).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
+
+import numpy as np
 
 _MATH_OR_URL = re.compile(r"\$[^$]*\$|\\\(.*?\\\)|https?://\S+|\\[a-zA-Z]+(?:\{[^}]*\})?")
 _CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”]|\s[-–—]\s|\n")
@@ -72,7 +75,8 @@ def keywords(title: str | None, abstract: str | None, k: int = 5) -> list[str]:
     return list(_keywords(title or "", abstract or "", k))
 
 
-def _compute(title: str, abstract: str, k: int) -> list[str]:
+def _scored(title: str, abstract: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(lower-case key, surface words) of every candidate worth showing, best text score first."""
     title, abstract = title or "", abstract or ""
     title_cands = {tuple(w.lower() for w in c) for c in _candidates(title)}
     counts: Counter[tuple[str, ...]] = Counter()
@@ -92,12 +96,58 @@ def _compute(title: str, abstract: str, k: int) -> list[str]:
         score = n * (1.0 + 0.6 * (len(key) - 1)) * (2.5 if key in title_cands else 1.0)
         scored.append((score, -len(key), key))
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    picked: list[tuple[str, ...]] = []
-    for _, _, key in scored:
+    return [(key, shown[key]) for _, _, key in scored]
+
+
+def _overlaps(text: str, picked: list[str]) -> bool:
+    # A word inside a chosen phrase (or the reverse) adds nothing.
+    return any(text in p or p in text for p in picked)
+
+
+def _compute(title: str, abstract: str, k: int) -> list[str]:
+    picked: list[str] = []
+    out = []
+    for key, words in _scored(title, abstract):
         text = " ".join(key)
-        if any(text in " ".join(p) or " ".join(p) in text for p in picked):
-            continue  # a word inside a chosen phrase (or the reverse) adds nothing
-        picked.append(key)
-        if len(picked) == k:
+        if _overlaps(text, picked):
+            continue
+        picked.append(text)
+        out.append(_surface(words))
+        if len(out) == k:
             break
-    return [_surface(shown[key]) for key in picked]
+    return out
+
+
+def candidate_phrases(title: str | None, abstract: str | None, limit: int = 30) -> list[str]:
+    """The phrases `keywords_by_vector` chooses among: the text's best `limit` candidates, as shown."""
+    return [_surface(words) for _, words in _scored(title or "", abstract or "")[:limit]]
+
+
+def keywords_by_vector(
+    phrases: list[str], phrase_vectors: np.ndarray, paper_vector: np.ndarray, k: int = 5, diversity: float = 0.4
+) -> list[str]:
+    """Up to `k` of `phrases` closest in meaning to the paper (KeyBERT with maximal marginal relevance).
+
+    Vectors are unit rows of the paper's own embedder, so a dot product is the cosine. Each pick
+    maximises (1 - diversity) * cos(phrase, paper) - diversity * max cos(phrase, picked): close to the
+    paper, unlike what is already chosen. A phrase inside a picked one (or the reverse) is skipped.
+    """
+    if not phrases:
+        return []
+    to_paper = phrase_vectors @ paper_vector
+    between = phrase_vectors @ phrase_vectors.T
+    picked: list[int] = []
+    lowered = [p.lower() for p in phrases]
+    while len(picked) < k:
+        best, best_score = -1, -np.inf
+        for i in range(len(phrases)):
+            if i in picked or _overlaps(lowered[i], [lowered[j] for j in picked]):
+                continue
+            redundancy = max((between[i, j] for j in picked), default=0.0)
+            score = (1 - diversity) * to_paper[i] - diversity * redundancy
+            if score > best_score:
+                best, best_score = i, score
+        if best < 0:
+            break
+        picked.append(best)
+    return [phrases[i] for i in picked]

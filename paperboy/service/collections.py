@@ -34,6 +34,10 @@ class CollectionForbidden(CollectionError):
     """Someone else's public collection: readable, not changeable."""
 
 
+class CollectionConflict(CollectionError):
+    """The request is fine but the reader's collections refuse it now (a taken name, a full collection)."""
+
+
 @dataclass(slots=True)
 class Collection:
     id: int
@@ -115,11 +119,11 @@ class Collections:
         try:
             with self.store.writing() as conn:
                 if _sql.count_of(conn, user.id) >= MAX_COLLECTIONS:
-                    raise CollectionError(f"You can keep at most {MAX_COLLECTIONS} collections.")
+                    raise CollectionConflict(f"You can keep at most {MAX_COLLECTIONS} collections.")
                 cid = _sql.insert_collection(conn, user.id, name, description, bool(public), now)
                 row = _sql.collection_by_id(conn, cid)
         except Conflict:
-            raise CollectionError(f"You already have a collection named {name!r}.") from None
+            raise CollectionConflict(f"You already have a collection named {name!r}.") from None
         return self._collection(row, user)
 
     def update(
@@ -146,7 +150,7 @@ class Collections:
                 _sql.update_collection(conn, collection_id, self.clock(), **values)
                 row = _sql.collection_by_id(conn, collection_id)
         except Conflict:
-            raise CollectionError(f"You already have a collection named {values.get('name')!r}.") from None
+            raise CollectionConflict(f"You already have a collection named {values.get('name')!r}.") from None
         return self._collection(row, user)
 
     def delete(self, user: Any, collection_id: int) -> None:
@@ -184,7 +188,7 @@ class Collections:
             self._row(conn, collection_id, user, owner=True)
             _, total = _sql.items(conn, collection_id, 1)
             if total >= MAX_PAPERS:
-                raise CollectionError(f"A collection holds at most {MAX_PAPERS} papers.")
+                raise CollectionConflict(f"A collection holds at most {MAX_PAPERS} papers.")
             added = _sql.upsert_item(conn, collection_id, paper_id, note, now)
             _sql.touch(conn, collection_id, now)
         return added

@@ -57,6 +57,14 @@ _TAGS = {
 }
 
 
+def _shown(row: Any, viewer: Any) -> bool:
+    """Whether `viewer` sees this row: as for votes, a comment counts for others once its author confirmed
+    their email; until then only its author sees it. A deleted account's "[deleted]" rows have no author."""
+    if row.user_id is None or row.author_verified_at is not None:
+        return True
+    return viewer is not None and viewer.id == row.user_id
+
+
 class CommentError(ValueError):
     """A comment the rules refuse; the message is safe and meant for the user."""
 
@@ -206,6 +214,7 @@ class Comments:
         with self.store.reading() as conn:
             rows = _sql.thread(conn, paper_id, THREAD_LIMIT)
         admin = self.is_admin(viewer)
+        rows = [r for r in rows if _shown(r, viewer)]
         children: dict[int | None, list[Any]] = {}
         ids = {r.id for r in rows}
         for r in rows:
@@ -224,7 +233,7 @@ class Comments:
     def get(self, comment_id: int, viewer: Any = None) -> Comment:
         with self.store.reading() as conn:
             row = _sql.comment_by_id(conn, comment_id)
-        if row is None or self.store.get(row.paper_id) is None:
+        if row is None or self.store.get(row.paper_id) is None or not _shown(row, viewer):
             raise CommentNotFound(f"No comment {comment_id}.")
         return self._comment(row, viewer, self.is_admin(viewer))
 
@@ -299,7 +308,7 @@ class Comments:
                 conn, paper_id=paper_id, user_id=user.id, parent_id=parent_id, depth=depth, body=body, now=now
             )
             # Opted-in earlier commenters get one email each, through the digest outbox (retries, bounces).
-            _outbox.insert_outbox(
+            _outbox.insert_outbox(  # nobody is told of a comment others cannot see yet (unverified author)
                 conn,
                 [
                     {
@@ -314,7 +323,7 @@ class Comments:
                         "created_at": now,
                         "updated_at": now,
                     }
-                    for t in _sql.notify_targets(conn, paper_id, user.id)
+                    for t in (_sql.notify_targets(conn, paper_id, user.id) if user.verified else [])
                 ],
             )
             row = _sql.comment_by_id(conn, cid)

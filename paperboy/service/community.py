@@ -95,6 +95,7 @@ class PaperView:
     score: float | None = None
     comments: int = 0  # readable comments in its discussion
     dismissed: bool = False  # the viewer marked it "Not interested"
+    chosen_keywords: list[str] | None = None  # set by pb.keywords where one paper is shown (its embedding)
 
     @property
     def links(self) -> list[Link]:
@@ -104,6 +105,8 @@ class PaperView:
 
     @property
     def keywords(self) -> list[str]:
+        if self.chosen_keywords is not None:
+            return self.chosen_keywords
         return keywords(self.paper.title, self.paper.abstract)
 
 

@@ -133,6 +133,13 @@ class Paperboy:
         return self._once("digests", lambda: Digests(self, community=self.community, secret=self.secret_key))
 
     @property
+    def keywords(self):
+        """A paper's keywords: HF's AI keywords, else chosen by its embedding, else from its text."""
+        from paperboy.service.keywords import Keywords
+
+        return self._once("keywords", lambda: Keywords(self))
+
+    @property
     def ranker(self):
         """ "Rank my list": score any papers (files or stored) for a library."""
         from paperboy.service.ranklist import Ranker

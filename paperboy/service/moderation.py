@@ -26,6 +26,10 @@ class NotAdmin(CommunityError):
     """The user is not an administrator."""
 
 
+class AdminConflict(CommunityError):
+    """Refused because of who the account is, not because of the request (an administrator cannot be banned)."""
+
+
 @dataclass(slots=True, frozen=True)
 class HiddenPaper:
     id: str
@@ -167,7 +171,7 @@ class Moderation:
         """
         with self._account_change(admin, user_id, reason) as (conn, row, now, reason):
             if row.email.lower() in self.admins():
-                raise CommunityError("Administrators cannot be banned; remove them from admin_emails first.")
+                raise AdminConflict("Administrators cannot be banned; remove them from admin_emails first.")
             newly, removed = _sql.ban(conn, row.id, now)
             changed = newly or removed > 0
             if changed:

@@ -28,6 +28,14 @@ class RankInputError(ValueError):
     """An input that cannot be ranked (unknown id, unreadable file, too many papers); the message says which."""
 
 
+class UnknownPaper(RankInputError):
+    """An id that names no stored paper (and no file)."""
+
+
+class EmptyProfile(RankInputError):
+    """The profile to rank for has no papers yet: a state to change first, not a bad request."""
+
+
 @dataclass(slots=True, frozen=True)
 class Ranked:
     id: str
@@ -85,19 +93,30 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
     return list(seen.values())
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system is no file
+        return False
+
+
 class Ranker:
     """`rank` for one Paperboy service: read inputs, find or compute vectors, score, explain."""
 
     def __init__(self, pb):
         self.pb = pb
 
-    def read(self, items: Sequence[str | Path]) -> Papers:
-        """Papers named by file paths (any ingest format) or stored-paper ids, in order, duplicates once."""
+    def read(self, items: Sequence[str | Path], files: bool = True) -> Papers:
+        """Papers named by file paths (any ingest format) or stored-paper ids, in order, duplicates once.
+
+        `files=False` (the web API) takes every item as an id: a remote caller must never make the
+        server read one of its own files.
+        """
         slots: list[list[Paper] | str] = []
         problems: list[str] = []
         for item in items:
             path = Path(item)
-            if path.is_file():
+            if files and _is_file(path):
                 try:
                     data = path.read_bytes()
                 except OSError as e:
@@ -116,7 +135,7 @@ class Ranker:
                 continue
             paper = stored.get(slot) or self.pb.paper(slot)  # arXiv versions and URLs resolve one by one
             if paper is None:
-                raise RankInputError(f"no stored paper {slot!r} and no such file")
+                raise UnknownPaper(f"no stored paper {slot[:100]!r}" + (" and no such file" if files else ""))
             out.append(paper)
         return Papers(dedupe(out), problems)
 
@@ -200,7 +219,7 @@ class Ranker:
         got = self.pb.store.get_many(pos[:MAX_LIBRARY] + neg[:MAX_LIBRARY])
         library = [got[i] for i in pos[:MAX_LIBRARY] if i in got]
         if not library:
-            raise RankInputError(
+            raise EmptyProfile(
                 f"{prof.where[0].upper()}{prof.where[1:]} has no papers yet: rate, import or pick a few first"
             )
         marks = [got[i] for i in neg[:MAX_LIBRARY] if i in got]

@@ -19,7 +19,9 @@ _CHUNK = 500
 
 # A comment others can read: not deleted by its author, not hidden by a moderator, on a visible paper.
 LIVE = sa.and_(comments.c.deleted_at.is_(None), comments.c.hidden_at.is_(None))
-_COLUMNS = (comments, users.c.email.label("author_email"))
+_COLUMNS = (comments, users.c.email.label("author_email"), users.c.verified_at.label("author_verified_at"))
+# Comments of accounts with a confirmed email, as for votes: others see (and count) only these.
+BY_VERIFIED = comments.c.user_id.in_(sa.select(users.c.id).where(users.c.verified_at.is_not(None)))
 
 
 def insert_comment(
@@ -31,7 +33,7 @@ def insert_comment(
 
 def comment_by_id(conn: sa.Connection, comment_id: int) -> Any:
     """One comment with its author's email, whatever its state, or None."""
-    q = sa.select(*_COLUMNS).join(users, users.c.id == comments.c.user_id).where(comments.c.id == comment_id)
+    q = sa.select(*_COLUMNS).outerjoin(users, users.c.id == comments.c.user_id).where(comments.c.id == comment_id)
     return conn.execute(q).first()
 
 
@@ -39,7 +41,7 @@ def thread(conn: sa.Connection, paper_id: str, limit: int = 2000) -> list[Any]:
     """Every comment of a paper (deleted and hidden ones too: they hold their replies' places), oldest first."""
     q = (
         sa.select(*_COLUMNS)
-        .join(users, users.c.id == comments.c.user_id)
+        .outerjoin(users, users.c.id == comments.c.user_id)  # a deleted account's comments have no user
         .where(comments.c.paper_id == paper_id)
         .order_by(comments.c.id)
         .limit(limit)
@@ -50,6 +52,15 @@ def thread(conn: sa.Connection, paper_id: str, limit: int = 2000) -> list[Any]:
 def update_body(conn: sa.Connection, comment_id: int, body: str, now: datetime) -> bool:
     q = comments.update().where(comments.c.id == comment_id, comments.c.deleted_at.is_(None))
     return conn.execute(q.values(body=body, edited_at=now)).rowcount > 0
+
+
+def orphan_comments_of(conn: sa.Connection, user_id: int, now: datetime) -> int:
+    """Before an account goes: its comments become "[deleted]" (body cleared, no author), as when an author
+    deletes one, so replies by others keep their thread; the thread view drops those without replies."""
+    q = comments.update().where(comments.c.user_id == user_id)
+    return conn.execute(
+        q.values(user_id=None, body="", deleted_at=sa.func.coalesce(comments.c.deleted_at, now))
+    ).rowcount
 
 
 def mark_deleted(conn: sa.Connection, comment_id: int, now: datetime) -> bool:
@@ -72,7 +83,7 @@ def counts(conn: sa.Connection, paper_ids: Sequence[str]) -> dict[str, int]:
     for i in range(0, len(ids), _CHUNK):
         q = (
             sa.select(comments.c.paper_id, sa.func.count())
-            .where(comments.c.paper_id.in_(ids[i : i + _CHUNK]), LIVE)
+            .where(comments.c.paper_id.in_(ids[i : i + _CHUNK]), LIVE, BY_VERIFIED)
             .group_by(comments.c.paper_id)
         )
         out.update({pid: int(n) for pid, n in conn.execute(q)})
@@ -85,7 +96,7 @@ def recent(conn: sa.Connection, limit: int, offset: int = 0) -> tuple[list[Any],
         sa.select(*_COLUMNS, papers.c.title.label("paper_title"))
         .join(users, users.c.id == comments.c.user_id)
         .join(papers, papers.c.id == comments.c.paper_id)
-        .where(LIVE, VISIBLE)
+        .where(LIVE, VISIBLE, users.c.verified_at.is_not(None))
     )
     total = conn.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
     rows = conn.execute(base.order_by(comments.c.created_at.desc(), comments.c.id.desc()).limit(limit).offset(offset))

@@ -7,11 +7,12 @@ so the same code serves SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
+from paperboy.store.comments import orphan_comments_of
 from paperboy.store.papers import VISIBLE
 from paperboy.store.rows import insert_row
 from paperboy.store.schema import (
@@ -87,6 +88,7 @@ def delete_user(conn: sa.Connection, user_id: int, email: str) -> dict[str, int]
         subscriptions.delete().where(sa.or_(subscriptions.c.user_id == user_id, subscriptions.c.email == email))
     ).rowcount
     conn.execute(submissions.update().where(submissions.c.user_id == user_id).values(user_id=None))
+    counts["comments"] = orphan_comments_of(conn, user_id, datetime.now(timezone.utc))
     conn.execute(users.delete().where(users.c.id == user_id))
     return counts
 

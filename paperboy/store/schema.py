@@ -273,7 +273,8 @@ moderation_log = _keyed_by_id(
 comments = _keyed_by_id(
     "comments",
     sa.Column("paper_id", PAPER_ID, sa.ForeignKey("papers.id", ondelete="CASCADE"), nullable=False, index=True),
-    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    # NULL once its account is deleted: the comment stays as "[deleted]" so its replies keep their place (0012).
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True),
     # No FK: a deleted comment keeps its row (body cleared) so replies keep their place in the thread.
     sa.Column("parent_id", sa.Integer),
     sa.Column("depth", sa.Integer, nullable=False, server_default="0"),

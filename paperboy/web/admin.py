@@ -18,15 +18,33 @@ from pydantic import BaseModel, Field, create_model
 
 from paperboy.service.community import CommunityError, NotFound, User
 from paperboy.service.harvest import HarvestError
-from paperboy.service.moderation import MAX_ACCOUNT_ID, MAX_REASON, HiddenPaper, LogEntry, NotAdmin, Voter
+from paperboy.service.moderation import (
+    MAX_ACCOUNT_ID,
+    MAX_REASON,
+    AdminConflict,
+    HiddenPaper,
+    LogEntry,
+    NotAdmin,
+    Voter,
+)
 from paperboy.web import params, services
 from paperboy.web.pages import minutes_ago
 from paperboy.web.render import render
+from paperboy.web.schemas import NON_BLANK, ErrorPublic
 from paperboy.web.security import check_csrf, current_user, safe_next
 
 router = APIRouter()
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1/admin", tags=["paperboy API v1: moderation (admins only)"])
+api = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["paperboy API v1: moderation (admins only)"],
+    responses={
+        401: {"model": ErrorPublic, "description": "Not logged in"},
+        403: {"model": ErrorPublic, "description": "Not an administrator, or a missing or wrong CSRF token"},
+    },
+)
+NO_PAPER = {404: {"model": ErrorPublic, "description": "No such paper"}}
+NO_ACCOUNT = {404: {"model": ErrorPublic, "description": "No such account"}}
 
 OptField = Annotated[str | None, Form(max_length=2000)]
 Reason = Annotated[str | None, Form(max_length=MAX_REASON * 2)]
@@ -52,6 +70,8 @@ def _done(request: Request, fn):
         raise HTTPException(403, FORBIDDEN) from None
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    except AdminConflict as exc:
+        raise HTTPException(409, str(exc)) from None
     except CommunityError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -177,6 +197,10 @@ CsrfHeader = Annotated[str | None, Header(alias="X-CSRF-Token", max_length=200)]
 Body_ = Annotated[ReasonIn | None, Body()]
 
 
+class HideIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=MAX_REASON, pattern=NON_BLANK, description="Why; kept in the log.")
+
+
 def _api_admin(request: Request, token: str | None) -> User:
     user = _admin(request)
     check_csrf(request, token)
@@ -219,16 +243,18 @@ def log(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> 
     return [LogEntryPublic(**_as_dict(e)) for e in services.moderation(request).log(limit)]
 
 
-@api.post("/papers/{paper_id:path}/hide", response_model=ModerationResult)
-def hide(request: Request, paper_id: str, body: Body_ = None, x_csrf_token: CsrfHeader = None) -> ModerationResult:
+@api.post("/papers/{paper_id:path}/hide", response_model=ModerationResult, responses=NO_PAPER)
+def hide(
+    request: Request, paper_id: str, body: Annotated[HideIn, Body()], x_csrf_token: CsrfHeader = None
+) -> ModerationResult:
     """Hide a paper from every public surface (a reason is required)."""
     user = _api_admin(request, x_csrf_token)
     key = params.paper_key(paper_id)
-    changed = _done(request, lambda: services.moderation(request).hide(user, key, body.reason if body else ""))
+    changed = _done(request, lambda: services.moderation(request).hide(user, key, body.reason))
     return ModerationResult(changed=changed)
 
 
-@api.delete("/papers/{paper_id:path}/hide", response_model=ModerationResult)
+@api.delete("/papers/{paper_id:path}/hide", response_model=ModerationResult, responses=NO_PAPER)
 def unhide(request: Request, paper_id: str, x_csrf_token: CsrfHeader = None) -> ModerationResult:
     """Show a hidden paper again."""
     user = _api_admin(request, x_csrf_token)
@@ -236,7 +262,11 @@ def unhide(request: Request, paper_id: str, x_csrf_token: CsrfHeader = None) -> 
     return ModerationResult(changed=_done(request, lambda: services.moderation(request).unhide(user, key)))
 
 
-@api.post("/users/{user_id}/ban", response_model=ModerationResult)
+@api.post(
+    "/users/{user_id}/ban",
+    response_model=ModerationResult,
+    responses={**NO_ACCOUNT, 409: {"model": ErrorPublic, "description": "Administrators cannot be banned"}},
+)
 def ban(request: Request, user_id: UserId, body: Body_ = None, x_csrf_token: CsrfHeader = None) -> ModerationResult:
     """Remove all votes of an account and ban it: no login, votes or submissions; its sessions end."""
     user = _api_admin(request, x_csrf_token)
@@ -245,7 +275,7 @@ def ban(request: Request, user_id: UserId, body: Body_ = None, x_csrf_token: Csr
     return ModerationResult(changed=changed, votes_removed=removed)
 
 
-@api.delete("/users/{user_id}/ban", response_model=ModerationResult)
+@api.delete("/users/{user_id}/ban", response_model=ModerationResult, responses=NO_ACCOUNT)
 def unban(request: Request, user_id: UserId, x_csrf_token: CsrfHeader = None) -> ModerationResult:
     """Let a banned account log in again (removed votes stay removed)."""
     user = _api_admin(request, x_csrf_token)

@@ -50,6 +50,9 @@ BAD = {
 }
 AUTH = {401: _err("Not logged in"), 403: _err("Missing or wrong CSRF token, or not yours to change")}
 NOT_FOUND = {404: _err("No such paper, comment or collection (private collections of others are not found)")}
+CONFLICT = {
+    409: _err("A collection of yours already has that name, or you hold the most collections or papers allowed")
+}
 LIMITED = {429: _err("Too many comments from this account; Retry-After says when to try again")}
 DELETES = {"status_code": 204, "response_class": Response, "responses": {**BAD, **AUTH, **NOT_FOUND}}
 
@@ -122,7 +125,7 @@ def my_collections(request: Request) -> CollectionsPublic:
     return CollectionsPublic(data=[CollectionPublic.of(c) for c in items], count=len(items))
 
 
-@router.post("/collections", response_model=CollectionPublic, status_code=201, responses={**BAD, **AUTH})
+@router.post("/collections", response_model=CollectionPublic, status_code=201, responses={**BAD, **AUTH, **CONFLICT})
 def create_collection(request: Request, collection: CollectionIn, x_csrf_token: CsrfHeader = None):
     """Create a collection (private unless `public`)."""
     user = _user(request, x_csrf_token, "create collections")
@@ -146,7 +149,9 @@ def collection(
     return CollectionPagePublic(collection=CollectionPublic.of(c), data=data, count=total)
 
 
-@router.patch("/collections/{collection_id}", response_model=CollectionPublic, responses={**BAD, **AUTH, **NOT_FOUND})
+@router.patch(
+    "/collections/{collection_id}", response_model=CollectionPublic, responses={**BAD, **AUTH, **NOT_FOUND, **CONFLICT}
+)
 def edit_collection(
     request: Request, collection_id: CollectionId, edit: CollectionEdit, x_csrf_token: CsrfHeader = None
 ) -> CollectionPublic:
@@ -168,7 +173,7 @@ def delete_collection(request: Request, collection_id: CollectionId, x_csrf_toke
 @router.put(
     "/collections/{collection_id}/papers/{paper_id:path}",
     response_model=CollectionItemPublic,
-    responses={**BAD, **AUTH, **NOT_FOUND},
+    responses={**BAD, **AUTH, **NOT_FOUND, **CONFLICT},
 )
 def put_paper(
     request: Request,

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from paperboy.models import SearchFilters
 from paperboy.web import params, services
-from paperboy.web.schemas import HfDailyPaper, HfPaper
+from paperboy.web.schemas import ErrorPublic, HfDailyPaper, HfPaper
 
 router = APIRouter(prefix="/api", tags=["Hugging Face Papers-compatible API"])
 
@@ -40,7 +40,11 @@ def search_papers(
     return [HfDailyPaper.of(v) for v in r.views]
 
 
-@router.get("/papers/{arxiv_id:path}", response_model=HfPaper)
+@router.get(
+    "/papers/{arxiv_id:path}",
+    response_model=HfPaper,
+    responses={404: {"model": ErrorPublic, "description": 'No such paper ({"error": ...} as on the Hub)'}},
+)
 def paper_info(request: Request, arxiv_id: str) -> HfPaper:
     """One paper (HfApi.paper_info); 404 with {"error": ...} when unknown."""
     key = params.paper_key(arxiv_id)
@@ -51,9 +55,8 @@ def paper_info(request: Request, arxiv_id: str) -> HfPaper:
 
 
 def _range(date_: str | None, week: str | None, month: str | None) -> tuple[date, date] | None:
-    given = [x for x in (date_, week, month) if x]
-    if len(given) > 1:
-        raise params.bad_request("Give only one of date, week and month.")
+    # Given together, the narrowest wins (date, then week, then month): a query string cannot be
+    # documented as "one of", and answering the narrowest is what a caller adding a day most likely means.
     if date_:
         d = params.day(date_)
         return d, d
@@ -62,10 +65,16 @@ def _range(date_: str | None, week: str | None, month: str | None) -> tuple[date
         try:
             if not m:
                 raise ValueError
-            start = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+            n = int(m.group(2))
+            if not 1 <= n <= 53:
+                raise ValueError
+            # Counted from week 1, so W53 of a 52-week year is the next year's first week.
+            start = date.fromisocalendar(int(m.group(1)), 1, 1) + timedelta(weeks=n - 1)
         except ValueError:
             raise params.bad_request(f"week: expected an ISO week like 2025-W09, got {week[:20]!r}.") from None
-        return start, start + timedelta(days=6)
+        except OverflowError:  # past 9999-12-31: nothing was listed there
+            return date.max, date.max
+        return start, start + timedelta(days=min(6, (date.max - start).days))
     if month:
         m = _MONTH_RE.match(month.strip())
         try:
@@ -95,8 +104,8 @@ def daily_papers(
     if span is None:
         day = com.reference_day()
         span = (day, day)
-    if p * limit > params.MAX_OFFSET:
-        raise params.bad_request(f"p * limit must stay below {params.MAX_OFFSET}.")
+    if p * limit > params.MAX_OFFSET:  # deeper than any listing goes: an empty page, as on the site
+        return []
     listing = com.papers_between(
         span[0],
         span[1],

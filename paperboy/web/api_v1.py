@@ -66,7 +66,7 @@ def search(
     matches returns no papers (count 0), with a `suggestion` when a word looks misspelled.
     """
     query = params.query_text(q)
-    f = params.filters(category, since, until)
+    f = params.filters(category, since, until, empty_window_ok=True)
     user = current_user(request)
     r = services.search(request, query, f, sort=sort, mode=mode, limit=limit, offset=offset, user=user)
     data = [PaperPublic.of(v, logged_in=user is not None, matched_by=m) for v, m in zip(r.views, r.matched_by)]
@@ -141,7 +141,9 @@ def paper(request: Request, paper_id: str) -> PaperPublic:
     """One paper by arXiv id (any version suffix) or paperboy id."""
     p = _paper_or_404(request, paper_id)
     user = current_user(request)
-    return PaperPublic.of(services.community(request).views([p], user)[0], logged_in=user is not None, detail=True)
+    view = services.community(request).views([p], user)[0]
+    view.chosen_keywords = services.paperboy(request).keywords.of(p)
+    return PaperPublic.of(view, logged_in=user is not None, detail=True)
 
 
 @router.get("/trending", response_model=TrendingPublic)
@@ -182,8 +184,9 @@ def daily(
 
 RANK_ERRORS = {
     401: {"model": ErrorPublic, "description": "No library given and not logged in"},
-    404: {"model": ErrorPublic, "description": "No such profile"},
-    422: {"description": "Body not valid (too many ids, a file over 5 MB, wrong types)"},
+    404: {"model": ErrorPublic, "description": "No such profile, or an id that names no stored paper"},
+    409: {"model": ErrorPublic, "description": "The profile has no papers yet: rate, import or pick a few first"},
+    422: {"description": "Body not valid (no candidates, too many ids, a file over 5 MB, wrong types)"},
 }
 
 
@@ -192,15 +195,15 @@ def rank(request: Request, body: RankRequest) -> RankedPublic:
     """Rank every candidate (stored ids and/or a file's papers, not stored) for a library or one of your profiles.
 
     No cap on the answer: all candidates come back, best first, each with the library paper it is most like.
-    Unknown ids, unreadable files and empty inputs answer 400 with the reason; malformed records of a file
-    are skipped and listed in `skipped`.
+    Unknown ids answer 404, a profile with no papers 409, unreadable files and inputs with no paper 400,
+    each with the reason; malformed records of a file are skipped and listed in `skipped`.
     """
     from paperboy.service.profiles import ProfileNotFound
-    from paperboy.service.ranklist import RankInputError, dedupe, parse_bytes
+    from paperboy.service.ranklist import EmptyProfile, RankInputError, UnknownPaper, dedupe, parse_bytes
 
     pb = services.paperboy(request)
     try:
-        cand = pb.ranker.read(body.candidates)
+        cand = pb.ranker.read(body.candidates, files=False)
         if body.candidates_file:
             cand.papers = dedupe(
                 cand.papers + parse_bytes(body.candidates_file.encode(), "candidates_file", cand.problems)
@@ -208,7 +211,7 @@ def rank(request: Request, body: RankRequest) -> RankedPublic:
         if not cand.papers:
             raise RankInputError("no candidates: give candidate ids or a candidates_file")
         if body.library or body.library_file:
-            lib = pb.ranker.read(body.library)
+            lib = pb.ranker.read(body.library, files=False)
             if body.library_file:
                 lib.papers = dedupe(lib.papers + parse_bytes(body.library_file.encode(), "library_file", lib.problems))
             ranked = pb.ranker.rank(lib.papers, cand.papers)
@@ -219,8 +222,10 @@ def rank(request: Request, body: RankRequest) -> RankedPublic:
                 raise HTTPException(401, "Give a library, or log in to rank for one of your profiles.")
             ranked = pb.ranker.for_profile(user.id, body.profile, cand.papers)
             skipped = cand.problems
-    except ProfileNotFound as exc:
+    except (ProfileNotFound, UnknownPaper) as exc:
         raise HTTPException(404, str(exc)) from None
+    except EmptyProfile as exc:
+        raise HTTPException(409, str(exc)) from None
     except RankInputError as exc:
         raise HTTPException(400, str(exc)) from None
     return RankedPublic(data=[r.to_dict() for r in ranked], count=len(ranked), skipped=skipped[:100])

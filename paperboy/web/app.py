@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paperboy.web import errors, services
+from paperboy.web import contract, errors, services
 from paperboy.web.docs import add_docs
 from paperboy.web.render import make_templates, render
 from paperboy.web.security import LoginRequired, login_redirect
@@ -173,9 +173,15 @@ def create_app(pb, *, community=None) -> FastAPI:
             return _error(request, 400, "Control characters are not allowed in addresses.")  # no route matched
         if exc.status_code == 404 and message == "Not Found":
             message = f"Nothing here: {request.url.path[:200]}"
-        elif exc.status_code == 405 and message == "Method Not Allowed":
-            message = f"{request.method} is not allowed here."
-        return _error(request, exc.status_code, message, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            if message == "Method Not Allowed":
+                message = f"{request.method} is not allowed here."
+            # Every method served at this address, as the document lists them (Starlette names one route's).
+            allow = contract.allowed_methods(request.app, request.url.path)
+            if allow is not None:
+                headers = {**(headers or {}), "Allow": ", ".join(allow)}
+        return _error(request, exc.status_code, message, headers)
 
     # The database went away (PostgreSQL restarting, a dropped connection, a full pool, SQLite
     # locked past its timeout): a clear, retryable 503 rather than a 500. The pool's pre-ping
@@ -216,6 +222,7 @@ def create_app(pb, *, community=None) -> FastAPI:
     app.add_middleware(_Guard)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)
+    contract.install(app)
     from paperboy.web import (
         api_community,
         collection_pages,

@@ -7,7 +7,7 @@ for browsers, `{"detail": ...}` for the APIs. A route catches one only to answer
 
 from __future__ import annotations
 
-from paperboy.service.collections import CollectionError, CollectionForbidden, CollectionNotFound
+from paperboy.service.collections import CollectionConflict, CollectionError, CollectionForbidden, CollectionNotFound
 from paperboy.service.comments import CommentError, CommentForbidden, CommentNotFound, CommentRateLimited
 from paperboy.service.community import NotFound, RateLimited
 from paperboy.service.profiles import ProfileError, ProfileNotFound
@@ -20,6 +20,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (CommentNotFound, 404),
     (CollectionForbidden, 403),
     (CommentForbidden, 403),
+    (CollectionConflict, 409),
     (RateLimited, 429),
     (CommentRateLimited, 429),
     (ProfileError, 400),

@@ -21,6 +21,13 @@ FEED_SIZE = 50
 # Characters XML 1.0 forbids; one stray control character in an abstract would break the whole feed.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MEDIA = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
+# What the document says a feed route answers: Atom or RSS XML by the address's extension.
+FEED_RESPONSE = {
+    200: {
+        "description": "An Atom feed (`.atom`) or an RSS 2.0 feed (`.rss`)",
+        "content": {kind.split(";")[0]: {"schema": {"type": "string"}} for kind in MEDIA.values()},
+    }
+}
 
 
 def _x(text: str | None) -> str:
@@ -64,7 +71,7 @@ def _feed(request: Request, fmt: str, title: str, page_path: str, subtitle: str,
     return Response(body, media_type=MEDIA[fmt])
 
 
-@router.get("/trending.{fmt}")
+@router.get("/trending.{fmt}", response_class=Response, responses=FEED_RESPONSE)
 def trending_feed(request: Request, fmt: Fmt, window: Literal["today", "week", "month", "all"] = "week"):
     """Trending papers as Atom (`.atom`) or RSS (`.rss`)."""
     listing = services.community(request).trending(window, FEED_SIZE, 0)
@@ -78,7 +85,7 @@ def trending_feed(request: Request, fmt: Fmt, window: Literal["today", "week", "
     )
 
 
-@router.get("/daily.{fmt}")
+@router.get("/daily.{fmt}", response_class=Response, responses=FEED_RESPONSE)
 def daily_feed(request: Request, fmt: Fmt, date: Annotated[str | None, Query(max_length=10)] = None):
     """Papers of one listing day (default the newest)."""
     d = services.community(request).daily(params.day(date), limit=200)
@@ -88,7 +95,7 @@ def daily_feed(request: Request, fmt: Fmt, date: Annotated[str | None, Query(max
     )
 
 
-@router.get("/search.{fmt}")
+@router.get("/search.{fmt}", response_class=Response, responses=FEED_RESPONSE)
 def search_feed(
     request: Request,
     fmt: Fmt,
@@ -98,11 +105,9 @@ def search_feed(
     until: Annotated[str | None, Query(max_length=10)] = None,
     sort: Literal["relevance", "date", "upvotes"] = "date",
 ):
-    """Any search as a feed; newest papers first by default so readers see new matches."""
+    """Any search as a feed; newest papers first by default so readers see new matches (no query: the newest)."""
     query = params.query_text(q)
-    f = params.filters(category, since, until)
-    if not query and f.is_empty():
-        raise params.bad_request("Give a query (q) or a filter for a search feed.")
+    f = params.filters(category, since, until, empty_window_ok=True)
     r = services.search(request, query, f, sort=sort, limit=FEED_SIZE)
     what = query or ", ".join(f.categories) or "filtered papers"
     return _feed(
@@ -115,7 +120,7 @@ def search_feed(
     )
 
 
-@router.get("/categories/{cat}.{fmt}")
+@router.get("/categories/{cat}.{fmt}", response_class=Response, responses=FEED_RESPONSE)
 def category_feed(request: Request, cat: str, fmt: Fmt):
     """The newest papers in a category (cs.CL) or archive (cs)."""
     cat = params.category(cat) or ""

@@ -19,7 +19,10 @@ router = APIRouter(tags=["map"])
 SEARCH_HITS = 200  # hits drawn on the map for one query (the search engine's page limit)
 YOU_LIMIT = 1000  # papers per interest profile shown as "you are here"
 CACHE = "public, max-age=0, must-revalidate"  # revalidated by ETag: a placement publishes a new generation
-QueryText = Annotated[str | None, Query(max_length=20_000)]
+QueryText = Annotated[
+    str,
+    Query(min_length=1, max_length=params.MAX_QUERY_CHARS, pattern=params.QUERY_PATTERN, description="Search text."),
+]
 
 
 def map_csp() -> str:
@@ -164,11 +167,11 @@ def map_titles(request: Request, chunk: Annotated[int | None, Query(ge=0, le=2**
     summary="Search hits as map rows",
     responses={
         200: {"description": '{"query": str, "rows": [int], "total": int}: rows of the top hits, best first'},
-        400: {"description": "Empty, over-long or unparseable query"},
+        400: {"description": "Missing, blank or over-long query"},
         404: {"description": "No map built yet"},
     },
 )
-def map_search(request: Request, q: QueryText = None):
+def map_search(request: Request, q: QueryText):
     """The top hits of a search, as row numbers of the map points, best first."""
     query = params.query_text(q)
     if not query:

@@ -189,6 +189,7 @@ def paper_context(request: Request, paper_id: str) -> dict | Response:
         view, similar = services.paper_and_similar(request, p, limit=6, user=user)
     else:
         view, similar = services.community(request).views([p], user)[0], []
+    view.chosen_keywords = services.paperboy(request).keywords.of(p)
     absolute = str(request.base_url).rstrip("/") + paper_url(p)
     thread = services.paperboy(request).comments.thread(p.id, user, include_hidden_paper=hidden is not None)
     from_hf = "hf-daily" in (p.source or "")

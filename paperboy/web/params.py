@@ -35,6 +35,20 @@ PaperIdPath = Annotated[
         pattern=PAPER_ID_PATTERN,
     ),
 ]
+# The same rules as OpenAPI (ECMA) patterns, for the document (paperboy.web.contract).
+CATEGORY_PATTERN = r"^[A-Za-z][A-Za-z0-9\-]{0,30}(?:\.[A-Za-z0-9\-]{1,30})?$"
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"  # 0001-9999, as datetime.date
+DATE_PATTERN = rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}$"
+WEEK_PATTERN = rf"^{_YEAR}-W(?:0[1-9]|[1-4][0-9]|5[0-3])$"
+MONTH_PATTERN = rf"^{_YEAR}-(?:0[1-9]|1[0-2])$"
+# What the guard in paperboy.web.app lets through in a query value (tab and line breaks, no other controls).
+NO_CONTROLS_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+# A required search text: no controls, and something left after stripping white space.
+QUERY_PATTERN = (
+    "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*"
+    "[^\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+)
 # Author names are free text (escaped on output), but not control characters or absurd lengths.
 AUTHOR_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
@@ -100,9 +114,13 @@ def author_name(value: str) -> str:
     return value
 
 
-def filters(cats: list[str] | None, since: str | None, until: str | None) -> SearchFilters:
+def filters(
+    cats: list[str] | None, since: str | None, until: str | None, empty_window_ok: bool = False
+) -> SearchFilters:
+    """Search filters; pages refuse since > until, the APIs answer it with no papers and a warning
+    (their document cannot state an order between two parameters)."""
     f = SearchFilters(categories=categories(cats), since=day(since, "since"), until=day(until, "until"))
-    if f.since and f.until and f.since > f.until:
+    if f.since and f.until and f.since > f.until and not empty_window_ok:
         raise bad_request("since is after until; swap the dates.")
     return f
 

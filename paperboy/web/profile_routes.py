@@ -337,7 +337,7 @@ async def rank(
         keys = pb.ranker.ids(ids)[: MAX_PASTED_IDS + 1]
         if len(keys) > MAX_PASTED_IDS:
             raise RankInputError(f"at most {MAX_PASTED_IDS:,} ids")
-        papers = pb.ranker.read(keys)
+        papers = pb.ranker.read(keys, files=False)  # pasted text names ids, never server files
         if data:
             from paperboy.service.ranklist import dedupe, parse_bytes
 

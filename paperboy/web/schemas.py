@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from paperboy.service.community import PaperView
 from paperboy.web.urls import paper_url
@@ -42,8 +42,8 @@ class PaperPublic(BaseModel):
     )
     keywords: list[str] = Field(
         [],
-        description="A few keywords computed locally from the title and abstract "
-        "(in the single-paper answer only; empty in lists).",
+        description="A few keywords (in the single-paper answer only; empty in lists): Hugging Face's AI "
+        "keywords when harvested, else phrases of the text closest to the paper's embedding, else from the text.",
     )
 
     @classmethod
@@ -170,13 +170,23 @@ class CommentsPublic(BaseModel):
     count: int
 
 
+# At least one character that is neither white space (str.strip's) nor a control character the
+# services remove: the same test on the server (pydantic) and in the document, so a body the rules
+# would find empty is refused as invalid rather than accepted by the schema and refused later.
+NON_BLANK = (
+    "[^\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ue000\\ue001\\ufffe\\uffff]"
+)
+
+
 class CommentIn(BaseModel):
-    body: str = Field(min_length=1, max_length=10_000, description="Markdown; $...$ math is kept for KaTeX.")
+    body: str = Field(
+        min_length=1, max_length=10_000, pattern=NON_BLANK, description="Markdown; $...$ math is kept for KaTeX."
+    )
     parent_id: int | None = Field(None, ge=1, le=2**31 - 1, description="Reply to this comment of the same paper.")
 
 
 class CommentEdit(BaseModel):
-    body: str = Field(min_length=1, max_length=10_000)
+    body: str = Field(min_length=1, max_length=10_000, pattern=NON_BLANK)
 
 
 class CollectionPublic(BaseModel):
@@ -215,15 +225,15 @@ class CollectionPagePublic(BaseModel):
 
 
 class CollectionIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=NON_BLANK)
     description: str = Field("", max_length=2000)
-    public: bool = False
+    public: StrictBool = False  # strict: 0 or "yes" is not a JSON boolean, as the document says
 
 
 class CollectionEdit(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=NON_BLANK)
     description: str | None = Field(None, max_length=2000)
-    public: bool | None = None
+    public: StrictBool | None = None
 
 
 class CollectionItemIn(BaseModel):
@@ -343,8 +353,29 @@ class RankRequest(BaseModel):
         None, max_length=5 * 1024 * 1024, description="Library papers as the text of a file in any ingest format."
     )
     profile: int | None = Field(
-        None, ge=1, description="Rank for this profile of the logged-in reader (no library given: the default profile)."
+        None,
+        ge=1,
+        le=2**31 - 1,
+        description="Rank for this profile of the logged-in reader (no library given: the default profile).",
     )
+    # Something to rank is required: stated in the document (anyOf) and checked by the same rule here.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["candidates"], "properties": {"candidates": {"type": "array", "minItems": 1}}},
+                {
+                    "required": ["candidates_file"],
+                    "properties": {"candidates_file": {"type": "string", "minLength": 1}},
+                },
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def _something_to_rank(self) -> RankRequest:
+        if not self.candidates and not self.candidates_file:
+            raise ValueError("give candidate ids (candidates) or a candidates_file")
+        return self
 
 
 class RankedPaperPublic(BaseModel):

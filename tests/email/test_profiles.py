@@ -250,9 +250,9 @@ def test_rank_api(email_pb, reader):
         scores = [d["score"] for d in body["data"]]
         assert scores == sorted(scores, reverse=True)
         r = web.post("/api/v1/rank", json={"library": ["9999.99999"], "candidates": cands})
-        assert r.status_code == 400 and "9999.99999" in r.json()["detail"]
+        assert r.status_code == 404 and "9999.99999" in r.json()["detail"]
         assert web.post("/api/v1/rank", json={"candidates": cands}).status_code == 401
         assert web.post("/api/v1/rank", json={"library": [lib[0].id], "candidates": ["x"] * 10_001}).status_code == 422
         assert web.post("/api/v1/rank", json={"library": [lib[0].id], "candidates_file": "garbage"}).status_code == 400
         spec = web.get("/openapi.json").json()["paths"]["/api/v1/rank"]["post"]["responses"]
-        assert {"200", "400", "401", "404", "422"} <= set(spec)
+        assert {"200", "400", "401", "404", "409", "422"} <= set(spec)

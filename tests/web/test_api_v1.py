@@ -81,3 +81,9 @@ def test_openapi_documents_public_schemas(client):
     assert set(paths["/api/v1/papers/{paper_id}/vote"]) == {"post", "delete"}
     assert "/login" not in paths  # HTML routes stay out of the API docs
     assert client.get("/docs").status_code == 200
+    # Exact where the server shares behaviour (scripts/contract.py checks it all against a served instance):
+    feed = paths["/feeds/trending.{fmt}"]["get"]["responses"]
+    assert set(feed["200"]["content"]) == {"application/atom+xml", "application/rss+xml"} and "422" not in feed
+    assert {"400", "414", "503"} <= set(paths["/api/v1/search"]["get"]["responses"])
+    r = client.request("OPTIONS", "/api/v1/papers/2606.99002/vote")
+    assert r.status_code == 405 and r.headers["allow"] == "DELETE, POST"  # every method, not one route's

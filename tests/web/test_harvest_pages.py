@@ -43,6 +43,7 @@ def test_admin_follows_categories_and_pages_show_harvest(web_home):
             assert "1234 GitHub stars" in page and "AI summary by Hugging Face" in page
             assert "Summarised &lt;b&gt;by a model&lt;/b&gt;." in page  # their text, escaped
             assert '<span class="chip">daily papers</span>' in page
+            assert 'href="/search?q=%22daily+papers%22">daily papers</a>' in page  # HF's keywords: chips that search
             assert "updated less than a minute ago" in c.get("/about").text
 
             sign_up(c, ADMIN)

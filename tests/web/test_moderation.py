@@ -231,7 +231,7 @@ def test_a_hidden_paper_disappears_from_every_public_surface_and_unhide_restores
 def test_hiding_needs_a_reason_and_a_real_paper(clients):
     admin = clients(ADMIN)
     r = _api(admin, "POST", f"/api/v1/admin/papers/{T}/hide", {"reason": "  "})
-    assert r.status_code == 400 and "reason" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "reason"]  # as documented
     assert _api(admin, "POST", "/api/v1/admin/papers/2401.00001/hide", {"reason": "x"}).status_code == 404
     assert _post(admin, "/admin/papers/hide", {"paper": "2401.00001", "reason": "x"}).status_code == 404
     assert admin.get("/api/v1/admin/log").json() == []
@@ -312,7 +312,7 @@ def test_the_api_ban_reports_removed_votes_and_admins_cannot_be_banned(clients, 
     with mod_pb.store.engine.connect() as conn:
         admin_id = user_by_email(conn, ADMIN).id
     r = _api(admin, "POST", f"/api/v1/admin/users/{admin_id}/ban", {"reason": "x"})
-    assert r.status_code == 400 and "Administrators" in r.json()["detail"]
+    assert r.status_code == 409 and "Administrators" in r.json()["detail"]
     assert admin.get("/admin").status_code == 200  # still an admin, still logged in
     assert len(admin.get("/api/v1/admin/log").json()) == 1
 
