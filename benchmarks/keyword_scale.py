@@ -7,9 +7,10 @@ this isolates the engine: build time of LexicalIndex.add over N papers (the same
 ingest`), then, in the same process, p50/p99 over 100 natural questions + 200 title prefixes of
   one query  the ranking as one tantivy query (phrase bonus among the term clauses) counted by the
              top-k collector: what `LexicalIndex.search_counted` ran before
-  search     `LexicalIndex.search_counted` now: words ranked alone (block-max WAND), the phrase bonus
-             ranked apart, the count taken by an unscored aggregation
-  no count   the same without the count (what hybrid's `allowed` set and `search()` use)
+  search     `LexicalIndex.search_counted` now, with the count (one pass, as before, plus the
+             exclusion of hidden papers when there are any)
+  no count   `search_counted(count=False)`: words ranked alone (block-max WAND), the phrase bonus
+             ranked apart and merged (what `search()` and hybrid's `allowed` set use)
 Each is timed in wall-clock and in this thread's CPU time (tantivy searches in the calling thread),
 the figure that survives a shared, loaded machine. Both rankings are compared (top-10 ids equal, in order) so a speed-up never hides a change of results.
 An index already in --index is reused (delete it to time the build again).

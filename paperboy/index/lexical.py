@@ -434,9 +434,8 @@ class LexicalIndex:
             ranking = self._text_query(parsed, searcher, require_all=require_all)
             main = ranking.query() if ranking else None
         exclude = self._exclusions(parsed.excluded)
-        if ranking is not None and ranking.plain() and flt.is_empty() and not exclude:
-            hits = self._top_words(searcher, ranking, limit, set(exclude_ids))
-            return hits, self._count(searcher, main, exclude_ids) if count else 0
+        if ranking is not None and ranking.plain() and flt.is_empty() and not exclude and not count:
+            return self._top_words(searcher, ranking, limit, set(exclude_ids)), 0
         if exclude_ids:
             exclude.append(self._ids_query(exclude_ids))
         by_date = main is None
@@ -469,6 +468,8 @@ class LexicalIndex:
         are ranked alone, and the papers holding the whole phrase are ranked apart with their bonus
         (a phrase is selective). Merging is exact: a paper outside the phrase's top `limit` is
         beaten by `limit` papers of it. Excluded ids (few: hidden papers) are fetched and dropped.
+        Only without a count: counting visits every match anyway, and one pass that scores while it
+        counts was cheaper than ranking and then counting (`benchmarks/keyword_scale.py`, 200k papers).
         """
         fetch = limit + len(exclude_ids)
         best: dict[tuple[int, int], float] = {}
@@ -489,15 +490,6 @@ class LexicalIndex:
                 if len(ids) == limit:
                     break
         return Hits(ids, np.asarray(scores, dtype=np.float32))
-
-    def _count(self, searcher: tantivy.Searcher, query: tantivy.Query, exclude_ids: Collection[str] = ()) -> int:
-        """Papers matching `query` but not `exclude_ids`, counted without scoring (a value count of a fast field)."""
-        if exclude_ids:
-            query = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, query), (tantivy.Occur.MustNot, self._ids_query(exclude_ids))]
-            )
-        got = searcher.aggregate(query, {"n": {"value_count": {"field": "date"}}})
-        return int(got["n"]["value"])
 
     def _ids_query(self, ids: Collection[str]) -> tantivy.Query:
         return tantivy.Query.term_set_query(self._schema, "id", sorted(ids))

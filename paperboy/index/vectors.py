@@ -5,7 +5,7 @@ Layout of an index directory (every file readable with numpy / a text viewer):
     manifest.json              model, dim, dtype, count, rows_bytes, text_format, created/updated, generation, files
     vectors-<gen>.f16          float16 rows (count x dim, no header; np.fromfile), L2-normalised, append-only
     rows-<gen>.tsv             "<paper id>\t<sha1 of the embedded text>\n" per row, append-only
-    hnsw-<gen>.usearch         optional HNSW graph (derived, rebuilt when missing)
+    hnsw-<gen>.usearch         optional HNSW graph (derived, rebuilt when missing; saved whole with each generation)
 
 A save that only adds papers (the common case: new papers every day) appends their rows to the two
 files, fsyncs them, then atomically replaces manifest.json, whose count and rows_bytes say how much

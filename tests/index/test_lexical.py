@@ -422,17 +422,18 @@ def test_word_queries_rank_exactly_as_the_single_query(index, papers):
         assert ranking is not None and ranking.plain()
         res = searcher.search(ranking.query(), 30, count=True)
         want = [(searcher.doc(a).get_first("id"), s) for s, a in res.hits]
-        got, total = index.search_counted(q, limit=30)
-        assert total == res.count
+        got = index.search(q, limit=30)  # no count: the split path
+        assert index.search_counted(q, limit=30)[1] == res.count
         assert got.ids[:5] == [i for i, _ in want][:5]
         assert np.allclose(got.scores, [s for _, s in want], atol=1e-4)
 
 
 def test_excluded_ids_are_neither_returned_nor_counted(index):
     for q, flt in [("video generation", None), ("video generation", SearchFilters(categories=("cs",)))]:
-        full, total = index.search_counted(q, limit=20, filters=flt)
-        gone = set(full.ids[:5])
-        rest, rest_total = index.search_counted(q, limit=20, filters=flt, exclude_ids=gone)
-        assert len(rest) == 20 and not gone & set(rest.ids)
-        assert rest.ids[:15] == full.ids[5:]
-        assert rest_total == total - 5
+        for count in (True, False):  # one query with the ids excluded / the split path dropping them
+            full, total = index.search_counted(q, limit=20, filters=flt, count=count)
+            gone = set(full.ids[:5])
+            rest, rest_total = index.search_counted(q, limit=20, filters=flt, exclude_ids=gone, count=count)
+            assert len(rest) == 20 and not gone & set(rest.ids)
+            assert rest.ids[:15] == full.ids[5:]
+            assert rest_total == (total - 5 if count else 0)
