@@ -378,6 +378,8 @@ def test_hidden_papers_are_left_out_inside_retrieval_so_pages_stay_full(indexed)
         page = indexed.search(q, mode="lexical", limit=10, offset=90)
         assert len(page.hits) == 10 and not set(hide) & {h.paper.id for h in page.hits}
         assert page.total == first.total - 40
+        similar = indexed.similar(page.hits[0].paper.id, limit=10)
+        assert len(similar) == 10 and not set(hide) & {h.paper.id for h in similar}
     finally:
         with indexed.store.engine.begin() as conn:
             for i in hide:

@@ -421,7 +421,9 @@ class Paperboy:
         if not found:
             return []
         exclude = {p.id for p in found}
-        want = limit + 5  # a few spare, for hits a moderator hid (dropped when hydrating)
+        hidden = self.store.hidden_ids()
+        exclude |= hidden or set()  # left out inside the search; past HIDDEN_SCAN, hydration drops them
+        want = limit if hidden is not None else limit + 5
         hits = Hits.empty()
         if self.indexes.dense_ready():
             vec = self.indexes.vectors
