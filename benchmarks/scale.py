@@ -60,6 +60,11 @@ def child(args: list[str]) -> tuple[dict, float, float, float]:
     return json.loads(proc.stdout or "{}"), wall, cpu, after.ru_maxrss / 1024
 
 
+def load() -> float:
+    """The 1-minute load average when a step ends: the machine is shared, every figure carries it."""
+    return os.getloadavg()[0]
+
+
 def dir_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
 
@@ -80,11 +85,11 @@ def measure(n: int, work: Path, real: np.ndarray) -> dict:
 
     if "ingest_s" not in fig:
         out, wall, cpu, rss = child(["--home", str(home), "ingest", "--json", "-q", "--no-index", str(corpus)])
-        fig.update(ingest_s=wall, ingest_cpu_s=cpu, ingest_rss_mb=rss, stored=out.get("added", 0))
+        fig.update(ingest_s=wall, ingest_cpu_s=cpu, ingest_rss_mb=rss, stored=out.get("added", 0), ingest_load=load())
         keep()
     if "keyword_s" not in fig:
         _, wall, cpu, _ = child(["--home", str(home), "index", "--no-embed", "--json", "-q"])
-        fig.update(keyword_s=wall, keyword_cpu_s=cpu)
+        fig.update(keyword_s=wall, keyword_cpu_s=cpu, keyword_load=load())
         keep()
 
     from paperboy.config import Settings
@@ -131,7 +136,7 @@ def measure(n: int, work: Path, real: np.ndarray) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--probe", str(home)], capture_output=True, text=True)
     if proc.returncode:
         sys.exit(f"search probe failed: {proc.stderr[-2000:]}")
-    fig.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+    fig.update(json.loads(proc.stdout.strip().splitlines()[-1]), search_load=load())
     fig["disk_mb"] = dir_mb(home)
     keep()
     return fig
@@ -186,20 +191,22 @@ def table(rows: list[dict]) -> None:
     print(
         f"\n{'papers':>10} | {'ingest min (cpu)':>16} | {'keyword min':>11} | {'searchable min':>14} | "
         f"{'embed/s':>7} | {'full embed h':>12} | {'ANN build min':>13} | {'kw p50/p99 ms':>13} | "
-        f"{'dense p50/p99':>13} | {'hybrid p50/p99':>14} | {'recall@10':>9} | {'RSS MB':>6} | {'disk GB':>7}"
+        f"{'dense p50/p99':>13} | {'hybrid p50/p99':>14} | {'recall@10':>9} | {'RSS MB':>6} | {'disk GB':>7} | "
+        f"{'load ingest/kw/search':>21}"
     )
     for r in rows:
         searchable = (r.get("ingest_s") or 0) + (r.get("keyword_s") or 0)
         print(
             f"{r['papers']:>10,} | {f(mins(r.get('ingest_s')), '.1f'):>6} ({f(mins(r.get('ingest_cpu_s')), '.1f'):>5}) "
             f"   | {f(mins(r.get('keyword_s')), '.1f'):>11} | {f(mins(searchable), '.1f'):>14} | "
-            f"{f(r.get('embed_rate'), '.0f'):>7} | {f(r['papers'] / r['embed_rate'] / 3600, '.1f'):>12} | "
+            f"{f(r.get('embed_rate'), '.0f'):>7} | {f(r['papers'] / r['embed_rate'] / 3600 if r.get('embed_rate') else None, '.1f'):>12} | "
             f"{f(mins(r.get('ann_s')), '.1f'):>13} | "
             f"{f(r.get('lexical_p50'), '.1f'):>6}/{f(r.get('lexical_p99'), '.1f'):<6} | "
             f"{f(r.get('dense_p50'), '.1f'):>6}/{f(r.get('dense_p99'), '.1f'):<6} | "
             f"{f(r.get('hybrid_p50'), '.1f'):>7}/{f(r.get('hybrid_p99'), '.1f'):<6} | "
             f"{f(r.get('recall_at_10'), '.3f'):>9} | {f(r.get('serving_rss_mb')):>6} | "
-            f"{f(r.get('disk_mb', 0) / 1024, '.1f'):>7}"
+            f"{f(r.get('disk_mb', 0) / 1024, '.1f'):>7} | "
+            f"{f(r.get('ingest_load'), '.0f')}/{f(r.get('keyword_load'), '.0f')}/{f(r.get('search_load'), '.0f')}"
         )
     print("vectors: derived from real embeddings of sample papers (see --help); embedding rate sampled on 300 papers")
 
@@ -212,9 +219,13 @@ def main() -> None:
     ap.add_argument("--real", type=int, default=4000, help="sample papers embedded for real to derive vectors from")
     ap.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--clean", action="store_true", help="delete each home after measuring it (disk)")
+    ap.add_argument("--report", action="store_true", help="print the table of the steps measured so far, run none")
     args = ap.parse_args()
     if args.probe:
         return probe(args.probe)
+    if args.report:
+        saved = [args.work / f"home-{s}" / "scale.json" for s in args.papers.split(",")]
+        return table([json.loads(f.read_text()) for f in saved if f.exists()])
     real, _ = real_vectors(args.real, args.cache)
     rows = []
     for n in (int(s) for s in args.papers.split(",")):

@@ -330,3 +330,37 @@ def test_counts_are_exact_for_keywords_and_marked_estimated_for_hybrid(indexed):
     hybrid = indexed.search("language", mode="hybrid", limit=200)
     by_meaning = sum(h.matched_by == ("dense",) for h in hybrid.hits)  # all hits fit on this page
     assert hybrid.total == truth + by_meaning and hybrid.total_estimated == (by_meaning > 0)
+
+
+def test_hidden_papers_are_left_out_inside_retrieval_so_pages_stay_full(indexed):
+    from datetime import datetime, timezone
+
+    from paperboy.store.moderation import set_hidden
+
+    q = "language models"
+    for mode in ("lexical", "dense", "hybrid"):
+        full = indexed.searcher.retrieve(q, mode=mode, depth=30)
+        gone = set(full.hits.ids[:6])
+        got = indexed.searcher.retrieve(q, mode=mode, depth=30, exclude_ids=gone)
+        assert len(got.hits) >= 30 and not gone & set(got.hits.ids), mode  # hybrid: the union of both lists
+        if mode != "hybrid":  # one retriever: the same list, minus the excluded, filled from deeper down
+            assert got.hits.ids[:24] == full.hits.ids[6:], mode
+        if mode == "lexical":
+            assert got.total == full.total - 6
+    # Through the service: hidden papers never reach a page, and the page is full straight from retrieval.
+    first = indexed.search(q, mode="lexical", limit=10, offset=90)
+    hide = [h.paper.id for h in indexed.search(q, mode="lexical", limit=100).hits[:40]]
+    with indexed.store.engine.begin() as conn:
+        for i in hide:
+            set_hidden(conn, i, datetime.now(timezone.utc), "spam")
+    try:
+        assert indexed.store.hidden_ids() == set(hide)
+        page = indexed.search(q, mode="lexical", limit=10, offset=90)
+        assert len(page.hits) == 10 and not set(hide) & {h.paper.id for h in page.hits}
+        assert page.total == first.total - 40
+        similar = indexed.similar(page.hits[0].paper.id, limit=10)
+        assert len(similar) == 10 and not set(hide) & {h.paper.id for h in similar}
+    finally:
+        with indexed.store.engine.begin() as conn:
+            for i in hide:
+                set_hidden(conn, i, None, None)

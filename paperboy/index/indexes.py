@@ -4,7 +4,7 @@ Layout (all rebuildable from the store with `paperboy index --rebuild`):
     manifest.json             store high-water marks the indexes are built to, per index
     update.lock               held by the one process updating the indexes (worker, `paperboy index`, web)
     lexical/                  tantivy files + their manifest
-    dense/<model-slug>/       vectors.npy, ids, text hashes, manifest (one folder per embedding model)
+    dense/<model-slug>/       append-only vectors + ids/text hashes, manifest (one folder per embedding model)
     encoders/<key>/model.onnx the packaged model exported for ONNX Runtime (published atomically, once)
 """
 

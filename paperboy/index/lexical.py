@@ -35,7 +35,8 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -201,6 +202,29 @@ def _date_int(d: date | None) -> int:
 def paper_date(p: Paper) -> date | None:
     """The date filters and date ordering use."""
     return p.published or p.listed or p.updated
+
+
+@dataclass(slots=True)
+class _Ranking:
+    """A free-text query in parts: scored single-term clauses, the whole-query phrase bonus, hard constraints."""
+
+    should: list  # (Should, boosted term query): the BM25 words, names and ids
+    bonus: tantivy.Query | None  # all the words in order (scored PHRASE_BOOST); None when not asked
+    must: list  # (Must, query): quoted phrases, require_all words
+
+    def scored(self) -> list:
+        """The Should clauses, the phrase bonus included."""
+        if self.bonus is None:
+            return list(self.should)
+        return [*self.should, (tantivy.Occur.Should, tantivy.Query.boost_query(self.bonus, PHRASE_BOOST))]
+
+    def plain(self) -> bool:
+        """Only ranked words (no hard constraint): `LexicalIndex._top_words` can take it."""
+        return bool(self.should) and not self.must
+
+    def query(self) -> tantivy.Query:
+        """The whole ranking as one query: constraints must match, words and bonus rank."""
+        return tantivy.Query.boolean_query(self.must + self.scored())
 
 
 class LexicalIndexError(RuntimeError):
@@ -383,10 +407,12 @@ class LexicalIndex:
         filters: SearchFilters | None = None,
         count: bool = True,
         require_all: bool = False,
+        exclude_ids: Collection[str] = (),
     ) -> tuple[Hits, int]:
         """`search` plus the exact number of matching papers (beyond `limit`; 0 when count=False).
 
         require_all: every free word must match too (saved-search alerts), not just rank.
+        exclude_ids: papers never returned nor counted (hidden by a moderator), so a page stays full.
         """
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         flt = merge(parsed.filters, filters)
@@ -401,12 +427,17 @@ class LexicalIndex:
         if filter_q is None:  # a filter that can match nothing (e.g. since > until)
             return Hits.empty(), 0
 
+        ranking = None
         if parsed.arxiv_id:
             main: tantivy.Query | None = tantivy.Query.term_query(self._schema, "id", parsed.arxiv_id)
         else:
-            main = self._text_query(parsed, searcher, require_all=require_all)
+            ranking = self._text_query(parsed, searcher, require_all=require_all)
+            main = ranking.query() if ranking else None
         exclude = self._exclusions(parsed.excluded)
-
+        if ranking is not None and ranking.plain() and flt.is_empty() and not exclude and not count:
+            return self._top_words(searcher, ranking, limit, set(exclude_ids)), 0
+        if exclude_ids:
+            exclude.append(self._ids_query(exclude_ids))
         by_date = main is None
         if by_date:
             if flt.is_empty() and not exclude:
@@ -427,6 +458,41 @@ class LexicalIndex:
             scores = np.fromiter((s for s, _ in res.hits), dtype=np.float32, count=len(res.hits))
         ids = [searcher.doc(addr).get_first("id") for _, addr in res.hits]
         return Hits(ids, scores), int(res.count or 0) if count else 0
+
+    def _top_words(self, searcher: tantivy.Searcher, ranking: _Ranking, limit: int, exclude_ids: set[str]) -> Hits:
+        """Top `limit` of a free-word query, exactly as `ranking.query()` would rank them, but fast.
+
+        A union of term queries alone is what tantivy's block-max WAND prunes (it skips blocks of
+        postings that cannot reach the current top-k); a phrase clause among them, a filter or an
+        exclusion turns that off and every paper holding any query word gets scored. So the words
+        are ranked alone, and the papers holding the whole phrase are ranked apart with their bonus
+        (a phrase is selective). Merging is exact: a paper outside the phrase's top `limit` is
+        beaten by `limit` papers of it. Excluded ids (few: hidden papers) are fetched and dropped.
+        Only without a count: counting visits every match anyway, and one pass that scores while it
+        counts was cheaper than ranking and then counting (`benchmarks/keyword_scale.py`, 200k papers).
+        """
+        fetch = limit + len(exclude_ids)
+        best: dict[tuple[int, int], float] = {}
+        for score, addr in searcher.search(tantivy.Query.boolean_query(ranking.should), fetch).hits:
+            best[addr.segment_ord, addr.doc] = score
+        if ranking.bonus is not None:
+            only = tantivy.Query.const_score_query(ranking.bonus, 0.0)  # restricts; its score is in scored()
+            phrase = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), *ranking.scored()])
+            for score, addr in searcher.search(phrase, fetch).hits:
+                key = (addr.segment_ord, addr.doc)
+                best[key] = max(score, best.get(key, score))
+        ids, scores = [], []
+        for (seg, doc), score in sorted(best.items(), key=lambda kv: (-kv[1], kv[0])):
+            pid = searcher.doc(tantivy.DocAddress(seg, doc)).get_first("id")
+            if pid not in exclude_ids:
+                ids.append(pid)
+                scores.append(score)
+                if len(ids) == limit:
+                    break
+        return Hits(ids, np.asarray(scores, dtype=np.float32))
+
+    def _ids_query(self, ids: Collection[str]) -> tantivy.Query:
+        return tantivy.Query.term_set_query(self._schema, "id", sorted(ids))
 
     def corrections(self, parsed: ParsedQuery) -> dict[str, str]:
         """Misspelled free words -> the closest word of the index vocabulary ("difusion" -> "diffusion").
@@ -497,13 +563,14 @@ class LexicalIndex:
 
     def _text_query(
         self, parsed: ParsedQuery, searcher: tantivy.Searcher, *, require_all: bool = False
-    ) -> tantivy.Query | None:
+    ) -> _Ranking | None:
         """BM25 over free words (OR), phrases as must-match; None if there is nothing to rank by.
 
         require_all: each free content word must also match (in the text, or in the bylines).
         """
         Q, Should, Must = tantivy.Query, tantivy.Occur.Should, tantivy.Occur.Must
         should: list = []
+        bonus: tantivy.Query | None = None
         # An arXiv id among the words is looked up on `id`, not searched as the digits "2401" "01234".
         id_words = {w: parse_arxiv_id(w) for w in parsed.terms}
         words = [w for w in parsed.terms if not id_words[w]]
@@ -520,8 +587,7 @@ class LexicalIndex:
             should.append((Should, Q.boost_query(Q.term_query(self._schema, "text", t), TEXT_BOOST)))
             should.append((Should, Q.boost_query(Q.term_query(self._schema, "title", t), TITLE_BOOST)))
         if 2 <= len(pairs) <= PHRASE_MAX_TOKENS and PHRASE_BOOST > 0:
-            phrase = Q.phrase_query(self._schema, "text", [t for _, t in pairs], slop=PHRASE_SLOP)
-            should.append((Should, Q.boost_query(phrase, PHRASE_BOOST)))
+            bonus = Q.phrase_query(self._schema, "text", [t for _, t in pairs], slop=PHRASE_SLOP)
         for n, t in dict.fromkeys(content):
             # A word counts fully as an author name only when it is at least as common in bylines as in
             # text: "hinton", "wang" yes; "long" or "young" (surnames too) would otherwise lift papers
@@ -566,10 +632,7 @@ class LexicalIndex:
                 )
         if not should and not must:
             return None
-        if must and should:
-            # Phrases must match; free words still rank among the phrase matches.
-            return Q.boolean_query(must + should)
-        return Q.boolean_query(must or should)
+        return _Ranking(should, bonus, must)
 
     def _known_author_key(self, key: str) -> str:
         """`key`, or its longest leading words that some byline holds: author:Hinton Deep Learning

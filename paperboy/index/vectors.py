@@ -1,17 +1,20 @@
 """Persisted paper vectors: float16 matrix + ids + text hashes + manifest, no pickles.
 
-Layout of an index directory (every file readable with numpy / a JSON viewer):
+Layout of an index directory (every file readable with numpy / a text viewer):
 
-    manifest.json              model, dim, dtype, count, text_format, created/updated, generation, files
-    vectors-<gen>.npy          float16 (count, dim), L2-normalised rows
-    ids-<gen>.json             list of paper ids, row order
-    hashes-<gen>.json          sha1 of the embedded text per row (re-ingest skips unchanged papers)
-    hnsw-<gen>.usearch         optional HNSW graph (derived, rebuilt when missing)
+    manifest.json              model, dim, dtype, count, rows_bytes, text_format, created/updated, generation, files
+    vectors-<gen>.f16          float16 rows (count x dim, no header; np.fromfile), L2-normalised, append-only
+    rows-<gen>.tsv             "<paper id>\t<sha1 of the embedded text>\n" per row, append-only
+    hnsw-<gen>.usearch         optional HNSW graph (derived, rebuilt when missing; saved whole with each generation)
 
-Saving writes a new generation's files, fsyncs them, then atomically replaces manifest.json,
-which names the files: a crash at any point leaves the previous generation complete and current.
-The previous generation is kept one save longer so a reader that has just read the old manifest
-can still open its files.
+A save that only adds papers (the common case: new papers every day) appends their rows to the two
+files, fsyncs them, then atomically replaces manifest.json, whose count and rows_bytes say how much
+of each file is published: a reader maps exactly that prefix, which no later append touches, and a
+crash leaves unpublished bytes past it that the next append overwrites. A save after a replacement
+or a delete (rows change in place) writes the whole matrix as new files named by the generation.
+Files of the previous manifest are kept one save longer so a reader that has just read it can still
+open them. Format 1 indexes (whole-matrix .npy + JSON per generation) are read, and rewritten by the
+first save.
 
 Nearest neighbours: up to HNSW_MIN_VECTORS the search is exact: a usearch f16 scan of the stored
 matrix (no f32 copy, half the memory traffic of numpy f32, recall 1.0 up to f16 rounding) with no
@@ -50,7 +53,7 @@ import numpy as np
 from paperboy.models import Hits
 
 FORMAT = "paperboy-vectors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: vectors-<gen>.npy + ids/hashes JSON, rewritten whole by every save
 MANIFEST = "manifest.json"
 HNSW_MIN_VECTORS = 200_000
 ANN_FILTER_MIN_FRACTION = 0.05
@@ -156,6 +159,8 @@ class VectorIndex:
         self._ann = None  # usearch Index keyed by row position, or None
         self._ann_synced_gen: int | None = None  # generation whose hnsw file matches self._ann
         self._generation = 0
+        self._published: dict[str, Any] | None = None  # the append-only files on disk and how much of them is valid
+        self._in_place = False  # rows changed in place since the last save: the next save rewrites the files
         self._created = _now()
         self._updated = self._created
         self._dirty = False
@@ -188,12 +193,18 @@ class VectorIndex:
 
     def _load(self, manifest: dict[str, Any]) -> None:
         files = manifest["files"]
+        count = int(manifest["count"])
         try:
-            vecs = np.load(self.directory / files["vectors"], allow_pickle=False, mmap_mode="r" if self._mmap else None)
-            with open(self.directory / files["ids"], encoding="utf-8") as f:
-                ids = json.load(f)
-            with open(self.directory / files["hashes"], encoding="utf-8") as f:
-                hashes = json.load(f)
+            if "rows" in files:
+                vecs, ids, hashes = self._read_rows(files, count, int(manifest["rows_bytes"]))
+            else:  # format 1
+                vecs = np.load(
+                    self.directory / files["vectors"], allow_pickle=False, mmap_mode="r" if self._mmap else None
+                )
+                with open(self.directory / files["ids"], encoding="utf-8") as f:
+                    ids = json.load(f)
+                with open(self.directory / files["hashes"], encoding="utf-8") as f:
+                    hashes = json.load(f)
         except FileNotFoundError:
             # A writer replaced the manifest and pruned our generation between two reads: reread once.
             fresh = self._read_manifest()
@@ -201,7 +212,6 @@ class VectorIndex:
                 raise
             self._generation = int(fresh.get("generation", 0))
             return self._load(fresh)
-        count = int(manifest["count"])
         if not (vecs.shape == (count, self.dim) and len(ids) == count == len(hashes)):
             raise IndexCorrupt(
                 f"{self.directory}: manifest says {count} x {self.dim}, files hold "
@@ -213,7 +223,10 @@ class VectorIndex:
         self._hashes = list(hashes)
         self._pos = {i: p for p, i in enumerate(self._ids)}
         if len(self._pos) != count:
-            raise IndexCorrupt(f"{self.directory}: duplicate ids in {files['ids']}")
+            raise IndexCorrupt(f"{self.directory}: duplicate ids in the index")
+        if "rows" in files:
+            self._published = {"vectors": files["vectors"], "rows": files["rows"], "count": count}
+            self._published["rows_bytes"] = int(manifest["rows_bytes"])
         self._created = manifest.get("created", self._created)
         self._updated = manifest.get("updated", self._updated)
         hnsw = files.get("hnsw")
@@ -229,41 +242,59 @@ class VectorIndex:
             except ImportError:
                 pass
 
+    def _read_rows(self, files: dict[str, str], count: int, rows_bytes: int) -> tuple[np.ndarray, list, list]:
+        """The published prefix of the append-only files: (vectors, ids, hashes)."""
+        path = self.directory / files["vectors"]
+        with open(self.directory / files["rows"], "rb") as f:
+            text = f.read(rows_bytes).decode("utf-8")
+        pairs = [line.split("\t") for line in text.split("\n")[:-1]]
+        if any(len(pair) != 2 for pair in pairs):
+            raise IndexCorrupt(f"{self.directory}: malformed line in {files['rows']}")
+        ids, hashes = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+        if count == 0:
+            return np.zeros((0, self.dim), dtype=np.float16), ids, hashes
+        if self._mmap:
+            if path.stat().st_size < count * self.dim * 2:
+                raise IndexCorrupt(f"{self.directory}: {files['vectors']} is shorter than {count} rows")
+            return np.memmap(path, dtype=np.float16, mode="r", shape=(count, self.dim)), ids, hashes
+        vecs = np.fromfile(path, dtype=np.float16, count=count * self.dim)
+        if vecs.size != count * self.dim:
+            raise IndexCorrupt(f"{self.directory}: {files['vectors']} is shorter than {count} rows")
+        return vecs.reshape(count, self.dim), ids, hashes
+
     def save(self) -> None:
-        """Write the index as a new generation, then atomically switch the manifest to it."""
+        """Publish the index as a new generation: append new rows (or rewrite after in-place changes),
+        then atomically switch the manifest to it."""
         if not self._dirty and (self.directory / MANIFEST).exists():
             if self._ann is None or self._ann_synced_gen == self._generation:
                 return
         self.directory.mkdir(parents=True, exist_ok=True)
         gen = self._generation + 1
-        files = {
-            "vectors": f"vectors-{gen:06d}.npy",
-            "ids": f"ids-{gen:06d}.json",
-            "hashes": f"hashes-{gen:06d}.json",
-        }
         n = self._n
-        # Write under temporary names first so a half-written file never carries a real name.
-        tmp: dict[str, Path] = {}
+        old = self._read_manifest()
+        published = self._published
+        # Appending is only safe onto what this object published or loaded: after another writer's save
+        # (a stale object), or in-place changes, every row is written anew.
+        stale = old is None or int(old.get("generation", 0)) != self._generation
+        if published is None or self._in_place or stale or published["count"] > n:
+            published = self._write_whole(gen, n)
+        else:
+            published = self._append(published, n)
+        files = {"vectors": published["vectors"], "rows": published["rows"]}
+        tmp: Path | None = None
         try:
-            for key, name in files.items():
-                fd, tmpname = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
-                os.close(fd)
-                tmp[key] = Path(tmpname)
-            _fsync_write(tmp["vectors"], lambda f: np.save(f, self._vecs[:n], allow_pickle=False))
-            _fsync_write(tmp["ids"], lambda f: f.write(json.dumps(self._ids, ensure_ascii=False).encode()))
-            _fsync_write(tmp["hashes"], lambda f: f.write(json.dumps(self._hashes).encode()))
             if self._ann is not None and len(self._ann) == n:
                 files["hnsw"] = f"hnsw-{gen:06d}.usearch"
                 fd, tmpname = tempfile.mkstemp(prefix=".hnsw.", suffix=".tmp", dir=self.directory)
                 os.close(fd)
-                tmp["hnsw"] = Path(tmpname)
-                self._ann.save(str(tmp["hnsw"]))
-                _fsync_write_existing(tmp["hnsw"])
-            for key, name in files.items():
-                os.replace(tmp.pop(key), self.directory / name)
+                tmp = Path(tmpname)
+                self._ann.save(str(tmp))
+                _fsync_write_existing(tmp)
+                os.replace(tmp, self.directory / files["hnsw"])
+                tmp = None
         finally:
-            for path in tmp.values():
-                path.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         self._updated = _now()
         manifest = {
             "format": FORMAT,
@@ -273,6 +304,7 @@ class VectorIndex:
             "dtype": "float16",
             "metric": "cosine",
             "count": n,
+            "rows_bytes": published["rows_bytes"],
             "text_format": self.text_format,
             "created": self._created,
             "updated": self._updated,
@@ -288,14 +320,56 @@ class VectorIndex:
             Path(tmpname).unlink(missing_ok=True)
             raise
         _fsync_dir(self.directory)
-        previous = self._generation
         self._generation = gen
+        self._published = published
+        self._in_place = False
         if "hnsw" in files:
             self._ann_synced_gen = gen
         self._dirty = False
-        self._prune(keep={gen, previous})
+        self._prune(keep=set(files.values()) | (set(old["files"].values()) if old else set()))
 
-    def _prune(self, keep: set[int]) -> None:
+    def _rows_text(self, start: int, end: int) -> bytes:
+        return "".join(f"{i}\t{h}\n" for i, h in zip(self._ids[start:end], self._hashes[start:end])).encode()
+
+    def _write_whole(self, gen: int, n: int) -> dict[str, Any]:
+        """New files holding all n rows, under names no reader has seen (a half-written file never has one)."""
+        names = {"vectors": f"vectors-{gen:06d}.f16", "rows": f"rows-{gen:06d}.tsv"}
+        rows = self._rows_text(0, n)
+        tmp: dict[str, Path] = {}
+        try:
+            for key, name in names.items():
+                fd, tmpname = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
+                os.close(fd)
+                tmp[key] = Path(tmpname)
+            _fsync_write(tmp["vectors"], lambda f: f.write(np.ascontiguousarray(self._vecs[:n]).tobytes()))
+            _fsync_write(tmp["rows"], lambda f: f.write(rows))
+            for key, name in names.items():
+                os.replace(tmp.pop(key), self.directory / name)
+        finally:
+            for path in tmp.values():
+                path.unlink(missing_ok=True)
+        return {**names, "count": n, "rows_bytes": len(rows)}
+
+    def _append(self, published: dict[str, Any], n: int) -> dict[str, Any]:
+        """Rows added since the last save, written past the published prefix of the same files.
+
+        Bytes a crashed save left past that prefix are overwritten; readers never look past it.
+        """
+        start = published["count"]
+        rows = self._rows_text(start, n)
+        for name, offset, data in (
+            (published["vectors"], start * self.dim * 2, np.ascontiguousarray(self._vecs[start:n]).tobytes()),
+            (published["rows"], published["rows_bytes"], rows),
+        ):
+            with open(self.directory / name, "r+b") as f:
+                f.seek(offset)
+                f.write(data)
+                f.truncate()
+                f.flush()
+                os.fsync(f.fileno())
+        return {**published, "count": n, "rows_bytes": published["rows_bytes"] + len(rows)}
+
+    def _prune(self, keep: set[str]) -> None:
         for path in self.directory.iterdir():
             name = path.name
             if name.startswith(".") and name.endswith(".tmp"):
@@ -308,7 +382,7 @@ class VectorIndex:
                 continue
             stem, _, ext = name.rpartition(".")
             prefix, _, gen = stem.rpartition("-")
-            if prefix in {"vectors", "ids", "hashes", "hnsw"} and gen.isdigit() and int(gen) not in keep:
+            if prefix in {"vectors", "rows", "ids", "hashes", "hnsw"} and gen.isdigit() and name not in keep:
                 path.unlink(missing_ok=True)
 
     # ----------------------------------------------------------------- contents
@@ -359,6 +433,8 @@ class VectorIndex:
             raise ValueError("ids, hashes and vectors differ in length")
         if not ids:
             return
+        if any("\t" in x or "\n" in x for x in (*ids, *hashes)):
+            raise ValueError("ids and hashes must not contain tabs or newlines")
         self._writable()
         unit = _normalise(vectors)
         # Last occurrence wins for ids repeated inside one call.
@@ -373,6 +449,7 @@ class VectorIndex:
                 replace_rows.append(p)
                 replace_src.append(j)
         if replace_rows:
+            self._in_place = True
             rows, src = np.array(replace_rows), np.array(replace_src)
             self._vecs[rows] = unit[src].astype(np.float16)
             for p, j in zip(replace_rows, replace_src):
@@ -438,6 +515,7 @@ class VectorIndex:
         self._n = len(self._ids)
         self._ann = None  # row positions shifted; rebuilt on demand (deletes are rare)
         self._ann_synced_gen = None
+        self._in_place = True
         self._dirty = True
 
     # ----------------------------------------------------------------- search

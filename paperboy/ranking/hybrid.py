@@ -12,6 +12,7 @@ documents moved nDCG by at most +0.001 at w_lex 0.3-0.4, within noise, so it is 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,11 +75,14 @@ class HybridSearcher:
         filters: SearchFilters | None = None,
         depth: int | None = None,
         require_all: bool = False,
+        exclude_ids: Collection[str] = (),
     ) -> Retrieved:
         """Ranked ids for a search-box query; never raises on user text.
 
         require_all: every free word must match as a keyword (alerts); papers found by meaning alone
         then never qualify, and the dense side only helps rank the keyword matches.
+        exclude_ids: papers left out inside both retrievers (hidden by a moderator), so `depth` hits
+        come back whenever that many match, and the counts leave them out too.
         """
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r}; choose from {', '.join(MODES)}")
@@ -88,18 +92,20 @@ class HybridSearcher:
         depth = max(1, depth or self.params.depth)
         lex = self.indexes.lexical
         if parsed.arxiv_id:
-            hits = lex.search(parsed, limit=depth, filters=flt)
+            hits = lex.search_counted(parsed, limit=depth, filters=flt, count=False, exclude_ids=exclude_ids)[0]
             if not len(hits):
                 warnings.append(f"no paper {parsed.arxiv_id} here yet; it can be submitted by id")
             return Retrieved(hits, "id", warnings, parsed, total=len(hits))
         if not parsed.has_text():
-            hits, total = lex.search_counted(parsed, limit=depth, filters=flt)
+            hits, total = lex.search_counted(parsed, limit=depth, filters=flt, exclude_ids=exclude_ids)
             return Retrieved(hits, "filter", warnings, parsed, total=total)
         if mode != "lexical" and not self.indexes.dense_ready():
             warnings.append(self._not_ready_warning())
             mode = "lexical"
         if mode == "lexical":
-            hits, total = lex.search_counted(parsed, limit=depth, filters=flt, require_all=require_all)
+            hits, total = lex.search_counted(
+                parsed, limit=depth, filters=flt, require_all=require_all, exclude_ids=exclude_ids
+            )
             return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids}, total)
 
         covers = self.indexes.dense_coverage()
@@ -121,7 +127,7 @@ class HybridSearcher:
         # Filters reach the vector search as a cached row mask, not a per-query set of ids.
         mask = self.indexes.filter_mask(flt, vec)
         if mode == "dense":
-            hits = vec.search(qvec, depth, allowed=allowed, mask=mask)
+            hits = vec.search(qvec, depth, allowed=allowed, mask=mask, exclude=exclude_ids)
             if floor is not None and not constrained:  # constrained hits all match the keywords
                 keep = [k for k, sc in enumerate(hits.scores) if sc >= floor]
                 hits = Hits([hits.ids[k] for k in keep], hits.scores[keep])
@@ -131,13 +137,15 @@ class HybridSearcher:
             )
 
         p = self.params
-        lex_hits, lex_total = lex.search_counted(parsed, limit=depth, filters=flt, require_all=require_all)
+        lex_hits, lex_total = lex.search_counted(
+            parsed, limit=depth, filters=flt, require_all=require_all, exclude_ids=exclude_ids
+        )
         if p.prf_docs and len(lex_hits):
             top = [v for v in (vec.vector(i) for i in lex_hits.ids[: p.prf_docs]) if v is not None]
             if top:
                 qvec = qvec + p.prf_weight * np.mean(top, axis=0)
                 qvec = qvec / (np.linalg.norm(qvec) or 1.0)
-        dense_hits = vec.search(qvec, depth, allowed=allowed, mask=mask)
+        dense_hits = vec.search(qvec, depth, allowed=allowed, mask=mask, exclude=exclude_ids)
         sources: dict[str, tuple[str, ...]] = {}
         for i in lex_hits.ids:
             sources[i] = ("lexical",)

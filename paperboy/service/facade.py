@@ -348,14 +348,21 @@ class Paperboy:
         if offset >= MAX_DEPTH:
             return SearchPage([], 0, mode, [f"results stop at {MAX_DEPTH}"], query)
         depth = min(MAX_DEPTH, max(100, offset + limit))
-        got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth, require_all=require_all)
-        ids, scores = self._visible(got.hits.ids, got.hits.scores)
-        short = len(got.hits.ids) - len(ids)
-        if short and len(ids) < offset + limit and len(got.hits.ids) >= depth and depth < MAX_DEPTH:
-            # Moderators hid some hits: fetch a little deeper once, so this page stays full.
-            depth = min(MAX_DEPTH, depth + 2 * short + limit)
-            got = self.searcher.retrieve(query or "", mode=mode, filters=filters, depth=depth, require_all=require_all)
-            ids, scores = self._visible(got.hits.ids, got.hits.scores)
+        # Hidden papers are left out inside retrieval, so the retrievers fill `depth` with visible ones.
+        hidden = self.store.hidden_ids()
+        got = self.searcher.retrieve(
+            query or "", mode=mode, filters=filters, depth=depth, require_all=require_all, exclude_ids=hidden or ()
+        )
+        ids, scores = got.hits.ids, got.hits.scores
+        if hidden is None:  # too many hidden papers to pass down: drop them here, fetching deeper once
+            ids, scores = self._visible(ids, scores)
+            short = len(got.hits.ids) - len(ids)
+            if short and len(ids) < offset + limit and len(got.hits.ids) >= depth and depth < MAX_DEPTH:
+                depth = min(MAX_DEPTH, depth + 2 * short + limit)
+                got = self.searcher.retrieve(
+                    query or "", mode=mode, filters=filters, depth=depth, require_all=require_all
+                )
+                ids, scores = self._visible(got.hits.ids, got.hits.scores)
         if sort != "relevance" and ids:
             ids, scores = self._sorted(ids, scores, sort)
         page_ids = ids[offset : offset + limit]
@@ -365,7 +372,7 @@ class Paperboy:
             for k, i in enumerate(page_ids)
             if i in papers
         ]
-        # The retrievers count every match; hidden papers are known only among those fetched.
+        # The retrievers count without hidden papers; past HIDDEN_SCAN only those fetched are known.
         total = max(len(ids), got.total - (len(got.hits.ids) - len(ids)))
         return SearchPage(
             hits, total, got.mode, got.warnings, query, got.total_estimated, self._suggestion(query or "", got.parsed)
@@ -421,7 +428,9 @@ class Paperboy:
         if not found:
             return []
         exclude = {p.id for p in found}
-        want = limit + 5  # a few spare, for hits a moderator hid (dropped when hydrating)
+        hidden = self.store.hidden_ids()
+        exclude |= hidden or set()  # left out inside the search; past HIDDEN_SCAN, hydration drops them
+        want = limit if hidden is not None else limit + 5
         hits = Hits.empty()
         if self.indexes.dense_ready():
             vec = self.indexes.vectors

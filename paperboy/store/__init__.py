@@ -72,6 +72,11 @@ class Store:
         """Refresh planner statistics; the ingester calls it after a large load."""
         analyze(self.engine)
 
+    def hidden_ids(self) -> set[str] | None:
+        """Every paper a moderator hid (few), or None when there are too many to list per search."""
+        with reading(self.engine) as conn:
+            return _papers.hidden_ids(conn)
+
     def hidden_among(self, ids: Sequence[str]) -> set[str]:
         with reading(self.engine) as conn:
             return _papers.hidden_among(conn, ids)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 
-from paperboy.models import Paper, author_key, normalize_title, parse_arxiv_id
+from paperboy.models import Paper, author_key, parse_arxiv_id
 from paperboy.store.db import begin_write
 from paperboy.store.merge import ROW_FIELDS, derived, merge, paper_from_row, row_from_paper
 from paperboy.store.schema import paper_authors, paper_categories, paper_sources, papers
@@ -18,9 +18,10 @@ from paperboy.store.schema import paper_authors, paper_categories, paper_sources
 @dataclass(slots=True)
 class _State:
     id: str
-    row: dict[str, Any]
+    row: Mapping[str, Any]  # a stored row's mapping until a record merges into it, then a dict
     orig_hash: str | None  # None for a paper this batch creates
     counted: bool = False  # touched by a record that is not an in-input duplicate
+    touched: bool = False  # some record of the batch merged into it (else it was only a match candidate)
     sources: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -74,31 +75,36 @@ def upsert_batch(conn: sa.Connection, batch: Sequence[tuple[Paper, bool]]) -> Ba
     by_title: dict[str, list[_State]] = {}
     states: dict[str, _State] = {}
 
-    def register(st: _State) -> None:
+    def register(st: _State, title_key: str) -> None:
         states[st.id] = st
         if st.row.get("arxiv_id"):
             by_arxiv[st.row["arxiv_id"]] = st
-        by_title.setdefault(normalize_title(st.row["title"]), []).append(st)
+        by_title.setdefault(title_key, []).append(st)
 
+    # A bulk load matches many stored rows by title alone (candidates it then rejects): they stay
+    # row mappings, and only rows a record merges into are converted, re-hashed and written.
     for r in _rows_matching(conn, papers_only):
-        register(_State(r.id, {f: r._mapping[f] for f in ROW_FIELDS}, r.content_hash))
+        register(_State(r.id, r._mapping, r.content_hash), r.title_key)
 
     for p, is_dup in batch:
         st = by_arxiv.get(p.arxiv_id) if p.arxiv_id else None
+        title_key = p.title_key
         if st is None:
-            st = next((c for c in by_title.get(p.title_key, ()) if _compatible(c, p)), None)
+            st = next((c for c in by_title.get(title_key, ()) if _compatible(c, p)), None)
         if st is None:
             st = _State(p.paper_id(), row_from_paper(p), None)
-            register(st)
+            register(st, title_key)
         else:
             had_arxiv = st.row.get("arxiv_id")
-            st.row = merge(st.row, p)
+            row = st.row if st.touched else {f: st.row[f] for f in ROW_FIELDS}  # a stored row: its fields only
+            st.row = merge(row, p)
             if not had_arxiv and st.row.get("arxiv_id"):
                 by_arxiv[st.row["arxiv_id"]] = st
         st.counted = st.counted or not is_dup
+        st.touched = True
         st.sources.setdefault(p.source, p.source_ref)
 
-    return _write(conn, states)
+    return _write(conn, {k: st for k, st in states.items() if st.touched})
 
 
 def _write(conn: sa.Connection, states: dict[str, _State]) -> BatchOutcome:
@@ -269,12 +275,11 @@ def get_papers(conn: sa.Connection, ids: Sequence[str], include_hidden: bool = F
 HIDDEN_SCAN = 5000  # up to this many hidden papers, reading them all beats probing 1000 hit ids
 
 
-def hidden_among(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
-    """Which of these paper ids a moderator hid.
+def hidden_ids(conn: sa.Connection) -> set[str] | None:
+    """Every paper a moderator hid, or None when there are more than HIDDEN_SCAN of them.
 
-    Hidden papers are few, so one scan of the hidden_at index (no parameters) is read and
-    intersected: a 1000-id IN list cost ~8 ms per search on PostgreSQL, most of it building
-    the query. Primary-key probes take over if moderators ever hide more than HIDDEN_SCAN.
+    Hidden papers are few, so one scan of the hidden_at index (no parameters) reads them all:
+    a 1000-id IN list cost ~8 ms per search on PostgreSQL, most of it building the query.
     The ORDER BY matches the index: without column statistics (a freshly migrated store) the
     planner chose a 30 ms table scan for the bare filter, never for an ordered, limited read.
     """
@@ -288,8 +293,14 @@ def hidden_among(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
         .scalars()
         .all()
     )
-    if len(hidden) <= HIDDEN_SCAN:
-        return set(hidden).intersection(ids)
+    return set(hidden) if len(hidden) <= HIDDEN_SCAN else None
+
+
+def hidden_among(conn: sa.Connection, ids: Sequence[str]) -> set[str]:
+    """Which of these paper ids a moderator hid (primary-key probes beyond HIDDEN_SCAN hidden papers)."""
+    hidden = hidden_ids(conn)
+    if hidden is not None:
+        return hidden.intersection(ids)
     out: set[str] = set()
     for i in range(0, len(ids), 500):
         q = sa.select(papers.c.id).where(papers.c.id.in_(list(ids[i : i + 500])), papers.c.hidden_at.is_not(None))

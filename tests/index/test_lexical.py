@@ -410,3 +410,30 @@ def test_id_lookup_honours_filters(index, papers):
     p = next(p for p in papers if "cs.CV" in p.categories and "cs.CL" not in p.categories)
     assert index.search(f"{p.arxiv_id} cat:cs.CV").ids == [p.paper_id()]
     assert index.search(p.arxiv_id, filters=SearchFilters(categories=("cs.CL",))).ids == []
+
+
+def test_word_queries_rank_exactly_as_the_single_query(index, papers):
+    # The WAND-friendly path (words ranked alone, the phrase bonus ranked apart, then merged) must give
+    # the ranking and scores of the one combined query, for titles (phrase bonus) and loose words.
+    searcher = index._searcher()
+    queries = [p.title for p in papers[::40]] + ["video generation", "graph neural network", "the the"]
+    for q in queries:
+        ranking = index._text_query(parse_query(q), searcher)
+        assert ranking is not None and ranking.plain()
+        res = searcher.search(ranking.query(), 30, count=True)
+        want = [(searcher.doc(a).get_first("id"), s) for s, a in res.hits]
+        got = index.search(q, limit=30)  # no count: the split path
+        assert index.search_counted(q, limit=30)[1] == res.count
+        assert got.ids[:5] == [i for i, _ in want][:5]
+        assert np.allclose(got.scores, [s for _, s in want], atol=1e-4)
+
+
+def test_excluded_ids_are_neither_returned_nor_counted(index):
+    for q, flt in [("video generation", None), ("video generation", SearchFilters(categories=("cs",)))]:
+        for count in (True, False):  # one query with the ids excluded / the split path dropping them
+            full, total = index.search_counted(q, limit=20, filters=flt, count=count)
+            gone = set(full.ids[:5])
+            rest, rest_total = index.search_counted(q, limit=20, filters=flt, exclude_ids=gone, count=count)
+            assert len(rest) == 20 and not gone & set(rest.ids)
+            assert rest.ids[:15] == full.ids[5:]
+            assert rest_total == (total - 5 if count else 0)

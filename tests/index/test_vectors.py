@@ -84,10 +84,11 @@ def test_round_trip_files_and_manifest(tmp_path):
     assert manifest["dtype"] == "float16" and manifest["text_format"] >= 1
     assert manifest["created"] and manifest["updated"]
     # Plain formats an inspector can open, no pickles.
-    mat = np.load(d / manifest["files"]["vectors"], allow_pickle=False)
-    assert mat.dtype == np.float16 and mat.shape == (50, 384)
-    assert json.loads((d / manifest["files"]["ids"]).read_text()) == ids
-    assert json.loads((d / manifest["files"]["hashes"]).read_text())[3] == text_hash("p0003")
+    mat = np.fromfile(d / manifest["files"]["vectors"], dtype=np.float16).reshape(-1, 384)
+    assert mat.shape == (50, 384)
+    rows = [line.split("\t") for line in (d / manifest["files"]["rows"]).read_text().splitlines()]
+    assert [r[0] for r in rows] == ids and rows[3][1] == text_hash("p0003")
+    assert manifest["rows_bytes"] == (d / manifest["files"]["rows"]).stat().st_size
 
     again = VectorIndex(d, model_name=MODEL, dim=384)
     assert len(again) == 50 and again.ids == ids
@@ -279,8 +280,7 @@ def test_save_is_atomic_under_a_crash(tmp_path, monkeypatch):
     assert len(VectorIndex(tmp_path, model_name=MODEL, dim=384)) == 21
     ix.upsert(["extra2"], ["h"], random_unit(1, seed=4))
     ix.save()
-    gens = {p.name.split("-")[1].split(".")[0] for p in tmp_path.glob("vectors-*.npy")}
-    assert len(gens) <= 2
+    assert len(list(tmp_path.glob("vectors-*.f16"))) <= 2
 
 
 def test_every_manifest_file_is_complete(tmp_path):
@@ -291,4 +291,58 @@ def test_every_manifest_file_is_complete(tmp_path):
         manifest = json.loads((tmp_path / "manifest.json").read_text())
         for name in manifest["files"].values():
             assert (tmp_path / name).stat().st_size > 0
-        assert np.load(tmp_path / manifest["files"]["vectors"]).shape[0] == manifest["count"] == 11 + round_
+        size = (tmp_path / manifest["files"]["vectors"]).stat().st_size
+        assert size == manifest["count"] * 384 * 2 and manifest["count"] == 11 + round_
+
+
+def test_saving_new_papers_appends_and_old_readers_keep_their_rows(tmp_path):
+    ix, ids, vecs = make_index(tmp_path, n=30)
+    ix.save()
+    first = json.loads((tmp_path / "manifest.json").read_text())
+    path = tmp_path / first["files"]["vectors"]
+    head = path.read_bytes()
+    inode = path.stat().st_ino
+    reader = VectorIndex(tmp_path, model_name=MODEL, dim=384, mmap=True)  # maps the first 30 rows
+
+    extra = random_unit(4, seed=21)
+    ix.upsert(["a1", "a2", "a3", "a4"], ["h"] * 4, extra)
+    ix.save()
+    second = json.loads((tmp_path / "manifest.json").read_text())
+    # Same files, grown by the new rows only: the published rows were not rewritten.
+    assert second["files"]["vectors"] == first["files"]["vectors"] and path.stat().st_ino == inode
+    assert path.read_bytes()[: len(head)] == head and path.stat().st_size == len(head) + 4 * 384 * 2
+    assert second["count"] == 34 and second["generation"] == first["generation"] + 1
+    assert len(reader) == 30 and reader.search(vecs[5], k=1).ids == ["p0005"] and "a1" not in reader
+    fresh = VectorIndex(tmp_path, model_name=MODEL, dim=384, mmap=True)
+    assert fresh.search(extra[2], k=1).ids == ["a3"] and fresh.ids == ids + ["a1", "a2", "a3", "a4"]
+
+    # A crash after appending, before the manifest: the next save overwrites the unpublished tail.
+    ix.upsert(["lost"], ["h"], random_unit(1, seed=22))
+    ix._append(ix._published, len(ix))  # bytes past the published prefix, never published
+    ix._ids[-1] = "kept"
+    ix._pos = {i: p for p, i in enumerate(ix._ids)}
+    ix.save()
+    assert VectorIndex(tmp_path, model_name=MODEL, dim=384).ids[-1] == "kept"
+
+    # Changing a row in place writes new files; the previous ones stay for readers one save longer.
+    ix.upsert(["p0001"], ["h2"], random_unit(1, seed=23))
+    ix.save()
+    third = json.loads((tmp_path / "manifest.json").read_text())
+    assert third["files"]["vectors"] != first["files"]["vectors"] and path.exists()
+    assert VectorIndex(tmp_path, model_name=MODEL, dim=384).hash_of("p0001") == "h2"
+    ix.upsert(["b1"], ["h"], random_unit(1, seed=24))
+    ix.save()
+    assert not path.exists()  # pruned once two newer manifests no longer name it
+
+
+def test_a_stale_writer_rewrites_instead_of_appending(tmp_path):
+    ix, ids, _ = make_index(tmp_path, n=10)
+    ix.save()
+    other = VectorIndex(tmp_path, model_name=MODEL, dim=384)
+    other.upsert(["o1"], ["h"], random_unit(1, seed=31))
+    other.save()
+    ix.upsert(["s1"], ["h"], random_unit(1, seed=32))  # still thinks 10 rows are published
+    ix.save()
+    again = VectorIndex(tmp_path, model_name=MODEL, dim=384)
+    assert again.ids == ids + ["s1"]  # the last writer wins, whole: no row of o1 under the id s1
+    assert again.search(ix.vector("s1"), k=1).ids == ["s1"]
