@@ -25,6 +25,7 @@ def child(code: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
         cwd=REPO,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -157,27 +158,31 @@ HOLD_LOCK = """
     from paperboy.index.indexes import Indexes
     with Indexes(Path(sys.argv[1])).updating():
         print("held", flush=True)
-        time.sleep(float(sys.argv[2]))
+        sys.stdin.readline()  # holds the lock until the test writes a line (or closes stdin)
 """
 
 
 def test_one_updater_at_a_time_across_processes(tmp_path):
     home = tmp_path / "index"
-    holder = child(HOLD_LOCK, home, 2.0)
+    holder = child(HOLD_LOCK, home)
     assert holder.stdout.readline().strip() == "held"
     idx = Indexes(home)
     no_changes = lambda since: iter(())  # noqa: E731
-    started = time.monotonic()
+    # A web request never blocks: the holder keeps the lock until told, so waiting would hang here.
     with pytest.raises(IndexBusy):
-        idx.update(no_changes, 0, embed=False, wait=False)  # a web request: never blocks
-    assert time.monotonic() - started < 0.5
+        idx.update(no_changes, 0, embed=False, wait=False)
     waited = []
-    rep = idx.update(no_changes, 0, embed=False, on_wait=lambda: waited.append(time.monotonic()))
-    assert len(waited) == 1 and time.monotonic() - started > 1.0  # waited for the holder to finish
-    assert rep.lexical == 0
-    assert holder.wait(timeout=10) == 0
+
+    def release() -> None:  # called once the updater finds the lock taken: only then let the holder go
+        waited.append(holder.poll())
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+
+    rep = idx.update(no_changes, 0, embed=False, on_wait=release)
+    assert waited == [None] and rep.lexical == 0  # it waited while the holder still ran, then updated
+    assert holder.wait(timeout=60) == 0
     # A killed holder releases the lock with its process.
-    holder = child(HOLD_LOCK, home, 60)
+    holder = child(HOLD_LOCK, home)
     assert holder.stdout.readline().strip() == "held"
     holder.kill()
     holder.wait()

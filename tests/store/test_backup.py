@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import time
 from pathlib import Path
@@ -125,17 +127,25 @@ def test_backup_while_another_process_ingests_is_a_consistent_database(
     big = sorted(arxiv_shards, key=lambda p: p.stat().st_size)[-3:]  # ~16k papers: writes for several seconds
     writer = cli_process(home, "ingest", "-q", "--no-index", *map(str, big))
     counts: list[int] = []
-    deadline = time.monotonic() + 120
-    while len(counts) < 2 and writer.poll() is None and time.monotonic() < deadline:
-        if not papers_in(url):
-            time.sleep(0.2)
+    seen, deadline = 0, time.monotonic() + 600
+    while len(counts) < 2 and time.monotonic() < deadline:
+        assert writer.poll() is None, "the writer finished before the backups were taken"
+        now = papers_in(url)
+        if now <= seen:  # wait for the writer's next commit
+            time.sleep(0.02)
             continue
+        # Freeze the writer (between two commits or inside one) while the backup runs: the ingest is
+        # then unfinished during every backup, however slow the machine, and cannot end meanwhile.
         target = tmp_path / f"backup-{len(counts)}"
-        bk.backup(url, target)
+        os.kill(writer.pid, signal.SIGSTOP)
+        try:
+            bk.backup(url, target)
+        finally:
+            os.kill(writer.pid, signal.SIGCONT)
         copy = new_database_url()
         bk.restore(copy, target)
         counts.append(_consistent(copy))
-    assert writer.poll() is None, "the writer finished before the backups were taken"
+        seen = now
     assert len(counts) == 2 and 0 < counts[0] <= counts[1]
 
 
