@@ -1,10 +1,12 @@
-"""Start-up cost of command-line calls: wall time against a baseline commit, side by side.
+"""Start-up cost of command-line calls: wall time and peak RSS against a baseline commit, side by side.
 
-    .venv/bin/python benchmarks/cli_startup.py [--baseline REF] [--home DIR] [--runs 7]
+    .venv/bin/python benchmarks/cli_startup.py [--baseline REF] [--home DIR] [--runs 7] [--only hybrid]
 
 Each command runs --runs times in a fresh interpreter, for this checkout and for a `git worktree`
 of REF (default: the commit before the issue-10 restructuring) side by side, interleaved so both
-see the same machine load; prints the median wall time of each and their ratio.
+see the same machine load; prints the median wall and CPU time and the peak RSS of each, their ratio and the
+load average. --home with an embedded index (`paperboy index`) adds `search --mode hybrid`, the
+issue-13 target (<= 1.0 s, <= 300 MB).
 """
 
 from __future__ import annotations
@@ -22,19 +24,21 @@ REPO = Path(__file__).resolve().parents[1]
 BEFORE = "aab50a8"  # main before "Structure:" (issue 10)
 
 
-def run_once(tree: Path, args: list[str]) -> float:
-    """Wall seconds of `python -m paperboy.cli ARGS` with `tree` first on sys.path."""
+def run_once(tree: Path, args: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MiB) of `python -m paperboy.cli ARGS` with `tree` first on sys.path."""
     env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     t0 = time.perf_counter()
-    subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "paperboy.cli", *args],
         env=env,
         cwd=tree,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        check=False,
     )
-    return time.perf_counter() - t0
+    _, _, usage = os.wait4(proc.pid, 0)  # this child's own rusage (ru_maxrss in KiB on Linux)
+    wall = time.perf_counter() - t0
+    proc.returncode = 0  # reaped above; keeps Popen from waiting again
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -42,6 +46,7 @@ def main() -> None:
     ap.add_argument("--baseline", default=BEFORE)
     ap.add_argument("--home", type=Path, help="an instance with papers (default: a fresh one with the HF page)")
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--only", help="run only the commands whose words contain this (e.g. hybrid)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pb-cli-startup-"))
     base = work / "baseline"
@@ -50,7 +55,7 @@ def main() -> None:
         check=True,
         capture_output=True,
     )
-    home = args.home
+    home = args.home.resolve() if args.home else None
     if home is None:
         home = work / "home"
         page = REPO.parent / "shared" / "corpus" / "hf-papers-search-page.txt"
@@ -65,16 +70,33 @@ def main() -> None:
         ["--home", str(home), "stats"],
         ["--home", str(home), "search", "--mode", "lexical", "diffusion"],
     ]
+    if (home / "index" / "dense").is_dir():
+        commands.append(["--home", str(home), "search", "--mode", "hybrid", "diffusion models for image editing"])
+    if args.only:
+        commands = [c for c in commands if args.only in " ".join(c)]
     try:
-        print(f"{'command':<28} {'baseline s':>10} {'now s':>8} {'ratio':>6}")
+        print(
+            f"{'command':<44} {'baseline s':>10} {'now s':>8} {'ratio':>6} {'base CPU s':>10} {'now CPU s':>9} "
+            f"{'base MB':>8} {'now MB':>7}  load"
+        )
         for cmd in commands:
             walls: dict[str, list[float]] = {"baseline": [], "now": []}
+            cpus: dict[str, list[float]] = {"baseline": [], "now": []}
+            rss: dict[str, list[float]] = {"baseline": [], "now": []}
             for _ in range(args.runs):
                 for name, tree in (("baseline", base), ("now", REPO)):
-                    walls[name].append(run_once(tree, cmd))
+                    wall, cpu, mb = run_once(tree, cmd)
+                    walls[name].append(wall)
+                    cpus[name].append(cpu)
+                    rss[name].append(mb)
             b, n = statistics.median(walls["baseline"]), statistics.median(walls["now"])
             label = " ".join(c for c in cmd if not c.startswith("/") and c != "--home")
-            print(f"{label:<28} {b:>10.3f} {n:>8.3f} {b / n:>5.1f}x", flush=True)
+            print(
+                f"{label[:44]:<44} {b:>10.3f} {n:>8.3f} {b / n:>5.1f}x {statistics.median(cpus['baseline']):>10.3f} "
+                f"{statistics.median(cpus['now']):>9.3f} {max(rss['baseline']):>8.0f} "
+                f"{max(rss['now']):>7.0f}  {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     finally:
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
 

@@ -46,11 +46,11 @@ def settings_from(ctx: click.Context) -> Settings:
     return Settings(home=Path(home)) if home else Settings()
 
 
-def service(ctx: click.Context) -> Paperboy:
-    """The Paperboy facade for this invocation, closed when the command ends."""
+def service(ctx: click.Context, settings: Settings | None = None) -> Paperboy:
+    """The Paperboy facade for this invocation (settings: already read by the command), closed when it ends."""
     from paperboy.service import Paperboy
 
-    pb = Paperboy(settings_from(ctx))
+    pb = Paperboy(settings or settings_from(ctx))
     ctx.call_on_close(pb.close)
     return pb
 

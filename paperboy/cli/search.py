@@ -108,6 +108,17 @@ def _print_hits(hits, offset: int = 0) -> None:
 @click.pass_context
 def search(ctx, query, mode, categories, authors, since, until, sort, limit, offset, as_json) -> None:
     """Search papers: words, "phrases", -exclusions, author:/cat:/year: filters, or an arXiv id."""
+    settings = settings_from(ctx)
+    if mode != "lexical" and (settings.index_dir / "dense").is_dir():
+        from paperboy.index.embedder import ENCODER_CACHE, preload_embedder
+
+        # The encoder loads in a thread meanwhile the store and indexes open (most of a fresh process's time).
+        preload_embedder(
+            settings.embedding_model,
+            cache_dir=settings.index_dir / ENCODER_CACHE,
+            backend=settings.embedding_backend,
+            warm_query=query,
+        )
     from paperboy.models import SearchFilters
 
     flt = SearchFilters(
@@ -116,7 +127,7 @@ def search(ctx, query, mode, categories, authors, since, until, sort, limit, off
         since=since.date() if since else None,
         until=until.date() if until else None,
     )
-    page = service(ctx).search(query, mode=mode, filters=flt, sort=sort, limit=limit, offset=offset)
+    page = service(ctx, settings).search(query, mode=mode, filters=flt, sort=sort, limit=limit, offset=offset)
     for w in page.warnings:
         click.echo(f"note: {w}", err=True)
     if as_json:

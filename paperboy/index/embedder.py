@@ -32,6 +32,8 @@ TEXT_FORMAT_VERSION = 1
 # ". " reads naturally for any model, so it stays.
 TITLE_SEPARATOR = ". "
 
+ENCODER_CACHE = "encoders"  # exported ONNX graphs under a data directory's index folder, one folder per model
+
 _PRECISIONS = ("auto", "fp32", "bf16", "int8")
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -116,6 +118,54 @@ def uses_onnx(model: str, backend: str = "auto") -> bool:
     return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("tokenizers") is not None
 
 
+# Encoders being loaded by preload_embedder(), by (model, cache_dir, backend): thread and result holder.
+_preloads: dict[tuple[str, str, str], tuple[threading.Thread, list]] = {}
+_preloads_lock = threading.Lock()
+
+
+def preload_embedder(model: str, *, cache_dir: Path, backend: str = "auto", warm_query: str = "") -> bool:
+    """Start loading the ONNX encoder in a background thread; a later load_embedder() with the same arguments
+    takes it. ONNX Runtime builds its session without holding the GIL, so a command that needs the encoder
+    (`paperboy search`) overlaps that with its own imports and store opening. Returns False (and does nothing)
+    when the model would not run through ONNX Runtime."""
+    if not uses_onnx(model, backend):
+        return False
+    key = (model, str(cache_dir), backend)
+    box: list = []
+
+    def load() -> None:
+        try:
+            emb = _load(model, cache_dir=cache_dir, backend=backend)
+            if warm_query:
+                emb.embed_query(warm_query)  # first run() allocates; the query is then in the encoder's cache
+            box.append(emb)
+        except BaseException as exc:  # re-raised by the load_embedder() call that takes this result
+            box.append(exc)
+
+    # Imported here, not in the thread: usearch loaded before ONNX Runtime crashes the process (see the test).
+    import onnxruntime  # noqa: F401
+
+    thread = threading.Thread(target=load, name="paperboy-encoder-preload")  # joined at exit
+    with _preloads_lock:
+        if key in _preloads:
+            return True
+        _preloads[key] = (thread, box)
+    thread.start()
+    return True
+
+
+def _take_preload(model: str, cache_dir: Path | None, backend: str):
+    with _preloads_lock:
+        got = _preloads.pop((model, str(cache_dir), backend), None)
+    if got is None:
+        return None
+    thread, box = got
+    thread.join()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
 def load_embedder(
     model: str = "default",
     *,
@@ -130,6 +180,21 @@ def load_embedder(
     also looked up in extra_cache_dirs (e.g. the one scripts/setup.sh fills) and in the user cache.
     backend: "auto" (ONNX where it applies), "onnx" or "torch" (PAPERBOY_EMBEDDING_BACKEND).
     """
+    if not kwargs and not extra_cache_dirs and _preloads:
+        preloaded = _take_preload(model, cache_dir, backend)
+        if preloaded is not None:
+            return preloaded
+    return _load(model, cache_dir=cache_dir, backend=backend, extra_cache_dirs=extra_cache_dirs, **kwargs)
+
+
+def _load(
+    model: str,
+    *,
+    cache_dir: Path | None = None,
+    backend: str = "auto",
+    extra_cache_dirs: Sequence[Path] = (),
+    **kwargs: Any,
+):
     if uses_onnx(model, backend):
         from paperboy.index.onnx_embedder import OnnxEmbedder, ensure_graph
 

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from paperboy.index.embedder import ENCODER_CACHE
 from paperboy.index.lexical import LexicalIndex, LexicalIndexError
 from paperboy.models import Paper, SearchFilters
 
@@ -34,7 +35,6 @@ log = logging.getLogger("paperboy.index")
 
 MANIFEST = "manifest.json"
 UPDATE_LOCK = "update.lock"
-ENCODER_CACHE = "encoders"  # exported ONNX graphs, one folder per model version
 PAGE = 4096  # papers handed to the lexical writer at a time
 CHECKPOINT_EVERY = 2048  # new vectors between saves of an embedding run (what a crash can lose)
 PUBLISH_EVERY_CHECKPOINTS = 8  # a first run publishes its newest-first progress to searchers this often

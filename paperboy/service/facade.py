@@ -17,7 +17,6 @@ from paperboy.config import Settings
 from paperboy.models import IngestReport, Paper, SearchFilters, SearchHit, SearchPage, SourceError
 from paperboy.store import Store
 from paperboy.store.backup import BackupError, BackupResult
-from paperboy.store.ingest import Ingester, combine, status_of
 
 __all__ = ["Paperboy", "BackupError", "BackupResult"]
 
@@ -214,6 +213,8 @@ class Paperboy:
 
         `share` < 1 paces the database writes to that share of the time (see Ingester).
         """
+        from paperboy.store.ingest import Ingester, combine  # with every source parser: only when ingesting
+
         ing = Ingester(self.store, self.settings.batch_size, on_problem, share=share)
         reports = ing.ingest_files([Path(p) for p in paths], fmt, progress)
         return combine(reports, fmt if fmt != "auto" else ",".join(sorted({r.source for r in reports})))
@@ -254,6 +255,7 @@ class Paperboy:
 
     def _ingest_pages(self, label: str, pages: Iterator[bytes], on_problem) -> IngestReport:
         from paperboy.sources import arxiv_atom
+        from paperboy.store.ingest import Ingester, status_of
 
         ing = Ingester(self.store, self.settings.batch_size, on_problem)
         report = IngestReport(source="arxiv-api")

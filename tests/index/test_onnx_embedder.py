@@ -122,3 +122,15 @@ print(load_embedder("default").embed_query("graph neural networks").shape)
         [sys.executable, "-c", code, str(tmp_path / "v")], capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0 and "(384,)" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_a_preloaded_encoder_is_taken_by_the_next_load_with_the_same_arguments(tmp_path):
+    """`paperboy search` loads the encoder in a thread while the store opens; the index then takes that one."""
+    from paperboy.index.embedder import preload_embedder
+
+    cache = tmp_path / "encoders"
+    assert preload_embedder("default", cache_dir=cache, warm_query="sparse attention")
+    assert not preload_embedder("default", cache_dir=cache, backend="torch")  # only the ONNX path preloads
+    emb = load_embedder("default", cache_dir=cache)
+    assert isinstance(emb, OnnxEmbedder) and emb._query.cache_info().currsize == 1  # the query ran meanwhile
+    assert load_embedder("default", cache_dir=cache) is not emb  # taken once
