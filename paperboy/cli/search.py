@@ -109,16 +109,10 @@ def _print_hits(hits, offset: int = 0) -> None:
 def search(ctx, query, mode, categories, authors, since, until, sort, limit, offset, as_json) -> None:
     """Search papers: words, "phrases", -exclusions, author:/cat:/year: filters, or an arXiv id."""
     settings = settings_from(ctx)
-    if mode != "lexical" and (settings.index_dir / "dense").is_dir():
-        from paperboy.index.embedder import ENCODER_CACHE, preload_embedder
+    if mode != "lexical":
+        from paperboy.service.warmup import preload_encoder
 
-        # The encoder loads in a thread meanwhile the store and indexes open (most of a fresh process's time).
-        preload_embedder(
-            settings.embedding_model,
-            cache_dir=settings.index_dir / ENCODER_CACHE,
-            backend=settings.embedding_backend,
-            warm_query=query,
-        )
+        preload_encoder(settings, query)  # in a thread, while the store and indexes open
     from paperboy.models import SearchFilters
 
     flt = SearchFilters(

@@ -6,7 +6,9 @@ Every format module has `NAME`, `sniff(head: bytes) -> bool` and
 
 from __future__ import annotations
 
+import functools
 import gzip
+import importlib
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,15 +17,27 @@ from types import ModuleType
 from typing import BinaryIO
 
 from paperboy.models import SourceError
-from paperboy.sources import arxiv_atom, arxiv_jsonl, arxiv_oai, arxiv_oai_pmh, bibtex, hf_daily, hf_page
 
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
 # Detection order: the strict JSON Lines sniffers first, the loose plain-text one last.
-FORMATS: dict[str, ModuleType] = {
-    m.NAME: m for m in (arxiv_oai, arxiv_jsonl, hf_daily, arxiv_oai_pmh, arxiv_atom, bibtex, hf_page)
-}
+_PARSERS = ("arxiv_oai", "arxiv_jsonl", "hf_daily", "arxiv_oai_pmh", "arxiv_atom", "bibtex", "hf_page")
+
+
+@functools.cache
+def formats() -> dict[str, ModuleType]:
+    """Format name -> parser module, imported on first use: a command that only reads the store (search)
+    never loads feedparser, lxml or bibtexparser just because the index imports paperboy.sources.links."""
+    mods = [importlib.import_module(f"paperboy.sources.{m}") for m in _PARSERS]
+    return {m.NAME: m for m in mods}
+
+
+def __getattr__(name: str):
+    if name == "FORMATS":  # `from paperboy.sources import FORMATS` still works
+        return formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Only for an empty file, where there is nothing to sniff (ingesting it yields nothing either way).
 _EXTENSIONS = {
@@ -38,7 +52,7 @@ _EXTENSIONS = {
 
 def detect_format(head: bytes, filename: str = "") -> str:
     """Name of the format whose sniff() accepts `head` (the first bytes, already gunzipped)."""
-    for name, module in FORMATS.items():
+    for name, module in formats().items():
         if module.sniff(head):
             return name
     if not head.strip():
@@ -48,7 +62,7 @@ def detect_format(head: bytes, filename: str = "") -> str:
         if suffixes and suffixes[-1].lower() in _EXTENSIONS:
             return _EXTENSIONS[suffixes[-1].lower()]
     raise SourceError(
-        f"could not detect the format of {filename or 'the input'}; pass --format (one of: {', '.join(FORMATS)})"
+        f"could not detect the format of {filename or 'the input'}; pass --format (one of: {', '.join(formats())})"
     )
 
 
