@@ -57,6 +57,9 @@ FORMAT_VERSION = 2  # 1: vectors-<gen>.npy + ids/hashes JSON, rewritten whole by
 MANIFEST = "manifest.json"
 HNSW_MIN_VECTORS = 200_000
 ANN_FILTER_MIN_FRACTION = 0.05
+# Below this many vectors numpy scans in about a millisecond, less than importing usearch costs a
+# fresh `paperboy search` process; above it usearch's f16 SIMD scan wins.
+SIMD_SCAN_MIN_VECTORS = 20_000
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 64  # measured build setting (benchmarks/ann_scale.py)
 HNSW_EXPANSION_SEARCH = 512  # recall@10 >= 0.95 needs ef > 256 from ~300k vectors on (RESULTS.md)
@@ -600,7 +603,7 @@ class VectorIndex:
             return Hits.empty()
         if keep is not None and n_cand < ANN_FILTER_MIN_FRACTION * n:
             return self._score_rows(q, k, np.flatnonzero(keep))  # small filter: scoring just those rows is cheapest
-        if not _has_usearch():
+        if (self._n < SIMD_SCAN_MIN_VECTORS and not self.ann_active()) or not _has_usearch():
             return self._search_numpy(q, k, keep, excl)
         hits = self._search_usearch(q, k, keep, n_cand, excl)
         if hits is not None:

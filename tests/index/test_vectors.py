@@ -136,8 +136,10 @@ def test_upsert_replaces_and_delete_removes(tmp_path):
 
 @pytest.mark.parametrize("mode", ["numpy", "exact", "hnsw"])
 def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
-    if mode == "numpy":  # the fallback when usearch is not installed
+    if mode == "numpy":  # the fallback when usearch is not installed (and for small indexes)
         monkeypatch.setattr(vectors_mod, "_has_usearch", lambda: False)
+    else:  # usearch's scan, which large indexes use
+        monkeypatch.setattr(vectors_mod, "SIMD_SCAN_MIN_VECTORS", 0)
     n = 3000
     ix = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=0 if mode == "hnsw" else 10**9)
     ids = [f"p{i}" for i in range(n)]
