@@ -1,4 +1,4 @@
-"""A command imports only what it runs: --help, ingest and stats never load the web framework or a model."""
+"""A command imports only what it runs: --help, ingest, stats and rank never load the web framework or a model."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def loaded_by(*args: str) -> list[str]:
         ["--help"],
         ["ingest", "--no-index", "-q", "{hf_page}"],
         ["stats", "--json"],
+        ["rank", "--json", "--library", "{hf_page}", "{hf_page}"],  # TF-IDF without scikit-learn
     ],
 )
 def test_light_commands_import_no_web_framework_and_no_model(args, tmp_path, hf_page):

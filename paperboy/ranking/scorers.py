@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from paperboy.ranking.tfidf import Tfidf
+
 SCORERS = ("centroid", "max", "topk", "svm", "lexical", "fused")
 DEFAULT_SCORER = "fused"
 TOP_K = 3  # library papers averaged by the top-k scorer
@@ -96,11 +98,9 @@ def _vstack(blocks: Sequence):
     return np.vstack(blocks)
 
 
-def tfidf_vectorizer():
-    """The lexical features: sublinear TF-IDF of words, English stop words dropped."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    return TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
+def tfidf_vectorizer(max_features: int | None = None) -> Tfidf:
+    """The lexical features: sublinear TF-IDF of words, stop words dropped (paperboy.ranking.tfidf)."""
+    return Tfidf(max_features)
 
 
 def tfidf_rows(cand_texts: Sequence[str], lib_texts: Sequence[str]):

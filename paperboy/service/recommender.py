@@ -56,12 +56,8 @@ class Features:
         """TF-IDF only: learn the vocabulary from these papers (once)."""
         if self.dense or self._tfidf is not None:
             return
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         texts = [_text(p) for p in papers] or ["empty"]
-        self._tfidf = TfidfVectorizer(
-            sublinear_tf=True, stop_words="english", max_features=50_000, dtype=np.float32
-        ).fit(texts)
+        self._tfidf = scorers.tfidf_vectorizer(max_features=50_000).fit(texts)
 
     def rows(self, ids: Sequence[str], papers: dict[str, Paper] | None = None) -> tuple[list[str], Any]:
         """(ids that have features, their rows), in the order given."""
@@ -76,7 +72,7 @@ class Features:
         if not found:
             import scipy.sparse as sp
 
-            return found, sp.csr_matrix((0, len(self._tfidf.vocabulary_)), dtype=np.float32)
+            return found, sp.csr_matrix((0, self._tfidf.n_terms), dtype=np.float32)
         return found, self._tfidf.transform([_text(papers[i]) for i in found])
 
 

@@ -1,4 +1,4 @@
-"""The pure recommender (paperboy.ranking.recommend) on synthetic clusters, dense and sparse."""
+"""The pure recommender (paperboy.ranking.recommend) on synthetic clusters, dense and sparse, and its TF-IDF."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from paperboy.index.lexical import STOP_WORDS
 from paperboy.ranking import scorers
 from paperboy.ranking.recommend import explore, fit_linear_svm, preference_scores, recommend
+from paperboy.ranking.tfidf import Tfidf
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -145,3 +147,27 @@ def test_exploration_takes_well_rated_papers_outside_the_profile_only(clusters):
     assert [p.id for p in picks] == ["b-5", "c-4"]  # a-10 is inside the profile, c-3 excluded
     assert all(p.method == "explore" and p.reason.startswith("exploring beyond your profile") for p in picks)
     assert explore(ids, scores, well_rated, 0) == []
+
+
+TEXTS = [
+    "Dense retrieval with learned sparse representations: retrieval, retrieval and more retrieval.",
+    "Robot learning from demonstrations; the robot grasps objects.",
+    "",
+    "A survey of graph neural networks for molecules and graphs — naïve baselines, GNNs, 3D.",
+    "the of and",  # stop words only: an empty row
+]
+
+
+def test_tfidf_rows_and_vocabulary_match_scikit_learn():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    for max_features in (None, 2):  # 2: no tie at the cut (scikit-learn breaks ties arbitrarily)
+        ours = Tfidf(max_features)
+        ref = TfidfVectorizer(sublinear_tf=True, stop_words=sorted(STOP_WORDS), max_features=max_features)
+        X, R = ours.fit_transform(TEXTS), ref.fit_transform(TEXTS)
+        assert ours.vocabulary == ref.vocabulary_
+        assert X.shape == R.shape and np.allclose(X.toarray(), R.toarray(), atol=1e-6)
+        unseen = ["retrieval of unseen words only", "zzz"]
+        assert np.allclose(ours.transform(unseen).toarray(), ref.transform(unseen).toarray(), atol=1e-6)
+    empty = Tfidf().fit_transform(["the", ""])
+    assert empty.shape == (2, 0) and empty.nnz == 0
