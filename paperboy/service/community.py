@@ -137,6 +137,7 @@ class SavedSearch:
     query: str
     filters: dict[str, Any]
     created_at: datetime
+    profile_id: int | None = None  # the interest profile it belongs to; None = the default profile
 
 
 @dataclass(slots=True, frozen=True)
@@ -563,8 +564,11 @@ class Community:
         return views
 
     # -- saved searches -----------------------------------------------------------------------------
-    def save_search(self, user: User, query: str, filters: dict[str, Any]) -> SavedSearch:
-        """Keep a search (query + filters); saving the same one twice returns the first."""
+    def save_search(
+        self, user: User, query: str, filters: dict[str, Any], profile_id: int | None = None
+    ) -> SavedSearch:
+        """Keep a search (query + filters) for a profile (None: the default one); saving the same one twice
+        returns the first (paperboy.service.profiles moves it between profiles)."""
         query = (query or "").strip()
         filters = {k: v for k, v in sorted(filters.items()) if v not in (None, "", [], ())}
         if not query and not filters:
@@ -576,13 +580,13 @@ class Community:
         with self.store.writing() as conn:
             if len(_sql.saved_searches_of(conn, user.id)) >= MAX_SAVED_SEARCHES:
                 raise CommunityError(f"You can keep at most {MAX_SAVED_SEARCHES} saved searches.")
-            sid = _sql.insert_saved_search(conn, user.id, query, filters, now)
-        return SavedSearch(sid, query, filters, now)
+            sid = _sql.insert_saved_search(conn, user.id, query, filters, now, profile_id)
+        return SavedSearch(sid, query, filters, now, profile_id)
 
     def saved_searches(self, user: User) -> list[SavedSearch]:
         with self.store.reading() as conn:
             rows = _sql.saved_searches_of(conn, user.id)
-        return [SavedSearch(r.id, r.query, dict(r.filters or {}), _aware(r.created_at)) for r in rows]
+        return [SavedSearch(r.id, r.query, dict(r.filters or {}), _aware(r.created_at), r.profile_id) for r in rows]
 
     def delete_saved_search(self, user: User, search_id: int) -> None:
         with self.store.writing() as conn:

@@ -551,13 +551,8 @@ class Digests:
                     n += 1
                     per[section] -= 1
 
-        if opts.searches:
-            searches = list(reader.searches)
-            if sub.user_id:  # every digest profile's saved searches, the default profile's first
-                for prof in self.pb.profiles.of(sub.user_id)[1:]:
-                    if prof.in_digest:
-                        searches += [(q, f) for _id, q, f in self.pb.profiles.searches(prof)]
-            for query, flt in searches:
+        if opts.searches:  # the default profile's; another profile's searches lead its own section
+            for query, flt in reader.searches:
                 reason = f"matches your search “{short(query or '(filters only)', 60)}”"
                 take(
                     "searches",
@@ -630,13 +625,15 @@ class Digests:
     def _recommend(
         self, sub: Subscription, since, as_of, exclude: set[str], slots: int, chosen: list, cap: int
     ) -> None:
-        """Each digest profile's section: its recommendations plus a share of exploration picks."""
+        """Each digest profile's section: matches of its saved searches (other than the default profile's, which
+        have the searches section), its recommendations and a share of exploration picks."""
         from paperboy.ranking.recommend import explore
 
         rec = self.recommender
+        searches = sub.options.searches
         profiles = [p for p in self.pb.profiles.of(sub.user_id) if p.in_digest]
         readers = [(p, rec.reader(sub.user_id, p.id)) for p in profiles]
-        readers = [(p, r) for p, r in readers if r.library]
+        readers = [(p, r) for p, r in readers if r.library or (searches and r.searches and not p.is_default)]
         if not readers:
             return
         pool = rec.pool(since, as_of)
@@ -648,7 +645,8 @@ class Digests:
             key = f"recommended:{prof.id}"
             title = SECTIONS["recommended"] if prof.is_default else f"For your {prof.name} profile"
             room = max(0, cap - len(chosen))
-            recs = rec.rank(reader, pool, mine, min(per_profile - n_explore, room))
+            matches = rec.search_matches(reader, since, as_of) if searches and not prof.is_default else {}
+            recs = rec.rank(reader, pool, mine, min(per_profile - n_explore, room), matches)
             for r in recs:
                 chosen.append((r.id, key, r.reason, prof.id, title, False))
                 exclude.add(r.id)

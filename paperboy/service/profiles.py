@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -210,6 +210,18 @@ class Profiles:
         with self.store.reading() as conn:
             rows = _sql.searches_of_profile(conn, prof.user_id, prof.id, prof.is_default)
         return [(int(r.id), r.query, dict(r.filters or {})) for r in rows]
+
+    def save_search(self, user, query: str, filters: dict, profile_id: int | None = None):
+        """Keep a search for one of the reader's profiles (None: the default one); the same search saved
+        again for another profile moves there. Its matches go to that profile's recommendations and digest
+        section."""
+        prof = self.get(user.id, profile_id)
+        owner = None if prof.is_default else prof.id
+        saved = self.pb.community.save_search(user, query, filters, profile_id=owner)
+        if saved.profile_id != owner:
+            self.move_search(user.id, saved.id, prof.id)
+            saved = replace(saved, profile_id=owner)
+        return saved
 
     def move_search(self, user_id: int, search_id: int, profile_id: int) -> None:
         prof = self.get(user_id, profile_id)

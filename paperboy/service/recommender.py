@@ -200,6 +200,14 @@ class Recommender:
             cache.background = cache.features.rows(ids)
         return cache.background
 
+    def search_matches(self, reader: Reader, since: date, until: date) -> dict[str, str]:
+        """Paper id -> the saved search of the reader's profile it matches (the first one), for `rank`."""
+        matches: dict[str, str] = {}
+        for query, flt in reader.searches:
+            for pid in self.search(query, flt, since, until, limit=20):
+                matches.setdefault(pid, short(query or "(filters only)", 60))
+        return matches
+
     def search(self, query: str, flt: dict, since: date, until: date, limit: int = 30) -> list[str]:
         """Ids of papers in [since, until] matching a saved search (see `matches`)."""
         return [pid for pid, _why in self.matches(query, flt, since, until, limit)]
@@ -319,10 +327,7 @@ class Recommender:
         as_of = self.community.reference_day()
         since = as_of - timedelta(days=RECOMMEND_DAYS - 1)
         reader = self.reader(user_id, profile_id)
-        matches: dict[str, str] = {}
-        for query, flt in reader.searches:
-            for pid in self.search(query, flt, since, as_of, limit=20):
-                matches.setdefault(pid, short(query or "(filters)", 60))
+        matches = self.search_matches(reader, since, as_of)
         recs = self.rank(
             reader, self.pool(since, as_of), reader.excluded(), limit, matches, self.trending("month", limit * 3)
         )

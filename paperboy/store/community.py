@@ -276,8 +276,12 @@ def saved_paper_ids(conn: sa.Connection, user_id: int, limit: int, offset: int =
 # -- saved searches -------------------------------------------------------------------------------
 
 
-def insert_saved_search(conn: sa.Connection, user_id: int, query: str, filters: dict, now: datetime) -> int:
-    return insert_row(conn, saved_searches, user_id=user_id, query=query, filters=filters, created_at=now)
+def insert_saved_search(
+    conn: sa.Connection, user_id: int, query: str, filters: dict, now: datetime, profile_id: int | None = None
+) -> int:
+    return insert_row(
+        conn, saved_searches, user_id=user_id, query=query, filters=filters, created_at=now, profile_id=profile_id
+    )
 
 
 def saved_searches_of(conn: sa.Connection, user_id: int) -> list[Any]:

@@ -44,11 +44,18 @@ def _see_other(url: str) -> RedirectResponse:
 # -- sign up / log in / log out -------------------------------------------------------------------
 
 
+SIGNUP_CATEGORIES = 16  # the instance's biggest categories offered at sign-up (cold start)
+
+
+def _signup_ctx(request: Request, **ctx) -> dict:
+    return {"categories": services.community(request).categories()[:SIGNUP_CATEGORIES], "chosen": [], **ctx}
+
+
 @router.get("/signup")
 def signup_form(request: Request, next: Next = None):
     if current_user(request):  # already in: carry on to where the visitor was going
         return _see_other(safe_next(next))
-    return render(request, "signup.html", {"next": safe_next(next), "error": None, "email": ""})
+    return render(request, "signup.html", _signup_ctx(request, next=safe_next(next), error=None, email=""))
 
 
 @router.post("/signup")
@@ -57,18 +64,26 @@ def signup(
     background: BackgroundTasks,
     email: Field,
     password: Secret,
+    category: Annotated[list[str] | None, Form(max_length=SIGNUP_CATEGORIES)] = None,
     csrf_token: OptField = None,
     next: OptField = None,
 ):
+    """Create the account and log in; with categories chosen, go on to pick papers that start the first profile."""
     check_csrf(request, csrf_token)
     com = services.community(request)
-    ctx = {"next": safe_next(next), "email": email[:254]}
+    chosen = [c[:64] for c in category or [] if c.strip()]
+    ctx = _signup_ctx(request, next=safe_next(next), email=email[:254], chosen=chosen)
     try:
         user = com.sign_up(email, password, client_address(request))
     except CommunityError as exc:
         return form_again(request, "signup.html", ctx, exc, 400)
     queue_verification(request, background, user)
-    return _logged_in(request, com.start_session(user), safe_next(next))
+    target = safe_next(next)
+    if chosen:  # cold start: a short, diverse list of those categories' papers; the picks start the profile
+        first = services.paperboy(request).profiles.default(user.id)
+        query = urlencode([("category", c) for c in chosen] + [("next", safe_next(next, "/recommended"))])
+        target = f"/profiles/{first.id}/start?{query}"
+    return _logged_in(request, com.start_session(user), target)
 
 
 @router.get("/login")
@@ -163,7 +178,13 @@ def library(
 def saved_searches(request: Request):
     user = page_user(request)
     searches = services.community(request).saved_searches(user)
-    return render(request, "searches.html", {"searches": [(s, _search_url(s)) for s in searches]})
+    profiles = services.paperboy(request).profiles.of(user.id)
+    names = {p.id: p.name for p in profiles if not p.is_default} if len(profiles) > 1 else {}
+    return render(
+        request,
+        "searches.html",
+        {"searches": [(s, _search_url(s)) for s in searches], "profile_names": names, "default": profiles[0].name},
+    )
 
 
 def _search_url(s) -> str:
@@ -186,8 +207,10 @@ def save_search(
     since: OptField = None,
     until: OptField = None,
     sort: OptField = None,
+    profile: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
     csrf_token: OptField = None,
 ):
+    """Save a search for one of the reader's profiles (the default one when none is chosen)."""
     check_csrf(request, csrf_token)
     query = params.query_text(q)
     user = page_user(request, "/search?" + urlencode({"q": query}))
@@ -200,7 +223,7 @@ def save_search(
         "sort": sort_ if sort_ != "relevance" else None,
     }
     try:
-        services.community(request).save_search(user, query, filters)
+        services.paperboy(request).profiles.save_search(user, query, filters, profile)  # another's profile: 404
     except CommunityError as exc:
         raise HTTPException(400, str(exc)) from None
     return _see_other("/searches")

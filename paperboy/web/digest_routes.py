@@ -224,19 +224,34 @@ def not_interested(
     request: Request,
     paper: Annotated[str, Form(max_length=100)],
     action: Annotated[str, Form(max_length=10)] = "hide",
+    profile: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
     csrf_token: OptField = None,
     next: OptField = None,
 ):
+    """Mark a paper "Not interested" (or undo it) in the profile being viewed: the default profile's marks
+    are the reader's own (every page shows them), another profile's are its 👎."""
+    from paperboy.service.profiles import ProfileNotFound
+
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
         return RedirectResponse("/login?next=/recommended", status_code=303)
+    pb = request.app.state.pb
     key = params.paper_key(paper)
-    found = request.app.state.pb.paper(key)
+    found = pb.paper(key)
     if found is None:
         raise HTTPException(404, f"No paper with id {key!r}.")
+    try:
+        prof = pb.profiles.get(user.id, profile)
+    except ProfileNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     on = action != "undo"
-    digests(request).recommender.mark_not_interested(user.id, found.id, on=on)
+    if prof.is_default:
+        digests(request).recommender.mark_not_interested(user.id, found.id, on=on)
+    elif on:
+        pb.profiles.rate(user.id, prof.id, found.id, -1, origin="web")
+    else:
+        pb.profiles.unrate(user.id, prof.id, found.id)
     # Back to the page, which offers an Undo after a mark (the paper may have left its list, e.g. /recommended).
     base, _, frag = safe_next(next, "/recommended").partition("#")
     parts = urlsplit(base)

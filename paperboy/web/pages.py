@@ -129,6 +129,7 @@ def search(
             ctx["suggestion_url"] = "/search?" + urlencode({k: str(v) for k, v in keep.items() if v})
         if user:
             filters = _filters_dict(f, sort_)
+            ctx["profiles"] = services.paperboy(request).profiles.of(user.id)  # whose the search would be
             ctx["saved_search"] = next(
                 (
                     s

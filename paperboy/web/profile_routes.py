@@ -64,6 +64,7 @@ def _profiles_page(
     notice: str | None = None,
     picks=None,
     pick_profile=None,
+    pick_next: str | None = None,
     status: int = 200,
 ):
     pb = _pb(request)
@@ -81,6 +82,7 @@ def _profiles_page(
             "notice": notice,
             "picks": picks,
             "pick_profile": pick_profile,
+            "pick_next": pick_next,
         },
         status_code=status,
     )
@@ -137,9 +139,13 @@ async def import_bibtex(
 
 @router.get("/profiles/{profile_id}/start")
 def pick_list(
-    request: Request, profile_id: ProfileId, category: Annotated[list[str] | None, Query(max_length=10)] = None
+    request: Request,
+    profile_id: ProfileId,
+    category: Annotated[list[str] | None, Query(max_length=16)] = None,
+    next: Annotated[str | None, Query(max_length=2000)] = None,
 ):
-    """Cold start: a short list of diverse recent papers of the chosen categories to pick from."""
+    """Cold start: a short list of diverse recent papers of the chosen categories to pick from (from the
+    profiles page, or right after sign-up with `next`: where picking, or skipping it, leads)."""
     user = current_user(request)
     if user is None:
         return _login("/profiles")
@@ -151,7 +157,9 @@ def pick_list(
         raise HTTPException(404, str(exc)) from None
     except ProfileError as exc:
         return _profiles_page(request, user, error=str(exc), status=400)
-    return _profiles_page(request, user, picks=picks, pick_profile=prof)
+    return _profiles_page(
+        request, user, picks=picks, pick_profile=prof, pick_next=safe_next(next, "/recommended") if next else None
+    )
 
 
 @router.post("/profiles/{profile_id}/pick")
@@ -160,6 +168,7 @@ def pick(
     profile_id: ProfileId,
     paper: Annotated[list[str] | None, Form(max_length=100)] = None,
     csrf_token: OptField = None,
+    next: OptField = None,
 ):
     check_csrf(request, csrf_token)
     user = current_user(request)
@@ -171,6 +180,8 @@ def pick(
         n = pb.profiles.pick(user.id, profile_id, [params.paper_key(p) for p in paper or []])
     except ProfileNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    if next:  # the sign-up path: on to where the new reader was going
+        return RedirectResponse(safe_next(next, "/recommended"), status_code=303)
     return _profiles_page(request, user, notice=f"Added {n} paper{'s' if n != 1 else ''} to “{prof.name}”.")
 
 

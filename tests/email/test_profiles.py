@@ -12,11 +12,12 @@ import pytest
 
 from paperboy.email.send import run_digests
 from paperboy.service.digests import Options
-from paperboy.service.profiles import InvalidFeedback, ProfileError
+from paperboy.service.profiles import InvalidFeedback, ProfileError, ProfileNotFound
+from tests.web.conftest import csrf_of
 
 from .conftest import SECRET, email_env
 
-READER = "reader@example.org"
+READER, PASSWORD = "reader@example.org", "correct horse battery"
 FEEDBACK = re.compile(r"(More|Less) like this: http://testserver(/feedback/\S+)")
 
 
@@ -40,7 +41,7 @@ def topic_papers(pb, query: str, n: int):
 
 @pytest.fixture
 def reader(email_pb):
-    return email_pb.community.sign_up(READER, "correct horse battery")
+    return email_pb.community.sign_up(READER, PASSWORD)
 
 
 def test_migration_0009_makes_libraries_default_profiles_and_downgrades(email_pb):
@@ -95,13 +96,19 @@ def test_profiles_start_from_bibtex_or_picks_and_name_themselves_in_reasons(emai
     assert pb.profiles.pick(reader.id, cold.id, [p.id for p in picks[:3]] + ["no-such-paper"]) == 3
     assert set(pb.profiles.ratings(cold)[0]) == {p.id for p in picks[:3]}
 
-    # Saved searches belong to one profile (new ones to the default profile until moved).
-    saved = pb.community.save_search(reader, "grasping", {})
-    assert [q for _i, q, _f in pb.profiles.searches(pb.profiles.default(reader.id))] == ["grasping"]
+    # Saved searches belong to one profile: the one chosen when saving (the same search saved for another
+    # profile moves there), or the default one; the profiles page moves them.
+    default = pb.profiles.default(reader.id)
+    saved = pb.profiles.save_search(reader, "grasping", {}, prof.id)
+    assert [q for _i, q, _f in pb.profiles.searches(prof)] == ["grasping"] and pb.profiles.searches(default) == []
+    assert pb.profiles.save_search(reader, "grasping", {}).id == saved.id
+    assert [q for _i, q, _f in pb.profiles.searches(default)] == ["grasping"] and pb.profiles.searches(prof) == []
     pb.profiles.move_search(reader.id, saved.id, prof.id)
     assert [q for _i, q, _f in pb.profiles.searches(prof)] == ["grasping"]
-    assert pb.profiles.searches(pb.profiles.default(reader.id)) == []
+    assert pb.profiles.searches(default) == []
     assert pb.recommender.reader(reader.id, prof.id).searches == [("grasping", {})]
+    with pytest.raises(ProfileNotFound):
+        pb.profiles.save_search(reader, "grasping", {}, cold.id + 1000)
 
     # Recommendations for a profile name the reader's own papers of that profile.
     recs = pb.recommender.for_user(reader.id, limit=5, profile_id=prof.id)
@@ -137,12 +144,24 @@ def test_digest_sections_exploration_and_signed_feedback_links(email_pb, reader,
         for pid in far:
             pb.community.upvote(other, pid)
     rec.refresh()
-    digests.subscribe(READER, Options(send_hour=0, trending=False, searches=False), user_id=reader.id, confirmed=True)
+    app = create_app(pb)
+    with TestClient(app, base_url="http://testserver") as site:
+        # A search saved on the web for the segmentation profile (the search page offers the reader's profiles).
+        login = {"email": READER, "password": PASSWORD, "csrf_token": csrf_of(site)}
+        assert site.post("/login", data=login).status_code == 200
+        assert f'<option value="{seg.id}">segmentation</option>' in site.get("/search?q=segmentation").text
+        form = {"q": "segmentation", "profile": str(seg.id), "csrf_token": csrf_of(site, "/searches")}
+        assert "in “segmentation”" in site.post("/searches", data=form).text
+        assert site.post("/searches", data={**form, "profile": str(seg.id + 1000)}).status_code == 404
+    assert [q for _i, q, _f in pb.profiles.searches(seg)] == ["segmentation"]
+    digests.subscribe(READER, Options(send_hour=0, trending=False), user_id=reader.id, confirmed=True)
     assert run_digests(digests).sent == 1
     mail = sink.wait_for(READER)[0].message
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     assert "Recommended for you" in text and "For your segmentation profile" in text
+    # Its matches lead that profile's section; the saved-searches section holds only the default profile's.
+    assert "matches your search “segmentation”" in text and "New for your saved searches" not in text
     assert "in your segmentation profile" in text and "in your library" in text
     assert "[exploring] exploring beyond your profile" in text and "Exploring" in html
     links = FEEDBACK.findall(text)
@@ -157,7 +176,7 @@ def test_digest_sections_exploration_and_signed_feedback_links(email_pb, reader,
         return pb.profiles.rating_map(prof, [fb.paper_id]).get(fb.paper_id)
 
     assert rating() is None
-    with TestClient(create_app(pb), base_url="http://testserver") as web:
+    with TestClient(app, base_url="http://testserver") as web:
         for _ in range(2):  # a link scanner and a mail preview fetch the link: nothing is recorded
             r = web.get(up)
             assert r.status_code == 200 and 'method="post"' in r.text and "More like this" in r.text

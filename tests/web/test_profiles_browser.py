@@ -1,5 +1,6 @@
-"""Browser tier: interest profiles in Chromium — create a profile, import a BibTeX export, rank a pasted list
-for it with reasons, and rate a recommendation 👍 (few page loads)."""
+"""Browser tier: interest profiles in Chromium — cold start from the sign-up form, create a profile, import a
+BibTeX export, rank a pasted list for it with reasons, rate a recommendation 👍 and mark one "Not interested"
+in the profile being viewed (few page loads)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def live(app):
         yield server
 
 
-def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):
+def test_signup_cold_start_profile_import_rank_and_feedback(browser, live, web_pb, tmp_path):
     hits = [h.paper for h in web_pb.search("segmentation", mode="lexical", limit=40).hits if h.paper.arxiv_id]
     lib, cands = hits[:3], hits[3:11]
     assert len(lib) == 3 and len(cands) == 8
@@ -43,8 +44,24 @@ def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):
     page.goto(base + "/signup?next=/profiles")
     page.fill('input[name="email"]', EMAIL)
     page.fill('input[name="password"]', PASSWORD)
-    page.click('form[action="/signup"] button[type="submit"]')
+    # Cold start: fields chosen on the sign-up form, then a short list of their papers to pick from.
+    boxes = page.locator('fieldset.signup-categories input[name="category"]')
+    chosen = {boxes.nth(k).get_attribute("value") for k in range(2)}
+    for k in range(2):
+        boxes.nth(k).check()
+    with page.expect_navigation():
+        page.click('form[action="/signup"] button[type="submit"]')
+    offered = page.locator('section.pick input[name="paper"]')
+    assert offered.count() >= 3
+    picked = {offered.nth(k).get_attribute("value") for k in range(3)}
+    for k in range(3):
+        offered.nth(k).check()
+    page.click('section.pick button[type="submit"]')
     page.wait_for_url(re.compile(r"/profiles$"))
+    user = web_pb.community.log_in(EMAIL, PASSWORD, "127.0.0.1")
+    default = web_pb.profiles.default(user.id)
+    assert set(web_pb.profiles.ratings(default)[0]) == picked  # the picks start the first profile
+    assert all(chosen & set(p.categories) for p in web_pb.store.get_many(list(picked)).values())
 
     page.fill('form.new-profile input[name="name"]', "street scenes")
     with page.expect_navigation():
@@ -54,7 +71,6 @@ def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):
     with page.expect_navigation():
         section.locator('form[action$="/import"] button').click()
     assert "Imported 3 papers into “street scenes”" in page.locator("main").inner_text()
-    user = web_pb.community.log_in(EMAIL, PASSWORD, "127.0.0.1")
     prof = next(p for p in web_pb.profiles.of(user.id) if p.name == "street scenes")
     assert set(web_pb.profiles.ratings(prof)[0]) == {p.id for p in lib}
 
@@ -76,4 +92,16 @@ def test_profile_import_rank_and_thumbs_up(browser, live, web_pb, tmp_path):
         first.locator("button.up").click()
     assert page.url.endswith(f"/recommended?profile={prof.id}")
     assert web_pb.profiles.rating_map(prof, [pid]) == {pid: 1}
+
+    # "Not interested" on a card counts in the profile being viewed (its 👎), not in the default profile.
+    card = page.locator("div.rec").first
+    other = card.get_attribute("id").removeprefix("rec-")
+    assert other != pid
+    with page.expect_navigation():
+        card.locator("form.dismiss button").click()
+    assert web_pb.profiles.rating_map(prof, [other]) == {other: -1}
+    assert other not in web_pb.profiles.ratings(default)[1] and not web_pb.community.not_interested(user)
+    with page.expect_navigation():
+        page.locator("form.undo button").click()  # the Undo offered after the mark
+    assert web_pb.profiles.rating_map(prof, [other]) == {}
     assert errors == []
