@@ -1,7 +1,7 @@
 """Recommendation quality and speed of every scorer in paperboy.ranking.scorers, on the shared arXiv sample.
 
     nice -n 5 .venv/bin/python benchmarks/recommend.py [--authors 400] [--state /tmp/paperboy-bench-recommend]
-        [--cli]   # also time a fresh `paperboy rank` process on 1,000 stored candidates
+        [--no-cli]   # skip timing fresh `paperboy rank` processes on 1,000 stored candidates
 
 Task (leave-latest-out): for an author with at least 4 papers, the library is all but their latest paper
 (by listing date); the candidates are that paper plus 99 others listed the same month (none by the author).
@@ -10,8 +10,9 @@ The same author writing again is a proxy for "a paper this reader wants", withou
 
 Embeddings (the instance's default embedder, through paperboy.index.embedder) are computed once for the few
 thousand papers involved and cached in <state>/embeddings.npz. Timing: scoring 1,000 candidates for a
-50-paper library in this process, per scorer (median of 5); with --cli, the wall time of a fresh
-`paperboy rank --json` process over 1,000 stored candidates with stored vectors.
+50-paper library in this process, per scorer (median of 5); and the wall and CPU (user + system) time of
+fresh `paperboy rank --json` processes over 1,000 stored candidates with stored vectors (CPU time says
+what a run costs when the machine is busy and wall time mostly measures the wait).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import gzip
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -178,8 +180,8 @@ class CachedEmbedder:
 
 def time_cli(
     state: Path, corpus_ids: list[str], vec: dict[str, np.ndarray], n_lib: int = 50, n_cand: int = 1000
-) -> list[float]:
-    """Wall seconds of fresh `paperboy rank --json` processes over stored papers with stored vectors.
+) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of fresh `paperboy rank --json` processes over stored papers with stored vectors.
 
     The home holds n_lib + n_cand papers of the sample, ingested by the real ingester; their vectors are
     the cached ones, written by the real index update through the embedder interface.
@@ -214,10 +216,13 @@ def time_cli(
     args = [sys.executable, "-m", "paperboy.cli", "--home", str(home), "rank", "--json"]
     args += [a for i in ids[:n_lib] for a in ("--library", i)] + ids[n_lib:]
     walls = []
-    for _ in range(3):
+    for _ in range(5):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         done = subprocess.run(args, env=env, capture_output=True, text=True)
-        walls.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        walls.append((wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime))
         if done.returncode != 0:
             raise SystemExit(f"paperboy rank failed: {done.stderr[-2000:]}")
         if len(json.loads(done.stdout)) != n_cand:
@@ -234,7 +239,7 @@ def main() -> None:
         help="Latest-paper months to sample authors from (comma-separated; empty = all).",
     )
     ap.add_argument("--state", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "paperboy-bench-recommend")
-    ap.add_argument("--cli", action="store_true", help="also time a fresh `paperboy rank` process")
+    ap.add_argument("--no-cli", action="store_true", help="skip timing fresh `paperboy rank` processes")
     args = ap.parse_args()
     args.state.mkdir(parents=True, exist_ok=True)
     papers = load_corpus(CORPUS)
@@ -257,11 +262,13 @@ def main() -> None:
         mrr, ndcg = quality[m]
         star = "  (default)" if m == scorers.DEFAULT_SCORER else ""
         print(f"{m:<10} {mrr:7.4f} {ndcg:8.4f} {speed[m]:22.1f}{star}")
-    if args.cli:
-        walls = time_cli(args.state, [p["id"] for p in papers], vec)
+    if not args.no_cli:
+        runs = time_cli(args.state, [p["id"] for p in papers], vec)
+        walls, cpus = [w for w, _ in runs], [c for _, c in runs]
         print(
-            f"paperboy rank, fresh process, 50 library + 1,000 candidates (stored vectors): "
-            f"{', '.join(f'{w:.2f}' for w in walls)} s"
+            f"paperboy rank, fresh process, 50 library + 1,000 candidates (stored vectors), {len(runs)} runs: "
+            f"wall median {statistics.median(walls):.2f} s ({', '.join(f'{w:.2f}' for w in walls)}); "
+            f"CPU median {statistics.median(cpus):.2f} s; load {os.getloadavg()[0]:.1f}"
         )
 
 

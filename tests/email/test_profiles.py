@@ -13,6 +13,7 @@ import pytest
 from paperboy.email.send import run_digests
 from paperboy.service.digests import Options
 from paperboy.service.profiles import InvalidFeedback, ProfileError, ProfileNotFound
+from paperboy.service.ranklist import RankInputError
 from tests.web.conftest import csrf_of
 
 from .conftest import SECRET, email_env
@@ -268,6 +269,12 @@ def test_rank_api(email_pb, reader):
         assert body["count"] == len(set(cands)) and {d["id"] for d in body["data"]} == set(cands)
         scores = [d["score"] for d in body["data"]]
         assert scores == sorted(scores, reverse=True)
+        # A one-paper library, and candidates from a file's text (papers this instance stores, so no model
+        # load here; test_rank_cli scores papers it does not store).
+        filed = topic_papers(pb, "segmentation", 2)
+        text = bib([(f"k{n}", p.arxiv_id, p.title) for n, p in enumerate(filed)]).decode()
+        r = web.post("/api/v1/rank", json={"library": [lib[0].id], "candidates": cands, "candidates_file": text})
+        assert r.status_code == 200 and r.json()["count"] == len(set(cands) | {p.id for p in filed})
         r = web.post("/api/v1/rank", json={"library": ["9999.99999"], "candidates": cands})
         assert r.status_code == 404 and "9999.99999" in r.json()["detail"]
         assert web.post("/api/v1/rank", json={"candidates": cands}).status_code == 401
@@ -275,3 +282,8 @@ def test_rank_api(email_pb, reader):
         assert web.post("/api/v1/rank", json={"library": [lib[0].id], "candidates_file": "garbage"}).status_code == 400
         spec = web.get("/openapi.json").json()["paths"]["/api/v1/rank"]["post"]["responses"]
         assert {"200", "400", "401", "404", "409", "422"} <= set(spec)
+    # The limits hold for every surface (the API's schema refuses them earlier).
+    with pytest.raises(RankInputError, match="at most 500"):
+        pb.ranker.rank(lib[:1] * 501, lib)
+    with pytest.raises(RankInputError, match="at most 10,000"):
+        pb.ranker.rank(lib, lib[:1] * 10_001)

@@ -1,6 +1,6 @@
 """Browser tier: interest profiles in Chromium — cold start from the sign-up form, create a profile, import a
 BibTeX export, rank a pasted list for it with reasons, rate a recommendation 👍 and mark one "Not interested"
-in the profile being viewed (few page loads)."""
+in the profile being viewed, follow a digest's signed 👍 link (few page loads)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,26 @@ import re
 
 import pytest
 
+from paperboy.service.profiles import Feedback
 from tests.web.conftest import LiveServer
 
 # Pages and scripts in Chromium; the PostgreSQL pass runs the same service calls in tests/email/test_profiles.py.
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
 EMAIL, PASSWORD = "profiles@example.org", "a long enough password"
+
+
+def write_bib(path, papers):
+    """A BibTeX export of stored arXiv papers, the way Zotero writes it."""
+    path.write_text(
+        "\n".join(
+            f"@article{{k{i},\n  title = {{{p.title}}},\n  author = {{Doe, Jane}},\n"
+            f"  eprint = {{{p.arxiv_id}}},\n  archivePrefix = {{arXiv}},\n  year = {{2026}},\n}}\n"
+            for i, p in enumerate(papers)
+        ),
+        encoding="utf-8",
+    )
+    return path
 
 
 @pytest.fixture
@@ -26,16 +40,8 @@ def test_signup_cold_start_profile_import_rank_and_feedback(browser, live, web_p
     hits = [h.paper for h in web_pb.search("segmentation", mode="lexical", limit=40).hits if h.paper.arxiv_id]
     lib, cands = hits[:3], hits[3:11]
     assert len(lib) == 3 and len(cands) == 8
-    bib = tmp_path / "zotero.bib"
-    bib.write_text(
-        "\n".join(
-            f"@article{{k{i},\n  title = {{{p.title}}},\n  author = {{Doe, Jane}},\n"
-            f"  eprint = {{{p.arxiv_id}}},\n  archivePrefix = {{arXiv}},\n  year = {{2026}},\n}}\n"
-            for i, p in enumerate(lib)
-            if p.arxiv_id
-        ),
-        encoding="utf-8",
-    )
+    bib = write_bib(tmp_path / "zotero.bib", lib)
+    accepted = write_bib(tmp_path / "accepted.bib", cands[6:])  # "a conference's accepted papers"
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -76,7 +82,8 @@ def test_signup_cold_start_profile_import_rank_and_feedback(browser, live, web_p
 
     page.goto(base + "/rank")
     page.select_option('select[name="profile"]', str(prof.id))
-    page.fill('textarea[name="ids"]', " ".join(p.id for p in cands))
+    page.fill('textarea[name="ids"]', " ".join(p.id for p in cands[:6]))
+    page.set_input_files('form.rank-form input[name="bibtex"]', str(accepted))
     with page.expect_navigation():
         page.click('form.rank-form button[type="submit"]')
     rows = page.locator("li.ranked-paper")
@@ -104,4 +111,14 @@ def test_signup_cold_start_profile_import_rank_and_feedback(browser, live, web_p
     with page.expect_navigation():
         page.locator("form.undo button").click()  # the Undo offered after the mark
     assert web_pb.profiles.rating_map(prof, [other]) == {}
+
+    # A digest's signed 👍 link opened in the browser: the page only asks (a scanner's GET records nothing);
+    # its button records the rating in the link's profile.
+    page.goto(base + "/feedback/" + web_pb.profiles.feedback_token(Feedback(user.id, prof.id, other, 1)))
+    assert "Record 👍" in page.locator("main").inner_text()
+    assert web_pb.profiles.rating_map(prof, [other]) == {}
+    with page.expect_navigation():
+        page.locator('main form[method="post"] button').click()
+    assert "Recorded 👍" in page.locator("main").inner_text()
+    assert web_pb.profiles.rating_map(prof, [other]) == {other: 1}
     assert errors == []
