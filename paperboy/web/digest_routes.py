@@ -230,8 +230,6 @@ def not_interested(
 ):
     """Mark a paper "Not interested" (or undo it) in the profile being viewed: the default profile's marks
     are the reader's own (every page shows them), another profile's are its 👎."""
-    from paperboy.service.profiles import ProfileNotFound
-
     check_csrf(request, csrf_token)
     user = current_user(request)
     if user is None:
@@ -241,10 +239,7 @@ def not_interested(
     found = pb.paper(key)
     if found is None:
         raise HTTPException(404, f"No paper with id {key!r}.")
-    try:
-        prof = pb.profiles.get(user.id, profile)
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    prof = pb.profiles.get(user.id, profile)  # another reader's profile: 404 (web/errors.py)
     on = action != "undo"
     if prof.is_default:
         digests(request).recommender.mark_not_interested(user.id, found.id, on=on)
