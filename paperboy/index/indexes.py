@@ -23,13 +23,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from paperboy.index.embedder import ENCODER_CACHE
-from paperboy.index.lexical import LexicalIndex, LexicalIndexError
 from paperboy.models import Paper, SearchFilters
+
+if TYPE_CHECKING:  # opened on first use: reading vectors alone (`paperboy rank`) never loads tantivy or the parsers
+    from paperboy.index.lexical import LexicalIndex
 
 log = logging.getLogger("paperboy.index")
 
@@ -99,6 +101,8 @@ class Indexes:
         if self._lexical is None:
             with self._lock:
                 if self._lexical is None:
+                    from paperboy.index.lexical import LexicalIndex
+
                     self._lexical = LexicalIndex(self.directory / "lexical", writer_heap_mb=self._heap)
         return self._lexical
 
@@ -375,6 +379,8 @@ class Indexes:
 
     def _reset_lexical_if_outdated(self) -> None:
         """A keyword index written for another schema (an upgrade added a field) is rebuilt from the store."""
+        from paperboy.index.lexical import LexicalIndexError
+
         try:
             self.lexical  # noqa: B018  opening it is the check
         except LexicalIndexError as e:

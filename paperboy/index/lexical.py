@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
-from paperboy.index.query import ParsedQuery, merge, parse_query
+from paperboy.index.query import STOP_WORDS, ParsedQuery, merge, parse_query
 from paperboy.models import Hits, Paper, SearchFilters, normalize_title, parse_arxiv_id
 from paperboy.sources.links import paper_links
 
@@ -71,16 +71,6 @@ AUTHORS_WEAK_BOOST = 0.3
 AUTHOR_NAME_BOOST = 3.0
 PHRASE_MAX_TOKENS = 12  # longer queries are questions/claims; a whole-query phrase never matches them
 ID_BOOST = 5.0  # an arXiv id among other words puts that paper first
-
-# Lucene's English stop words plus question words: dropped from free-text queries only (phrases and
-# the index keep them, so "state of the art" still matches as a phrase). Long natural-language
-# questions then score on content words and skip huge posting lists.
-STOP_WORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their then there "
-    "these they this to was will with how what which why when where who whom do does did can could "
-    "should would i we you our us my me your about any some so than too very just also has have had "
-    "been being were its from".split()
-)
 
 _TEXT_ANALYZER = "paperboy_en"
 _NAME_ANALYZER = "paperboy_name"

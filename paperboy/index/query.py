@@ -26,6 +26,16 @@ from datetime import date
 
 from paperboy.models import SearchFilters, parse_arxiv_id
 
+# Lucene's English stop words plus question words: dropped from free-text queries only (phrases and
+# the index keep them, so "state of the art" still matches as a phrase). Long natural-language
+# questions then score on content words and skip huge posting lists.
+STOP_WORDS = frozenset(  # also the recommender's TF-IDF stop words (ranking.tfidf)
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there "
+    "these they this to was will with how what which why when where who whom do does did can could "
+    "should would i we you our us my me your about any some so than too very just also has have had "
+    "been being were its from".split()
+)
+
 MAX_QUERY_CHARS = 4096  # longer input is cut before scanning
 MAX_QUERY_TOKENS = 64  # words + phrases + filters kept; more only slows the engine, never helps ranking
 MAX_TOKEN_CHARS = 200  # a single "word" longer than this is cut

@@ -14,7 +14,7 @@ from itertools import chain, count, repeat
 
 import numpy as np
 
-from paperboy.index.lexical import STOP_WORDS
+from paperboy.index.query import STOP_WORDS
 
 WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 

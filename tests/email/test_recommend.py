@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from paperboy.index.lexical import STOP_WORDS
+from paperboy.index.query import STOP_WORDS
 from paperboy.ranking import scorers
 from paperboy.ranking.recommend import explore, fit_linear_svm, preference_scores, recommend
 from paperboy.ranking.tfidf import Tfidf
