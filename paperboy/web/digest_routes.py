@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from paperboy.service.digests import DigestError, Digests, Options
 from paperboy.web import params
 from paperboy.web.render import followed_link, message_page, render
-from paperboy.web.security import check_csrf, current_user, safe_next, styled_document_csp
+from paperboy.web.security import check_csrf, current_user, page_user, safe_next, styled_document_csp
 
 log = logging.getLogger("paperboy.web")
 router = APIRouter(include_in_schema=False)
@@ -192,17 +192,10 @@ def unsubscribe(request: Request, token: Token):
 
 @router.get("/recommended")
 def recommended(request: Request, profile: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None):
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/recommended", status_code=303)
-    from paperboy.service.profiles import ProfileNotFound
-
+    user = page_user(request, "/recommended")
     d = digests(request)
     pb = request.app.state.pb
-    try:
-        current = pb.profiles.get(user.id, profile)
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    current = pb.profiles.get(user.id, profile)
     recs = d.recommender.for_user(user.id, limit=params.PER_PAGE, profile_id=current.id)
     views = request.app.state.community.views([p for p, _r in recs], user)
     ratings = pb.profiles.rating_map(current, [p.id for p, _r in recs])
@@ -231,9 +224,7 @@ def not_interested(
     """Mark a paper "Not interested" (or undo it) in the profile being viewed: the default profile's marks
     are the reader's own (every page shows them), another profile's are its 👎."""
     check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/recommended", status_code=303)
+    user = page_user(request, "/recommended")
     pb = request.app.state.pb
     key = params.paper_key(paper)
     found = pb.paper(key)
@@ -257,9 +248,7 @@ def not_interested(
 @router.get("/not-interested")
 def not_interested_list(request: Request):
     """Every paper the reader marked "Not interested", each with an Undo."""
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/not-interested", status_code=303)
+    user = page_user(request, "/not-interested")
     return render(request, "not_interested.html", {"items": request.app.state.community.not_interested(user)})
 
 
@@ -272,9 +261,7 @@ def preview(request: Request, email: Annotated[str | None, Query(max_length=300)
     from paperboy.email.compose import html_part
     from paperboy.email.send import compose_preview
 
-    user = current_user(request)
-    if user is None:
-        return RedirectResponse("/login?next=/digest/preview", status_code=303)
+    user = page_user(request, "/digest/preview")
     d = digests(request)
     admins = {a.strip().lower() for a in d.settings.admin_emails}
     target = (email or "").strip() or user.email

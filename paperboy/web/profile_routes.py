@@ -14,8 +14,8 @@ from fastapi.responses import RedirectResponse
 from paperboy.service.profiles import InvalidFeedback, ProfileError, ProfileNotFound
 from paperboy.service.ranklist import MAX_UPLOAD_BYTES, RankInputError
 from paperboy.web import params
-from paperboy.web.render import render
-from paperboy.web.security import check_csrf, current_user, safe_next
+from paperboy.web.render import message_page, render
+from paperboy.web.security import form_user, page_user, safe_next
 
 # The app refuses files in forms (max_files 0); these routes take one (the import, "Rank a list").
 router = APIRouter(include_in_schema=False, form_limits={"max_files": 1})
@@ -28,19 +28,6 @@ MAX_PASTED_IDS = 10_000
 
 def _pb(request: Request):
     return request.app.state.pb
-
-
-def _login(path: str) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={path}", status_code=303)
-
-
-def _message(request: Request, title: str, message: str, status: int = 200, **extra):
-    return render(
-        request,
-        "digest/message.html",
-        {"title": title, "message": message, "form_action": None, "button": None, **extra},
-        status_code=status,
-    )
 
 
 async def _read_upload(upload: UploadFile | None) -> bytes:
@@ -90,18 +77,13 @@ def _profiles_page(
 
 @router.get("/profiles")
 def profiles_page(request: Request):
-    user = current_user(request)
-    if user is None:
-        return _login("/profiles")
+    user = page_user(request, "/profiles")
     return _profiles_page(request, user)
 
 
 @router.post("/profiles")
 def create_profile(request: Request, name: Annotated[str, Form(max_length=200)], csrf_token: OptField = None):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login("/profiles")
+    user = form_user(request, csrf_token, "/profiles")
     try:
         prof = _pb(request).profiles.create(user.id, name)
     except ProfileError as exc:
@@ -117,17 +99,14 @@ def create_profile(request: Request, name: Annotated[str, Form(max_length=200)],
 async def import_bibtex(
     request: Request, profile_id: ProfileId, bibtex: Annotated[UploadFile, File()], csrf_token: OptField = None
 ):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login("/profiles")
+    user = form_user(request, csrf_token, "/profiles")
     data = await _read_upload(bibtex)
     pb = _pb(request)
     try:
         prof = pb.profiles.get(user.id, profile_id)
         got = pb.profiles.import_bibtex(user.id, profile_id, data, bibtex.filename or "library.bib")
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    except ProfileNotFound:
+        raise  # the app's 404
     except ProfileError as exc:
         return _profiles_page(request, user, error=str(exc), status=400)
     note = f"Imported {len(got.rated)} paper{'s' if len(got.rated) != 1 else ''} into “{prof.name}”"
@@ -146,15 +125,13 @@ def pick_list(
 ):
     """Cold start: a short list of diverse recent papers of the chosen categories to pick from (from the
     profiles page, or right after sign-up with `next`: where picking, or skipping it, leads)."""
-    user = current_user(request)
-    if user is None:
-        return _login("/profiles")
+    user = page_user(request, "/profiles")
     pb = _pb(request)
     try:
         prof = pb.profiles.get(user.id, profile_id)
         picks = pb.profiles.pick_list([c[:64] for c in category or []])
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    except ProfileNotFound:
+        raise  # the app's 404
     except ProfileError as exc:
         return _profiles_page(request, user, error=str(exc), status=400)
     return _profiles_page(
@@ -170,16 +147,10 @@ def pick(
     csrf_token: OptField = None,
     next: OptField = None,
 ):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login("/profiles")
+    user = form_user(request, csrf_token, "/profiles")
     pb = _pb(request)
-    try:
-        prof = pb.profiles.get(user.id, profile_id)
-        n = pb.profiles.pick(user.id, profile_id, [params.paper_key(p) for p in paper or []])
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    prof = pb.profiles.get(user.id, profile_id)
+    n = pb.profiles.pick(user.id, profile_id, [params.paper_key(p) for p in paper or []])
     if next:  # the sign-up path: on to where the new reader was going
         return RedirectResponse(safe_next(next, "/recommended"), status_code=303)
     return _profiles_page(request, user, notice=f"Added {n} paper{'s' if n != 1 else ''} to “{prof.name}”.")
@@ -193,18 +164,15 @@ def profile_settings(
     delete: OptField = None,
     csrf_token: OptField = None,
 ):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login("/profiles")
+    user = form_user(request, csrf_token, "/profiles")
     pb = _pb(request)
     try:
         if delete:
             pb.profiles.delete(user.id, profile_id)
             return _profiles_page(request, user, notice="Profile deleted.")
         pb.profiles.update(user.id, profile_id, in_digest=bool(in_digest))
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    except ProfileNotFound:
+        raise  # the app's 404
     except ProfileError as exc:
         return _profiles_page(request, user, error=str(exc), status=400)
     return RedirectResponse("/profiles", status_code=303)
@@ -218,14 +186,8 @@ def move_search(
     csrf_token: OptField = None,
 ):
     """Give a saved search to another profile (its digest section and recommendations)."""
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login("/profiles")
-    try:
-        _pb(request).profiles.move_search(user.id, search_id, profile)
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    user = form_user(request, csrf_token, "/profiles")
+    _pb(request).profiles.move_search(user.id, search_id, profile)
     return RedirectResponse("/profiles", status_code=303)
 
 
@@ -241,20 +203,12 @@ def rate(
     csrf_token: OptField = None,
     next: OptField = None,
 ):
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login("/recommended")
+    user = form_user(request, csrf_token, "/recommended")
     pb = _pb(request)
-    try:
-        if rating == 0:
-            pb.profiles.unrate(user.id, profile, params.paper_key(paper))
-        else:
-            pb.profiles.rate(user.id, profile, params.paper_key(paper), rating, origin="web")
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-    except ProfileError as exc:
-        raise HTTPException(400, str(exc)) from None
+    if rating == 0:
+        pb.profiles.unrate(user.id, profile, params.paper_key(paper))
+    else:
+        pb.profiles.rate(user.id, profile, params.paper_key(paper), rating, origin="web")
     return RedirectResponse(safe_next(next, "/recommended"), status_code=303)
 
 
@@ -275,9 +229,9 @@ def feedback_page(request: Request, token: Token):
     try:
         fb = _pb(request).profiles.read_feedback(token)
     except InvalidFeedback as exc:
-        return _message(request, "Link not valid", str(exc), status=400)
+        return message_page(request, "Link not valid", str(exc), status=400)
     what = "More like this" if fb.rating > 0 else "Less like this"
-    return _message(
+    return message_page(
         request,
         what,
         f"Record 👍 for {_describe(request, fb)}?" if fb.rating > 0 else f"Record 👎 for {_describe(request, fb)}?",
@@ -292,11 +246,11 @@ def feedback(request: Request, token: Token):
     try:
         fb, changed = _pb(request).profiles.apply_feedback(token)
     except InvalidFeedback as exc:
-        return _message(request, "Link not valid", str(exc), status=400)
+        return message_page(request, "Link not valid", str(exc), status=400)
     thumb = "👍" if fb.rating > 0 else "👎"
     if not changed:
-        return _message(request, "Already recorded", f"{thumb} for {_describe(request, fb)} was already recorded.")
-    return _message(request, "Thanks", f"Recorded {thumb} for {_describe(request, fb)}.")
+        return message_page(request, "Already recorded", f"{thumb} for {_describe(request, fb)} was already recorded.")
+    return message_page(request, "Thanks", f"Recorded {thumb} for {_describe(request, fb)}.")
 
 
 # -- rank a list ----------------------------------------------------------------------------------------
@@ -304,9 +258,7 @@ def feedback(request: Request, token: Token):
 
 @router.get("/rank")
 def rank_form(request: Request):
-    user = current_user(request)
-    if user is None:
-        return _login("/rank")
+    user = page_user(request, "/rank")
     return render(
         request,
         "rank.html",
@@ -330,10 +282,7 @@ async def rank(
     csrf_token: OptField = None,
 ):
     """Pasted ids and/or an uploaded file (a .bib, or any ingest format) ranked for one of your profiles."""
-    check_csrf(request, csrf_token)
-    user = current_user(request)
-    if user is None:
-        return _login("/rank")
+    user = form_user(request, csrf_token, "/rank")
     pb = _pb(request)
     data = await _read_upload(bibtex)
     ctx = {
@@ -357,8 +306,8 @@ async def rank(
             raise RankInputError("paste some paper ids or upload a .bib file")
         ctx["ranked"] = pb.ranker.for_profile(user.id, profile, papers.papers)
         ctx["skipped"] = papers.problems[:20]
-    except ProfileNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    except ProfileNotFound:
+        raise  # the app's 404
     except RankInputError as exc:
         ctx["error"] = str(exc)
         return render(request, "rank.html", ctx, status_code=400)
