@@ -99,4 +99,5 @@ def home_settings(home: Path, secret_key: str = "test-secret", **kw):
     """Settings for a copied home: its own SQLite file, or the PostgreSQL database it names."""
     from paperboy.config import Settings
 
-    return Settings(home=home, database_url=home_database_url(home), secret_key=secret_key, **kw)
+    kw.setdefault("database_url", home_database_url(home))
+    return Settings(home=home, secret_key=secret_key, **kw)

@@ -260,19 +260,27 @@ def test_reader_sees_worker_updates_without_errors_or_restart(tmp_path, arxiv_sh
     assert "stopped (SIGTERM)" in proc.stderr.read().decode()
 
 
-def test_paperboy_index_waits_for_the_lock_with_a_message(tmp_path, cli):
+def test_paperboy_index_waits_for_the_lock_with_a_message(tmp_path, cli, cli_process):
     home = tmp_path / "home"
     assert cli(home, "index", "--no-embed")[0] == 0
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(home / "index"), "1.5"],
+        [sys.executable, "-c", textwrap.dedent(HOLD_LOCK), str(home / "index")],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout.readline().strip() == "held"
-    code, _out, err = cli(home, "index", "--no-embed", "-q")
-    assert code == 0, err
-    assert "waiting for another process updating the index" in err
-    assert holder.wait(timeout=10) == 0
+    assert holder.stdout.readline().strip() == "held"  # it keeps the lock until told
+    indexer = cli_process(home, "index", "--no-embed", "-q", text=True)
+    said = ""
+    for line in indexer.stderr:  # blocks until the indexer says why it waits (or ends without saying)
+        said += line
+        if "waiting for another process" in line:
+            break
+    assert "waiting for another process updating the index" in said
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    assert indexer.wait(timeout=120) == 0, indexer.stderr.read()
+    assert holder.wait(timeout=60) == 0
 
 
 def _free_port() -> int:

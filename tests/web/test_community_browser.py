@@ -92,6 +92,12 @@ def test_new_user_discusses_and_shares_a_collection(browser, app):
         page.goto(f"{base}/papers/{MATH_PAPER}")
         expect(page.locator(".abstract.full .math-rendered .katex")).to_have_count(1)
 
+        # The newcomer follows the link of their confirmation email: comments of confirmed accounts only
+        # are shown to others (as votes count only from confirmed accounts).
+        com = app.state.community
+        page.goto(f"{base}/verify/{com.verification_token(com.user_by_email('newcomer@example.org'))}")
+        expect(page.get_by_text("newcomer@example.org is confirmed")).to_be_visible()
+
         # Logged out, in a fresh context: the shared link shows the collection and its paper.
         anon = browser.new_context().new_page()
         anon.on("pageerror", lambda e: errors.append(str(e)))
