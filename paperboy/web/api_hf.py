@@ -55,36 +55,48 @@ def paper_info(request: Request, arxiv_id: str) -> HfPaper:
 
 
 def _range(date_: str | None, week: str | None, month: str | None) -> tuple[date, date] | None:
-    # Given together, the narrowest wins (date, then week, then month): a query string cannot be
-    # documented as "one of", and answering the narrowest is what a caller adding a day most likely means.
-    if date_:
-        d = params.day(date_)
-        return d, d
-    if week:
-        m = _WEEK_RE.match(week.strip())
-        try:
-            if not m:
-                raise ValueError
-            n = int(m.group(2))
-            if not 1 <= n <= 53:
-                raise ValueError
-            # Counted from week 1, so W53 of a 52-week year is the next year's first week.
-            start = date.fromisocalendar(int(m.group(1)), 1, 1) + timedelta(weeks=n - 1)
-        except ValueError:
-            raise params.bad_request(f"week: expected an ISO week like 2025-W09, got {week[:20]!r}.") from None
-        except OverflowError:  # past 9999-12-31: nothing was listed there
-            return date.max, date.max
-        return start, start + timedelta(days=min(6, (date.max - start).days))
-    if month:
-        m = _MONTH_RE.match(month.strip())
-        try:
-            if not m:
-                raise ValueError
-            y, mo = int(m.group(1)), int(m.group(2))
-            return date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1])
-        except ValueError:
-            raise params.bad_request(f"month: expected a month like 2025-02, got {month[:20]!r}.") from None
-    return None
+    # Every value given is checked (400 when malformed); given together, the narrowest wins (date,
+    # then week, then month): a query string cannot be documented as "one of", and answering the
+    # narrowest is what a caller adding a day most likely means.
+    spans = (
+        _day_span(date_) if date_ else None,
+        _week_span(week) if week else None,
+        _month_span(month) if month else None,
+    )
+    return next((span for span in spans if span is not None), None)
+
+
+def _day_span(text: str) -> tuple[date, date]:
+    d = params.day(text)
+    return d, d
+
+
+def _week_span(week: str) -> tuple[date, date]:
+    m = _WEEK_RE.match(week.strip())
+    try:
+        if not m:
+            raise ValueError
+        n = int(m.group(2))
+        if not 1 <= n <= 53:
+            raise ValueError
+        # Counted from week 1, so W53 of a 52-week year is the next year's first week.
+        start = date.fromisocalendar(int(m.group(1)), 1, 1) + timedelta(weeks=n - 1)
+    except ValueError:
+        raise params.bad_request(f"week: expected an ISO week like 2025-W09, got {week[:20]!r}.") from None
+    except OverflowError:  # past 9999-12-31: nothing was listed there
+        return date.max, date.max
+    return start, start + timedelta(days=min(6, (date.max - start).days))
+
+
+def _month_span(month: str) -> tuple[date, date]:
+    m = _MONTH_RE.match(month.strip())
+    try:
+        if not m:
+            raise ValueError
+        y, mo = int(m.group(1)), int(m.group(2))
+        return date(y, mo, 1), date(y, mo, calendar.monthrange(y, mo)[1])
+    except ValueError:
+        raise params.bad_request(f"month: expected a month like 2025-02, got {month[:20]!r}.") from None
 
 
 @router.get("/daily_papers", response_model=list[HfDailyPaper])

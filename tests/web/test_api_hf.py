@@ -106,6 +106,8 @@ def test_hf_routes_shapes_directly(client):
     # date and week together: the narrower (the date) wins
     r = client.get("/api/daily_papers", params={"date": "2026-06-28", "week": "2026-W20"})
     assert [x["paper"]["id"] for x in r.json()] == [x["paper"]["id"] for x in items]
+    # ... but a malformed one beside it is still refused, as the document's patterns say
+    assert client.get("/api/daily_papers", params={"date": "2026-06-28", "month": "06/2026"}).status_code == 400
     assert client.get("/api/daily_papers", params={"sort": "random"}).status_code == 400
     assert client.get("/api/daily_papers", params={"p": 10**6}).status_code == 400
     assert client.get("/api/papers/search", params={"q": "a" * 501}).status_code == 400
