@@ -69,8 +69,6 @@ def install_lsa(home: Path) -> None:
 
 
 def bench_build(pb) -> None:
-    from tests.map.conftest import map_rows
-
     t, c = time.perf_counter(), time.process_time()
     rep = pb.map.build()
     total, cpu = time.perf_counter() - t, time.process_time() - c
@@ -83,7 +81,7 @@ def bench_build(pb) -> None:
 
 def bench_place(pb) -> None:
     """A day of new papers: take the newest DAY off the map, then place them back (as the worker would)."""
-    from paperboy.index.map_files import MapData
+    from tests.map.conftest import map_rows
 
     d = pb.map.data()
     keep = np.argsort(d.day, kind="stable")[:-DAY]

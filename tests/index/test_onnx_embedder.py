@@ -111,7 +111,9 @@ def test_vector_search_before_the_first_query_embedding_does_not_crash(tmp_path)
     code = """
 import sys
 import numpy as np
+from paperboy.index import vectors
 from paperboy.index.vectors import VectorIndex
+vectors.SIMD_SCAN_MIN_VECTORS = 0  # usearch's scan even for two vectors, as a large index would
 vec = VectorIndex(sys.argv[1], model_name="m", dim=384)
 vec.upsert(["a", "b"], ["h1", "h2"], np.eye(2, 384, dtype=np.float32))
 assert vec.search(np.eye(1, 384, dtype=np.float32)[0], 1).ids == ["a"] and "usearch.index" in sys.modules
