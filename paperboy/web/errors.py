@@ -10,6 +10,7 @@ from __future__ import annotations
 from paperboy.service.collections import CollectionConflict, CollectionError, CollectionForbidden, CollectionNotFound
 from paperboy.service.comments import CommentError, CommentForbidden, CommentNotFound, CommentRateLimited
 from paperboy.service.community import NotFound, RateLimited
+from paperboy.service.digest_model import DigestError, NotSubscribed
 from paperboy.service.profiles import ProfileError, ProfileNotFound
 
 # The first class an exception is an instance of gives its status: subclasses before their bases.
@@ -18,6 +19,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ProfileNotFound, 404),
     (CollectionNotFound, 404),
     (CommentNotFound, 404),
+    (NotSubscribed, 404),
     (CollectionForbidden, 403),
     (CommentForbidden, 403),
     (CollectionConflict, 409),
@@ -26,6 +28,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ProfileError, 400),
     (CollectionError, 400),
     (CommentError, 400),
+    (DigestError, 400),
 )
 HANDLED = tuple(cls for cls, _ in STATUS)
 
