@@ -208,5 +208,7 @@ class SearchPage:
     mode: str  # mode actually used: lexical | dense | hybrid | filter | id
     warnings: list[str] = field(default_factory=list)
     query: str = ""
-    total_estimated: bool = False  # papers found by meaning alone are counted only as deep as retrieved: "about N"
+    # "about N": papers found by meaning alone are counted only as deep as retrieved, and a query of only very
+    # common words (in more than COMMON_DF papers each) is counted from their document frequencies
+    total_estimated: bool = False
     suggestion: str | None = None  # the query with misspelled words corrected ("did you mean")

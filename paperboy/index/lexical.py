@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -71,6 +71,15 @@ AUTHORS_WEAK_BOOST = 0.3
 AUTHOR_NAME_BOOST = 3.0
 PHRASE_MAX_TOKENS = 12  # longer queries are questions/claims; a whole-query phrase never matches them
 ID_BOOST = 5.0  # an arXiv id among other words puts that paper first
+# Words in more papers than this do not find papers on their own: a paper must hold one of the query's
+# rarer words, or all its common words when there are several; the common words then only add their
+# score (Lucene's common-terms rule, with the conjunction as a second way in). Walking posting lists of
+# hundreds of thousands of papers for words whose IDF is near zero was most of a keyword search at 1M+
+# papers (`benchmarks/keyword_scale.py`). Scores of the papers found are unchanged. When every word is
+# common the search ranks them all (block-max WAND) and the count is an estimate ("about N"): it is
+# certainly above this bound and exact counting would visit every posting. At the sample's 75k papers
+# hardly a word reaches it.
+COMMON_DF = 50_000
 
 _TEXT_ANALYZER = "paperboy_en"
 _NAME_ANALYZER = "paperboy_name"
@@ -198,23 +207,50 @@ def paper_date(p: Paper) -> date | None:
 class _Ranking:
     """A free-text query in parts: scored single-term clauses, the whole-query phrase bonus, hard constraints."""
 
-    should: list  # (Should, boosted term query): the BM25 words, names and ids
+    should: list  # (Should, boosted term query): the BM25 words, names and ids that find papers
     bonus: tantivy.Query | None  # all the words in order (scored PHRASE_BOOST); None when not asked
-    must: list  # (Must, query): quoted phrases, require_all words
+    must: list  # (Must, query): quoted phrases, require_all words, every word when all are common
+    rank_only: list = field(default_factory=list)  # (Should, query): common words, scoring what `should` finds
+    every_common: list = field(default_factory=list)  # one query per common word: holding all of them finds too
+    bonus_finds: bool = False  # only stop words: the phrase may match papers no title clause does
+    word_df: list = field(default_factory=list)  # papers holding each content word (for estimated counts)
+    all_common: bool = False  # every word is common (see COMMON_DF)
 
-    def scored(self) -> list:
-        """The Should clauses, the phrase bonus included."""
-        if self.bonus is None:
-            return list(self.should)
-        return [*self.should, (tantivy.Occur.Should, tantivy.Query.boost_query(self.bonus, PHRASE_BOOST))]
+    def scored(self, bonus: bool = True) -> list:
+        """The scoring clauses (the phrase bonus too unless bonus=False); common words' rank only."""
+        Q, Should, Must = tantivy.Query, tantivy.Occur.Should, tantivy.Occur.Must
+        out = [*self.should, *self.rank_only]
+        if self.rank_only and not self.must:
+            # A paper holding a rarer word, or every common one (two or more), is found; the common words
+            # only score (with phrases or require_all, those decide what matches and every word ranks).
+            finds = Q.boolean_query(self.should)
+            if len(self.every_common) >= 2:
+                every = Q.const_score_query(Q.boolean_query([(Must, q) for q in self.every_common]), 0.0)
+                finds = Q.boolean_query([(Should, finds), (Should, every)])
+            out = [(Must, finds), *self.rank_only]
+        if bonus and self.bonus is not None:
+            out.append((Should, Q.boost_query(self.bonus, PHRASE_BOOST)))
+        return out
 
     def plain(self) -> bool:
         """Only ranked words (no hard constraint): `LexicalIndex._top_words` can take it."""
-        return bool(self.should) and not self.must
+        return bool(self.should) and not self.must and not self.rank_only
 
-    def query(self) -> tantivy.Query:
-        """The whole ranking as one query: constraints must match, words and bonus rank."""
-        return tantivy.Query.boolean_query(self.must + self.scored())
+    def query(self, bonus: bool = True) -> tantivy.Query:
+        """The whole ranking as one query: constraints must match, words (and the bonus) rank."""
+        return tantivy.Query.boolean_query(self.must + self.scored(bonus))
+
+
+def _union_estimate(word_df: list[int], docs: int, floor: int) -> int:
+    """About how many of `docs` papers hold any of the words, from how many hold each, as if they
+    occurred independently (co-occurring words make it high), in [most common word's count, docs],
+    rounded to two significant figures: it is shown as "about N"."""
+    held = 1.0
+    for df in word_df:
+        held *= 1.0 - min(df, docs) / docs
+    n = max(docs * (1.0 - held), max(word_df, default=0), floor)
+    digits = max(0, len(str(int(n))) - 2)
+    return min(docs, int(round(n, -digits)))
 
 
 class LexicalIndexError(RuntimeError):
@@ -224,8 +260,9 @@ class LexicalIndexError(RuntimeError):
 class LexicalIndex:
     """BM25 search over papers in a tantivy directory; searches are thread-safe, writes serialised."""
 
-    def __init__(self, directory: Path, *, writer_heap_mb: int = 128) -> None:
+    def __init__(self, directory: Path, *, writer_heap_mb: int = 128, common_df: int = COMMON_DF) -> None:
         self.directory = Path(directory)
+        self.common_df = int(common_df)  # see COMMON_DF
         self.directory.mkdir(parents=True, exist_ok=True)
         self.writer_heap_mb = max(16, int(writer_heap_mb))
         manifest = self.read_manifest()
@@ -398,56 +435,89 @@ class LexicalIndex:
         count: bool = True,
         require_all: bool = False,
         exclude_ids: Collection[str] = (),
-    ) -> tuple[Hits, int]:
-        """`search` plus the exact number of matching papers (beyond `limit`; 0 when count=False).
+    ) -> tuple[Hits, int, bool]:
+        """`search` plus the number of matching papers beyond `limit` (0 when count=False) and whether
+        that number is an estimate.
 
         require_all: every free word must match too (saved-search alerts), not just rank.
         exclude_ids: papers never returned nor counted (hidden by a moderator), so a page stays full.
+        The count is exact unless every word is in more than `common_df` papers and nothing else
+        constrains the query (see COMMON_DF): then "about N", N from the words' document frequencies.
         """
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         flt = merge(parsed.filters, filters)
         limit = int(limit)
         if limit <= 0:
-            return Hits.empty(), 0
+            return Hits.empty(), 0, False
         searcher = self._searcher()
         if searcher.num_docs == 0:
-            return Hits.empty(), 0
+            return Hits.empty(), 0, False
         limit = min(limit, searcher.num_docs)
         filter_q = self._filter_query(flt)
         if filter_q is None:  # a filter that can match nothing (e.g. since > until)
-            return Hits.empty(), 0
+            return Hits.empty(), 0, False
 
         ranking = None
         if parsed.arxiv_id:
             main: tantivy.Query | None = tantivy.Query.term_query(self._schema, "id", parsed.arxiv_id)
         else:
-            ranking = self._text_query(parsed, searcher, require_all=require_all)
+            ranking = self._text_query(parsed, searcher, require_all=require_all, common_df=self.common_df)
             main = ranking.query() if ranking else None
         exclude = self._exclusions(parsed.excluded)
-        if ranking is not None and ranking.plain() and flt.is_empty() and not exclude and not count:
-            return self._top_words(searcher, ranking, limit, set(exclude_ids)), 0
+        if ranking is not None and ranking.plain() and flt.is_empty() and not exclude:
+            if not count:
+                return self._top_words(searcher, ranking, limit, set(exclude_ids)), 0, False
+            if ranking.all_common:  # certainly > common_df matches: rank with WAND, estimate the count
+                hits = self._top_words(searcher, ranking, limit, set(exclude_ids))
+                return hits, _union_estimate(ranking.word_df, searcher.num_docs, len(hits)), True
         if exclude_ids:
             exclude.append(self._ids_query(exclude_ids))
         by_date = main is None
         if by_date:
             if flt.is_empty() and not exclude:
-                return Hits.empty(), 0  # nothing asked for
+                return Hits.empty(), 0, False  # nothing asked for
             main = tantivy.Query.all_query()
-        clauses = [(tantivy.Occur.Must, main)]
-        if not flt.is_empty():
-            # Filters restrict but must not change BM25 scores.
-            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(filter_q, 0.0)))
-        clauses += [(tantivy.Occur.MustNot, q) for q in exclude]
-        q = clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
+
+        def restricted(main: tantivy.Query) -> tantivy.Query:
+            clauses = [(tantivy.Occur.Must, main)]
+            if not flt.is_empty():
+                # Filters restrict but must not change BM25 scores.
+                clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(filter_q, 0.0)))
+            clauses += [(tantivy.Occur.MustNot, q) for q in exclude]
+            return clauses[0][1] if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
 
         if by_date:
-            res = searcher.search(q, limit, count=count, order_by_field="date", order=tantivy.Order.Desc)
-            scores = np.zeros(len(res.hits), dtype=np.float32)
-        else:
-            res = searcher.search(q, limit, count=count)
-            scores = np.fromiter((s for s, _ in res.hits), dtype=np.float32, count=len(res.hits))
-        ids = [searcher.doc(addr).get_first("id") for _, addr in res.hits]
-        return Hits(ids, scores), int(res.count or 0) if count else 0
+            res = searcher.search(restricted(main), limit, count=count, order_by_field="date", order=tantivy.Order.Desc)
+            ids = [searcher.doc(addr).get_first("id") for _, addr in res.hits]
+            return Hits(ids, np.zeros(len(ids), dtype=np.float32)), int(res.count or 0) if count else 0, False
+        if ranking is None or ranking.bonus is None or ranking.bonus_finds:
+            res = searcher.search(restricted(main), limit, count=count)
+            return self._hits(searcher, res.hits, limit), int(res.count or 0) if count else 0, False
+        # The phrase bonus as an optional clause is checked on every paper found; ranked apart over the
+        # papers holding the phrase (few) and merged, it costs a fraction (as in `_top_words`). Exact:
+        # a paper of the phrase outside its top `limit` is beaten by `limit` papers that hold it.
+        res = searcher.search(restricted(ranking.query(bonus=False)), limit, count=count)
+        only = tantivy.Query.const_score_query(ranking.bonus, 0.0)
+        phrase = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), (tantivy.Occur.Must, main)])
+        merged = res.hits + searcher.search(restricted(phrase), limit, count=False).hits
+        return self._hits(searcher, merged, limit), int(res.count or 0) if count else 0, False
+
+    @staticmethod
+    def _hits(searcher: tantivy.Searcher, scored: list, limit: int, exclude_ids: Collection[str] = ()) -> Hits:
+        """The best `limit` of (score, address) pairs, each paper once at its best score, ids resolved."""
+        best: dict[tuple[int, int], float] = {}
+        for score, addr in scored:
+            key = (addr.segment_ord, addr.doc)
+            best[key] = max(score, best.get(key, score))
+        ids, scores = [], []
+        for (seg, doc), score in sorted(best.items(), key=lambda kv: (-kv[1], kv[0])):
+            pid = searcher.doc(tantivy.DocAddress(seg, doc)).get_first("id")
+            if pid not in exclude_ids:
+                ids.append(pid)
+                scores.append(score)
+                if len(ids) == limit:
+                    break
+        return Hits(ids, np.asarray(scores, dtype=np.float32))
 
     def _top_words(self, searcher: tantivy.Searcher, ranking: _Ranking, limit: int, exclude_ids: set[str]) -> Hits:
         """Top `limit` of a free-word query, exactly as `ranking.query()` would rank them, but fast.
@@ -462,24 +532,12 @@ class LexicalIndex:
         counts was cheaper than ranking and then counting (`benchmarks/keyword_scale.py`, 200k papers).
         """
         fetch = limit + len(exclude_ids)
-        best: dict[tuple[int, int], float] = {}
-        for score, addr in searcher.search(tantivy.Query.boolean_query(ranking.should), fetch).hits:
-            best[addr.segment_ord, addr.doc] = score
+        scored = searcher.search(tantivy.Query.boolean_query(ranking.should), fetch).hits
         if ranking.bonus is not None:
             only = tantivy.Query.const_score_query(ranking.bonus, 0.0)  # restricts; its score is in scored()
             phrase = tantivy.Query.boolean_query([(tantivy.Occur.Must, only), *ranking.scored()])
-            for score, addr in searcher.search(phrase, fetch).hits:
-                key = (addr.segment_ord, addr.doc)
-                best[key] = max(score, best.get(key, score))
-        ids, scores = [], []
-        for (seg, doc), score in sorted(best.items(), key=lambda kv: (-kv[1], kv[0])):
-            pid = searcher.doc(tantivy.DocAddress(seg, doc)).get_first("id")
-            if pid not in exclude_ids:
-                ids.append(pid)
-                scores.append(score)
-                if len(ids) == limit:
-                    break
-        return Hits(ids, np.asarray(scores, dtype=np.float32))
+            scored += searcher.search(phrase, fetch).hits
+        return self._hits(searcher, scored, limit, exclude_ids)
 
     def _ids_query(self, ids: Collection[str]) -> tantivy.Query:
         return tantivy.Query.term_set_query(self._schema, "id", sorted(ids))
@@ -552,11 +610,18 @@ class LexicalIndex:
         return tantivy.Query.phrase_query(self._schema, field, toks)
 
     def _text_query(
-        self, parsed: ParsedQuery, searcher: tantivy.Searcher, *, require_all: bool = False
+        self,
+        parsed: ParsedQuery,
+        searcher: tantivy.Searcher,
+        *,
+        require_all: bool = False,
+        common_df: int | None = COMMON_DF,
     ) -> _Ranking | None:
         """BM25 over free words (OR), phrases as must-match; None if there is nothing to rank by.
 
         require_all: each free content word must also match (in the text, or in the bylines).
+        common_df: words in more papers only rank what the others find, unless a paper holds them all
+        or every word is that common (see COMMON_DF); None: every word finds papers.
         """
         Q, Should, Must = tantivy.Query, tantivy.Occur.Should, tantivy.Occur.Must
         should: list = []
@@ -573,19 +638,25 @@ class LexicalIndex:
             # Only stop words ("The The", "what is it"): match them in titles, where they are rare enough.
             for t in dict.fromkeys(t for _, t in pairs):
                 should.append((Should, Q.term_query(self._schema, "title", t)))
-        for t in dict.fromkeys(t for _, t in content):
-            should.append((Should, Q.boost_query(Q.term_query(self._schema, "text", t), TEXT_BOOST)))
-            should.append((Should, Q.boost_query(Q.term_query(self._schema, "title", t), TITLE_BOOST)))
-        if 2 <= len(pairs) <= PHRASE_MAX_TOKENS and PHRASE_BOOST > 0:
-            bonus = Q.phrase_query(self._schema, "text", [t for _, t in pairs], slop=PHRASE_SLOP)
+        # Each content word's clauses: text and title, and its bylines when it is a name.
+        word_clauses: dict[str, list] = {}
+        text_df: dict[str, int] = {}
         for n, t in dict.fromkeys(content):
+            if t not in word_clauses:
+                text_df[t] = searcher.doc_freq("text", t)
+                word_clauses[t] = [
+                    (Should, Q.boost_query(Q.term_query(self._schema, "text", t), TEXT_BOOST)),
+                    (Should, Q.boost_query(Q.term_query(self._schema, "title", t), TITLE_BOOST)),
+                ]
             # A word counts fully as an author name only when it is at least as common in bylines as in
             # text: "hinton", "wang" yes; "long" or "young" (surnames too) would otherwise lift papers
             # by Zi Long over papers about long context, so those match bylines with a weak boost.
             a_df = searcher.doc_freq("authors", n)
             if a_df:
-                boost = AUTHORS_BOOST if 2 * a_df >= searcher.doc_freq("text", t) else AUTHORS_WEAK_BOOST
-                should.append((Should, Q.boost_query(Q.term_query(self._schema, "authors", n), boost)))
+                boost = AUTHORS_BOOST if 2 * a_df >= text_df[t] else AUTHORS_WEAK_BOOST
+                word_clauses[t].append((Should, Q.boost_query(Q.term_query(self._schema, "authors", n), boost)))
+        if 2 <= len(pairs) <= PHRASE_MAX_TOKENS and PHRASE_BOOST > 0:
+            bonus = Q.phrase_query(self._schema, "text", [t for _, t in pairs], slop=PHRASE_SLOP)
         name_key = author_filter_key(joined) if 2 <= len(pairs) <= 4 else ""
         if name_key and searcher.doc_freq("author_key", name_key):
             # The whole query is someone's name ("Yann LeCun"): that person's papers first.
@@ -595,8 +666,19 @@ class LexicalIndex:
         for ident in id_words.values():  # "2401.01234 diffusion": the id's paper goes first
             if ident:
                 should.append((Should, Q.boost_query(Q.term_query(self._schema, "id", ident[0]), ID_BOOST)))
-
+        common = {t for t, df in text_df.items() if common_df is not None and df > common_df}
+        rank_only: list = []
         must: list = []
+        # What finds papers: a name or id clause, or a word not common that some paper holds.
+        finds = bool(should) or any(t not in common and (text_df[t] or len(cl) > 2) for t, cl in word_clauses.items())
+        every_common: list = []
+        for t, clauses in word_clauses.items():
+            if t in common and finds:
+                rank_only.extend(clauses)  # scores what the rarer words find
+                every_common.append(Q.boolean_query(clauses))  # or all common words together find
+            else:
+                should.extend(clauses)
+
         for phrase in parsed.phrases:
             alts = []
             toks = self._terms(self._text, [phrase])
@@ -622,7 +704,16 @@ class LexicalIndex:
                 )
         if not should and not must:
             return None
-        return _Ranking(should, bonus, must)
+        return _Ranking(
+            should,
+            bonus,
+            must,
+            rank_only,
+            every_common,
+            bonus_finds=bool(pairs) and not content,
+            word_df=list(text_df.values()),
+            all_common=bool(common) and not finds,
+        )
 
     def _known_author_key(self, key: str) -> str:
         """`key`, or its longest leading words that some byline holds: author:Hinton Deep Learning

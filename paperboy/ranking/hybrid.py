@@ -56,7 +56,7 @@ class Retrieved:
     warnings: list[str] = field(default_factory=list)
     parsed: ParsedQuery | None = None
     sources: dict[str, tuple[str, ...]] = field(default_factory=dict)  # id -> retrievers that found it
-    total: int = 0  # papers matching in all (exact for keywords; an estimate when dense-only hits count)
+    total: int = 0  # papers matching in all (exact for keywords but very common words; see total_estimated)
     total_estimated: bool = False
 
 
@@ -97,16 +97,16 @@ class HybridSearcher:
                 warnings.append(f"no paper {parsed.arxiv_id} here yet; it can be submitted by id")
             return Retrieved(hits, "id", warnings, parsed, total=len(hits))
         if not parsed.has_text():
-            hits, total = lex.search_counted(parsed, limit=depth, filters=flt, exclude_ids=exclude_ids)
+            hits, total, _ = lex.search_counted(parsed, limit=depth, filters=flt, exclude_ids=exclude_ids)
             return Retrieved(hits, "filter", warnings, parsed, total=total)
         if mode != "lexical" and not self.indexes.dense_ready():
             warnings.append(self._not_ready_warning())
             mode = "lexical"
         if mode == "lexical":
-            hits, total = lex.search_counted(
+            hits, total, about = lex.search_counted(
                 parsed, limit=depth, filters=flt, require_all=require_all, exclude_ids=exclude_ids
             )
-            return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids}, total)
+            return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids}, total, about)
 
         covers = self.indexes.dense_coverage()
         if covers:  # a first embedding run is under way, newest papers first
@@ -137,7 +137,7 @@ class HybridSearcher:
             )
 
         p = self.params
-        lex_hits, lex_total = lex.search_counted(
+        lex_hits, lex_total, lex_about = lex.search_counted(
             parsed, limit=depth, filters=flt, require_all=require_all, exclude_ids=exclude_ids
         )
         if p.prf_docs and len(lex_hits):
@@ -159,7 +159,7 @@ class HybridSearcher:
             dense_full = _dense_scores_for(vec, qvec, list(sources))
             fused = convex_fusion([lex_hits, dense_full], [p.lexical_weight, p.dense_weight], norm=p.norm)
         if constrained:  # every dense hit was a keyword match already (and counted in lex_total)
-            return Retrieved(fused, "hybrid", warnings, parsed, sources, max(lex_total, len(fused)))
+            return Retrieved(fused, "hybrid", warnings, parsed, sources, max(lex_total, len(fused)), lex_about)
         # Dense-only hits below the floor leave after fusion, so the order of the rest is unchanged.
         cosine = dict(zip(dense_hits.ids, dense_hits.scores.tolist()))
         too_far = (
@@ -173,8 +173,11 @@ class HybridSearcher:
             for i in too_far:
                 del sources[i]
         dense_only = sum(1 for src in sources.values() if src == ("dense",))
-        # Keyword matches are counted exactly; papers found by meaning alone only within `depth`.
-        return Retrieved(fused, "hybrid", warnings, parsed, sources, lex_total + dense_only, dense_only > 0)
+        # Keyword matches are counted (exactly, unless every word is very common); papers found by
+        # meaning alone only within `depth`.
+        return Retrieved(
+            fused, "hybrid", warnings, parsed, sources, lex_total + dense_only, lex_about or dense_only > 0
+        )
 
     def _not_ready_warning(self) -> str:
         """Why hybrid/dense fell back to keywords: vectors being built (how far) or never built."""

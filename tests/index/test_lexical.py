@@ -423,17 +423,73 @@ def test_word_queries_rank_exactly_as_the_single_query(index, papers):
         res = searcher.search(ranking.query(), 30, count=True)
         want = [(searcher.doc(a).get_first("id"), s) for s, a in res.hits]
         got = index.search(q, limit=30)  # no count: the split path
-        assert index.search_counted(q, limit=30)[1] == res.count
-        assert got.ids[:5] == [i for i, _ in want][:5]
-        assert np.allclose(got.scores, [s for _, s in want], atol=1e-4)
+        counted, total, _ = index.search_counted(q, limit=30)  # counted: the bonus ranked apart too
+        assert total == res.count
+        for hits in (got, counted):
+            assert hits.ids[:5] == [i for i, _ in want][:5]
+            assert np.allclose(hits.scores, [s for _, s in want], atol=1e-4)
+
+
+def _holding(papers, word: str) -> set[str]:
+    """Ids of the papers whose title or abstract holds `word` (as the index stems it), read from the papers."""
+    analyzer = _text_analyzer()
+    (stem,) = analyzer.analyze(word)
+    return {p.paper_id() for p in papers if stem in analyzer.analyze(f"{p.title} {p.abstract}")}
+
+
+def test_common_words_only_rank_the_papers_rarer_words_find(index, papers):
+    rare, common = _holding(papers, "diffusion"), _holding(papers, "model")
+    assert 0 < len(rare) <= 60 < len(common)
+    scaled = LexicalIndex(index.directory, common_df=60)  # "model" is common here, "diffusion" is not
+    hits, total, about = scaled.search_counted("model diffusion", limit=500)
+    assert set(hits.ids) == rare and total == len(rare) and not about
+    assert set(scaled.search("model diffusion", limit=500).ids) == rare  # uncounted: the same papers
+    # Every word finds papers at the default bound (this index is small): the papers found by both
+    # keep the exhaustive query's scores and order.
+    full, full_total, _ = index.search_counted("model diffusion", limit=500)
+    assert full_total == len(rare | common)
+    assert hits.ids == [i for i in full.ids if i in rare]
+    score = dict(zip(full.ids, full.scores.tolist()))
+    assert np.allclose(hits.scores, [score[i] for i in hits.ids], atol=1e-4)
+
+
+def test_papers_holding_every_common_word_are_found_too(index, papers):
+    rare, model, learning = _holding(papers, "diffusion"), _holding(papers, "model"), _holding(papers, "learning")
+    scaled = LexicalIndex(index.directory, common_df=60)
+    assert len(rare) <= 60 < min(len(model), len(learning))
+    hits, total, about = scaled.search_counted("diffusion model learning", limit=500)
+    assert set(hits.ids) == rare | (model & learning) and total == len(hits) and not about
+
+
+def test_only_common_words_rank_everything_and_estimate_the_count(index, papers):
+    model, learning = _holding(papers, "model"), _holding(papers, "learning")
+    scaled = LexicalIndex(index.directory, common_df=60)
+    assert min(len(model), len(learning)) > 60
+    full, full_total, about = index.search_counted("model learning", limit=30)
+    assert not about and full_total == len(model | learning)
+    hits, total, about = scaled.search_counted("model learning", limit=30)
+    assert about and max(len(model), len(learning)) <= total <= len(papers)
+    assert abs(total - full_total) <= 0.25 * full_total  # independence is a fair guess for two words
+    assert hits.ids == full.ids and np.allclose(hits.scores, full.scores, atol=1e-4)
+    # A word no paper holds finds nothing, so the common word alone decides.
+    hits, total, about = scaled.search_counted("zzqxjvw model", limit=500)
+    assert set(hits.ids) == model and about and total == pytest.approx(len(model), rel=0.05)  # 2 figures
+
+
+def test_phrases_decide_what_matches_whatever_the_words(index, papers):
+    scaled = LexicalIndex(index.directory, common_df=60)
+    q = '"language model" diffusion'
+    want, want_total, _ = index.search_counted(q, limit=500)
+    hits, total, about = scaled.search_counted(q, limit=500)
+    assert want_total > 0 and total == want_total and set(hits.ids) == set(want.ids) and not about
 
 
 def test_excluded_ids_are_neither_returned_nor_counted(index):
     for q, flt in [("video generation", None), ("video generation", SearchFilters(categories=("cs",)))]:
         for count in (True, False):  # one query with the ids excluded / the split path dropping them
-            full, total = index.search_counted(q, limit=20, filters=flt, count=count)
+            full, total, _ = index.search_counted(q, limit=20, filters=flt, count=count)
             gone = set(full.ids[:5])
-            rest, rest_total = index.search_counted(q, limit=20, filters=flt, exclude_ids=gone, count=count)
+            rest, rest_total, _ = index.search_counted(q, limit=20, filters=flt, exclude_ids=gone, count=count)
             assert len(rest) == 20 and not gone & set(rest.ids)
             assert rest.ids[:15] == full.ids[5:]
             assert rest_total == (total - 5 if count else 0)
