@@ -192,12 +192,19 @@ def digest_command(*args: str) -> list[str]:
 
 
 class Clock:
-    """A settable UTC clock for Digests."""
+    """A settable UTC clock for Digests, by default at noon tomorrow (UTC).
+
+    Noon: a test that advances minutes or hours never crosses into another digest day, whenever it
+    runs (started at the real time, runs just before midnight sent a second day's digest). Tomorrow:
+    the clock never lags the real time the store stamps rows with.
+    """
 
     def __init__(self, now=None):
-        from datetime import datetime, timezone
+        from datetime import datetime, timedelta, timezone
 
-        self.now = now or datetime.now(timezone.utc)
+        self.now = now or (datetime.now(timezone.utc) + timedelta(days=1)).replace(
+            hour=12, minute=0, second=0, microsecond=0
+        )
 
     def __call__(self):
         return self.now
