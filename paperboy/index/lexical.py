@@ -72,13 +72,12 @@ AUTHOR_NAME_BOOST = 3.0
 PHRASE_MAX_TOKENS = 12  # longer queries are questions/claims; a whole-query phrase never matches them
 ID_BOOST = 5.0  # an arXiv id among other words puts that paper first
 # Words in more papers than this do not find papers on their own: a paper must hold one of the query's
-# rarer words, or all its common words when there are several; the common words then only add their
-# score (Lucene's common-terms rule, with the conjunction as a second way in). Walking posting lists of
-# hundreds of thousands of papers for words whose IDF is near zero was most of a keyword search at 1M+
-# papers (`benchmarks/keyword_scale.py`). Scores of the papers found are unchanged. When every word is
-# common the search ranks them all (block-max WAND) and the count is an estimate ("about N"): it is
-# certainly above this bound and exact counting would visit every posting. At the sample's 75k papers
-# hardly a word reaches it.
+# rarer words, and the common words only add their score (Lucene's common-terms rule). Walking posting
+# lists of hundreds of thousands of papers for words whose IDF is near zero was most of a keyword search
+# at 1M+ papers (`benchmarks/keyword_scale.py`). Scores of the papers found are unchanged; a paper holding
+# only common words is neither returned nor counted. When every word is common the search ranks all the
+# papers holding any (block-max WAND) and the count is an estimate ("about N"): it is certainly above this
+# bound, and exact counting would visit every posting. At the sample's 75k papers hardly a word reaches it.
 COMMON_DF = 50_000
 
 _TEXT_ANALYZER = "paperboy_en"
@@ -211,7 +210,6 @@ class _Ranking:
     bonus: tantivy.Query | None  # all the words in order (scored PHRASE_BOOST); None when not asked
     must: list  # (Must, query): quoted phrases, require_all words, every word when all are common
     rank_only: list = field(default_factory=list)  # (Should, query): common words, scoring what `should` finds
-    every_common: list = field(default_factory=list)  # one query per common word: holding all of them finds too
     bonus_finds: bool = False  # only stop words: the phrase may match papers no title clause does
     word_df: list = field(default_factory=list)  # papers holding each content word (for estimated counts)
     all_common: bool = False  # every word is common (see COMMON_DF)
@@ -221,13 +219,9 @@ class _Ranking:
         Q, Should, Must = tantivy.Query, tantivy.Occur.Should, tantivy.Occur.Must
         out = [*self.should, *self.rank_only]
         if self.rank_only and not self.must:
-            # A paper holding a rarer word, or every common one (two or more), is found; the common words
-            # only score (with phrases or require_all, those decide what matches and every word ranks).
-            finds = Q.boolean_query(self.should)
-            if len(self.every_common) >= 2:
-                every = Q.const_score_query(Q.boolean_query([(Must, q) for q in self.every_common]), 0.0)
-                finds = Q.boolean_query([(Should, finds), (Should, every)])
-            out = [(Must, finds), *self.rank_only]
+            # A paper holding a rarer word is found; the common words only score (with phrases or
+            # require_all, those decide what matches and every word ranks).
+            out = [(Must, Q.boolean_query(self.should)), *self.rank_only]
         if bonus and self.bonus is not None:
             out.append((Should, Q.boost_query(self.bonus, PHRASE_BOOST)))
         return out
@@ -620,8 +614,8 @@ class LexicalIndex:
         """BM25 over free words (OR), phrases as must-match; None if there is nothing to rank by.
 
         require_all: each free content word must also match (in the text, or in the bylines).
-        common_df: words in more papers only rank what the others find, unless a paper holds them all
-        or every word is that common (see COMMON_DF); None: every word finds papers.
+        common_df: words in more papers only rank what the others find, unless every word is that
+        common (see COMMON_DF); None: every word finds papers.
         """
         Q, Should, Must = tantivy.Query, tantivy.Occur.Should, tantivy.Occur.Must
         should: list = []
@@ -671,11 +665,9 @@ class LexicalIndex:
         must: list = []
         # What finds papers: a name or id clause, or a word not common that some paper holds.
         finds = bool(should) or any(t not in common and (text_df[t] or len(cl) > 2) for t, cl in word_clauses.items())
-        every_common: list = []
         for t, clauses in word_clauses.items():
             if t in common and finds:
                 rank_only.extend(clauses)  # scores what the rarer words find
-                every_common.append(Q.boolean_query(clauses))  # or all common words together find
             else:
                 should.extend(clauses)
 
@@ -709,7 +701,6 @@ class LexicalIndex:
             bonus,
             must,
             rank_only,
-            every_common,
             bonus_finds=bool(pairs) and not content,
             word_df=list(text_df.values()),
             all_common=bool(common) and not finds,

@@ -1,7 +1,7 @@
 """The search-box language: free words, "phrases", -exclusions and field filters, parsed without raising.
 
 Grammar (informal, case-insensitive field names):
-    word            free text, ranked with BM25 (OR semantics)
+    word            free text, ranked with BM25 (OR semantics; very common words only rank, see lexical.COMMON_DF)
     "a phrase"      must appear as a phrase; an unbalanced quote is closed at the end
     -word -"a b"    must not appear; NOT word works too
     author:hinton   author:"Geoffrey Hinton"   author:Geoffrey Hinton   (au:, authors:)

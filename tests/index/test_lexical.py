@@ -453,14 +453,6 @@ def test_common_words_only_rank_the_papers_rarer_words_find(index, papers):
     assert np.allclose(hits.scores, [score[i] for i in hits.ids], atol=1e-4)
 
 
-def test_papers_holding_every_common_word_are_found_too(index, papers):
-    rare, model, learning = _holding(papers, "diffusion"), _holding(papers, "model"), _holding(papers, "learning")
-    scaled = LexicalIndex(index.directory, common_df=60)
-    assert len(rare) <= 60 < min(len(model), len(learning))
-    hits, total, about = scaled.search_counted("diffusion model learning", limit=500)
-    assert set(hits.ids) == rare | (model & learning) and total == len(hits) and not about
-
-
 def test_only_common_words_rank_everything_and_estimate_the_count(index, papers):
     model, learning = _holding(papers, "model"), _holding(papers, "learning")
     scaled = LexicalIndex(index.directory, common_df=60)
