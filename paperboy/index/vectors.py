@@ -22,7 +22,10 @@ build step and no recall loss. Beyond that, when
 usearch is installed, an HNSW graph is built by index updates only (`paperboy index`, the worker,
 under the index lock; build_ann), saved beside the vectors as part of the generation (so it is
 published atomically with them) and updated incrementally on upsert. A search never builds it: an
-index without its graph is scanned exactly. Readers memory-map the vectors and the graph (mmap=True).
+index without its graph is scanned exactly. Readers memory-map the vectors and the graph (mmap=True), hold
+the ids in numpy (RowIds: ~15 bytes a row instead of ~150 as Python objects) and leave the text hashes on
+disk; with the graph active they read stored vectors (fusion scores, feedback) from the graph's own copy, so
+searches page in one copy of the vectors, not two.
 Without usearch the fallback is numpy f32 over a cached f32 copy. The switch and ef come from
 `benchmarks/ann_scale.py` at 75k and 300k vectors (figures and reasoning in benchmarks/RESULTS.md).
 
