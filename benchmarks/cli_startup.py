@@ -1,18 +1,21 @@
 """Start-up cost of command-line calls: wall time and peak RSS against a baseline commit, side by side.
 
-    .venv/bin/python benchmarks/cli_startup.py [--baseline REF] [--home DIR] [--runs 7] [--only hybrid]
+    .venv/bin/python benchmarks/cli_startup.py [--baseline REF] [--home DIR] [--runs 7] [--only hybrid] [--breakdown]
 
 Each command runs --runs times in a fresh interpreter, for this checkout and for a `git worktree`
 of REF (default: the commit before the issue-10 restructuring) side by side, interleaved so both
 see the same machine load; prints the median wall and CPU time and the peak RSS of each, their ratio and the
 load average. --home with an embedded index (`paperboy index`) adds `search --mode hybrid`, the
-issue-13 target (<= 1.0 s, <= 300 MB).
+issue-13 target (<= 1.0 s, <= 300 MB). --breakdown then runs each command once more in this checkout and
+prints what its memory is at its sampled peak: anonymous vs file-backed (mapped files: page cache the kernel
+can drop), and the files by kind (benchmarks/_memory.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,12 +44,32 @@ def run_once(tree: Path, args: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+def print_breakdown(args: list[str]) -> None:
+    """One more run of `paperboy ARGS` in this checkout, sampled: what its memory is at the largest RSS seen."""
+    from _memory import peak_breakdown
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "paperboy.cli", *args]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    b = peak_breakdown(proc)
+    proc.wait()
+    if b is None:
+        return
+    files = ", ".join(f"{k} {v:.0f}" for k, v in b["files"].items())
+    print(
+        f"{'':<44} at peak: RSS {b['rss_mb']:.0f} MB = anonymous {b['anon_mb']:.0f} + file-backed "
+        f"{b['file_mb']:.0f} ({files}); USS {b['uss_mb']:.0f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", default=BEFORE)
     ap.add_argument("--home", type=Path, help="an instance with papers (default: a fresh one with the HF page)")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--only", help="run only the commands whose words contain this (e.g. hybrid)")
+    ap.add_argument("--breakdown", action="store_true", help="also print anonymous vs file-backed memory at exit")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="pb-cli-startup-"))
     base = work / "baseline"
@@ -97,8 +120,11 @@ def main() -> None:
                 f"{max(rss['now']):>7.0f}  {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+            if args.breakdown:
+                print_breakdown(cmd)
     finally:
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ it (delete the home to measure again):
              builds the HNSW graph when N is above the switch (the build time is printed)
   search     a fresh child process serving Paperboy.search() (hydration included): 100 distinct
              queries per mode, so every dense/hybrid query is encoded (no cache hit); p50/p99,
-             ANN recall@10 against the exact f16 scan, RSS after the queries
+             ANN recall@10 against the exact f16 scan, RSS after the queries (psutil) and what it is:
+             anonymous memory vs file-backed pages of mapped files (page cache the kernel can drop),
+             the files by kind, and USS (benchmarks/_memory.py)
   disk       store + index files
 """
 
@@ -41,6 +43,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
+from _memory import breakdown  # noqa: E402
 from ann_scale import derive, real_vectors  # noqa: E402
 from lexical_engines import NATURAL_QUERIES  # noqa: E402
 
@@ -165,6 +168,13 @@ def probe(home: Path) -> None:
         out[f"{mode}_p50"], out[f"{mode}_p99"] = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
     vec = pb.indexes.vectors
     out["serving_rss_mb"] = psutil.Process().memory_info().rss / 2**20
+    mem = breakdown()
+    out.update(
+        serving_anon_mb=mem["anon_mb"],
+        serving_file_mb=mem["file_mb"],
+        serving_uss_mb=mem["uss_mb"],
+        serving_files_mb=mem["files"],
+    )
     if vec.ann_active():
         from usearch.index import search as exact_search
 
@@ -191,7 +201,7 @@ def table(rows: list[dict]) -> None:
     print(
         f"\n{'papers':>10} | {'ingest min (cpu)':>16} | {'keyword min':>11} | {'searchable min':>14} | "
         f"{'embed/s':>7} | {'full embed h':>12} | {'ANN build min':>13} | {'kw p50/p99 ms':>13} | "
-        f"{'dense p50/p99':>13} | {'hybrid p50/p99':>14} | {'recall@10':>9} | {'RSS MB':>6} | {'disk GB':>7} | "
+        f"{'dense p50/p99':>13} | {'hybrid p50/p99':>14} | {'recall@10':>9} | {'RSS MB (anon)':>13} | {'disk GB':>7} | "
         f"{'load ingest/kw/search':>21}"
     )
     for r in rows:
@@ -204,7 +214,7 @@ def table(rows: list[dict]) -> None:
             f"{f(r.get('lexical_p50'), '.1f'):>6}/{f(r.get('lexical_p99'), '.1f'):<6} | "
             f"{f(r.get('dense_p50'), '.1f'):>6}/{f(r.get('dense_p99'), '.1f'):<6} | "
             f"{f(r.get('hybrid_p50'), '.1f'):>7}/{f(r.get('hybrid_p99'), '.1f'):<6} | "
-            f"{f(r.get('recall_at_10'), '.3f'):>9} | {f(r.get('serving_rss_mb')):>6} | "
+            f"{f(r.get('recall_at_10'), '.3f'):>9} | {f(r.get('serving_rss_mb')):>6} ({f(r.get('serving_anon_mb')):>4}) | "
             f"{f(r.get('disk_mb', 0) / 1024, '.1f'):>7} | "
             f"{f(r.get('ingest_load'), '.0f')}/{f(r.get('keyword_load'), '.0f')}/{f(r.get('search_load'), '.0f')}"
         )

@@ -224,10 +224,11 @@ def prepare_default_encoder() -> Path | None:
     """Export the packaged model's ONNX graph into the machine-wide cache (scripts/setup.sh); None if not packaged."""
     if not uses_onnx("default"):
         return None
-    from paperboy.index.onnx_embedder import ensure_graph, ensure_int8_graph
+    from paperboy.index.onnx_embedder import ensure_graph, ensure_int8_graph, ensure_mapped_graph
 
     graph = ensure_graph(Path(_resolve_model("default")[0]), shared_encoder_cache())
     ensure_int8_graph(graph)
+    ensure_mapped_graph(graph)  # what query sessions load (weights memory-mapped)
     return graph
 
 

@@ -22,7 +22,10 @@ build step and no recall loss. Beyond that, when
 usearch is installed, an HNSW graph is built by index updates only (`paperboy index`, the worker,
 under the index lock; build_ann), saved beside the vectors as part of the generation (so it is
 published atomically with them) and updated incrementally on upsert. A search never builds it: an
-index without its graph is scanned exactly. Readers memory-map the vectors and the graph (mmap=True).
+index without its graph is scanned exactly. Readers memory-map the vectors and the graph (mmap=True), hold
+the ids in numpy (RowIds: ~15 bytes a row instead of ~150 as Python objects) and leave the text hashes on
+disk; with the graph active they read stored vectors (fusion scores, feedback) from the graph's own copy, so
+searches page in one copy of the vectors, not two.
 Without usearch the fallback is numpy f32 over a cached f32 copy. The switch and ef come from
 `benchmarks/ann_scale.py` at 75k and 300k vectors (figures and reasoning in benchmarks/RESULTS.md).
 
@@ -50,6 +53,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from paperboy.index.row_ids import RowIds
 from paperboy.models import Hits
 
 FORMAT = "paperboy-vectors"
@@ -153,9 +157,11 @@ class VectorIndex:
         self.text_format = int(text_format)
         self.hnsw_min_vectors = int(hnsw_min_vectors)
         self._mmap = bool(mmap)
-        self._ids: list[str] = []
-        self._hashes: list[str] = []
-        self._pos: dict[str, int] = {}
+        # Writers keep ids as a list + dict; memory-mapped readers as RowIds (numpy) with the hashes, which
+        # only embedding needs, left on disk until asked for (_row_hashes).
+        self._ids: list[str] | RowIds = []
+        self._hashes: list[str] | None = []
+        self._pos: dict[str, int] | None = {}
         self._vecs = np.zeros((0, self.dim), dtype=np.float16)  # capacity >= len, rows [:n] valid
         self._n = 0
         self._f32: np.ndarray | None = None  # exact-search cache, rows [:n] valid when not None
@@ -215,18 +221,26 @@ class VectorIndex:
                 raise
             self._generation = int(fresh.get("generation", 0))
             return self._load(fresh)
-        if not (vecs.shape == (count, self.dim) and len(ids) == count == len(hashes)):
+        if self._mmap and not isinstance(ids, RowIds):  # format 1, read by a reader
+            ids = RowIds.from_strings(ids)
+        n_hashes = count if hashes is None else len(hashes)
+        if not (vecs.shape == (count, self.dim) and len(ids) == count == n_hashes):
             raise IndexCorrupt(
                 f"{self.directory}: manifest says {count} x {self.dim}, files hold "
-                f"{vecs.shape}, {len(ids)} ids, {len(hashes)} hashes"
+                f"{vecs.shape}, {len(ids)} ids, {n_hashes} hashes"
             )
         self._vecs = vecs if self._mmap and vecs.dtype == np.float16 else np.ascontiguousarray(vecs, dtype=np.float16)
         self._n = count
-        self._ids = list(ids)
-        self._hashes = list(hashes)
-        self._pos = {i: p for p, i in enumerate(self._ids)}
-        if len(self._pos) != count:
-            raise IndexCorrupt(f"{self.directory}: duplicate ids in the index")
+        if isinstance(ids, RowIds):
+            self._ids, self._hashes, self._pos = ids, hashes, None
+            if ids.duplicated():
+                raise IndexCorrupt(f"{self.directory}: duplicate ids in the index")
+        else:
+            self._ids = list(ids)
+            self._hashes = list(hashes)
+            self._pos = {i: p for p, i in enumerate(self._ids)}
+            if len(self._pos) != count:
+                raise IndexCorrupt(f"{self.directory}: duplicate ids in the index")
         if "rows" in files:
             self._published = {"vectors": files["vectors"], "rows": files["rows"], "count": count}
             self._published["rows_bytes"] = int(manifest["rows_bytes"])
@@ -245,15 +259,22 @@ class VectorIndex:
             except ImportError:
                 pass
 
-    def _read_rows(self, files: dict[str, str], count: int, rows_bytes: int) -> tuple[np.ndarray, list, list]:
-        """The published prefix of the append-only files: (vectors, ids, hashes)."""
+    def _read_rows(self, files: dict[str, str], count: int, rows_bytes: int) -> tuple[np.ndarray, Any, Any]:
+        """The published prefix of the append-only files: (vectors, ids, hashes).
+
+        Memory-mapped (readers): ids as RowIds and hashes None (read on demand by _row_hashes)."""
         path = self.directory / files["vectors"]
         with open(self.directory / files["rows"], "rb") as f:
-            text = f.read(rows_bytes).decode("utf-8")
-        pairs = [line.split("\t") for line in text.split("\n")[:-1]]
-        if any(len(pair) != 2 for pair in pairs):
-            raise IndexCorrupt(f"{self.directory}: malformed line in {files['rows']}")
-        ids, hashes = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+            data = f.read(rows_bytes)
+        if self._mmap:
+            try:
+                ids, hashes = RowIds.parse_rows(data), None
+            except ValueError as e:
+                raise IndexCorrupt(f"{self.directory}: malformed line in {files['rows']}") from e
+        else:
+            ids, hashes = _parse_rows(data)
+            if ids is None:
+                raise IndexCorrupt(f"{self.directory}: malformed line in {files['rows']}")
         if count == 0:
             return np.zeros((0, self.dim), dtype=np.float16), ids, hashes
         if self._mmap:
@@ -264,6 +285,31 @@ class VectorIndex:
         if vecs.size != count * self.dim:
             raise IndexCorrupt(f"{self.directory}: {files['vectors']} is shorter than {count} rows")
         return vecs.reshape(count, self.dim), ids, hashes
+
+    def _row_hashes(self) -> list[str]:
+        """The text hashes of all rows (a reader loads them from its published rows file on first use)."""
+        if self._hashes is None:
+            pub = self._published
+            if pub is None:  # format 1
+                with open(self.directory / self._read_manifest()["files"]["hashes"], encoding="utf-8") as f:
+                    self._hashes = list(json.load(f))[: self._n]
+            else:
+                with open(self.directory / pub["rows"], "rb") as f:
+                    _ids, hashes = _parse_rows(f.read(pub["rows_bytes"]))
+                if hashes is None or len(hashes) != self._n:
+                    raise IndexCorrupt(f"{self.directory}: {pub['rows']} changed under a reader")
+                self._hashes = hashes
+        return self._hashes
+
+    def _row(self, paper_id: str) -> int | None:
+        if self._pos is not None:
+            return self._pos.get(paper_id)
+        return self._ids.row(paper_id)
+
+    def _ids_at(self, rows: np.ndarray) -> list[str]:
+        if isinstance(self._ids, RowIds):
+            return self._ids.take(rows)
+        return [self._ids[p] for p in rows]
 
     def save(self) -> None:
         """Publish the index as a new generation: append new rows (or rewrite after in-place changes),
@@ -332,7 +378,8 @@ class VectorIndex:
         self._prune(keep=set(files.values()) | (set(old["files"].values()) if old else set()))
 
     def _rows_text(self, start: int, end: int) -> bytes:
-        return "".join(f"{i}\t{h}\n" for i, h in zip(self._ids[start:end], self._hashes[start:end])).encode()
+        ids = self._ids.take(np.arange(start, end)) if isinstance(self._ids, RowIds) else self._ids[start:end]
+        return "".join(f"{i}\t{h}\n" for i, h in zip(ids, self._row_hashes()[start:end])).encode()
 
     def _write_whole(self, gen: int, n: int) -> dict[str, Any]:
         """New files holding all n rows, under names no reader has seen (a half-written file never has one)."""
@@ -393,11 +440,11 @@ class VectorIndex:
         return self._n
 
     def __contains__(self, paper_id: object) -> bool:
-        return paper_id in self._pos
+        return isinstance(paper_id, str) and self._row(paper_id) is not None
 
     @property
     def ids(self) -> list[str]:
-        return list(self._ids)
+        return self._ids.tolist() if isinstance(self._ids, RowIds) else list(self._ids)
 
     @property
     def manifest_path(self) -> Path:
@@ -406,15 +453,16 @@ class VectorIndex:
     def stale(self, items: Iterable[tuple[str, str]]) -> list[str]:
         """Ids among (id, text_hash) pairs whose vector is missing or was made from other text."""
         out = []
+        hashes = self._row_hashes()
         for paper_id, h in items:
-            p = self._pos.get(paper_id)
-            if p is None or self._hashes[p] != h:
+            p = self._row(paper_id)
+            if p is None or hashes[p] != h:
                 out.append(paper_id)
         return out
 
     def hash_of(self, paper_id: str) -> str | None:
-        p = self._pos.get(paper_id)
-        return None if p is None else self._hashes[p]
+        p = self._row(paper_id)
+        return None if p is None else self._row_hashes()[p]
 
     def matrix(self) -> np.ndarray:
         """The stored float16 unit vectors, rows in `ids` order (a read-only view, no copy)."""
@@ -424,8 +472,30 @@ class VectorIndex:
 
     def vector(self, paper_id: str) -> np.ndarray | None:
         """The stored unit vector (float32) of a paper, or None."""
-        p = self._pos.get(paper_id)
-        return None if p is None else self._vecs[p].astype(np.float32)
+        p = self._row(paper_id)
+        if p is None:
+            return None
+        return self._rows_f32(np.array([p], dtype=np.int64))[0]
+
+    def vectors_of(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """(the ids among `ids` that have a vector, in order; their float32 unit vectors)."""
+        if self._pos is not None:
+            pos = self._pos
+            found = [i for i in ids if i in pos]
+            rows = np.fromiter((pos[i] for i in found), dtype=np.int64, count=len(found))
+        else:
+            rows = self._ids.rows_of(ids)
+            found = self._ids.take(rows)
+        return found, self._rows_f32(rows)
+
+    def _rows_f32(self, rows: np.ndarray) -> np.ndarray:
+        """Stored vectors of `rows` as float32. A reader with the HNSW graph reads them from the graph, which
+        holds the same float16 rows and whose pages searches touch anyway, so the separate matrix file is
+        not paged in as well (at 1M papers that alone was ~600 MB of resident pages)."""
+        if self._mmap and self.ann_active() and rows.size:
+            got = self._ann.get(rows.astype(np.uint64), dtype=np.float16)
+            return np.stack(got).astype(np.float32).reshape(rows.size, self.dim)
+        return self._vecs[rows].astype(np.float32).reshape(rows.size, self.dim)
 
     def upsert(self, ids: list[str], hashes: list[str], vectors: np.ndarray) -> None:
         """Add or replace vectors (in memory; call save() to persist)."""
@@ -484,6 +554,10 @@ class VectorIndex:
         """Copy memory-mapped vectors and graph into memory before the first change."""
         if not self._vecs.flags.writeable:
             self._vecs = np.array(self._vecs[: self._n], dtype=np.float16)
+        if isinstance(self._ids, RowIds):
+            self._hashes = list(self._row_hashes())
+            self._ids = self._ids.tolist()
+            self._pos = {i: p for p, i in enumerate(self._ids)}
         if self._ann is not None and self._mmap:
             self._ann = self._ann.copy() if hasattr(self._ann, "copy") else None
             self._mmap = False
@@ -503,7 +577,7 @@ class VectorIndex:
 
     def delete(self, ids: Iterable[str]) -> None:
         """Remove vectors (in memory; call save() to persist). Unknown ids are ignored."""
-        rows = {self._pos[i] for i in ids if i in self._pos}
+        rows = set(self.rows_of(ids).tolist())
         if not rows:
             return
         self._writable()
@@ -553,6 +627,8 @@ class VectorIndex:
 
     def rows_of(self, ids: Iterable[str]) -> np.ndarray:
         """Row positions of the ids that have a vector (unknown ids are skipped)."""
+        if self._pos is None:
+            return self._ids.rows_of(ids)
         pos = self._pos
         return np.fromiter((pos[i] for i in ids if i in pos), dtype=np.int64)
 
@@ -621,7 +697,7 @@ class VectorIndex:
     def _score_rows(self, q: np.ndarray, k: int, rows: np.ndarray) -> Hits:
         scores = self._vecs[rows].astype(np.float32) @ q
         top = self._top(scores, k)
-        return Hits([self._ids[p] for p in rows[top]], scores[top])
+        return Hits(self._ids_at(rows[top]), scores[top])
 
     def _search_numpy(self, q: np.ndarray, k: int, keep: np.ndarray | None, excl: np.ndarray) -> Hits:
         # Fallback without usearch. numpy has no BLAS for float16 (an f16 matmul is ~5x slower than
@@ -635,7 +711,7 @@ class VectorIndex:
         elif excl.size:
             scores[excl] = -np.inf
         top = self._top(scores, k)
-        return Hits([self._ids[p] for p in top], scores[top])
+        return Hits(self._ids_at(top), scores[top])
 
     def _search_usearch(
         self, q: np.ndarray, k: int, keep: np.ndarray | None, n_cand: int, excl: np.ndarray
@@ -666,7 +742,7 @@ class VectorIndex:
         if keys.size < k:
             return None
         order = np.argsort(-scores, kind="stable")[:k]
-        return Hits([self._ids[p] for p in keys[order]], scores[order])
+        return Hits(self._ids_at(keys[order]), scores[order])
 
 
 _THREADS = 0  # usearch: 0 = all cores
@@ -680,6 +756,14 @@ def _has_usearch() -> bool:
     except ImportError:
         return False
     return True
+
+
+def _parse_rows(data: bytes) -> tuple[list[str] | None, list[str] | None]:
+    """(ids, hashes) of "<id>\t<hash>\n" lines; (None, None) when a line is malformed."""
+    pairs = [line.split("\t") for line in data.decode("utf-8").split("\n")[:-1]]
+    if any(len(pair) != 2 for pair in pairs):
+        return None, None
+    return [pair[0] for pair in pairs], [pair[1] for pair in pairs]
 
 
 def _fsync_write_existing(path: Path) -> None:

@@ -141,8 +141,8 @@ class HybridSearcher:
             parsed, limit=depth, filters=flt, require_all=require_all, exclude_ids=exclude_ids
         )
         if p.prf_docs and len(lex_hits):
-            top = [v for v in (vec.vector(i) for i in lex_hits.ids[: p.prf_docs]) if v is not None]
-            if top:
+            _found, top = vec.vectors_of(lex_hits.ids[: p.prf_docs])
+            if len(top):
                 qvec = qvec + p.prf_weight * np.mean(top, axis=0)
                 qvec = qvec / (np.linalg.norm(qvec) or 1.0)
         dense_hits = vec.search(qvec, depth, allowed=allowed, mask=mask, exclude=exclude_ids)
@@ -192,13 +192,8 @@ class HybridSearcher:
 
 def _dense_scores_for(vec, qvec: np.ndarray, ids: list[str]) -> Hits:
     """Exact cosine scores of `ids` (those with a stored vector) against the query."""
-    keep, rows = [], []
-    for i in ids:
-        v = vec.vector(i)
-        if v is not None:
-            keep.append(i)
-            rows.append(v)
-    if not rows:
+    keep, rows = vec.vectors_of(ids)
+    if not keep:
         return Hits.empty()
-    scores = np.asarray(rows, dtype=np.float32) @ qvec.astype(np.float32)
+    scores = rows @ qvec.astype(np.float32)
     return Hits(keep, scores)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -21,7 +22,15 @@ from paperboy.index.embedder import (
     shared_encoder_cache,
     uses_onnx,
 )
-from paperboy.index.onnx_embedder import GRAPH_NAME, OnnxEmbedder, cache_key, cached_graph
+from paperboy.index.onnx_embedder import (
+    GRAPH_NAME,
+    MAPPED_DATA_NAME,
+    MAPPED_GRAPH_NAME,
+    OnnxEmbedder,
+    cache_key,
+    cached_graph,
+    ensure_mapped_graph,
+)
 from tests.index.test_embedder import TOPICAL, arxiv_papers, document_text, scifact_docs
 
 MODEL_DIR = Path(_resolve_model("default")[0])
@@ -136,3 +145,18 @@ def test_a_preloaded_encoder_is_taken_by_the_next_load_with_the_same_arguments(t
     emb = load_embedder("default", cache_dir=cache)
     assert isinstance(emb, OnnxEmbedder) and emb._query.cache_info().currsize == 1  # the query ran meanwhile
     assert load_embedder("default", cache_dir=cache) is not emb  # taken once
+
+
+def test_queries_run_a_memory_mapped_copy_of_the_graph_with_identical_vectors(onnx, tmp_path):
+    graph = tmp_path / GRAPH_NAME
+    shutil.copyfile(onnx.graph, graph)
+    mapped = OnnxEmbedder(MODEL_DIR, graph, name=onnx.name, query_cache_size=0)
+    whole = OnnxEmbedder(MODEL_DIR, graph, name=onnx.name, query_cache_size=0, map_weights=False)
+    for q in [*TOPICAL, "a", "x " * 400]:
+        assert np.array_equal(mapped.embed_query(q), whole.embed_query(q)), q
+    # The weights live in a side file that the session maps rather than reads; the graph file names it.
+    data = tmp_path / MAPPED_DATA_NAME
+    assert (tmp_path / MAPPED_GRAPH_NAME).stat().st_size < 1_000_000 < 80_000_000 < data.stat().st_size
+    assert str(data) in Path("/proc/self/maps").read_text()
+    assert ensure_mapped_graph(graph) == tmp_path / MAPPED_GRAPH_NAME  # made once, then found
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from paperboy.index import vectors as vectors_mod
+from paperboy.index.row_ids import RowIds
 from paperboy.index.vectors import ModelMismatch, VectorIndex, embed_missing, text_hash
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -348,3 +349,65 @@ def test_a_stale_writer_rewrites_instead_of_appending(tmp_path):
     again = VectorIndex(tmp_path, model_name=MODEL, dim=384)
     assert again.ids == ids + ["s1"]  # the last writer wins, whole: no row of o1 under the id s1
     assert again.search(ix.vector("s1"), k=1).ids == ["s1"]
+
+
+def test_memory_mapped_readers_answer_like_writers_from_compact_ids(tmp_path):
+    """A reader keeps ids in numpy (RowIds), not as Python objects, and reads hashes only when asked."""
+    ix, ids, vecs = make_index(tmp_path, n=400, hnsw_min_vectors=100)
+    odd = ["2507.00001v2", "hep-th/9901001", "é-paper", "x"]  # other lengths, non-ASCII
+    ix.upsert(odd, ["h-odd"] * 4, random_unit(4, seed=5))
+    ix.build_ann()
+    ix.save()
+    writer = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=100)
+    reader = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=100, mmap=True)
+    assert isinstance(reader._ids, RowIds) and reader._hashes is None and reader.ann_active()
+    assert reader.ids == writer.ids == ids + odd
+    some = ["é-paper", "p0399", "nope", "p00011", "2507.00001v2x", "p0000", "x"]  # unknown, and longer than any id
+    assert reader.rows_of(some).tolist() == writer.rows_of(some).tolist() == [402, 399, 0, 403]
+    assert [i in reader for i in some] == [i in writer for i in some] == [True, True, False, False, False, True, True]
+    assert np.array_equal(reader.mask_of(some), writer.mask_of(some))
+    # Stored vectors come from the graph for an HNSW reader: the same float16 rows.
+    for i in ("p0007", "é-paper"):
+        np.testing.assert_array_equal(reader.vector(i), writer.vector(i))
+    found, rows = reader.vectors_of(some)
+    assert found == ["é-paper", "p0399", "p0000", "x"] and np.array_equal(rows, writer.vectors_of(some)[1])
+    for q in (vecs[3], vecs[250], random_unit(1, seed=77)[0]):
+        for kw in ({}, {"exclude": ["p0003", "x"]}, {"mask": writer.mask_of(ids[:300])}, {"allowed": set(ids[:10])}):
+            a, b = reader.search(q, k=10, **kw), writer.search(q, k=10, **kw)
+            assert a.ids == b.ids and np.array_equal(a.scores, b.scores), kw
+    assert reader._hashes is None  # searching never loads the hashes
+    assert reader.hash_of("é-paper") == "h-odd" and reader.stale([("p0001", text_hash("p0001")), ("x", "h")]) == ["x"]
+
+
+def test_a_reader_turned_writer_appends_and_publishes_atomically(tmp_path):
+    ix, ids, vecs = make_index(tmp_path, n=300, hnsw_min_vectors=100)
+    ix.build_ann()
+    ix.save()
+    old = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=100, mmap=True)
+    changer = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=100, mmap=True)
+    extra = random_unit(3, seed=31)
+    changer.upsert(["n1", "n2", "p0004"], ["h1", "h2", "h3"], extra)  # copies ids, hashes, graph into memory
+    changer.save()
+    fresh = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=100, mmap=True)
+    assert (
+        fresh.ids == ids + ["n1", "n2"]
+        and fresh.hash_of("p0004") == "h3"
+        and fresh.hash_of("p0005") == text_hash("p0005")
+    )
+    assert fresh.search(extra[1], k=1).ids == ["n2"] and fresh.search(extra[2], k=1).ids == ["p0004"]
+    # The reader opened before keeps answering from the generation it mapped.
+    assert len(old) == 300 and "n1" not in old and old.search(vecs[4], k=1).ids == ["p0004"]
+    changer.delete(["n1", "p0000"])
+    changer.save()
+    again = VectorIndex(tmp_path, model_name=MODEL, dim=384, mmap=True)
+    assert again.ids == ids[1:] + ["n2"] and again.rows_of(["n2", "n1"]).tolist() == [299]
+
+
+def test_row_ids_parse_rows_rejects_malformed_lines():
+    ids = RowIds.parse_rows(b"a\th1\nbb\th2\nccc\th3\npartial")
+    assert ids.tolist() == ["a", "bb", "ccc"] and ids.rows_of(["ccc", "a", "b"]).tolist() == [2, 0]
+    for bad in (b"a\th\nb\n", b"a\th\tx\nb\th\n", b"a\n"):
+        with pytest.raises(ValueError):
+            RowIds.parse_rows(bad)
+    assert RowIds.parse_rows(b"").tolist() == [] and not RowIds.from_strings(["a", "b"]).duplicated()
+    assert RowIds.from_strings(["a", "b", "a"]).duplicated()
