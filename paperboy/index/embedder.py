@@ -1,7 +1,7 @@
 """Dense text embeddings: the sentence-transformers path, and `load_embedder()`, which picks the encoder.
 
 The packaged default model runs through ONNX Runtime (index/onnx_embedder.py: no torch at query
-time, int8 document vectors); any other sentence-transformers model a user names runs here, in bf16
+time, int8 document and query vectors); any other sentence-transformers model a user names runs here, in bf16
 autocast on CPUs with native bf16 (equal quality, ~2x fp32), else fp32. Documents are sorted by
 length and encoded in batches of 64; queries run in fp32 on one thread, because a short text gains
 nothing from a second one and on a busy machine spinning OpenMP threads made queries seconds slow.
@@ -207,13 +207,14 @@ def _load(
             raise ModelUnavailable(
                 f"no ONNX graph cached for {canonical} and it cannot be exported here: {exc}"
             ) from exc
-        allowed = {"batch_size", "max_seq_length", "query_cache_size", "name", "threads"}
-        # int8 documents, one text per run: SciFact train nDCG@10 within 0.001 of fp32 (RESULTS.md, encoder2).
+        allowed = {"batch_size", "max_seq_length", "query_cache_size", "name", "threads", "map_weights"}
+        # int8 documents (one text per run) and queries: SciFact train nDCG@10 within 0.001 of fp32 (RESULTS.md).
         return OnnxEmbedder(
             model_dir,
             graph,
             name=kwargs.pop("name", None) or canonical,
             int8_documents=kwargs.pop("int8_documents", True),
+            int8_queries=kwargs.pop("int8_queries", True),
             **{k: v for k, v in kwargs.items() if k in allowed},
         )
     kwargs.pop("threads", None)
@@ -227,8 +228,8 @@ def prepare_default_encoder() -> Path | None:
     from paperboy.index.onnx_embedder import ensure_graph, ensure_int8_graph, ensure_mapped_graph
 
     graph = ensure_graph(Path(_resolve_model("default")[0]), shared_encoder_cache())
-    ensure_int8_graph(graph)
-    ensure_mapped_graph(graph)  # what query sessions load (weights memory-mapped)
+    ensure_mapped_graph(ensure_int8_graph(graph))  # what sessions load (weights memory-mapped)
+    ensure_mapped_graph(graph)  # fp32, for an encoder made with int8_queries=False
     return graph
 
 

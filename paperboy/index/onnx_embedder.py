@@ -2,7 +2,7 @@
 
 The graph (BERT + attention-masked mean pooling + L2 normalisation, i.e. the model's sentence-transformers
 modules 0-2) is exported once with torch.onnx (the only step that needs torch), fused by ONNX Runtime's
-transformer optimizer, and published atomically into a cache folder keyed by the model files, so a second
+transformer optimizer, quantised to int8 (what documents and queries run by default), and published atomically into a cache folder keyed by the model files, so a second
 process never sees a half-written file and never exports twice (a file lock). Tokenization is the model's own
 tokenizer.json through the `tokenizers` package. An InferenceSession is safe to run() from many threads, so
 queries need no lock: the only shared state is an lru_cache (itself thread-safe).
@@ -28,12 +28,17 @@ from paperboy.index.encoding import embed_longest_first, unit_rows
 log = logging.getLogger("paperboy.index")
 
 # Bump when the exported graph changes (pooling, opset, fusion), so cached files are re-exported.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 OPSET = 17
 GRAPH_NAME = "model.onnx"
 INT8_GRAPH_NAME = "model-int8.onnx"  # dynamic int8, per-channel weights (measured, see benchmarks/encoder.py)
 MAPPED_GRAPH_NAME = "model-mapped.onnx"  # the fp32 graph with its weights in a side file ONNX Runtime memory-maps
-MAPPED_DATA_NAME = "model-mapped.onnx.data"
+MAPPED_DATA_NAME = "model-mapped.onnx.data"  # (the int8 graph's copy: model-int8-mapped.onnx + .data)
+
+
+def mapped_name(graph: Path) -> str:
+    """File name of the memory-mapped copy of `graph` (model.onnx -> model-mapped.onnx)."""
+    return f"{graph.stem}-mapped.onnx"
 
 
 def cache_key(model_dir: Path) -> str:
@@ -121,43 +126,44 @@ def ensure_int8_graph(fp32_graph: Path) -> Path:
     return target
 
 
-def ensure_mapped_graph(fp32_graph: Path) -> Path:
-    """The fp32 graph with its weights moved to a side file, made once beside it; `fp32_graph` if that fails.
+def ensure_mapped_graph(graph: Path) -> Path:
+    """`graph` (fp32 or int8) with its weights moved to a side file, made once beside it; `graph` if that fails.
 
     ONNX Runtime memory-maps weights kept in a side file instead of reading the whole protobuf into the heap
     and copying every weight out of it: a query session peaks ~80 MB lower, and of the 47 MB vocabulary
     table only the pages of words the queries use become resident. Same weights, same graph: same vectors.
     The data file is published before the graph that names it, both by rename, under the export lock.
     """
-    target = fp32_graph.with_name(MAPPED_GRAPH_NAME)
+    target = graph.with_name(mapped_name(graph))
     if target.is_file():
         return target
     try:
         from filelock import FileLock
 
-        with FileLock(fp32_graph.parent / "export.lock"):
+        with FileLock(graph.parent / "export.lock"):
             if not target.is_file():
-                _write_mapped(fp32_graph, target)
+                _write_mapped(graph, target)
     except OSError as e:  # e.g. a read-only machine-wide cache: the embedded graph works the same
         log.warning("cannot write %s (%s); queries load the whole graph", target, e)
-        return fp32_graph
+        return graph
     return target
 
 
-def _write_mapped(fp32_graph: Path, target: Path) -> None:
+def _write_mapped(graph: Path, target: Path) -> None:
     import onnx
 
+    data = target.name + ".data"
     tmp = Path(tempfile.mkdtemp(prefix=".mapped.", dir=target.parent))
     try:
         onnx.save_model(
-            onnx.load(str(fp32_graph)),
-            str(tmp / MAPPED_GRAPH_NAME),
+            onnx.load(str(graph)),
+            str(tmp / target.name),
             save_as_external_data=True,
             all_tensors_to_one_file=True,
-            location=MAPPED_DATA_NAME,
+            location=data,
             size_threshold=1024,
         )
-        for name in (MAPPED_DATA_NAME, MAPPED_GRAPH_NAME):  # the data first: a published graph finds its data
+        for name in (data, target.name):  # the data first: a published graph finds its data
             with open(tmp / name, "rb") as f:
                 os.fsync(f.fileno())
             os.replace(tmp / name, target.parent / name)
@@ -207,13 +213,23 @@ def _export(model_dir: Path, out: Path) -> None:
                     "embedding": {0: "batch"},
                 },
             )
+        from onnxruntime.transformers.fusion_options import FusionOptions
         from onnxruntime.transformers.optimizer import optimize_model
 
         cfg = bert.config
+        # Attention and skip + LayerNorm left unfused: the int8 graph made from this one then quantises Q, K and
+        # V as three plain MatMuls and runs ~10 % less CPU per paper than with QAttention (benchmarks/RESULTS.md).
+        fusions = FusionOptions("bert")
+        fusions.enable_attention = fusions.enable_skip_layer_norm = fusions.enable_bias_skip_layer_norm = False
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             opt = optimize_model(
-                str(raw), model_type="bert", num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size, opt_level=1
+                str(raw),
+                model_type="bert",
+                num_heads=cfg.num_attention_heads,
+                hidden_size=cfg.hidden_size,
+                opt_level=1,
+                optimization_options=fusions,
             )
         opt.save_model_to_file(str(out))
     finally:
@@ -234,13 +250,16 @@ class OnnxEmbedder:
         query_cache_size: int = 1024,
         threads: int | None = None,
         int8_documents: bool = False,
+        int8_queries: bool = False,
         map_weights: bool = True,
     ):
         """int8_documents: embed documents with the per-channel int8 graph (made once beside `graph`): about half
-        the CPU per paper of fp32, SciFact nDCG@10 within 0.001 of it; queries always run the fp32 graph.
+        the CPU per paper of fp32, SciFact nDCG@10 within 0.001 of it.
+        int8_queries: queries through the int8 graph too: a short query reads every weight once, so a quarter
+        of the bytes is about a third of the time (~1 ms instead of ~3 ms CPU).
         batch_size: texts per run; 1 costs the least CPU per paper (no padding; measured against 8, 16, 32, 64).
         threads: documents are embedded by this many workers, one core each (default: all cores).
-        map_weights: run the fp32 graph from its memory-mapped copy (ensure_mapped_graph; identical vectors)."""
+        map_weights: run the graphs from their memory-mapped copies (ensure_mapped_graph; identical vectors)."""
         from tokenizers import Tokenizer
 
         self.model_dir = Path(model_dir)
@@ -248,7 +267,10 @@ class OnnxEmbedder:
         self.name = name
         self.int8_documents = bool(int8_documents)
         self.map_weights = bool(map_weights)
-        self.precision = "onnx-int8-documents" if int8_documents else "onnx-fp32"
+        self.int8_queries = bool(int8_queries)
+        self.precision = {(True, True): "onnx-int8", (True, False): "onnx-int8-documents"}.get(
+            (self.int8_documents, self.int8_queries), "onnx-int8-queries" if int8_queries else "onnx-fp32"
+        )
         self.device = "cpu"
         self.batch_size = int(batch_size)
         st_cfg = self.model_dir / "sentence_bert_config.json"
@@ -275,7 +297,7 @@ class OnnxEmbedder:
                     graph = self.graph
                     if int8:
                         graph = ensure_int8_graph(graph)
-                    elif self.map_weights:
+                    if self.map_weights:  # int8 too: a session then peaks at ~75 MB instead of ~155 MB
                         graph = ensure_mapped_graph(graph)
                     import onnxruntime as ort
 
@@ -321,7 +343,7 @@ class OnnxEmbedder:
 
     def _embed_one(self, key: str) -> np.ndarray:
         # One short text gains nothing from a second thread (and a second session thread would spin).
-        vec = self._run([key], 1)[0]
+        vec = self._run([key], 1, self.int8_queries)[0]
         vec.setflags(write=False)
         return vec
 

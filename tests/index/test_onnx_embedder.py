@@ -39,7 +39,9 @@ MODEL_DIR = Path(_resolve_model("default")[0])
 @pytest.fixture(scope="module")
 def onnx(tmp_path_factory) -> OnnxEmbedder:
     # The graph comes from the machine-wide cache that scripts/setup.sh fills (exported here if missing).
-    emb = load_embedder("default", cache_dir=tmp_path_factory.mktemp("encoders"), int8_documents=False)
+    emb = load_embedder(
+        "default", cache_dir=tmp_path_factory.mktemp("encoders"), int8_documents=False, int8_queries=False
+    )
     assert isinstance(emb, OnnxEmbedder)
     return emb
 
@@ -59,13 +61,19 @@ def test_same_vectors_as_sentence_transformers(onnx):
     assert docs.min() >= 0.999 and min(qs) >= 0.999, (docs.min(), qs)
 
 
-def test_int8_documents_stay_close_to_fp32_and_queries_stay_fp32(onnx):
-    default = load_embedder("default")  # what indexing uses: int8 documents (passed the SciFact bar)
-    assert default.int8_documents and default.graph == onnx.graph
+def test_int8_documents_and_queries_stay_close_to_fp32(onnx):
+    default = load_embedder("default")  # what ships: int8 documents and queries (passed the SciFact bar)
+    assert default.int8_documents and default.int8_queries and default.graph == onnx.graph
     texts = _texts(16)
     cos = np.sum(default.embed_documents(texts, progress=False) * onnx.embed_documents(texts, progress=False), axis=1)
     assert 0.97 <= cos.min() and cos.max() < 0.99999  # really the int8 graph, and close (measured min 0.991)
-    assert np.array_equal(default.embed_query("sparse attention"), onnx.embed_query("sparse attention"))
+    queries = list(TOPICAL) + ["sparse attention", "a"]
+    qcos = [float(default.embed_query(q) @ onnx.embed_query(q)) for q in queries]
+    assert 0.97 <= min(qcos) and max(qcos) < 0.99999, qcos
+    # The int8 graph runs from its memory-mapped copy too, with the same vectors as the whole file.
+    whole = load_embedder("default", map_weights=False)
+    assert np.array_equal(whole.embed_query(queries[0]), default.embed_query(queries[0]))
+    assert default._session(1, True)._model_path.endswith("model-int8-mapped.onnx")
 
 
 def test_concurrent_queries_give_identical_vectors(onnx):
