@@ -9,8 +9,9 @@ it (delete the home to measure again):
   keyword    `paperboy index --no-embed` child: the keyword index build (ingest + this = searchable)
   embedding  the configured encoder on 300 stored papers: papers/s, and N / rate as the projected
              time to embed everything on this box
-  vectors    DERIVED, not embedded (N papers would take hours): mixes of real embeddings of sample
-             papers plus noise (benchmarks/ann_scale.py `derive`), stored through Store.put_vectors
+  vectors    DERIVED, not embedded (N papers would take hours): new points inside the neighbourhoods
+             of --real embedded sample papers (benchmarks/ann_scale.py `derive`, calibrated against
+             real vectors of the same size by `ann_scale.py --calibrate`), stored through Store.put_vectors
              with each paper's real text hash, so `paperboy index` takes them as up to date
   ANN        `Paperboy.update_index()`: pulls the vectors from the store into the node's index and
              builds the HNSW graph when N is above the switch (the build time is printed)
@@ -44,7 +45,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 from _memory import breakdown  # noqa: E402
-from ann_scale import derive, real_vectors  # noqa: E402
+from ann_scale import CACHE, REAL, derive, real_vectors  # noqa: E402
 from lexical_engines import NATURAL_QUERIES  # noqa: E402
 
 K = 10
@@ -225,8 +226,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--papers", default="75000,1000000,3100000")
     ap.add_argument("--work", type=Path, default=Path("/tmp/scale"))
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/paperboy-ann-cache"), help="real embeddings (ann_scale)")
-    ap.add_argument("--real", type=int, default=4000, help="sample papers embedded for real to derive vectors from")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="real embeddings (ann_scale)")
+    ap.add_argument("--real", type=int, default=REAL, help="sample papers embedded for real to derive vectors from")
     ap.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--clean", action="store_true", help="delete each home after measuring it (disk)")
     ap.add_argument("--report", action="store_true", help="print the table of the steps measured so far, run none")
