@@ -220,12 +220,20 @@ def neighbour_stats(label: str, data: np.ndarray, queries: np.ndarray) -> None:
 
 
 def calibrate(real: np.ndarray, queries: np.ndarray, efs: list, threads: int) -> None:
-    """Real vectors against derivations of the same size from a quarter / a sixteenth of them."""
+    """Real vectors against derived ones of the same size, and how both change with size / expansion.
+
+    Rows: real sets of n/4, n/2 and n papers; derive() from the first n/16 real vectors to n/4, n/2
+    and n (4x, 8x, 16x as many vectors as its base) and from n/4 to n (4x); derive_pairs() from n/4
+    and n/16 to n.
+    """
     n = len(real)
-    sets = [("real", real.astype(np.float16))]
-    for div in (4, 16):
-        sets.append((f"derived from {n // div:,} real", derive(real[: n // div], n, seed=1)))
-    sets.append((f"pairs (old) from {n // 4:,} real", derive_pairs(real[: n // 4], n, seed=1)))
+    sets = [(f"real {m:,}", real[:m].astype(np.float16)) for m in (n // 4, n // 2, n)]
+    sets += [
+        (f"derived from {n // 16:,} real ({m * 16 // n}x)", derive(real[: n // 16], m, seed=1))
+        for m in (n // 4, n // 2, n)
+    ]
+    sets.append((f"derived from {n // 4:,} real (4x)", derive(real[: n // 4], n, seed=1)))
+    sets += [(f"pairs (old) from {n // d:,} real ({d}x)", derive_pairs(real[: n // d], n, seed=1)) for d in (4, 16)]
     print("| vectors | size | doc→nearest doc sim p50 | p90 | query top-1 sim | top-10 | top-100 | top10−top100 |")
     print("|---|---|---|---|---|---|---|---|")
     for label, data in sets:
