@@ -14,7 +14,6 @@ with the over-fetch VectorIndex uses. Threads: 2 for builds (the box), 1 for que
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -28,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_corpus import SAMPLE, load_sample
 
-from paperboy.index.vectors import HNSW_CONNECTIVITY, HNSW_EXPANSION_ADD, HNSW_EXPANSION_SEARCH
+from paperboy.index.vectors import HNSW_CONNECTIVITY, HNSW_EXPANSION_ADD, HNSW_EXPANSION_SEARCH, over_fetch
 
 K = 10
 REAL = 12_000  # sample papers embedded for real (ann-cache: 12k took 18 min at nice 10): the base of derive()
@@ -188,10 +187,10 @@ def measure(label: str, data: np.ndarray, queries: np.ndarray, graphs: list, efs
             pct, got = timed(lambda q, ann=ann: ann.search(q, K, threads=1).keys, queries)
             frec = []
             for mask, ft in zip(masks, ftruth):
-                fetch = min(math.ceil(K * len(data) / mask.sum() * 2), len(data))  # VectorIndex's over-fetch
+                fetch, fef = over_fetch(K, len(data), int(mask.sum()), ef=ef)  # as VectorIndex does inside a filter
 
-                def filtered(q, mask=mask, fetch=fetch, ann=ann, ef=ef):
-                    ann.expansion_search = max(ef, fetch)
+                def filtered(q, mask=mask, fetch=fetch, ann=ann, ef=fef):
+                    ann.expansion_search = ef
                     keys = ann.search(q, fetch, threads=1).keys
                     return keys[mask[keys]][:K]
 

@@ -26,14 +26,15 @@ index without its graph is scanned exactly. Readers memory-map the vectors and t
 the ids in numpy (RowIds: ~15 bytes a row instead of ~150 as Python objects) and leave the text hashes on
 disk; with the graph active they read stored vectors (fusion scores, feedback) from the graph's own copy, so
 searches page in one copy of the vectors, not two.
-Without usearch the fallback is numpy f32 over a cached f32 copy. The switch and ef come from
-`benchmarks/ann_scale.py` at 75k and 300k vectors (figures and reasoning in benchmarks/RESULTS.md).
+Without usearch the fallback is numpy f32 over a cached f32 copy. The switch and the graph settings
+come from `benchmarks/ann_scale.py` (75k-1M vectors, derived from real embeddings and calibrated
+against them; figures and reasoning in benchmarks/RESULTS.md).
 
 Filters: `allowed` (ids) and `mask` (a boolean per row, how category/author/date filters arrive,
 cached per filter by Indexes.filter_mask) restrict the result. A filter keeping under
 ANN_FILTER_MIN_FRACTION (5%) of the rows is scored directly (gather + matmul over just those
-rows). Larger filters over-fetch from the scan/graph in proportion to how much they discard and
-test the mask per candidate; if that still leaves fewer than k hits, the allowed rows are scored
+rows). Larger filters over-fetch from the scan/graph in proportion to how much they discard (the
+graph walk widening with the fetch, `over_fetch`) and test the mask per candidate; if that still leaves fewer than k hits, the allowed rows are scored
 directly, so filtered results are never short.
 """
 
@@ -64,9 +65,13 @@ ANN_FILTER_MIN_FRACTION = 0.05
 # Below this many vectors numpy scans in about a millisecond, less than importing usearch costs a
 # fresh `paperboy search` process; above it usearch's f16 SIMD scan wins.
 SIMD_SCAN_MIN_VECTORS = 20_000
+# Graph settings, measured (benchmarks/ann_scale.py, RESULTS.md "ANN recall at 1M"): at 1M vectors derived
+# from real embeddings (harder than real ones at equal size) M 16 / add 64 / ef 512 reach recall@10 0.968
+# for ~2 ms of query CPU; ef 256 gives 0.919, ef 1024 0.985 at twice the CPU; add 128 doubles the build
+# CPU for under +0.01. Larger M was not needed.
 HNSW_CONNECTIVITY = 16
-HNSW_EXPANSION_ADD = 64  # measured build setting (benchmarks/ann_scale.py)
-HNSW_EXPANSION_SEARCH = 512  # recall@10 >= 0.95 needs ef > 256 from ~300k vectors on (RESULTS.md)
+HNSW_EXPANSION_ADD = 64
+HNSW_EXPANSION_SEARCH = 512
 
 
 class ModelMismatch(ValueError):
@@ -717,13 +722,9 @@ class VectorIndex:
         self, q: np.ndarray, k: int, keep: np.ndarray | None, n_cand: int, excl: np.ndarray
     ) -> Hits | None:
         """Exact f16 scan (small index) or HNSW walk (large), over-fetching to survive filters."""
-        fetch = k + excl.size
-        if keep is not None:
-            # Over-fetch in proportion to how much of the index the filter keeps.
-            fetch = math.ceil(k * self._n / max(n_cand, 1) * 2)
-        fetch = min(max(fetch, k), self._n)
+        fetch, ef = over_fetch(k, self._n, n_cand if keep is not None else None, excl.size)
         if self.ann_active():
-            self._ann.expansion_search = max(HNSW_EXPANSION_SEARCH, fetch)
+            self._ann.expansion_search = ef
             matches = self._ann.search(q, fetch, threads=1)
         else:
             _load_onnxruntime_first()
@@ -746,6 +747,22 @@ class VectorIndex:
 
 
 _THREADS = 0  # usearch: 0 = all cores
+
+
+def over_fetch(
+    k: int, n: int, n_cand: int | None, n_excluded: int = 0, ef: int = HNSW_EXPANSION_SEARCH
+) -> tuple[int, int]:
+    """(candidates to fetch, HNSW expansion_search) for a top-k search of n rows, n_cand of them allowed.
+
+    A filter fetches in proportion to what it discards (twice that, for the filter's unevenness). The
+    walk then has to find the top `fetch` rather than the top k, so its ef grows with the fetch: at
+    1M vectors a 6% filter (fetch 334) kept recall@10 0.942 with ef 512 and 0.965 with ef 1024
+    (benchmarks/ann_scale.py, RESULTS.md); ef = 2 x fetch keeps the walk's ef/fetch ratio off the
+    1.5 where recall dropped, and leaves unfiltered and broad-filter searches at HNSW_EXPANSION_SEARCH.
+    """
+    fetch = k + n_excluded if n_cand is None else math.ceil(k * n / max(n_cand, 1) * 2)
+    fetch = min(max(fetch, k), n)
+    return fetch, max(ef, 2 * fetch)
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,7 +14,14 @@ import pytest
 
 from paperboy.index import vectors as vectors_mod
 from paperboy.index.row_ids import RowIds
-from paperboy.index.vectors import ModelMismatch, VectorIndex, embed_missing, text_hash
+from paperboy.index.vectors import (
+    HNSW_EXPANSION_SEARCH,
+    ModelMismatch,
+    VectorIndex,
+    embed_missing,
+    over_fetch,
+    text_hash,
+)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 ARXIV = SHARED / "corpus" / "arxiv-cs-2025-2026" / "papers-2025-03.jsonl.gz"
@@ -187,6 +194,15 @@ def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
     assert len(ix.search(q, k=10, allowed=set())) == 0
     assert len(ix.search(q, k=10, allowed={"p3"}, exclude={"p3"})) == 0
     assert ix.search(q, k=10, allowed={"p3", "p4"}).ids[0] in {"p3", "p4"}
+
+
+def test_filters_over_fetch_and_widen_the_graph_walk():
+    n = 1_000_000
+    assert over_fetch(10, n, None) == (10, HNSW_EXPANSION_SEARCH)
+    assert over_fetch(10, n, None, n_excluded=5) == (15, HNSW_EXPANSION_SEARCH)
+    assert over_fetch(10, n, 300_000) == (67, HNSW_EXPANSION_SEARCH)  # a broad filter: the usual walk
+    assert over_fetch(10, n, 60_000) == (334, 668)  # a narrow one: the walk must find the top 334
+    assert over_fetch(10, 500, 10) == (500, max(HNSW_EXPANSION_SEARCH, 1000))  # never more rows than exist
 
 
 def test_hnsw_persists_and_tracks_updates(tmp_path):
