@@ -1,14 +1,15 @@
-"""Exact scan vs HNSW at 75k-3.1M vectors: recall@10, latency, build time; decides VectorIndex's switch.
+"""HNSW vs the exact top 10 at 200k-3.1M vectors: recall@10 (plain and filtered), query and build cost.
 
-    .venv/bin/python benchmarks/ann_scale.py [--sizes 75000,300000,1000000,3100000] [--real 4000]
+    .venv/bin/python benchmarks/ann_scale.py [--sizes 1000000] [--graphs 16:64,16:128] [--efs 256,512,1024]
+    .venv/bin/python benchmarks/ann_scale.py --calibrate [--real 12000]
 
-Vectors: --real sample papers are embedded with the packaged encoder (cached in --cache), and
-every size is DERIVED from them, not embedded: each vector is a random mix of two real paper
-vectors (weights 1 and U(0, 0.6)) plus Gaussian noise, re-normalised, so the set keeps the
-topical structure of real embeddings without 3.1M papers' worth of encoding. Queries are real:
-200 sample titles encoded with embed_query. Truth is the exact f16 scan (usearch, what
-VectorIndex serves below the switch). Filtered: a random 30% row mask, searched inside the graph
-with the over-fetch VectorIndex uses. Threads: 2 for builds (the box), 1 for queries (a request).
+Vectors: --real sample papers are embedded with the packaged encoder (cached in --cache, resumable),
+and every size is DERIVED from them, not embedded (`derive`: new points inside real neighbourhoods).
+--calibrate checks that stand-in: real sets of several sizes against derived sets of the same sizes
+(neighbour similarities, recall at low ef). Queries are real: 200 other sample papers' titles through
+embed_query. Truth: exact f32 dot products over the f16 rows. Filtered: random row masks keeping
+30% and 6%, searched inside the graph with VectorIndex's over-fetch (`over_fetch`). Threads: 2 for
+builds (the box), 1 for queries (a request); CPU time is printed beside wall time (shared machine).
 """
 
 from __future__ import annotations
