@@ -33,8 +33,8 @@ against them; figures and reasoning in benchmarks/RESULTS.md).
 Filters: `allowed` (ids) and `mask` (a boolean per row, how category/author/date filters arrive,
 cached per filter by Indexes.filter_mask) restrict the result. A filter keeping under
 ANN_FILTER_MIN_FRACTION (5%) of the rows is scored directly (gather + matmul over just those
-rows). Larger filters over-fetch from the scan/graph in proportion to how much they discard (the
-graph walk widening with the fetch, `over_fetch`) and test the mask per candidate; if that still leaves fewer than k hits, the allowed rows are scored
+rows). Larger filters over-fetch from the scan/graph in proportion to how much they discard
+(`over_fetch`) and test the mask per candidate; if that still leaves fewer than k hits, the allowed rows are scored
 directly, so filtered results are never short.
 """
 
@@ -66,12 +66,13 @@ ANN_FILTER_MIN_FRACTION = 0.05
 # fresh `paperboy search` process; above it usearch's f16 SIMD scan wins.
 SIMD_SCAN_MIN_VECTORS = 20_000
 # Graph settings, measured (benchmarks/ann_scale.py, RESULTS.md "ANN recall at 1M"): at 1M vectors derived
-# from real embeddings (harder than real ones at equal size) M 16 / add 64 / ef 512 reach recall@10 0.968
-# for ~2 ms of query CPU; ef 256 gives 0.919, ef 1024 0.985 at twice the CPU; add 128 doubles the build
-# CPU for under +0.01. Larger M was not needed.
+# from real embeddings (harder than real ones at equal size), M 16 / add 64 with ef 512 gave recall@10
+# 0.959-0.968 but 0.942-0.948 inside filters (which must find the top `fetch`, not the top 10); ef 1024
+# gives 0.982-0.985, and 0.964-0.984 filtered, for ~4 ms of query CPU instead of ~2. Doubling
+# expansion_add doubles the build CPU for under +0.01 (200k); larger M was not needed.
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 64
-HNSW_EXPANSION_SEARCH = 512
+HNSW_EXPANSION_SEARCH = 1024
 
 
 class ModelMismatch(ValueError):
@@ -754,15 +755,13 @@ def over_fetch(
 ) -> tuple[int, int]:
     """(candidates to fetch, HNSW expansion_search) for a top-k search of n rows, n_cand of them allowed.
 
-    A filter fetches in proportion to what it discards (twice that, for the filter's unevenness). The
-    walk then has to find the top `fetch` rather than the top k, so its ef grows with the fetch: at
-    1M vectors a 6% filter (fetch 334) kept recall@10 0.942 with ef 512 and 0.965 with ef 1024
-    (benchmarks/ann_scale.py, RESULTS.md); ef = 2 x fetch keeps the walk's ef/fetch ratio off the
-    1.5 where recall dropped, and leaves unfiltered and broad-filter searches at HNSW_EXPANSION_SEARCH.
+    A filter fetches in proportion to what it discards (twice that, for the filter's unevenness); the
+    walk's ef is at least the fetch. (An ef of 2 x fetch for narrow filters was measured at 1M: 6%
+    filter, recall 0.943 against 0.942 with ef 512, so no wider walk than ef itself.)
     """
     fetch = k + n_excluded if n_cand is None else math.ceil(k * n / max(n_cand, 1) * 2)
     fetch = min(max(fetch, k), n)
-    return fetch, max(ef, 2 * fetch)
+    return fetch, max(ef, fetch)
 
 
 @functools.lru_cache(maxsize=1)

@@ -196,13 +196,14 @@ def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
     assert ix.search(q, k=10, allowed={"p3", "p4"}).ids[0] in {"p3", "p4"}
 
 
-def test_filters_over_fetch_and_widen_the_graph_walk():
-    n = 1_000_000
-    assert over_fetch(10, n, None) == (10, HNSW_EXPANSION_SEARCH)
-    assert over_fetch(10, n, None, n_excluded=5) == (15, HNSW_EXPANSION_SEARCH)
-    assert over_fetch(10, n, 300_000) == (67, HNSW_EXPANSION_SEARCH)  # a broad filter: the usual walk
-    assert over_fetch(10, n, 60_000) == (334, 668)  # a narrow one: the walk must find the top 334
-    assert over_fetch(10, 500, 10) == (500, max(HNSW_EXPANSION_SEARCH, 1000))  # never more rows than exist
+def test_filters_over_fetch_in_proportion_to_what_they_discard():
+    n, ef = 1_000_000, HNSW_EXPANSION_SEARCH
+    assert over_fetch(10, n, None) == (10, ef)
+    assert over_fetch(10, n, None, n_excluded=5) == (15, ef)
+    assert over_fetch(10, n, 300_000) == (67, ef)  # a 30% filter: 2 x 10 / 0.3
+    assert over_fetch(10, n, 60_000) == (334, max(ef, 334))
+    assert over_fetch(10, n, 1_000) == (20_000, 20_000)  # the walk's ef is never below what it must return
+    assert over_fetch(10, 500, 10) == (500, max(ef, 500))  # never more rows than exist
 
 
 def test_hnsw_persists_and_tracks_updates(tmp_path):
