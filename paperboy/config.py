@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     'torch' forces sentence-transformers."""
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 2000
     """Papers per ingest transaction."""
+    ingest_index_min_bytes: Annotated[int, Field(ge=0)] = 32 << 20
+    """`paperboy ingest` of inputs at least this large builds the keyword index while it stores (in a second
+    process following the store), instead of after storing; smaller inputs are indexed afterwards."""
+    ingest_index_every: Annotated[int, Field(ge=1)] = 20_000
+    """Stored papers between two rounds of that keyword indexing beside an ingest."""
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:

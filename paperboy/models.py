@@ -171,6 +171,7 @@ class IngestReport:
     aborted: str | None = None  # why the input stopped early, if it did
     retryable: bool = False  # the abort was the network or the source being down: the same run may work later
     seconds: float = 0.0
+    index_error: str | None = None  # why keyword indexing beside the ingest failed (indexed after it instead)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

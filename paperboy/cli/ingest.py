@@ -85,8 +85,12 @@ def ingest(ctx, paths, fmt, arxiv_query, max_results, as_json, quiet, no_index) 
     if arxiv_query:
         report = pb.ingest_arxiv_query(arxiv_query, max_results, on_problem=problems)
     else:
-        report = pb.ingest(list(paths), fmt, progress=not quiet and not as_json, on_problem=problems)
+        report = pb.ingest(
+            list(paths), fmt, progress=not quiet and not as_json, on_problem=problems, index=not no_index
+        )
     problems.close()
+    if report.index_error:
+        click.echo(f"warning: keyword indexing beside the ingest failed ({report.index_error}); indexing now", err=True)
     if not no_index and (report.added or report.updated) and hasattr(pb, "update_index"):
         from paperboy.service import IndexBusy
 

@@ -208,16 +208,43 @@ class Paperboy:
         progress: bool = False,
         on_problem: Callable[[str], None] | None = None,
         share: float = 1.0,
+        index: bool = False,
+        on_batch: Callable[[int], None] | None = None,
     ) -> IngestReport:
         """Ingest files (any supported format, gzip or not); one summed report.
 
         `share` < 1 paces the database writes to that share of the time (see Ingester).
+        `index`: inputs of at least `ingest_index_min_bytes` are keyword-indexed while they are stored, by a
+        second process (IndexFollower); why it failed, if it did, is the report's `index_error`. The caller
+        still runs `update_index` afterwards: the catch-up of what the follower had not reached.
+        `on_batch(n)`: called after each committed batch with the number of papers it added or changed.
         """
         from paperboy.store.ingest import Ingester, combine  # with every source parser: only when ingesting
 
-        ing = Ingester(self.store, self.settings.batch_size, on_problem, share=share)
-        reports = ing.ingest_files([Path(p) for p in paths], fmt, progress)
-        return combine(reports, fmt if fmt != "auto" else ",".join(sorted({r.source for r in reports})))
+        files = [Path(p) for p in paths]
+        follower = None
+        if index and sum(p.stat().st_size for p in files if p.is_file()) >= self.settings.ingest_index_min_bytes:
+            from paperboy.service.index_follower import IndexFollower
+
+            follower = IndexFollower(self.settings, self.settings.ingest_index_every)
+
+        def batch_done(n: int) -> None:
+            if follower is not None:
+                follower.stored(n)
+            if on_batch is not None:
+                on_batch(n)
+
+        ing = Ingester(self.store, self.settings.batch_size, on_problem, share=share, on_batch=batch_done)
+        try:
+            reports = ing.ingest_files(files, fmt, progress)
+        except BaseException:
+            if follower is not None:
+                follower.close()
+            raise
+        report = combine(reports, fmt if fmt != "auto" else ",".join(sorted({r.source for r in reports})))
+        if follower is not None:
+            report.index_error = follower.finish()
+        return report
 
     def ingest_arxiv_query(
         self,

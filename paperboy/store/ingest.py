@@ -88,8 +88,16 @@ class _Tracked(io.RawIOBase):
 class Ingester:
     """Feeds parsed records into a Store in batches, counting what happened."""
 
-    def __init__(self, store: Store, batch_size: int = 2000, on_problem: Problem | None = None, share: float = 1.0):
+    def __init__(
+        self,
+        store: Store,
+        batch_size: int = 2000,
+        on_problem: Problem | None = None,
+        share: float = 1.0,
+        on_batch: Callable[[int], None] | None = None,
+    ):
         """`share` < 1 paces the writes: after each batch, pause so writing takes that share of the time.
+        `on_batch(n)` is called after each committed batch with the number of papers it added or changed.
 
         A database server on the same cores runs the writes at full priority, whatever the niceness
         of the process sending them; pacing is how a background ingest leaves CPU to web requests.
@@ -101,6 +109,7 @@ class Ingester:
         self.batch_size = min(batch_size, PACED_BATCH) if share < 1 else batch_size
         self.on_problem = on_problem or (lambda _msg: None)
         self.share = share
+        self.on_batch = on_batch
 
     def _problem(self, report: IngestReport, msg: str) -> None:
         if len(report.errors) < MAX_REPORTED:
@@ -147,6 +156,8 @@ class Ingester:
         report.unchanged += out.unchanged
         if run is not None:
             self.store.heartbeat(run, report)
+        if self.on_batch is not None:
+            self.on_batch(len(out.changed_ids))
 
     def feed_run(
         self, run: int, records: Iterable[Paper | Rejected], report: IngestReport, seen: dict[str, str]
