@@ -1,15 +1,26 @@
-"""Ingest throughput and peak RSS on the 74,728-paper arXiv sample (store only, no index, no embeddings).
+"""Ingest throughput and peak RSS on the 74,728-paper arXiv sample, or storing CPU and time to searchable, old vs new.
 
     .venv/bin/python benchmarks/ingest.py [--shared ../shared] [--home DIR]
+    .venv/bin/python benchmarks/ingest.py --input FILE [--against REF]
 
-Runs `paperboy ingest` as a child process (so peak RSS is the real command's) twice: a cold ingest
-into an empty store, then the same input again, which must add and update nothing.
+Without --input: runs `paperboy ingest` as a child process (so peak RSS is the real command's) twice: a cold
+ingest into an empty store, then the same input again, which must add and update nothing.
+
+With --input (e.g. `head -n 300000` of the 3.1M snapshot): side by side in one run, the code at REF (a
+`git worktree` of it, default main) and this tree, each into a fresh home:
+  store       `paperboy ingest --no-index`: CPU seconds of the storing process per 100k papers (the parser
+              child's apart), wall time
+  searchable  `paperboy ingest` (the keyword index included; with this tree's follower it is built while
+              storing): wall time until the command returns, i.e. until keyword search finds every paper,
+              and the CPU of the whole process tree.
+Under load, wall times are distorted; the CPU figures and the ratios are the robust ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -18,6 +29,18 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Runs the CLI, then writes this process's own CPU and its (waited) children's into $PB_BENCH_RUSAGE.
+_MEASURED = """
+import atexit, json, os, resource, runpy, sys
+def _out():
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(os.environ["PB_BENCH_RUSAGE"], "w") as f:
+        json.dump({"self": s.ru_utime + s.ru_stime, "children": c.ru_utime + c.ru_stime}, f)
+atexit.register(_out)
+sys.argv = ["paperboy", *sys.argv[1:]]
+runpy.run_module("paperboy.cli", run_name="__main__")
+"""
 
 
 def run_ingest(home: Path, files: list[Path]) -> tuple[dict, float, float]:
@@ -44,11 +67,7 @@ def run_ingest(home: Path, files: list[Path]) -> tuple[dict, float, float]:
     return json.loads(proc.stdout), wall, max(peak, before) / 1024
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
-    ap.add_argument("--home", type=Path, help="data directory to ingest into (default: a fresh temp dir)")
-    args = ap.parse_args()
+def sample(args: argparse.Namespace) -> None:
     files = sorted((args.shared / "corpus" / "arxiv-cs-2025-2026").glob("*.jsonl.gz"))
     if not files:
         sys.exit(f"no sample shards under {args.shared}/corpus/arxiv-cs-2025-2026")
@@ -73,6 +92,68 @@ def main() -> None:
         print(f"target      : >= 5,000 papers/s -> {'met' if n / cold_s >= 5000 else 'NOT met'}")
         if warm["added"] or warm["updated"]:
             sys.exit("re-ingest changed the store: ingest is not idempotent")
+
+
+def measured_ingest(tree: Path, home: Path, file: Path, *flags: str) -> dict:
+    """One `paperboy ingest` of `file` with the code of `tree`: its summary, wall and CPU seconds, index state."""
+    rusage = home.parent / f"{home.name}.rusage.json"
+    env = {**os.environ, "PYTHONPATH": str(tree), "PB_BENCH_RUSAGE": str(rusage)}
+    cmd = [sys.executable, "-c", _MEASURED, "--home", str(home), "ingest", "--json", "-q", *flags, str(file)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"ingest with {tree} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    cpu = json.loads(rusage.read_text())
+    manifest = json.loads((home / "index" / "manifest.json").read_text()) if "--no-index" not in flags else {}
+    return {"report": json.loads(proc.stdout), "wall": wall, **cpu, "lexical_seq": manifest.get("lexical_seq")}
+
+
+def load() -> str:
+    return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def compare(args: argparse.Namespace) -> None:
+    file = args.input.resolve()
+    with tempfile.TemporaryDirectory(prefix="pb-bench-ingest-") as tmp:
+        old = Path(tmp) / "ref"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(old), args.against], check=True)
+        try:
+            trees = {f"{args.against} (before)": old, "this tree": REPO}
+            print(f"input: {file} ({file.stat().st_size / 2**20:,.0f} MiB); {load()}")
+            rows = []
+            for stage, flags in (("store", ("--no-index",)), ("searchable", ())):
+                for label, tree in trees.items():
+                    home = Path(tmp) / f"{stage}-{len(rows)}"
+                    r = measured_ingest(tree, home, file, *flags)
+                    n = r["report"]["added"] + r["report"]["updated"] + r["report"]["unchanged"]
+                    rows.append((stage, label, n, r))
+                    print(
+                        f"  {stage:<10} {label:<18} {n:,} papers: wall {r['wall']:.1f} s, storing process "
+                        f"{r['self']:.1f} CPU-s ({r['self'] / n * 1e5:.1f} per 100k), children {r['children']:.1f} "
+                        f"CPU-s; {load()}",
+                        flush=True,
+                    )
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
+    by = {(s, lab): r for s, lab, _n, r in rows}
+    (before_label, after_label) = trees
+    for stage in ("store", "searchable"):
+        b, a = by[(stage, before_label)], by[(stage, after_label)]
+        print(
+            f"{stage}: storing CPU after/before {a['self'] / b['self']:.2f}, whole-tree CPU "
+            f"{(a['self'] + a['children']) / (b['self'] + b['children']):.2f}, wall {a['wall'] / b['wall']:.2f}"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    ap.add_argument("--home", type=Path, help="data directory to ingest into (default: a fresh temp dir)")
+    ap.add_argument("--input", type=Path, help="compare REF and this tree on this file (e.g. 300k snapshot lines)")
+    ap.add_argument("--against", default="main", help="git ref of the code to compare with (default main)")
+    args = ap.parse_args()
+    compare(args) if args.input else sample(args)
 
 
 if __name__ == "__main__":

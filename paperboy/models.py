@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -50,6 +51,7 @@ def normalize_title(title: str) -> str:
     return " ".join(_WORD_RE.findall(t.lower()))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same names recur across a bulk load
 def author_key(name: str) -> str:
     """Family-name key of an author ('Hinton, Geoffrey' and 'Geoffrey E. Hinton' both give 'hinton')."""
     name = (name or "").strip()
@@ -104,8 +106,8 @@ class Paper:
         return f"pb-{digest}"
 
     def with_defaults(self) -> Paper:
-        """Fill arXiv links from the id where the source left them out."""
-        if not self.arxiv_id:
+        """Fill arXiv links from the id where the source left them out (self when nothing is missing)."""
+        if not self.arxiv_id or (self.abs_url and self.pdf_url):
             return self
         return replace(
             self,

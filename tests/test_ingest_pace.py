@@ -37,7 +37,7 @@ def test_paced_ingest_pauses_after_each_batch_in_proportion(tmp_path, database_u
     monkeypatch.setattr(ingest_mod.time, "sleep", pauses.append)
     st = Store(database_url)
     real_upsert = st.upsert
-    monkeypatch.setattr(st, "upsert", lambda batch: commits.append(len(batch)) or real_upsert(batch))
+    monkeypatch.setattr(st, "upsert", lambda batch, *rest: commits.append(len(batch)) or real_upsert(batch, *rest))
     try:
         [rep] = Ingester(st, batch_size=2000, share=share).ingest_files([_jsonl(tmp_path / "p.jsonl", 600)])
         assert rep.added == 600 and st.count() == 600  # pacing loses nothing

@@ -53,10 +53,12 @@ class Store:
         with reading(self.engine) as conn:
             yield conn
 
-    def upsert(self, batch: Sequence[tuple[Paper, bool]]) -> BatchOutcome:
-        """Merge one batch in one transaction: all of it lands or none of it does."""
+    def upsert(
+        self, batch: Sequence[tuple[Paper, bool]], prepared: Sequence[dict | None] | None = None
+    ) -> BatchOutcome:
+        """Merge one batch in one transaction: all of it lands or none of it does (`prepared`: see upsert_batch)."""
         with self.engine.begin() as conn:
-            return _papers.upsert_batch(conn, batch)
+            return _papers.upsert_batch(conn, batch, prepared)
 
     def get(self, key: str, include_hidden: bool = False) -> Paper | None:
         """A paper by id/arXiv id/URL; papers hidden by a moderator only with include_hidden."""

@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from tqdm import tqdm
 
 from paperboy.models import IngestReport, Paper, Rejected, SourceError
 from paperboy.sources import FORMATS, detect_format, read_head
 from paperboy.store import Store
+from paperboy.store.merge import derived, row_from_paper
 
 MAX_REPORTED = 20  # problems kept in the report; all are passed to on_problem
 GZIP_MAGIC = b"\x1f\x8b"
@@ -124,7 +125,11 @@ class Ingester:
         With `run`, every batch also beats that ledger row's heartbeat.
         """
         batch: list[tuple[Paper, bool]] = []
+        prepared: list[dict | None] = []
         for rec in records:
+            pre = None
+            if isinstance(rec, _Prepared):
+                rec, pre = rec
             if isinstance(rec, _Abort):
                 report.aborted = rec.message
                 break
@@ -140,15 +145,18 @@ class Ingester:
             else:
                 seen[key] = rec.source_ref or "?"
             batch.append((rec.with_defaults(), first is not None))
+            prepared.append(pre)
             if len(batch) >= self.batch_size:
-                self._flush(batch, report, run)
-                batch = []
+                self._flush(batch, prepared, report, run)
+                batch, prepared = [], []
         if batch:
-            self._flush(batch, report, run)
+            self._flush(batch, prepared, report, run)
 
-    def _flush(self, batch: list[tuple[Paper, bool]], report: IngestReport, run: int | None) -> None:
+    def _flush(
+        self, batch: list[tuple[Paper, bool]], prepared: list[dict | None], report: IngestReport, run: int | None
+    ) -> None:
         started = time.perf_counter()
-        out = self.store.upsert(batch)
+        out = self.store.upsert(batch, prepared)
         if self.share < 1:
             time.sleep((time.perf_counter() - started) * (1 / self.share - 1))
         report.added += out.added
@@ -216,6 +224,13 @@ class Ingester:
         return reports
 
 
+class _Prepared(NamedTuple):
+    """A parsed paper with its derived columns as a fresh row, computed in the parser process."""
+
+    paper: Paper
+    derived: dict
+
+
 @dataclass(slots=True, frozen=True)
 class _Abort:
     """Last item of a record stream whose input stopped early."""
@@ -262,6 +277,10 @@ def _child_reader(jobs: list[tuple[Path, str]], progress: bool, q) -> None:
     for path, fmt in jobs:
         chunk: list = []
         for rec in _read_records(path, fmt, progress):
+            # Per-record work done here, on the parser's core, leaves less to the storing process.
+            if isinstance(rec, Paper):
+                rec = rec.with_defaults()
+                rec = _Prepared(rec, derived(row_from_paper(rec)))
             chunk.append(rec)
             if len(chunk) >= _CHUNK:
                 put(chunk)

@@ -90,12 +90,12 @@ def merge(row: dict[str, Any], p: Paper) -> dict[str, Any]:
     return out
 
 
-def derived(row: dict[str, Any]) -> dict[str, Any]:
-    """Columns computed from the others: match keys, primary category, content hash."""
+def derived(row: dict[str, Any], title_key: str | None = None) -> dict[str, Any]:
+    """Columns computed from the others: match keys, primary category, content hash (`title_key`: if known)."""
     authors = row.get("authors") or []
     cats = row.get("categories") or []
     extra = {
-        "title_key": normalize_title(row["title"]),
+        "title_key": normalize_title(row["title"]) if title_key is None else title_key,
         "first_author_key": author_key(authors[0]) if authors else "",
         "primary_category": cats[0] if cats else None,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +24,8 @@ class _State:
     counted: bool = False  # touched by a record that is not an in-input duplicate
     touched: bool = False  # some record of the batch merged into it (else it was only a match candidate)
     sources: dict[str, str | None] = field(default_factory=dict)
+    title_key: str | None = None  # of row["title"], while known
+    derived: dict[str, Any] | None = None  # derived(row), while known
 
 
 @dataclass(slots=True)
@@ -33,9 +36,9 @@ class BatchOutcome:
     changed_ids: list[str] = field(default_factory=list)
 
 
-def _rows_matching(conn: sa.Connection, batch: Sequence[Paper]) -> list[Any]:
+def _rows_matching(conn: sa.Connection, batch: Sequence[Paper], title_keys_of: Sequence[str]) -> list[Any]:
     """Stored rows a record of `batch` may merge into: same arXiv id, or same title key and a first
-    author that does not rule it out (`_compatible`).
+    author that does not rule it out (`_compatible`); `title_keys_of`: each record's title key.
 
     Candidates are first read by their keys alone, and whole rows only for those that can match: a
     title shared by many stored papers (the synthetic 3.1M corpus reuses each sample title ~20 times)
@@ -45,8 +48,8 @@ def _rows_matching(conn: sa.Connection, batch: Sequence[Paper]) -> list[Any]:
     arxiv_set = {p.arxiv_id for p in batch if p.arxiv_id}
     arxiv_ids = sorted(arxiv_set)
     by_title: dict[str, list[Paper]] = {}
-    for p in batch:
-        by_title.setdefault(p.title_key, []).append(p)
+    for p, key in zip(batch, title_keys_of):
+        by_title.setdefault(key, []).append(p)
     title_keys = sorted(by_title)
     keys = [papers.c.id, papers.c.arxiv_id, papers.c.title_key, papers.c.first_author_key]
     wanted: list[str] = []
@@ -85,14 +88,20 @@ def _compatible(state: _State, p: Paper) -> bool:
     return not a or not b or a == b
 
 
-def upsert_batch(conn: sa.Connection, batch: Sequence[tuple[Paper, bool]]) -> BatchOutcome:
+def upsert_batch(
+    conn: sa.Connection, batch: Sequence[tuple[Paper, bool]], prepared: Sequence[dict | None] | None = None
+) -> BatchOutcome:
     """Merge `(paper, is_duplicate)` records into the store inside the caller's transaction.
 
     Matching is on arXiv id, else normalized title + first author. Papers whose merged content
-    is unchanged are not written, so re-ingesting an input changes nothing.
+    is unchanged are not written, so re-ingesting an input changes nothing. `prepared[i]`, when
+    given, is `derived(row_from_paper(batch[i][0]))`, computed ahead (by the parser process).
     """
     begin_write(conn)  # concurrent writers would both insert a new paper, or commit seqs out of order
     papers_only = [p for p, _ in batch]
+    prepared = prepared or [None] * len(batch)
+    # normalized once per record: it is most of the matching cost
+    keys = [pre["title_key"] if pre else p.title_key for p, pre in zip(papers_only, prepared)]
     by_arxiv: dict[str, _State] = {}
     by_title: dict[str, list[_State]] = {}
     states: dict[str, _State] = {}
@@ -105,21 +114,21 @@ def upsert_batch(conn: sa.Connection, batch: Sequence[tuple[Paper, bool]]) -> Ba
 
     # A bulk load matches many stored rows by title alone (candidates it then rejects): they stay
     # row mappings, and only rows a record merges into are converted, re-hashed and written.
-    for r in _rows_matching(conn, papers_only):
+    for r in _rows_matching(conn, papers_only, keys):
         register(_State(r.id, r._mapping, r.content_hash), r.title_key)
 
-    for p, is_dup in batch:
+    for (p, is_dup), title_key, pre in zip(batch, keys, prepared):
         st = by_arxiv.get(p.arxiv_id) if p.arxiv_id else None
-        title_key = p.title_key
         if st is None:
             st = next((c for c in by_title.get(title_key, ()) if _compatible(c, p)), None)
         if st is None:
-            st = _State(p.paper_id(), row_from_paper(p), None)
+            st = _State(p.paper_id(), row_from_paper(p), None, title_key=title_key, derived=pre)
             register(st, title_key)
         else:
             had_arxiv = st.row.get("arxiv_id")
             row = st.row if st.touched else {f: st.row[f] for f in ROW_FIELDS}  # a stored row: its fields only
             st.row = merge(row, p)
+            st.title_key = st.derived = None  # the merged row may have another title, another hash
             if not had_arxiv and st.row.get("arxiv_id"):
                 by_arxiv[st.row["arxiv_id"]] = st
         st.counted = st.counted or not is_dup
@@ -135,7 +144,9 @@ def _write(conn: sa.Connection, states: dict[str, _State]) -> BatchOutcome:
     inserts, updates = [], []
     for st in states.values():
         row = _without_nul(st.row)
-        full = {**row, **derived(row)}
+        exact = row is st.row  # (no NUL removed)
+        extra = st.derived if exact and st.derived is not None else derived(row, st.title_key if exact else None)
+        full = {**row, **extra}
         full["primary_category"] = _fit(papers.c.primary_category, full["primary_category"])
         full["first_author_key"] = _fit(papers.c.first_author_key, full["first_author_key"])
         if st.orig_hash is None:
@@ -153,8 +164,7 @@ def _write(conn: sa.Connection, states: dict[str, _State]) -> BatchOutcome:
             r.update(seq=seq, created_at=now, modified_at=now)
         for r in updates:
             r.update(seq=seq, modified_at=now)
-        if inserts:
-            conn.execute(papers.insert(), inserts)
+        _bulk_insert(conn, papers, inserts)
         if updates:
             conn.execute(
                 papers.update().where(papers.c.id == sa.bindparam("b_id")),
@@ -163,19 +173,14 @@ def _write(conn: sa.Connection, states: dict[str, _State]) -> BatchOutcome:
             upd_ids = [r["b_id"] for r in updates]
             conn.execute(paper_authors.delete().where(paper_authors.c.paper_id.in_(upd_ids)))
             conn.execute(paper_categories.delete().where(paper_categories.c.paper_id.in_(upd_ids)))
-        author_rows, cat_rows = [], []
+        author_rows: list[tuple] = []
+        cat_rows: list[tuple] = []
         for r in inserts + updates:
             pid = r.get("id") or r["b_id"]
-            author_rows += [
-                {"paper_id": pid, "position": i, "name": n, "name_key": _fit(paper_authors.c.name_key, author_key(n))}
-                for i, n in enumerate(r["authors"])
-            ]
-            cat_rows += [
-                {"paper_id": pid, "position": i, "category": _fit(paper_categories.c.category, c)}
-                for i, c in enumerate(r["categories"])
-            ]
-        _bulk_insert(conn, paper_authors, author_rows)
-        _bulk_insert(conn, paper_categories, cat_rows)
+            author_rows += [(pid, i, n, _name_key(n)) for i, n in enumerate(r["authors"])]
+            cat_rows += [(pid, i, _fit(paper_categories.c.category, c)) for i, c in enumerate(r["categories"])]
+        _insert_values(conn, paper_authors, ("paper_id", "position", "name", "name_key"), author_rows)
+        _insert_values(conn, paper_categories, ("paper_id", "position", "category"), cat_rows)
     out.changed_ids = changed
     _record_sources(conn, states, now)
     return out
@@ -204,6 +209,12 @@ def _without_nul(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _name_key(name: str) -> str:
+    """paper_authors.name_key of an author name; memoised, as the same names recur across a bulk load."""
+    return _fit(paper_authors.c.name_key, author_key(name))
+
+
 def _fit(col: sa.Column, value: Any) -> Any:
     """`value` cut to the column's declared length: PostgreSQL rejects a longer string (failing the
     whole batch) where SQLite would keep it; the real sample has 142-character "categories" (ACM
@@ -213,28 +224,42 @@ def _fit(col: sa.Column, value: Any) -> Any:
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """executemany straight to the driver for plain-typed rows: SQLAlchemy's per-row bind
-    processing cost more than the insert itself on the 75k-paper sample (profiled)."""
-    if not rows:
+    """Insert rows (dicts with the same keys) through `_insert_values`."""
+    if rows:
+        cols = list(rows[0])
+        _insert_values(conn, table, cols, [tuple([r[k] for k in cols]) for r in rows])
+
+
+def _insert_values(conn: sa.Connection, table: sa.Table, cols: Sequence[str], values: list[tuple]) -> None:
+    """executemany (COPY on PostgreSQL) straight to the driver, each value through its column type's own
+    bind processor (JSON text, SQLite dates), so stored exactly as SQLAlchemy would store it: SQLAlchemy's
+    per-row parameter processing cost more than the insert itself (profiled on the sample and on 100k
+    snapshot papers)."""
+    if not values:
         return
-    if conn.dialect.name == "postgresql":
+    dialect = conn.dialect
+    procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in cols]
+    if any(procs):
+        values = [tuple([v if f is None else f(v) for v, f in zip(row, procs)]) for row in values]
+    if dialect.name == "postgresql":
         # COPY, in this transaction: psycopg's executemany sends one INSERT per row (3x slower here).
         from psycopg import sql
 
-        cols = list(rows[0])
         stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, cols))
         )
         with conn.connection.dbapi_connection.cursor() as cur, cur.copy(stmt) as copy:
-            for r in rows:
-                copy.write_row(tuple(r[k] for k in cols))
+            for row in values:
+                copy.write_row(row)
         return
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    if conn.dialect.positional:
-        order = compiled.positiontup
-        params: list[Any] = [tuple(r[k] for k in order) for r in rows]
+    compiled = table.insert().compile(dialect=dialect, column_keys=list(cols))
+    if dialect.positional:
+        order = [list(cols).index(k) for k in compiled.positiontup]
+        if order != list(range(len(cols))):
+            values = [tuple([row[i] for i in order]) for row in values]
+        params: list[Any] = values
     else:
-        params = rows
+        params = [dict(zip(cols, row)) for row in values]
     conn.exec_driver_sql(str(compiled), params)
 
 
