@@ -114,34 +114,29 @@ def load() -> str:
 
 
 def compare(args: argparse.Namespace) -> None:
+    from _worktree import worktree_of
+
     file = args.input.resolve()
-    with tempfile.TemporaryDirectory(prefix="pb-bench-ingest-") as tmp:
-        old = Path(tmp) / "ref"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(old), args.against], check=True)
-        try:
-            trees = {f"{args.against} (before)": old, "this tree": REPO}
-            print(f"input: {file} ({file.stat().st_size / 2**20:,.0f} MiB); {load()}")
-            rows = []
-            for stage, flags in (("store", ("--no-index",)), ("searchable", ())):
-                for label, tree in trees.items():
-                    home = Path(tmp) / f"{stage}-{len(rows)}"
-                    r = measured_ingest(tree, home, file, *flags)
-                    n = r["report"]["added"] + r["report"]["updated"] + r["report"]["unchanged"]
-                    rows.append((stage, label, n, r))
-                    print(
-                        f"  {stage:<10} {label:<18} {n:,} papers: wall {r['wall']:.1f} s, storing process "
-                        f"{r['self']:.1f} CPU-s ({r['self'] / n * 1e5:.1f} per 100k), children {r['children']:.1f} "
-                        f"CPU-s; {load()}",
-                        flush=True,
-                    )
-        finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
-    by = {(s, lab): r for s, lab, _n, r in rows}
-    (before_label, after_label) = trees
+    rows = []
+    with worktree_of(args.against) as old, tempfile.TemporaryDirectory(prefix="pb-bench-ingest-") as tmp:
+        trees = {f"{args.against} (before)": old, "this tree": REPO}
+        print(f"input: {file} ({file.stat().st_size / 2**20:,.0f} MiB); {load()}")
+        for stage, flags in (("store", ("--no-index",)), ("searchable", ())):
+            for label, tree in trees.items():
+                r = measured_ingest(tree, Path(tmp) / f"{stage}-{len(rows)}", file, *flags)
+                n = r["report"]["added"] + r["report"]["updated"] + r["report"]["unchanged"]
+                rows.append((stage, label, r))
+                print(
+                    f"  {stage:<10} {label:<18} {n:,} papers: wall {r['wall']:.1f} s; storing process {r['self']:.1f}"
+                    f" CPU-s ({r['self'] / n * 1e5:.1f} per 100k); its children {r['children']:.1f} CPU-s; {load()}",
+                    flush=True,
+                )
+    by = {(stage, label): r for stage, label, r in rows}
+    before, after = trees
     for stage in ("store", "searchable"):
-        b, a = by[(stage, before_label)], by[(stage, after_label)]
+        b, a = by[(stage, before)], by[(stage, after)]
         print(
-            f"{stage}: storing CPU after/before {a['self'] / b['self']:.2f}, whole-tree CPU "
+            f"{stage}: after/before storing-process CPU {a['self'] / b['self']:.2f}, whole-tree CPU "
             f"{(a['self'] + a['children']) / (b['self'] + b['children']):.2f}, wall {a['wall'] / b['wall']:.2f}"
         )
 

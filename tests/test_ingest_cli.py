@@ -238,3 +238,42 @@ def test_every_run_is_recorded(tmp_path, ingest_json, cli, hf_page):
 def test_usage_errors_exit_2(tmp_path, cli):
     assert cli(tmp_path, "ingest")[0] == 2
     assert cli(tmp_path, "ingest", "--format", "nope", "x")[0] == 2
+
+
+def test_parsing_in_a_second_process_stores_the_same_rows(tmp_path, new_database_url, monkeypatch):
+    """The child parser computes new rows' derived columns ahead; merges, updates and NULs store as in one process."""
+    import sqlalchemy as sa
+
+    from paperboy.store import Store
+    from paperboy.store import ingest as ingest_mod
+    from paperboy.store.ingest import Ingester
+    from paperboy.store.schema import paper_authors, paper_categories, papers
+
+    first = _write_jsonl(
+        tmp_path / "first.jsonl",
+        [
+            _jsonl_record(1, authors=["Ada Lovelace", "C. Babbage"]),
+            _jsonl_record(2),
+            _jsonl_record(1, summary="A newer abstract.", categories=["cs.LG", "cs.CL"]),  # merged in the batch
+            _jsonl_record(3, summary="Nul\x00 inside", authors=["Nul\x00 Author"]),
+        ],
+    )
+    second = _write_jsonl(tmp_path / "second.jsonl", [_jsonl_record(2, summary="Changed."), _jsonl_record(4)])
+    tables = []
+    for min_bytes in (0, 1 << 60):  # parsed in a second process, then in this one
+        monkeypatch.setattr(ingest_mod, "PARALLEL_MIN_BYTES", min_bytes)
+        st = Store(new_database_url())
+        try:
+            reports = Ingester(st).ingest_files([first, second])
+            assert [(r.added, r.updated, r.unchanged, r.duplicates) for r in reports] == [(3, 0, 0, 1), (1, 1, 0, 0)]
+            skip = {"created_at", "modified_at"}
+            with st.engine.connect() as conn:
+                tables.append(
+                    [
+                        conn.execute(sa.select(*[c for c in t.c if c.name not in skip]).order_by(*t.primary_key)).all()
+                        for t in (papers, paper_authors, paper_categories)
+                    ]
+                )
+        finally:
+            st.close()
+    assert tables[0] == tables[1] and len(tables[0][0]) == 4

@@ -234,7 +234,8 @@ class Paperboy:
             if on_batch is not None:
                 on_batch(n)
 
-        ing = Ingester(self.store, self.settings.batch_size, on_problem, share=share, on_batch=batch_done)
+        ing = Ingester(self.store, self.settings.batch_size, on_problem, share=share)
+        ing.on_batch = batch_done
         try:
             reports = ing.ingest_files(files, fmt, progress)
         except BaseException:

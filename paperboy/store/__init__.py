@@ -14,7 +14,7 @@ from paperboy.store import runs as _runs
 from paperboy.store import vectors as _vectors
 from paperboy.store.db import analyze, create_engine, migrate, reading
 from paperboy.store.harvest import HarvestStore
-from paperboy.store.papers import BatchOutcome
+from paperboy.store.papers import BatchOutcome, Fresh
 
 # The database went away (PostgreSQL restarting, a dropped connection, a full pool, SQLite locked
 # past its timeout): surfaces turn these into a retryable "unavailable" answer.
@@ -54,7 +54,7 @@ class Store:
             yield conn
 
     def upsert(
-        self, batch: Sequence[tuple[Paper, bool]], prepared: Sequence[dict | None] | None = None
+        self, batch: Sequence[tuple[Paper, bool]], prepared: Sequence[Fresh | None] | None = None
     ) -> BatchOutcome:
         """Merge one batch in one transaction: all of it lands or none of it does (`prepared`: see upsert_batch)."""
         with self.engine.begin() as conn:

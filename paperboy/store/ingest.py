@@ -20,7 +20,7 @@ from tqdm import tqdm
 from paperboy.models import IngestReport, Paper, Rejected, SourceError
 from paperboy.sources import FORMATS, detect_format, read_head
 from paperboy.store import Store
-from paperboy.store.merge import derived, row_from_paper
+from paperboy.store.papers import Fresh, prepare
 
 MAX_REPORTED = 20  # problems kept in the report; all are passed to on_problem
 GZIP_MAGIC = b"\x1f\x8b"
@@ -89,16 +89,10 @@ class _Tracked(io.RawIOBase):
 class Ingester:
     """Feeds parsed records into a Store in batches, counting what happened."""
 
-    def __init__(
-        self,
-        store: Store,
-        batch_size: int = 2000,
-        on_problem: Problem | None = None,
-        share: float = 1.0,
-        on_batch: Callable[[int], None] | None = None,
-    ):
+    on_batch: Callable[[int], None] | None = None  # after each committed batch: papers it added or changed
+
+    def __init__(self, store: Store, batch_size: int = 2000, on_problem: Problem | None = None, share: float = 1.0):
         """`share` < 1 paces the writes: after each batch, pause so writing takes that share of the time.
-        `on_batch(n)` is called after each committed batch with the number of papers it added or changed.
 
         A database server on the same cores runs the writes at full priority, whatever the niceness
         of the process sending them; pacing is how a background ingest leaves CPU to web requests.
@@ -110,7 +104,6 @@ class Ingester:
         self.batch_size = min(batch_size, PACED_BATCH) if share < 1 else batch_size
         self.on_problem = on_problem or (lambda _msg: None)
         self.share = share
-        self.on_batch = on_batch
 
     def _problem(self, report: IngestReport, msg: str) -> None:
         if len(report.errors) < MAX_REPORTED:
@@ -125,7 +118,7 @@ class Ingester:
         With `run`, every batch also beats that ledger row's heartbeat.
         """
         batch: list[tuple[Paper, bool]] = []
-        prepared: list[dict | None] = []
+        prepared: list[Fresh | None] = []
         for rec in records:
             pre = None
             if isinstance(rec, _Prepared):
@@ -153,7 +146,7 @@ class Ingester:
             self._flush(batch, prepared, report, run)
 
     def _flush(
-        self, batch: list[tuple[Paper, bool]], prepared: list[dict | None], report: IngestReport, run: int | None
+        self, batch: list[tuple[Paper, bool]], prepared: list[Fresh | None], report: IngestReport, run: int | None
     ) -> None:
         started = time.perf_counter()
         out = self.store.upsert(batch, prepared)
@@ -225,10 +218,10 @@ class Ingester:
 
 
 class _Prepared(NamedTuple):
-    """A parsed paper with its derived columns as a fresh row, computed in the parser process."""
+    """A parsed paper with what storing it as a new row takes, computed in the parser process."""
 
     paper: Paper
-    derived: dict
+    fresh: Fresh | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -280,7 +273,7 @@ def _child_reader(jobs: list[tuple[Path, str]], progress: bool, q) -> None:
             # Per-record work done here, on the parser's core, leaves less to the storing process.
             if isinstance(rec, Paper):
                 rec = rec.with_defaults()
-                rec = _Prepared(rec, derived(row_from_paper(rec)))
+                rec = _Prepared(rec, prepare(rec))
             chunk.append(rec)
             if len(chunk) >= _CHUNK:
                 put(chunk)

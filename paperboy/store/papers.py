@@ -6,7 +6,7 @@ import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -25,7 +25,22 @@ class _State:
     touched: bool = False  # some record of the batch merged into it (else it was only a match candidate)
     sources: dict[str, str | None] = field(default_factory=dict)
     title_key: str | None = None  # of row["title"], while known
-    derived: dict[str, Any] | None = None  # derived(row), while known
+    fresh: Fresh | None = None  # computed ahead for a new row, until a record merges into it
+
+
+class Fresh(NamedTuple):
+    """A parsed paper's new row, computed ahead by `prepare` (in the parser process): less for the storing one."""
+
+    derived: dict[str, Any]  # derived(row_from_paper(paper))
+    name_keys: list[str]  # paper_authors.name_key of each author
+
+
+def prepare(p: Paper) -> Fresh | None:
+    """The Fresh of `p` (None for a row with NULs: those are cleaned, and derived, at the write)."""
+    row = row_from_paper(p)
+    if _without_nul(row) is not row:
+        return None
+    return Fresh(derived(row), [_name_key(n) for n in row["authors"]])
 
 
 @dataclass(slots=True)
@@ -89,19 +104,19 @@ def _compatible(state: _State, p: Paper) -> bool:
 
 
 def upsert_batch(
-    conn: sa.Connection, batch: Sequence[tuple[Paper, bool]], prepared: Sequence[dict | None] | None = None
+    conn: sa.Connection, batch: Sequence[tuple[Paper, bool]], prepared: Sequence[Fresh | None] | None = None
 ) -> BatchOutcome:
     """Merge `(paper, is_duplicate)` records into the store inside the caller's transaction.
 
     Matching is on arXiv id, else normalized title + first author. Papers whose merged content
     is unchanged are not written, so re-ingesting an input changes nothing. `prepared[i]`, when
-    given, is `derived(row_from_paper(batch[i][0]))`, computed ahead (by the parser process).
+    given, is `prepare(batch[i][0])`, computed ahead (by the parser process).
     """
     begin_write(conn)  # concurrent writers would both insert a new paper, or commit seqs out of order
     papers_only = [p for p, _ in batch]
     prepared = prepared or [None] * len(batch)
     # normalized once per record: it is most of the matching cost
-    keys = [pre["title_key"] if pre else p.title_key for p, pre in zip(papers_only, prepared)]
+    keys = [pre.derived["title_key"] if pre else p.title_key for p, pre in zip(papers_only, prepared)]
     by_arxiv: dict[str, _State] = {}
     by_title: dict[str, list[_State]] = {}
     states: dict[str, _State] = {}
@@ -122,13 +137,13 @@ def upsert_batch(
         if st is None:
             st = next((c for c in by_title.get(title_key, ()) if _compatible(c, p)), None)
         if st is None:
-            st = _State(p.paper_id(), row_from_paper(p), None, title_key=title_key, derived=pre)
+            st = _State(p.paper_id(), row_from_paper(p), None, title_key=title_key, fresh=pre)
             register(st, title_key)
         else:
             had_arxiv = st.row.get("arxiv_id")
             row = st.row if st.touched else {f: st.row[f] for f in ROW_FIELDS}  # a stored row: its fields only
             st.row = merge(row, p)
-            st.title_key = st.derived = None  # the merged row may have another title, another hash
+            st.title_key = st.fresh = None  # the merged row may have another title, another hash
             if not had_arxiv and st.row.get("arxiv_id"):
                 by_arxiv[st.row["arxiv_id"]] = st
         st.counted = st.counted or not is_dup
@@ -143,10 +158,12 @@ def _write(conn: sa.Connection, states: dict[str, _State]) -> BatchOutcome:
     out = BatchOutcome()
     inserts, updates = [], []
     for st in states.values():
-        row = _without_nul(st.row)
-        exact = row is st.row  # (no NUL removed)
-        extra = st.derived if exact and st.derived is not None else derived(row, st.title_key if exact else None)
-        full = {**row, **extra}
+        if st.fresh is not None:  # a new row nobody merged into, without NULs
+            full = {**st.row, **st.fresh.derived}
+        else:
+            row = _without_nul(st.row)
+            exact = row is st.row  # (no NUL removed)
+            full = {**row, **derived(row, st.title_key if exact else None)}
         full["primary_category"] = _fit(papers.c.primary_category, full["primary_category"])
         full["first_author_key"] = _fit(papers.c.first_author_key, full["first_author_key"])
         if st.orig_hash is None:
@@ -175,9 +192,11 @@ def _write(conn: sa.Connection, states: dict[str, _State]) -> BatchOutcome:
             conn.execute(paper_categories.delete().where(paper_categories.c.paper_id.in_(upd_ids)))
         author_rows: list[tuple] = []
         cat_rows: list[tuple] = []
+        known = {st.id: st.fresh.name_keys for st in states.values() if st.fresh is not None}
         for r in inserts + updates:
             pid = r.get("id") or r["b_id"]
-            author_rows += [(pid, i, n, _name_key(n)) for i, n in enumerate(r["authors"])]
+            keys = known.get(pid) or [_name_key(n) for n in r["authors"]]
+            author_rows += [(pid, i, n, k) for i, (n, k) in enumerate(zip(r["authors"], keys))]
             cat_rows += [(pid, i, _fit(paper_categories.c.category, c)) for i, c in enumerate(r["categories"])]
         _insert_values(conn, paper_authors, ("paper_id", "position", "name", "name_key"), author_rows)
         _insert_values(conn, paper_categories, ("paper_id", "position", "category"), cat_rows)
