@@ -121,7 +121,7 @@ def compare(args: argparse.Namespace) -> None:
     with worktree_of(args.against) as old, tempfile.TemporaryDirectory(prefix="pb-bench-ingest-") as tmp:
         trees = {f"{args.against} (before)": old, "this tree": REPO}
         print(f"input: {file} ({file.stat().st_size / 2**20:,.0f} MiB); {load()}")
-        for stage, flags in (("store", ("--no-index",)), ("searchable", ())):
+        for stage, flags in [s for s in (("store", ("--no-index",)), ("searchable", ())) if s[0] in args.stages]:
             for label, tree in trees.items():
                 r = measured_ingest(tree, Path(tmp) / f"{stage}-{len(rows)}", file, *flags)
                 n = r["report"]["added"] + r["report"]["updated"] + r["report"]["unchanged"]
@@ -133,7 +133,7 @@ def compare(args: argparse.Namespace) -> None:
                 )
     by = {(stage, label): r for stage, label, r in rows}
     before, after = trees
-    for stage in ("store", "searchable"):
+    for stage in args.stages:
         b, a = by[(stage, before)], by[(stage, after)]
         print(
             f"{stage}: after/before storing-process CPU {a['self'] / b['self']:.2f}, whole-tree CPU "
@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument("--home", type=Path, help="data directory to ingest into (default: a fresh temp dir)")
     ap.add_argument("--input", type=Path, help="compare REF and this tree on this file (e.g. 300k snapshot lines)")
     ap.add_argument("--against", default="main", help="git ref of the code to compare with (default main)")
+    ap.add_argument("--stages", type=lambda s: s.split(","), default=["store", "searchable"], help="store,searchable")
     args = ap.parse_args()
     compare(args) if args.input else sample(args)
 

@@ -339,9 +339,12 @@ class Paperboy:
         extra: dict[str, Any] = {"checkpoint_every": checkpoint_every} if checkpoint_every else {}
         if ray:
             extra["ray"] = ray
+        seq = st.max_seq()
         return self.indexes.update(
-            st.iter_papers,
-            st.max_seq(),
+            # Up to seq only: the indexes record seq as reached, so papers a writer commits meanwhile (an ingest
+            # the keyword index follows) are read once, by the next update, not twice.
+            lambda since: st.iter_papers(since, until_seq=seq),
+            seq,
             embed=embed,
             progress=progress,
             rebuild=rebuild,

@@ -91,8 +91,8 @@ class Store:
         with reading(self.engine) as conn:
             return _papers.max_seq(conn)
 
-    def iter_papers(self, since_seq: int = 0) -> Iterator[tuple[int, Paper]]:
-        return _papers.iter_papers(self.engine, since_seq)
+    def iter_papers(self, since_seq: int = 0, until_seq: int | None = None) -> Iterator[tuple[int, Paper]]:
+        return _papers.iter_papers(self.engine, since_seq, until_seq=until_seq)
 
     def put_vectors(self, model: str, ids: Sequence[str], hashes: Sequence[str], vectors: Any) -> int:
         """Store computed vectors (float16) of `ids` for `model`: every writer (`paperboy index`, Ray) goes here."""

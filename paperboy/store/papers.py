@@ -382,11 +382,15 @@ def max_seq(conn: sa.Connection) -> int:
     return conn.execute(sa.select(sa.func.max(papers.c.seq))).scalar() or 0
 
 
-def iter_papers(engine: sa.Engine, since_seq: int = 0, page: int = 2000) -> Iterator[tuple[int, Paper]]:
-    """(seq, paper) for every paper changed after `since_seq`, oldest change first, in short read transactions."""
+def iter_papers(
+    engine: sa.Engine, since_seq: int = 0, page: int = 2000, until_seq: int | None = None
+) -> Iterator[tuple[int, Paper]]:
+    """(seq, paper) for every paper changed after `since_seq` (up to `until_seq`), oldest change first, in short
+    read transactions."""
     cond = papers.c.seq > since_seq
+    upto = sa.true() if until_seq is None else papers.c.seq <= until_seq
     while True:
-        q = sa.select(papers).where(cond).order_by(papers.c.seq, papers.c.id).limit(page)
+        q = sa.select(papers).where(cond, upto).order_by(papers.c.seq, papers.c.id).limit(page)
         with engine.connect() as conn:
             rows = conn.execute(q).fetchall()
         if not rows:
