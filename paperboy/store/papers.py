@@ -398,7 +398,9 @@ def iter_papers(
         for r in rows:
             yield r.seq, paper_from_row(r)
         s, i = rows[-1].seq, rows[-1].id
-        cond = sa.or_(papers.c.seq > s, sa.and_(papers.c.seq == s, papers.c.id > i))
+        # `seq >= s` on its own lets the seq index seek to the page's start; with only the OR, every page
+        # read and sorted all the remaining rows (quadratic: a pass over 3.1M papers did not finish).
+        cond = sa.and_(papers.c.seq >= s, sa.or_(papers.c.seq > s, papers.c.id > i))
 
 
 def stats(conn: sa.Connection) -> dict[str, Any]:

@@ -95,9 +95,12 @@ def iter_vectors(engine: sa.Engine, model: str, since_seq: int = 0, page: int = 
             rows[-1].seq,
         )
         s, i = rows[-1].seq, rows[-1].paper_id
+        # `seq >= s` on its own lets the (model, seq) index seek to the page's start; with only the OR,
+        # every page read and sorted all the model's remaining rows (a 3.1M-vector pull ran for hours).
         cond = sa.and_(
             paper_vectors.c.model == model,
-            sa.or_(paper_vectors.c.seq > s, sa.and_(paper_vectors.c.seq == s, paper_vectors.c.paper_id > i)),
+            paper_vectors.c.seq >= s,
+            sa.or_(paper_vectors.c.seq > s, paper_vectors.c.paper_id > i),
         )
 
 
