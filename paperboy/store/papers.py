@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from paperboy.models import Paper, author_key, parse_arxiv_id
 from paperboy.store.db import begin_write
 from paperboy.store.merge import ROW_FIELDS, derived, merge, paper_from_row, row_from_paper
+from paperboy.store.rows import after_key
 from paperboy.store.schema import paper_authors, paper_categories, paper_sources, papers
 
 
@@ -397,10 +398,7 @@ def iter_papers(
             return
         for r in rows:
             yield r.seq, paper_from_row(r)
-        s, i = rows[-1].seq, rows[-1].id
-        # `seq >= s` on its own lets the seq index seek to the page's start; with only the OR, every page
-        # read and sorted all the remaining rows (quadratic: a pass over 3.1M papers did not finish).
-        cond = sa.and_(papers.c.seq >= s, sa.or_(papers.c.seq > s, papers.c.id > i))
+        cond = after_key(papers.c.seq, papers.c.id, rows[-1].seq, rows[-1].id)
 
 
 def stats(conn: sa.Connection) -> dict[str, Any]:

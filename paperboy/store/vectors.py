@@ -9,6 +9,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from paperboy.store.db import begin_write, reading
+from paperboy.store.rows import after_key
 from paperboy.store.schema import paper_vectors, papers
 
 # Stored byte order is fixed, so a big-endian node reads the same numbers.
@@ -94,14 +95,8 @@ def iter_vectors(engine: sa.Engine, model: str, since_seq: int = 0, page: int = 
             flat.reshape(len(rows), dims.pop()).astype(np.float16),
             rows[-1].seq,
         )
-        s, i = rows[-1].seq, rows[-1].paper_id
-        # `seq >= s` on its own lets the (model, seq) index seek to the page's start; with only the OR,
-        # every page read and sorted all the model's remaining rows (a 3.1M-vector pull ran for hours).
-        cond = sa.and_(
-            paper_vectors.c.model == model,
-            paper_vectors.c.seq >= s,
-            sa.or_(paper_vectors.c.seq > s, paper_vectors.c.paper_id > i),
-        )
+        last = after_key(paper_vectors.c.seq, paper_vectors.c.paper_id, rows[-1].seq, rows[-1].paper_id)
+        cond = sa.and_(paper_vectors.c.model == model, last)
 
 
 def vector_stats(engine: sa.Engine, model: str) -> tuple[int, int]:
