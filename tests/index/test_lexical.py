@@ -372,6 +372,10 @@ def test_concurrent_searches_during_writes(small, papers):
 def test_hostile_queries_never_raise(index, text):
     h = index.search(text, limit=20)
     assert isinstance(h, Hits) and len(h) <= 20
+    # Also through the common-word paths: some words common (rank only), every word common (WAND + estimate).
+    for common_df in (60, 0):
+        hits, total, _ = LexicalIndex(index.directory, common_df=common_df).search_counted(text, limit=20)
+        assert len(hits) <= 20 and total >= 0
 
 
 def test_stop_words_only_still_answers(index):
