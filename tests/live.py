@@ -130,7 +130,14 @@ def signed_up_client(
     assert r.status_code == 303, r.text[:500]
     assert client.cookies.get("pb_session")
     server.verify(email)
-    return client, page_csrf(client, "/")  # the token is bound to the new session
+    token = page_csrf(client, "/")  # the token is bound to the new session
+    # Hand back the session on a new connection pool. The server closes a connection left idle past its
+    # keep-alive (uvicorn: 5 s), and a request written just as it closes is lost: the HTTP/1.1 race that
+    # httpx does not retry for a POST. Tests sign up many users before using any, so the first ones
+    # would start on a connection idle for as long as the rest took to sign up.
+    fresh = twin(client, **kw)
+    client.close()
+    return fresh, token
 
 
 def twin(client: httpx.Client, **kw) -> httpx.Client:
