@@ -61,9 +61,10 @@ class RowIds:
         return [b.decode("utf-8") for b in self._ids.tolist()]
 
     def _sorted(self) -> np.ndarray:
+        # Kept as intp: numpy converts any other sorter to intp on every searchsorted call, a copy of
+        # the whole order (4 ms a lookup at 3.1M rows).
         if self._order is None:
-            order = np.argsort(self._ids, kind="stable")
-            self._order = order.astype(np.int32) if self._ids.size < 2**31 else order
+            self._order = np.argsort(self._ids, kind="stable").astype(np.intp, copy=False)
         return self._order
 
     def rows_of(self, ids: Iterable[str]) -> np.ndarray:
@@ -71,13 +72,18 @@ class RowIds:
         ids = ids if isinstance(ids, list | tuple) else list(ids)
         if not ids or not self._ids.size:
             return np.zeros(0, dtype=np.int64)
-        # One byte wider than any stored id, so a longer id is never truncated into a false match.
-        q = _encoded(ids, self._ids.dtype.itemsize + 1)
+        width = self._ids.dtype.itemsize
+        # Encoded one byte wider than any stored id, so a longer id is told apart (it is absent), then
+        # searched at the stored width: searchsorted with two string widths casts the whole stored
+        # array to the wider one on every call (15 ms at 3.1M rows).
+        wide = _encoded(ids, width + 1)
+        fits = wide.view(np.uint8).reshape(len(ids), width + 1)[:, width] == 0
+        q = wide.astype(self._ids.dtype)
         order = self._sorted()
         at = np.searchsorted(self._ids, q, sorter=order)
         at[at == order.size] = 0
         rows = order[at].astype(np.int64)
-        return rows[self._ids[rows] == q]
+        return rows[(self._ids[rows] == q) & fits]
 
     def row(self, paper_id: str) -> int | None:
         rows = self.rows_of([paper_id])
