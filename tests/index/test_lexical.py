@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tantivy
 
-from paperboy.index.lexical import LexicalIndex, _text_analyzer, author_keys, category_terms
+from paperboy.index.lexical import PHRASE_BOOST, LexicalIndex, _text_analyzer, author_keys, category_terms
 from paperboy.index.query import parse_query
 from paperboy.models import Hits, Paper, SearchFilters, author_key
 from tests.index.test_query import HOSTILE
@@ -416,6 +417,16 @@ def test_id_lookup_honours_filters(index, papers):
     assert index.search(p.arxiv_id, filters=SearchFilters(categories=("cs.CL",))).ids == []
 
 
+def _flat(ranking) -> tantivy.Query:
+    """The ranking as one flat boolean query, the plain reading of its parts (the reference the
+    index's nested queries and split paths must rank exactly as)."""
+    Q, Should, Must = tantivy.Query, tantivy.Occur.Should, tantivy.Occur.Must
+    bonus = [(Should, Q.boost_query(ranking.bonus, PHRASE_BOOST))] if ranking.bonus is not None else []
+    if ranking.rank_only and not ranking.must:
+        return Q.boolean_query([(Must, Q.boolean_query(ranking.should)), *ranking.rank_only, *bonus])
+    return Q.boolean_query(ranking.must + ranking.should + ranking.rank_only + bonus)
+
+
 def test_word_queries_rank_exactly_as_the_single_query(index, papers):
     # The WAND-friendly path (words ranked alone, the phrase bonus ranked apart, then merged) must give
     # the ranking and scores of the one combined query, for titles (phrase bonus) and loose words.
@@ -424,7 +435,7 @@ def test_word_queries_rank_exactly_as_the_single_query(index, papers):
     for q in queries:
         ranking = index._text_query(parse_query(q), searcher)
         assert ranking is not None and ranking.plain()
-        res = searcher.search(ranking.query(), 30, count=True)
+        res = searcher.search(_flat(ranking), 30, count=True)
         want = [(searcher.doc(a).get_first("id"), s) for s, a in res.hits]
         got = index.search(q, limit=30)  # no count: the split path
         counted, total, _ = index.search_counted(q, limit=30)  # counted: the bonus ranked apart too
@@ -470,6 +481,39 @@ def test_only_common_words_rank_everything_and_estimate_the_count(index, papers)
     # A word no paper holds finds nothing, so the common word alone decides.
     hits, total, about = scaled.search_counted("zzqxjvw model", limit=500)
     assert set(hits.ids) == model and about and total == pytest.approx(len(model), rel=0.05)  # 2 figures
+
+
+def test_common_words_rank_exactly_as_the_flat_query(index, papers):
+    # Common words are sought only at the papers the others find (nested clauses), the phrase bonus is
+    # ranked apart: papers, order, scores and counts must be those of the flat query, whatever finds the
+    # papers (rarer words, a name, an id, a quoted phrase) and whether the phrase holds.
+    scaled = LexicalIndex(index.directory, common_df=60)
+    searcher = scaled._searcher()
+    p = next(p for p in papers if p.authors and p.arxiv_id)
+    name = p.authors[0]
+    queries = [x.title for x in papers[::25]] + [
+        "model diffusion",
+        "diffusion model learning",
+        f"{p.arxiv_id} model learning",  # the id finds; the common words only rank it
+        f"{name} model",
+        name,
+        '"language model" learning model',
+        "model learning",  # every word common: WAND and an estimate, checked above
+    ]
+    checked = 0
+    for q in queries:
+        parsed = parse_query(q)
+        ranking = scaled._text_query(parsed, searcher, common_df=60)
+        if ranking is None or ranking.all_common or parsed.arxiv_id:
+            continue
+        res = searcher.search(_flat(ranking), 50, count=True)
+        want = [(searcher.doc(a).get_first("id"), s) for s, a in res.hits]
+        hits, total, about = scaled.search_counted(q, limit=50)
+        assert not about and total == res.count, q
+        assert hits.ids[:10] == [i for i, _ in want][:10], q
+        assert np.allclose(hits.scores, [s for _, s in want], atol=1e-4), q
+        checked += bool(ranking.rank_only)
+    assert checked >= 10
 
 
 def test_phrases_decide_what_matches_whatever_the_words(index, papers):
