@@ -11,7 +11,8 @@ it (delete the home to measure again):
   embedding  the configured encoder on 300 stored papers: papers/s, and N / rate as the projected
              time to embed everything on this box
   vectors    DERIVED, not embedded (N papers would take hours): new points inside the neighbourhoods
-             of --real embedded sample papers (benchmarks/ann_scale.py `derive`, calibrated against
+             of --real embedded sample papers (a home measured with another --real gets new vectors
+             and a new vector index; its ingest figures stay) (benchmarks/ann_scale.py `derive`, calibrated against
              real vectors of the same size by `ann_scale.py --calibrate`), stored through Store.put_vectors
              with each paper's real text hash, so `paperboy index` takes them as up to date
   ANN        `Paperboy.update_index()`: pulls the vectors from the store into the node's index and
@@ -50,6 +51,22 @@ from ann_scale import CACHE, REAL, derive, real_vectors  # noqa: E402
 from lexical_engines import NATURAL_QUERIES  # noqa: E402
 
 K = 10
+
+
+# Figures of the ingest, keyword and embedding-rate steps: a new vector derivation keeps them.
+FIXED = (
+    "papers",
+    "ingest_s",
+    "ingest_cpu_s",
+    "ingest_rss_mb",
+    "stored",
+    "ingest_load",
+    "keyword_s",
+    "keyword_cpu_s",
+    "keyword_load",
+    "embed_rate",
+    "encoder",
+)
 
 
 def child(args: list[str]) -> tuple[dict, float, float, float]:
@@ -115,7 +132,18 @@ def measure(n: int, work: Path, real: np.ndarray, index_after: bool = False) -> 
         fig.update(embed_rate=len(texts) / (time.perf_counter() - t0), encoder=repr(emb))
         keep()
     model = pb.indexes.embedder.name
-    if pb.store.vector_stats(model)[0] < pb.store.count():
+    rederive = fig.get("derived_from") not in (None, len(real))
+    if rederive:
+        # Vectors of another derivation base (--real): store new ones and build the vector index anew;
+        # the keyword index and the ingest figures stay.
+        with pb.indexes.updating():
+            shutil.rmtree(home / "index" / "dense", ignore_errors=True)
+            pb.indexes._set_manifest(dense={})
+        for key in [k for k in fig if k not in FIXED]:
+            del fig[key]
+        pb.close()
+        pb = Paperboy(Settings(home=home))
+    if rederive or pb.store.vector_stats(model)[0] < pb.store.count():
         t0 = time.perf_counter()
         ids, hashes = [], []
         for _s, p in pb.store.iter_papers(0):
@@ -126,7 +154,7 @@ def measure(n: int, work: Path, real: np.ndarray, index_after: bool = False) -> 
             pb.store.put_vectors(
                 model, ids[start : start + 20_000], hashes[start : start + 20_000], vecs[start : start + 20_000]
             )
-        fig["vectors_stored_s"] = time.perf_counter() - t0
+        fig.update(vectors_stored_s=time.perf_counter() - t0, derived_from=len(real))
         del vecs
         keep()
     if "ann_s" not in fig:
@@ -223,7 +251,11 @@ def table(rows: list[dict]) -> None:
             f"{f(r.get('disk_mb', 0) / 1024, '.1f'):>7} | "
             f"{f(r.get('ingest_load'), '.0f')}/{f(r.get('keyword_load'), '.0f')}/{f(r.get('search_load'), '.0f')}"
         )
-    print("vectors: derived from real embeddings of sample papers (see --help); embedding rate sampled on 300 papers")
+    bases = ", ".join(f"{r['papers']:,} from {r.get('derived_from', '?'):,}" for r in rows if r.get("derived_from"))
+    print(
+        f"vectors: derived from real embeddings of sample papers (see --help): {bases or '-'}; "
+        "embedding rate sampled on 300 papers"
+    )
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ documents moved nDCG by at most +0.001 at w_lex 0.3-0.4, within noise, so it is 
 from __future__ import annotations
 
 from collections.abc import Collection
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,6 +109,36 @@ class HybridSearcher:
             )
             return Retrieved(hits, "lexical", warnings, parsed, {i: ("lexical",) for i in hits.ids}, total, about)
 
+        # Hybrid: the keyword half runs on another thread while this one encodes the query and searches the
+        # vectors. tantivy, onnxruntime and usearch release the GIL, so on two cores a search takes the
+        # longer half, not the sum (`benchmarks/scale.py`).
+        keywords = (
+            _HALVES.submit(
+                lex.search_counted, parsed, limit=depth, filters=flt, require_all=require_all, exclude_ids=exclude_ids
+            )
+            if mode == "hybrid"
+            else None
+        )
+        try:
+            return self._dense_and_fused(parsed, mode, flt, depth, require_all, exclude_ids, warnings, keywords)
+        finally:
+            # On an error in the dense half: never leave the keyword half running past its request.
+            if keywords is not None and not keywords.cancel():
+                wait([keywords])
+
+    def _dense_and_fused(
+        self,
+        parsed: ParsedQuery,
+        mode: str,
+        flt: SearchFilters,
+        depth: int,
+        require_all: bool,
+        exclude_ids: Collection[str],
+        warnings: list[str],
+        keywords: Future | None,
+    ) -> Retrieved:
+        """Dense retrieval, and for hybrid its fusion with the keyword half (`keywords`, running)."""
+        lex = self.indexes.lexical
         covers = self.indexes.dense_coverage()
         if covers:  # a first embedding run is under way, newest papers first
             warnings.append(
@@ -137,15 +168,15 @@ class HybridSearcher:
             )
 
         p = self.params
-        lex_hits, lex_total, lex_about = lex.search_counted(
-            parsed, limit=depth, filters=flt, require_all=require_all, exclude_ids=exclude_ids
-        )
+        if p.prf_docs:  # the dense query takes in the top keyword papers: wait for them first
+            lex_hits, lex_total, lex_about = keywords.result()
         if p.prf_docs and len(lex_hits):
             _found, top = vec.vectors_of(lex_hits.ids[: p.prf_docs])
             if len(top):
                 qvec = qvec + p.prf_weight * np.mean(top, axis=0)
                 qvec = qvec / (np.linalg.norm(qvec) or 1.0)
         dense_hits = vec.search(qvec, depth, allowed=allowed, mask=mask, exclude=exclude_ids)
+        lex_hits, lex_total, lex_about = keywords.result()
         sources: dict[str, tuple[str, ...]] = {}
         for i in lex_hits.ids:
             sources[i] = ("lexical",)
@@ -188,6 +219,11 @@ class HybridSearcher:
                 "showing keyword results meanwhile"
             )
         return "semantic index not built yet: showing keyword results (run `paperboy index`)"
+
+
+# Threads for the keyword half of hybrid searches, made on demand and reused; one per search in flight
+# (a web process runs a few dozen request threads), so no search waits for another's keyword half.
+_HALVES = ThreadPoolExecutor(max_workers=64, thread_name_prefix="paperboy-keywords")
 
 
 def _dense_scores_for(vec, qvec: np.ndarray, ids: list[str]) -> Hits:
