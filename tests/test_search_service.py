@@ -364,3 +364,20 @@ def test_hidden_papers_are_left_out_inside_retrieval_so_pages_stay_full(indexed)
         with indexed.store.engine.begin() as conn:
             for i in hide:
                 set_hidden(conn, i, None, None)
+
+
+def test_the_keyword_half_runs_in_a_forked_child():
+    # Hybrid searches run their keyword half on a thread pool; a child forked after the pool had threads
+    # must get a pool of its own, or its first hybrid search waits for a thread that does not exist.
+    from paperboy.ranking import hybrid
+
+    assert hybrid._HALVES.submit(int, "1").result() == 1
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ok = hybrid._HALVES.submit(int, "2").result(timeout=120) == 2  # a hang guard, not a time bound
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

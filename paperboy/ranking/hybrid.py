@@ -12,6 +12,7 @@ documents moved nDCG by at most +0.001 at w_lex 0.3-0.4, within noise, so it is 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -223,7 +224,20 @@ class HybridSearcher:
 
 # Threads for the keyword half of hybrid searches, made on demand and reused; one per search in flight
 # (a web process runs a few dozen request threads), so no search waits for another's keyword half.
-_HALVES = ThreadPoolExecutor(max_workers=64, thread_name_prefix="paperboy-keywords")
+def _halves() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=64, thread_name_prefix="paperboy-keywords")
+
+
+_HALVES = _halves()
+
+
+def _after_fork() -> None:
+    # A forked child has none of the parent's threads, but the pool would count its idle ones as there.
+    global _HALVES
+    _HALVES = _halves()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _dense_scores_for(vec, qvec: np.ndarray, ids: list[str]) -> Hits:
