@@ -80,7 +80,14 @@ def neighbours(base: np.ndarray, k: int) -> np.ndarray:
     """Each base vector's k nearest other base vectors (exact inner product), shape (len(base), k)."""
     from usearch.index import search as exact_search
 
-    keys = exact_search(base, base, k + 1, "ip", exact=True, threads=0).keys.astype(np.int64)
+    # In blocks of queries: usearch's exact search holds a block x base distance matrix (all 74k real
+    # sample vectors at once would be 22 GB).
+    keys = np.concatenate(
+        [
+            exact_search(base, base[i : i + 4096], k + 1, "ip", exact=True, threads=0).keys.astype(np.int64)
+            for i in range(0, len(base), 4096)
+        ]
+    )
     own = keys == np.arange(len(base))[:, None]
     own[~own.any(axis=1), -1] = True  # ties can push a vector out of its own list: drop the farthest
     return keys[~own].reshape(len(base), k)

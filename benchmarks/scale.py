@@ -42,6 +42,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
+import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -139,6 +140,8 @@ def measure(n: int, work: Path, real: np.ndarray, index_after: bool = False) -> 
         with pb.indexes.updating():
             shutil.rmtree(home / "index" / "dense", ignore_errors=True)
             pb.indexes._set_manifest(dense={})
+        with pb.store.engine.begin() as conn:  # one delete, so the new rows are inserts, not replacements
+            conn.execute(sa.text("DELETE FROM paper_vectors WHERE model = :m"), {"m": model})
         for key in [k for k in fig if k not in FIXED]:
             del fig[key]
         pb.close()
