@@ -11,17 +11,24 @@ it (delete the home to measure again):
   embedding  the configured encoder on 300 stored papers: papers/s, and N / rate as the projected
              time to embed everything on this box
   vectors    DERIVED, not embedded (N papers would take hours): new points inside the neighbourhoods
-             of --real embedded sample papers (a home measured with another --real gets new vectors
-             and a new vector index; its ingest figures stay) (benchmarks/ann_scale.py `derive`, calibrated against
-             real vectors of the same size by `ann_scale.py --calibrate`), stored through Store.put_vectors
-             with each paper's real text hash, so `paperboy index` takes them as up to date
+             of --real embedded sample papers (benchmarks/ann_scale.py `derive`, calibrated against real
+             vectors of the same size by `ann_scale.py --calibrate`), stored through Store.put_vectors
+             with each paper's real text hash, so `paperboy index` takes them as up to date; a home
+             measured with another --real gets new vectors and a new vector index (ingest figures stay)
   ANN        `Paperboy.update_index()`: pulls the vectors from the store into the node's index and
              builds the HNSW graph when N is above the switch (the build time is printed)
-  search     a fresh child process serving Paperboy.search() (hydration included): 100 distinct
-             queries per mode, so every dense/hybrid query is encoded (no cache hit); p50/p99,
-             ANN recall@10 against the exact f16 scan, RSS after the queries (psutil) and what it is:
-             anonymous memory vs file-backed pages of mapped files (page cache the kernel can drop),
-             the files by kind, and USS (benchmarks/_memory.py)
+  search     a fresh child process serving Paperboy.search() (hydration included), distinct queries
+             throughout (every dense/hybrid query is encoded, nothing is served from a cache). Cold:
+             the page cache is dropped first (root only; `cold_start` says whether it was), and the
+             first 100 queries per mode give `cold_*` p50/p99, a restarted server's first users. Then
+             every file of the home is read once, as on a server that has answered for a while (the
+             pages a long-running server touches are cached; this box's RAM holds a whole 3.1M home),
+             300 more queries warm up, and 100 more per mode give the steady-state p50/p99.
+             ANN recall@10 against the exact f16 scan for the 200 held-out real query vectors of
+             ann_scale (titles of sample papers whose own embeddings are not in the derivation base,
+             as in the calibration), and for 100 in-corpus titles (`recall_in_corpus`); RSS after the
+             queries (psutil) and what it is: anonymous memory vs file-backed pages of mapped files
+             (page cache the kernel can drop), the files by kind, and USS (benchmarks/_memory.py)
   disk       store + index files
 """
 
@@ -92,7 +99,7 @@ def dir_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20 if path.exists() else 0.0
 
 
-def measure(n: int, work: Path, real: np.ndarray, index_after: bool = False) -> dict:
+def measure(n: int, work: Path, real: np.ndarray, cache: Path, index_after: bool = False) -> dict:
     corpus = work / f"arxiv-{n}.json"
     if not corpus.exists():
         subprocess.run(
@@ -172,7 +179,10 @@ def measure(n: int, work: Path, real: np.ndarray, index_after: bool = False) -> 
         )
         keep()
     pb.close()
-    proc = subprocess.run([sys.executable, __file__, "--probe", str(home)], capture_output=True, text=True)
+    held_out = cache / "sample-queries-200.npy"
+    proc = subprocess.run(
+        [sys.executable, __file__, "--probe", str(home), "--queries", str(held_out)], capture_output=True, text=True
+    )
     if proc.returncode:
         sys.exit(f"search probe failed: {proc.stderr[-2000:]}")
     fig.update(json.loads(proc.stdout.strip().splitlines()[-1]), search_load=load())
@@ -181,27 +191,39 @@ def measure(n: int, work: Path, real: np.ndarray, index_after: bool = False) -> 
     return fig
 
 
-def probe(home: Path) -> None:
-    """Serve searches from a fresh process; print latencies, recall and RSS as one JSON line."""
+def probe(home: Path, queries: Path | None = None) -> None:
+    """Serve searches from a fresh process; print latencies, recall and RSS as one JSON line.
+
+    Three passes of distinct queries (no query is ever repeated, so every dense/hybrid one is encoded):
+    `cold_*` the first 100 per mode of the fresh process, as a restarted server answers its first users
+    (its page cache is whatever the machine left: drop it first to measure a cold start); then 300 other
+    queries as warm-up, not measured; then the steady-state figures (`lexical_p50`, ...), what a running
+    server's users see. Recall@10 of the ANN against the exact scan on `queries` (held-out real query
+    vectors, see main()), and on 100 in-corpus title queries (`recall_in_corpus`).
+    """
     import psutil
 
     from paperboy.config import Settings
     from paperboy.service import Paperboy
 
+    pool = _queries(home)
+    cold = _drop_page_cache()
     pb = Paperboy(Settings(home=home))
-    rng = random.Random(42)
-    titles = [p.title for _i, (_s, p) in zip(range(5000), pb.store.iter_papers(0))]
-    pool = list(dict.fromkeys(NATURAL_QUERIES + [" ".join(t.split()[:6]) for t in rng.sample(titles, 400)]))
-    rng.shuffle(pool)
-    out: dict = {}
+    passes = {"cold_": pool[0:300], "warm-up": pool[300:600], "": pool[600:900]}
+    out: dict = {"cold_start": cold}
     pb.search("warm up the searcher", mode="hybrid")
-    for n, mode in enumerate(("lexical", "dense", "hybrid")):
-        lat = []
-        for q in pool[n * 100 : (n + 1) * 100]:  # distinct per mode: every query is encoded
-            t0 = time.perf_counter()
-            pb.search(q, mode=mode, limit=20)
-            lat.append((time.perf_counter() - t0) * 1000)
-        out[f"{mode}_p50"], out[f"{mode}_p99"] = float(np.percentile(lat, 50)), float(np.percentile(lat, 99))
+    for prefix, qs in passes.items():
+        if prefix == "warm-up":
+            out["home_read_s"] = _read_files(home)  # as on a server that has run a while (see the docstring)
+        for n, mode in enumerate(("lexical", "dense", "hybrid")):
+            lat = []
+            for q in qs[n * 100 : (n + 1) * 100]:  # distinct per mode: every query is encoded
+                t0 = time.perf_counter()
+                pb.search(q, mode=mode, limit=20)
+                lat.append((time.perf_counter() - t0) * 1000)
+            if prefix != "warm-up":
+                out[f"{prefix}{mode}_p50"] = float(np.percentile(lat, 50))
+                out[f"{prefix}{mode}_p99"] = float(np.percentile(lat, 99))
     vec = pb.indexes.vectors
     out["serving_rss_mb"] = psutil.Process().memory_info().rss / 2**20
     mem = breakdown()
@@ -214,17 +236,57 @@ def probe(home: Path) -> None:
     if vec.ann_active():
         from usearch.index import search as exact_search
 
+        def recall(qvs) -> float:
+            rec = []
+            for qv in qvs:
+                got = set(vec.search(qv, K).ids)
+                exact = exact_search(vec._vecs[: len(vec)], qv.astype(np.float16), K, "ip", exact=True).keys
+                rec.append(len(got & {vec._ids[int(k)] for k in exact}) / K)
+            return float(np.mean(rec))
+
         emb = pb.indexes.embedder
-        rec = []
-        for q in pool[300:400]:
-            qv = emb.embed_query(q)
-            got = set(vec.search(qv, K).ids)
-            exact = exact_search(vec._vecs[: len(vec)], qv.astype(np.float16), K, "ip", exact=True).keys
-            rec.append(len(got & {vec._ids[int(k)] for k in exact}) / K)
-        out["recall_at_10"] = float(np.mean(rec))
+        out["recall_in_corpus"] = recall([emb.embed_query(q) for q in pool[900:1000]])
+        out["recall_at_10"] = recall(np.load(queries)) if queries else out["recall_in_corpus"]
     else:
         out["recall_at_10"] = 1.0  # exact scan
     print(json.dumps(out))
+
+
+def _queries(home: Path) -> list[str]:
+    """1,000+ distinct queries: the natural questions and 6-word prefixes of 1,400 stored titles, shuffled."""
+    import sqlite3
+
+    rng = random.Random(42)
+    db = sqlite3.connect(f"file:{home / 'paperboy.db'}?mode=ro", uri=True)
+    try:
+        titles = [t for (t,) in db.execute("SELECT title FROM papers ORDER BY seq LIMIT 5000")]
+    finally:
+        db.close()
+    pool = list(dict.fromkeys(NATURAL_QUERIES + [" ".join(t.split()[:6]) for t in rng.sample(titles, 1400)]))
+    rng.shuffle(pool)
+    return pool
+
+
+def _drop_page_cache() -> bool:
+    """Empty the kernel's page cache (root only), so the first pass is a cold start; False if not allowed."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def _read_files(home: Path) -> float:
+    """Read every file of the home once (seconds taken): its pages then sit in the page cache, as they do on
+    a server that has answered for a while (the box's RAM holds a 3.1M home), not just after a restart."""
+    t0 = time.perf_counter()
+    for f in sorted(home.rglob("*")):
+        if f.is_file():
+            with open(f, "rb", buffering=0) as fh:
+                while fh.read(1 << 24):
+                    pass
+    return time.perf_counter() - t0
 
 
 def table(rows: list[dict]) -> None:
@@ -237,8 +299,8 @@ def table(rows: list[dict]) -> None:
     print(
         f"\n{'papers':>10} | {'ingest min (cpu)':>16} | {'keyword min':>11} | {'searchable min':>14} | "
         f"{'embed/s':>7} | {'full embed h':>12} | {'ANN build min':>13} | {'kw p50/p99 ms':>13} | "
-        f"{'dense p50/p99':>13} | {'hybrid p50/p99':>14} | {'recall@10':>9} | {'RSS MB (anon)':>13} | {'disk GB':>7} | "
-        f"{'load ingest/kw/search':>21}"
+        f"{'dense p50/p99':>13} | {'hybrid p50/p99':>14} | {'cold kw / hybrid p50':>20} | "
+        f"{'recall@10 (in-corpus)':>21} | {'RSS MB (anon)':>13} | {'disk GB':>7} | {'load ingest/kw/search':>21}"
     )
     for r in rows:
         searchable = (r.get("ingest_s") or 0) + (r.get("keyword_s") or 0)
@@ -250,7 +312,9 @@ def table(rows: list[dict]) -> None:
             f"{f(r.get('lexical_p50'), '.1f'):>6}/{f(r.get('lexical_p99'), '.1f'):<6} | "
             f"{f(r.get('dense_p50'), '.1f'):>6}/{f(r.get('dense_p99'), '.1f'):<6} | "
             f"{f(r.get('hybrid_p50'), '.1f'):>7}/{f(r.get('hybrid_p99'), '.1f'):<6} | "
-            f"{f(r.get('recall_at_10'), '.3f'):>9} | {f(r.get('serving_rss_mb')):>6} ({f(r.get('serving_anon_mb')):>4}) | "
+            f"{f(r.get('cold_lexical_p50'), '.1f'):>9} / {f(r.get('cold_hybrid_p50'), '.1f'):<8} | "
+            f"{f(r.get('recall_at_10'), '.3f'):>11} ({f(r.get('recall_in_corpus'), '.3f'):>5})  | "
+            f"{f(r.get('serving_rss_mb')):>6} ({f(r.get('serving_anon_mb')):>4}) | "
             f"{f(r.get('disk_mb', 0) / 1024, '.1f'):>7} | "
             f"{f(r.get('ingest_load'), '.0f')}/{f(r.get('keyword_load'), '.0f')}/{f(r.get('search_load'), '.0f')}"
         )
@@ -268,6 +332,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=CACHE, help="real embeddings (ann_scale)")
     ap.add_argument("--real", type=int, default=REAL, help="sample papers embedded for real to derive vectors from")
     ap.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--queries", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--clean", action="store_true", help="delete each home after measuring it (disk)")
     ap.add_argument("--report", action="store_true", help="print the table of the steps measured so far, run none")
     ap.add_argument(
@@ -275,14 +340,14 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.probe:
-        return probe(args.probe)
+        return probe(args.probe, args.queries)
     if args.report:
         saved = [args.work / f"home-{s}" / "scale.json" for s in args.papers.split(",")]
         return table([json.loads(f.read_text()) for f in saved if f.exists()])
     real, _ = real_vectors(args.real, args.cache)
     rows = []
     for n in (int(s) for s in args.papers.split(",")):
-        rows.append(measure(n, args.work, real, args.index_after))
+        rows.append(measure(n, args.work, real, args.cache, args.index_after))
         print(json.dumps(rows[-1]), flush=True)
         if args.clean:
             shutil.rmtree(args.work / f"home-{n}")
