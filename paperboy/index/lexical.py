@@ -247,8 +247,8 @@ def _scored_at(found: tantivy.Query, clauses: list) -> tantivy.Query:
 
     tantivy merges the optional clauses of one boolean query into a single union and advances that union
     over every posting of every clause; alone under a required query, a clause is only sought at the papers
-    the required part matched. Scores are the same sum. With common words ranking the papers of rarer ones
-    (COMMON_DF) keyword search at 3.1M papers took a fifth less time (`benchmarks/keyword_scale.py --against`).
+    the required part matched. Scores are the same sum; the saving with common words (COMMON_DF) is in
+    benchmarks/RESULTS.md (`benchmarks/keyword_scale.py --against`).
     """
     Must = tantivy.Occur.Must
     for clause in clauses:
@@ -473,11 +473,11 @@ class LexicalIndex:
             return Hits.empty(), 0, False
 
         ranking = None
+        main: tantivy.Query | None = None  # what matches when nothing ranks: an id, else (below) every paper
         if parsed.arxiv_id:
-            main: tantivy.Query | None = tantivy.Query.term_query(self._schema, "id", parsed.arxiv_id)
+            main = tantivy.Query.term_query(self._schema, "id", parsed.arxiv_id)
         else:
             ranking = self._text_query(parsed, searcher, require_all=require_all, common_df=self.common_df)
-            main = ranking.query() if ranking else None
         exclude = self._exclusions(parsed.excluded)
         if ranking is not None and ranking.plain() and flt.is_empty() and not exclude:
             if not count:
@@ -487,7 +487,7 @@ class LexicalIndex:
                 return hits, _union_estimate(ranking.word_df, searcher.num_docs, len(hits)), True
         if exclude_ids:
             exclude.append(self._ids_query(exclude_ids))
-        by_date = main is None
+        by_date = main is None and ranking is None
         if by_date:
             if flt.is_empty() and not exclude:
                 return Hits.empty(), 0, False  # nothing asked for
@@ -506,7 +506,7 @@ class LexicalIndex:
             ids = [searcher.doc(addr).get_first("id") for _, addr in res.hits]
             return Hits(ids, np.zeros(len(ids), dtype=np.float32)), int(res.count or 0) if count else 0, False
         if ranking is None or ranking.bonus is None or ranking.bonus_finds:
-            res = searcher.search(restricted(main), limit, count=count)
+            res = searcher.search(restricted(main if ranking is None else ranking.query()), limit, count=count)
             return self._hits(searcher, res.hits, limit), int(res.count or 0) if count else 0, False
         # The phrase bonus as an optional clause is checked on every paper found; ranked apart over the
         # papers holding the phrase (few) and merged, it costs a fraction (as in `_top_words`). Exact:

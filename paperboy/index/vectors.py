@@ -747,8 +747,8 @@ class VectorIndex:
         return Hits(self._ids_at(keys[order]), scores[order])
 
 
-# The exact scan on one thread: it is bound by memory bandwidth, so a second thread bought 0.3 ms of wall time for
-# 4 ms more CPU per search at 75k vectors (11.9 against 7.7 CPU-ms, idle box), CPU a busy server's other requests need.
+# The exact scan on one thread: it is bound by memory bandwidth, so a second thread saves almost no wall time
+# and costs CPU a busy server's other requests need (benchmarks/RESULTS.md, issue 13 second pass).
 _THREADS = 1
 
 
