@@ -5,8 +5,8 @@
     .venv/bin/python benchmarks/encoder.py cli --home H            fresh `paperboy search --mode hybrid`: wall, RSS
     .venv/bin/python benchmarks/encoder.py query --home H          Paperboy.search() hybrid p50/p99, ONNX vs torch
 
-Prints figures, asserts nothing. Variants run interleaved (round-robin, best of --rounds) so a shared machine's
-load hits them alike; the load average is printed with each figure.
+Prints figures, asserts nothing. Variants run interleaved (round-robin; `query` in blocks of 20, one process per
+encoder) so a shared machine's load hits them alike; the load average is printed with each figure.
 """
 
 from __future__ import annotations
@@ -171,32 +171,55 @@ def cli(args) -> None:
 
 
 def query(args) -> None:
-    """Hybrid Paperboy.search() with each encoder, interleaved query by query, every query distinct (uncached)."""
+    """Hybrid Paperboy.search() with each encoder, every query distinct (uncached).
+
+    Each encoder searches in a process of its own, so one's threads (torch's spinning intra-op pool) are not
+    charged to the other's CPU. The processes take turns in blocks of 20 queries, in alternating order, so
+    the machine's load hits both alike; each warms up first (20 queries: encoder, caches, the int8 scan).
+    """
+    import json
+
     import numpy as np
 
-    from paperboy.config import Settings
-    from paperboy.service import Paperboy
-
-    pbs = {}
-    for backend in args.backends.split(","):
-        pb = Paperboy(Settings(home=Path(args.home), embedding_backend=backend))
-        pb.search("warm up the encoder", mode="hybrid", limit=10)
-        pbs[backend] = pb
-    wall: dict[str, list[float]] = {b: [] for b in pbs}
-    cpu: dict[str, list[float]] = {b: [] for b in pbs}  # all threads (the vector scan runs on every core)
+    backends = args.backends.split(",")
+    n_queries = len(QUERIES) * 8
+    procs = {}
+    for backend in backends:
+        procs[backend] = subprocess.Popen(
+            [sys.executable, __file__, "query-child", "--home", args.home, "--backend", backend],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        if procs[backend].stdout.readline().strip() != "ready":
+            raise SystemExit(f"[{backend}] child failed to start")
+    wall: dict[str, list[float]] = {b: [] for b in backends}
+    cpu: dict[str, list[float]] = {b: [] for b in backends}
+    block = 20
     for r in range(args.rounds):
-        for i, q in enumerate(QUERIES * 8):
-            for backend, pb in pbs.items():
-                t, c = time.perf_counter(), time.process_time()
-                page = pb.search(f"{q} {r} {i}", mode="hybrid", limit=10)  # uncached query vector each time
-                wall[backend].append((time.perf_counter() - t) * 1000)
-                cpu[backend].append((time.process_time() - c) * 1000)
-                if page.mode != "hybrid":
-                    raise SystemExit(f"[{backend}] searched in {page.mode} mode: {page.warnings}")
-    base = args.backends.split(",")[-1]
-    print(f"hybrid Paperboy.search(), {len(wall[base])} distinct queries per encoder, interleaved ({load()})")
+        for start in range(0, n_queries, block):
+            order = backends if (start // block + r) % 2 == 0 else backends[::-1]
+            for backend in order:
+                p = procs[backend]
+                p.stdin.write(
+                    json.dumps([f"{QUERIES[i % len(QUERIES)]} {r} {i}" for i in range(start, start + block)]) + "\n"
+                )
+                p.stdin.flush()
+                got = json.loads(p.stdout.readline())
+                if "error" in got:
+                    raise SystemExit(f"[{backend}] {got['error']}")
+                wall[backend] += got["wall"]
+                cpu[backend] += got["cpu"]
+    vectors = 0
+    for p in procs.values():
+        p.stdin.close()
+        vectors = int(p.stdout.readline() or 0) or vectors
+        p.wait()
+    base = backends[-1]
+    print(f"hybrid Paperboy.search(), {len(wall[base])} distinct queries per encoder, one process each ({load()})")
     print(f"{'encoder':8s} {'p50 ms':>8s} {'p99 ms':>8s} {'CPU ms/search':>14s}   vs {base}")
-    for backend in pbs:
+    for backend in backends:
         p50, p99 = np.percentile(wall[backend], 50), np.percentile(wall[backend], 99)
         c50 = np.mean(cpu[backend])
         rel = (
@@ -204,7 +227,32 @@ def query(args) -> None:
             f"CPU x{np.mean(cpu[base]) / c50:.2f}"
         )
         print(f"HYBRID {backend:8s} {p50:8.1f} {p99:8.1f} {c50:14.2f}   {rel}")
-    print(f"({len(pbs[base].indexes.vectors):,} vectors, {load()})")
+    print(f"({vectors:,} vectors, {load()})")
+
+
+def query_child(args) -> None:
+    """One encoder's searches for `query`: reads a JSON list of queries per line, answers their wall and CPU ms."""
+    import json
+
+    from paperboy.config import Settings
+    from paperboy.service import Paperboy
+
+    pb = Paperboy(Settings(home=Path(args.home), embedding_backend=args.backend))
+    for i in range(20):
+        pb.search(f"warm up {QUERIES[i % len(QUERIES)]} {i}", mode="hybrid", limit=10)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        wall, cpu = [], []
+        for q in json.loads(line):
+            t, c = time.perf_counter(), time.process_time()  # all of this process's threads
+            page = pb.search(q, mode="hybrid", limit=10)
+            wall.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
+            if page.mode != "hybrid":
+                print(json.dumps({"error": f"searched in {page.mode} mode: {page.warnings}"}), flush=True)
+                return
+        print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
+    print(len(pb.indexes.vectors), flush=True)
 
 
 def main() -> None:
@@ -225,8 +273,11 @@ def main() -> None:
     s.add_argument("--home", required=True)
     s.add_argument("--rounds", type=int, default=1)
     s.add_argument("--backends", default="onnx,torch")
+    sc = sub.add_parser("query-child")
+    sc.add_argument("--home", required=True)
+    sc.add_argument("--backend", required=True)
     args = ap.parse_args()
-    {"bulk": bulk, "quality": quality, "cli": cli, "query": query}[args.cmd](args)
+    {"bulk": bulk, "quality": quality, "cli": cli, "query": query, "query-child": query_child}[args.cmd](args)
 
 
 if __name__ == "__main__":

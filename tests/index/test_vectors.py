@@ -142,12 +142,14 @@ def test_upsert_replaces_and_delete_removes(tmp_path):
         ix.upsert(["a"], ["h"], np.ones((1, 10), np.float32))
 
 
-@pytest.mark.parametrize("mode", ["numpy", "exact", "hnsw"])
+@pytest.mark.parametrize("mode", ["numpy", "exact", "int8", "hnsw"])
 def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
     if mode == "numpy":  # the fallback when usearch is not installed (and for small indexes)
         monkeypatch.setattr(vectors_mod, "_has_usearch", lambda: False)
-    else:  # usearch's scan, which large indexes use
+    else:  # usearch's scan (a process's first search), the int8 scan (later ones) or the graph
         monkeypatch.setattr(vectors_mod, "SIMD_SCAN_MIN_VECTORS", 0)
+    if mode == "exact":
+        monkeypatch.setattr(vectors_mod.int8_scan, "available", lambda: False)
     n = 3000
     ix = VectorIndex(tmp_path, model_name=MODEL, dim=384, hnsw_min_vectors=0 if mode == "hnsw" else 10**9)
     ids = [f"p{i}" for i in range(n)]
@@ -158,7 +160,10 @@ def test_allowed_and_exclude(tmp_path, mode, monkeypatch):
         ix.build_ann()
     assert ix.ann_active() == (mode == "hnsw")
     q = vecs[10] + 0.5 * vecs[11]
+    if mode == "int8":
+        ix.search(q, k=1)  # the first exact search scans with usearch; the int8 scan serves the ones after it
     full = ix.search(q, k=20)
+    assert (ix._int8 is not None) == (mode == "int8")
     assert full.ids[0] == "p10"
     exact_scores = vecs @ (q / np.linalg.norm(q))
 
