@@ -494,7 +494,7 @@ class Indexes:
                     dense[self.model] = dict(entry)
                     self._set_manifest(dense=dense)
             since = store_seq
-        if vec.ann_wanted() and not vec.ann_built():
+        if vec.ann_wanted() and not vec.ann_current():
             t0 = time.perf_counter()
             vec.build_ann()  # here, under the update lock: never inside a search
             self.last_ann_seconds = time.perf_counter() - t0

@@ -233,6 +233,54 @@ def test_hnsw_persists_and_tracks_updates(tmp_path):
     assert "n2" not in again.search(extra[1], k=5).ids
 
 
+def test_the_graph_holds_int8_and_answers_with_float16_scores(tmp_path, monkeypatch):
+    """The HNSW graph stores int8 vectors (half the memory); results are rescored from the float16 matrix, which
+    a memory-mapped reader preads instead of mapping. An older float16 graph still serves until an update
+    rebuilds it."""
+    n = 2000
+    old_dir, new_dir = tmp_path / "f16", tmp_path / "i8"
+    vecs = random_unit(n, seed=11)
+    ids = [f"p{i}" for i in range(n)]
+    for directory, dtype in ((old_dir, "f16"), (new_dir, "i8")):
+        monkeypatch.setattr(vectors_mod, "HNSW_DTYPE", dtype)
+        ix = VectorIndex(directory, model_name=MODEL, dim=384, hnsw_min_vectors=100)
+        ix.upsert(ids, ids, vecs)
+        ix.build_ann()
+        ix.save()
+    monkeypatch.undo()
+
+    def graph_bytes(directory):
+        return (directory / json.loads((directory / "manifest.json").read_text())["files"]["hnsw"]).stat().st_size
+
+    f16_bytes = graph_bytes(old_dir)
+    assert graph_bytes(new_dir) < 0.75 * f16_bytes
+    reader = VectorIndex(new_dir, model_name=MODEL, dim=384, hnsw_min_vectors=100, mmap=True)
+    assert reader.ann_active() and reader.ann_current()
+    queries = random_unit(20, seed=12)
+    stored = vecs.astype(np.float16).astype(np.float32)
+    hit = 0
+    for q in queries:
+        got = reader.search(q, k=10)
+        rows = [int(i[1:]) for i in got.ids]
+        np.testing.assert_allclose(got.scores, stored[rows] @ q, rtol=0, atol=1e-6)  # float16 scores, not int8
+        hit += len(set(rows) & set(np.argsort(-(stored @ q))[:10].tolist()))
+    assert hit >= 0.95 * 10 * len(queries)
+    # The reader's stored vectors come from pread, not the map: with the map's rows zeroed they are unchanged.
+    reader._vecs = np.zeros_like(reader._vecs)
+    np.testing.assert_array_equal(reader.vector("p5"), stored[5])
+    again = reader.search(queries[-1], k=10)
+    assert again.ids == got.ids and np.array_equal(again.scores, got.scores)
+    np.testing.assert_array_equal(reader.vectors_of(["p9", "p1999"])[1], stored[[9, 1999]])
+
+    older = VectorIndex(old_dir, model_name=MODEL, dim=384, hnsw_min_vectors=100, mmap=True)
+    assert older.ann_active() and not older.ann_current()  # serves, and the next update rebuilds it
+    assert older.search(queries[0], k=1).ids == reader.search(queries[0], k=1).ids
+    upgraded = VectorIndex(old_dir, model_name=MODEL, dim=384, hnsw_min_vectors=100)
+    upgraded.build_ann()
+    upgraded.save()
+    assert upgraded.ann_current() and graph_bytes(old_dir) < 0.75 * f16_bytes
+
+
 def test_embedded_query_finds_topical_paper(tmp_path, embedder):
     items = arxiv_items(40)
     ix = VectorIndex(tmp_path, model_name=embedder.name, dim=embedder.dim)
