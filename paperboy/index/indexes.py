@@ -428,7 +428,9 @@ class Indexes:
         if vector_store is not None:
             name = entry.get("model") or self.embedder.name
             fresh = vector_store.vector_stats(name)[1] > vseq  # cheap: no copy of the index when nothing is new
-        if not fresh and (since >= store_seq or not embed):
+        # An index whose graph is of an older kind (float16) gets the current one even when nothing is new.
+        outdated = bool(entry.get("count")) and self.vectors.ann_wanted() and not self.vectors.ann_current()
+        if not fresh and not outdated and (since >= store_seq or not embed):
             return 0, 0
         # Only a store never embedded before has a frontier; an incremental run only adds new papers.
         partial = rebuild or not entry.get("count") or bool(entry.get("covers_since"))

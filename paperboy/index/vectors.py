@@ -153,7 +153,7 @@ class VectorIndex:
 
     Opening an existing directory loads it; a manifest for another model or dimension raises
     ModelMismatch unless reset=True (which starts empty and overwrites on the next save).
-    hnsw_min_vectors: size from which search uses the HNSW graph (needs usearch).
+    hnsw_min_vectors: size from which search uses the HNSW graph (needs usearch; default HNSW_MIN_VECTORS).
     mmap: memory-map the saved vectors and graph read-only (readers: pages shared between
     processes and loaded on demand); the first change copies them into memory.
     """
@@ -166,7 +166,7 @@ class VectorIndex:
         dim: int,
         reset: bool = False,
         text_format: int | None = None,
-        hnsw_min_vectors: int = HNSW_MIN_VECTORS,
+        hnsw_min_vectors: int | None = None,
         mmap: bool = False,
     ) -> None:
         self.directory = Path(directory)
@@ -175,7 +175,7 @@ class VectorIndex:
         if text_format is None:
             from paperboy.index.embedder import TEXT_FORMAT_VERSION as text_format  # no torch import
         self.text_format = int(text_format)
-        self.hnsw_min_vectors = int(hnsw_min_vectors)
+        self.hnsw_min_vectors = HNSW_MIN_VECTORS if hnsw_min_vectors is None else int(hnsw_min_vectors)
         self._mmap = bool(mmap)
         # Writers keep ids as a list + dict; memory-mapped readers as RowIds (numpy) with the hashes, which
         # only embedding needs, left on disk until asked for (_row_hashes).
