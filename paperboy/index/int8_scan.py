@@ -1,14 +1,14 @@
 """Exact top-k over a float16 matrix: an int8 matrix-vector product in ONNX Runtime, then float16 rescoring.
 
-Why not the usearch scan: usearch's exact search spends ~75 ns per row on its own bookkeeping whatever the
-element type (7.6 ms for 75k rows of 384 float16, 5.7 ms even for 48-byte bit vectors), while ONNX Runtime's
-MatMulInteger (MLAS, VNNI where the CPU has it) computes all 75k int8 dot products in ~2.2 ms. The int8
-scores only choose candidates: the best `rescore` rows are scored again from the float16 matrix, so the
-order and scores returned are those of the float16 vectors (the int8 rounding error is far smaller than the
-gap between the k-th and the rescore-th row; recall is measured in benchmarks/RESULTS.md).
+Why not the usearch scan: usearch's exact search pays a fixed cost per row for its own bookkeeping, whatever
+the element type (even 48-byte bit vectors scan barely faster than float16 ones), while ONNX Runtime's
+MatMulInteger (MLAS, VNNI where the CPU has it) computes all the int8 dot products ~3x faster. The int8
+scores only choose candidates: the best RESCORE_FACTOR x k rows are scored again from the float16 matrix, so
+the order and scores returned are those of the float16 vectors (the int8 rounding error is far smaller than
+the gap between the k-th and the candidate rows; benchmarks/RESULTS.md has the measurements).
 
-The quantised copy lives in the session (one byte per element: 29 MB at 75k rows); it is built for one
-matrix and never updated, so the owner builds a new scan when its rows change.
+The quantised copy (one byte per element, plus MLAS's packed copy of it) is built for one matrix and never
+updated: the owner builds a new scan when its rows change.
 """
 
 from __future__ import annotations

@@ -78,9 +78,9 @@ HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 64
 HNSW_EXPANSION_SEARCH = 1024
 # The graph keeps its own copy of the vectors in int8 (usearch normalises, then scales by 127): half the
-# memory of float16, which at 3.1M papers is 1.2 GB of the serving process. Its distances only choose
+# memory of float16, the largest part of a serving process at 3.1M papers. Its distances only choose
 # candidates: at least HNSW_RESCORE_MIN of them, and twice what the search returns, are scored again from
-# the float16 matrix (recall@10 at 1M: 0.997 rescored against 0.905 on int8 distances alone).
+# the float16 matrix, which gives back the recall int8 distances alone lose (benchmarks/RESULTS.md).
 HNSW_DTYPE = "i8"
 HNSW_RESCORE_MIN = 100
 # Up to this many rows a memory-mapped reader reads stored vectors with pread rather than through the map,
@@ -525,15 +525,23 @@ class VectorIndex:
         return self._vecs[rows].astype(np.float32).reshape(rows.size, self.dim)
 
     def _pread(self, rows: np.ndarray) -> np.ndarray:
-        """float16 rows read from the published vectors file, one pread each (rows < the published count)."""
+        """float16 rows read from the published vectors file, one pread each (rows < the published count).
+
+        All reads are announced first (POSIX_FADV_WILLNEED), so rows not in the page cache, as after a restart,
+        are fetched from the disk together rather than one after another (~4x faster cold, a few percent
+        slower warm; benchmarks/RESULTS.md)."""
         out = np.empty((rows.size, self.dim), dtype=np.float16)
         size = self.dim * 2
         view = memoryview(out).cast("B")
+        offsets = [r * size for r in rows.tolist()]
         fd = os.open(self.directory / self._published["vectors"], os.O_RDONLY)
         try:
-            for i, r in enumerate(rows.tolist()):
-                if os.preadv(fd, [view[i * size : (i + 1) * size]], r * size) != size:
-                    raise IndexCorrupt(f"{self.directory}: {self._published['vectors']} ends before row {r}")
+            if hasattr(os, "posix_fadvise"):
+                for off in offsets:
+                    os.posix_fadvise(fd, off, size, os.POSIX_FADV_WILLNEED)
+            for i, off in enumerate(offsets):
+                if os.preadv(fd, [view[i * size : (i + 1) * size]], off) != size:
+                    raise IndexCorrupt(f"{self.directory}: {self._published['vectors']} ends before row {off // size}")
         finally:
             os.close(fd)
         return out
