@@ -10,6 +10,7 @@ and every size is DERIVED from them, not embedded (`derive`: new points inside r
 embed_query. Truth: exact f32 dot products over the f16 rows. Filtered: random row masks keeping
 30% and 6%, searched inside the graph with VectorIndex's over-fetch (`over_fetch`). Threads: 2 for
 builds (the box), 1 for queries (a request); CPU time is printed beside wall time (shared machine).
+The graph is built and searched as VectorIndex does (HNSW_DTYPE: int8 candidates rescored from float16).
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_corpus import SAMPLE, load_sample
 
-from paperboy.index.vectors import HNSW_CONNECTIVITY, HNSW_EXPANSION_ADD, HNSW_EXPANSION_SEARCH, over_fetch
+from paperboy.index.vectors import (
+    HNSW_CONNECTIVITY,
+    HNSW_DTYPE,
+    HNSW_EXPANSION_ADD,
+    HNSW_EXPANSION_SEARCH,
+    HNSW_RESCORE_MIN,
+    over_fetch,
+)
 
 K = 10
 REAL = 12_000  # sample papers embedded for real (ann-cache: 12k took 18 min at nice 10): the base of derive()
@@ -174,10 +182,27 @@ def build(data: np.ndarray, connectivity: int, expansion_add: int, threads: int)
     """An HNSW graph as VectorIndex builds it; (index, wall s, CPU s)."""
     from usearch.index import Index
 
-    ann = Index(ndim=data.shape[1], metric="ip", dtype="f16", connectivity=connectivity, expansion_add=expansion_add)
+    metric = "cos" if HNSW_DTYPE == "i8" else "ip"
+    ann = Index(
+        ndim=data.shape[1], metric=metric, dtype=HNSW_DTYPE, connectivity=connectivity, expansion_add=expansion_add
+    )
     t, c = time.perf_counter(), time.process_time()
     ann.add(np.arange(len(data), dtype=np.uint64), data, threads=threads)
     return ann, time.perf_counter() - t, time.process_time() - c
+
+
+def walk(ann, data: np.ndarray, q: np.ndarray, fetch: int, ef: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """The best `fetch` rows as VectorIndex's graph search finds them: an int8 graph's candidates (2 x fetch, at
+    least HNSW_RESCORE_MIN) tested against the filter, then rescored from the float16 rows."""
+    want = min(max(2 * fetch, HNSW_RESCORE_MIN), len(data)) if HNSW_DTYPE == "i8" else fetch
+    ann.expansion_search = max(ef, want)
+    keys = np.asarray(ann.search(q, want, threads=1).keys, dtype=np.int64)
+    if mask is not None:
+        keys = keys[mask[keys]]
+    if HNSW_DTYPE != "i8":
+        return keys[:fetch]
+    scores = data[keys].astype(np.float32) @ q
+    return keys[np.argsort(-scores, kind="stable")[:fetch]]
 
 
 FILTERS = (0.3, 0.06)  # row masks keeping 30% and 6% (just above VectorIndex's 5% direct-scoring floor)
@@ -191,16 +216,13 @@ def measure(label: str, data: np.ndarray, queries: np.ndarray, graphs: list, efs
     for m_, add in graphs:
         ann, wall, cpu = build(data, m_, add, threads)
         for ef in efs:
-            ann.expansion_search = ef
-            pct, got = timed(lambda q, ann=ann: ann.search(q, K, threads=1).keys, queries)
+            pct, got = timed(lambda q, ann=ann, ef=ef: walk(ann, data, q, K, ef), queries)
             frec = []
             for mask, ft in zip(masks, ftruth):
                 fetch, fef = over_fetch(K, len(data), int(mask.sum()), ef=ef)  # as VectorIndex does inside a filter
 
                 def filtered(q, mask=mask, fetch=fetch, ann=ann, ef=fef):
-                    ann.expansion_search = ef
-                    keys = ann.search(q, fetch, threads=1).keys
-                    return keys[mask[keys]][:K]
+                    return walk(ann, data, q, fetch, ef, mask)[:K]
 
                 frec.append(recall(timed(filtered, queries[:100])[1], ft))
             print(
@@ -270,7 +292,10 @@ def main() -> None:
     args = ap.parse_args()
     real, queries = real_vectors(args.real, args.cache)
     efs = [int(e) for e in args.efs.split(",")]
-    print(f"(load {os.getloadavg()[0]:.1f}; usearch f16, {args.build_threads} build threads, 1 query thread)")
+    print(
+        f"(load {os.getloadavg()[0]:.1f}; usearch {HNSW_DTYPE}, rescored from f16 as VectorIndex does; "
+        f"{args.build_threads} build threads, 1 query thread)"
+    )
     if args.calibrate:
         calibrate(real, queries, efs, args.build_threads)
         return
