@@ -25,8 +25,9 @@ under the index lock; build_ann), saved beside the vectors as part of the genera
 published atomically with them) and updated incrementally on upsert. A search never builds it: an
 index without its graph is scanned exactly. Readers memory-map the vectors and the graph (mmap=True), hold
 the ids in numpy (RowIds: ~15 bytes a row instead of ~150 as Python objects) and leave the text hashes on
-disk; with the graph active they read stored vectors (fusion scores, feedback) from the graph's own copy, so
-searches page in one copy of the vectors, not two.
+disk. The graph holds int8 vectors: its candidates, and the stored vectors readers hand out (fusion scores,
+feedback), are float16 rows read with pread, which keeps the rows searches visit out of the process's memory.
+(An older float16 graph serves its own copy of the rows until an update replaces it.)
 Without usearch the fallback is numpy f32 over a cached f32 copy. The switch and the graph settings
 come from `benchmarks/ann_scale.py` (75k-1M vectors, derived from real embeddings and calibrated
 against them; figures and reasoning in benchmarks/RESULTS.md).
