@@ -13,6 +13,8 @@ updated: the owner builds a new scan when its rows change.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # Candidates rescored from float16 per result asked for, and at least this many.
@@ -24,6 +26,7 @@ _BLOCK = 4_096  # rows quantised at a time: small temporaries, which the allocat
 _WEIGHT_MAX = 63
 
 
+@functools.lru_cache(maxsize=1)
 def available() -> bool:
     """Whether ONNX Runtime and onnx (to build the one-node graph) are installed."""
     try:
