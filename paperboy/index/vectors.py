@@ -760,7 +760,7 @@ class VectorIndex:
         """The int8 scan of the current rows, or None to scan with usearch this time.
 
         Built on the second exact search over the same rows: a process that searches once (`paperboy search`)
-        does not pay the build (~0.15 s at 75k rows), a server pays it once per index generation.
+        does not pay the build (a quarter of a second at 75k rows); a server pays it once per index generation.
         """
         if self._int8 is not None:
             return self._int8
