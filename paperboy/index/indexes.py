@@ -429,7 +429,10 @@ class Indexes:
             name = entry.get("model") or self.embedder.name
             fresh = vector_store.vector_stats(name)[1] > vseq  # cheap: no copy of the index when nothing is new
         # An index whose graph is of an older kind (float16) gets the current one even when nothing is new.
-        outdated = bool(entry.get("count")) and self.vectors.ann_wanted() and not self.vectors.ann_current()
+        outdated = False
+        if entry.get("count"):
+            current = self.vectors  # one manifest read, the reader this process already holds
+            outdated = current.ann_wanted() and not current.ann_current()
         if not fresh and not outdated and (since >= store_seq or not embed):
             return 0, 0
         # Only a store never embedded before has a frontier; an incremental run only adds new papers.

@@ -48,10 +48,10 @@ class Int8Scan:
         n, dim = matrix.shape
         self.n, self.dim = n, dim
         peak = max((float(np.abs(matrix[s : s + _BLOCK]).max()) for s in range(0, n, _BLOCK)), default=0.0)
-        self._scale = _WEIGHT_MAX / peak if peak > 0 else 1.0
+        scale = _WEIGHT_MAX / peak if peak > 0 else 1.0
         weights = np.empty((dim, n), dtype=np.int8)  # MatMulInteger's B: one column per row of the matrix
         for s in range(0, n, _BLOCK):
-            block = matrix[s : s + _BLOCK].astype(np.float32) * self._scale
+            block = matrix[s : s + _BLOCK].astype(np.float32) * scale
             weights[:, s : s + block.shape[0]] = np.clip(np.rint(block), -_WEIGHT_MAX, _WEIGHT_MAX).astype(np.int8).T
         # The weights reach the session as an external initializer backed by this array: built into the
         # model proto they would be copied twice more (the proto, then its serialised bytes).
